@@ -1,0 +1,1 @@
+"""tlsdoctor: find out why a TLS connection fails."""

@@ -1,0 +1,62 @@
+"""Context: what every check may read — the options, the clock, limits, trust and proxy."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from tlsdoctor.clock import Clock, SystemClock
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """The user's choices for diagnose/scan (contract/cli.md), already validated by the CLI."""
+
+    host: str
+    port: int = 443
+    servername: str | None = None  # SNI and certificate name; None = host (unless host is an IP)
+    connect_to: str | None = None
+    resolvers: tuple[str, ...] = ()  # "ip" or "ip:port"
+    ca_file: Path | None = None
+    proxy: str | None = None  # explicit --proxy URL
+    no_proxy: bool = False
+    timeout: float = 5.0
+    repeat: int = 0
+    ntp: str | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    host_is_ip: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Caps that keep a hostile peer from costing unbounded memory or time."""
+
+    max_read_bytes: int = 256 * 1024  # per connection
+    max_concurrency: int = 16
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    """Passed to every check. Immutable; phases hand data forward explicitly."""
+
+    options: Options
+    clock: Clock = dataclasses.field(default_factory=SystemClock)
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+    @property
+    def timeout(self) -> float:
+        """The per-step timeout in seconds."""
+        return self.options.timeout
+
+    @property
+    def servername(self) -> str | None:
+        """The name for SNI and certificate checks: --servername, else the host unless it is an IP."""
+        if self.options.servername:
+            return self.options.servername
+        return None if self.options.host_is_ip else self.options.host
+
+    @property
+    def verify_name(self) -> str:
+        """The name (or IP) the certificate must match."""
+        return self.options.servername or self.options.host

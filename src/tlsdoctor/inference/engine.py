@@ -1,0 +1,95 @@
+"""Evaluate every rule, rank the matches, and decide the verdict. No I/O, no printing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tlsdoctor.inference.causes import CauseId, info
+from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules import RULES, Match, Rule
+from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict
+from tlsdoctor.observations.text import TextClue
+
+# Below this confidence a match is listed as a candidate but never makes a verdict "fault".
+FAULT_THRESHOLD = 0.5
+
+
+def evaluate(facts: Facts, rules: Sequence[Rule] = RULES) -> list[Cause]:
+    """All causes whose rule matched, most likely first (ties: the contract's table order)."""
+    found: list[tuple[float, int, Cause]] = []
+    order = {c: i for i, c in enumerate(CauseId)}
+    for rule in rules:
+        if rule.cause is CauseId.HEALTHY:
+            continue
+        match = strongest(rule.match(facts), clue_match(facts, rule.cause))
+        if match is None:
+            continue
+        found.append((-match.confidence, order[rule.cause], to_cause(rule.cause, match)))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [c for _, _, c in found]
+
+
+def clue_match(facts: Facts, cause: CauseId) -> Match | None:
+    """Text clues (explain) as evidence for a cause: weights combine as a noisy-OR.
+
+    Several independent hints ("reset by peer" and "during handshake") make a cause more
+    likely than either alone, but never certain unless one clue is decisive.
+    """
+    doubt = 1.0
+    evidence: list[Evidence] = []
+    for check, clue in facts.with_check(TextClue):
+        for cause_id, weight in clue.causes:
+            if cause_id == cause.value:
+                doubt *= 1.0 - max(0.0, min(1.0, weight))
+                evidence.append(Evidence(check=check, observation=clue.describe()))
+    if not evidence:
+        return None
+    return Match(confidence=1.0 - doubt, evidence=evidence)
+
+
+def strongest(*matches: Match | None) -> Match | None:
+    """The most confident of several matches for one cause, with all their evidence."""
+    present = [m for m in matches if m is not None]
+    if not present:
+        return None
+    best = max(present, key=lambda m: m.confidence)
+    if len(present) == 1:
+        return best
+    merged = [e for m in present for e in m.evidence]
+    return Match(confidence=best.confidence, evidence=merged, summary=best.summary)
+
+
+def to_cause(cause: CauseId, match: Match) -> Cause:
+    """A rule's match as the report's Cause, with the cause's fixes."""
+    meta = info(cause)
+    return Cause(
+        id=cause.value,
+        confidence=round(max(0.0, min(1.0, match.confidence)), 2),
+        summary=match.summary or meta.summary,
+        evidence=tuple(match.evidence),
+        fixes=meta.fixes,
+    )
+
+
+def healthy_cause(results: Iterable[CheckResult]) -> Cause:
+    """The single ``healthy`` cause, with the passing checks as its evidence."""
+    evidence = tuple(
+        Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS
+    )
+    return Cause(id=CauseId.HEALTHY.value, confidence=1.0, summary=info(CauseId.HEALTHY).summary,
+                 evidence=evidence[:8], fixes=())
+
+
+def diagnose(results: Sequence[CheckResult], rules: Sequence[Rule] = RULES) -> tuple[Verdict, list[Cause]]:
+    """Verdict and ranked causes for a run.
+
+    ``healthy`` only when no rule matched and no check failed or errored; a failed check
+    that no rule explains makes the verdict ``inconclusive`` rather than a guess.
+    """
+    facts = Facts(results)
+    causes = evaluate(facts, rules)
+    if any(c.confidence >= FAULT_THRESHOLD for c in causes):
+        return Verdict.FAULT, causes
+    if not causes and not facts.any_failed and any(r.status is Status.PASS for r in results):
+        return Verdict.HEALTHY, [healthy_cause(results)]
+    return Verdict.INCONCLUSIVE, causes

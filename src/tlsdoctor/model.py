@@ -1,0 +1,103 @@
+"""Frozen result types: what checks return and what commands report."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from tlsdoctor.observations.base import Observation
+
+
+class Status(enum.StrEnum):
+    """How one check ended (contract: checks[].status)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+class Verdict(enum.StrEnum):
+    """The report's overall answer (contract: verdict)."""
+
+    HEALTHY = "healthy"
+    FAULT = "fault"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """One check's outcome: status, a summary line, and the observations behind it."""
+
+    id: str
+    status: Status
+    summary: str
+    duration_ms: float = 0.0
+    observations: tuple[Observation, ...] = ()
+    error: str | None = None
+
+    def data(self) -> dict[str, Any]:
+        """The contract's ``checks[].data``: the observations, rendered generically."""
+        out: dict[str, Any] = {"observations": [o.to_data() for o in self.observations]}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """One fact supporting a cause, named by the check that observed it."""
+
+    check: str
+    observation: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Cause:
+    """A ranked root cause, with the evidence that proves it and what to change."""
+
+    id: str
+    confidence: float
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    fixes: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TargetInfo:
+    """The contract's ``target`` object."""
+
+    host: str | None = None
+    port: int | None = None
+    servername: str | None = None
+    addresses: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Everything a command found; rendered by report.envelope (JSON) and report.human."""
+
+    command: str
+    target: TargetInfo | None
+    verdict: Verdict
+    causes: tuple[Cause, ...]
+    checks: tuple[CheckResult, ...]
+    duration_ms: float
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def exit_status(self) -> int:
+        """Contract exit status: 0 healthy, 1 fault (inconclusive counts as not healthy)."""
+        return 0 if self.verdict is Verdict.HEALTHY else 1
+
+
+def worst(statuses: Sequence[Status]) -> Status:
+    """The most severe of several statuses, for checks made of sub-probes."""
+    order = [Status.ERROR, Status.FAIL, Status.WARN, Status.PASS, Status.SKIP]
+    for status in order:
+        if status in statuses:
+            return status
+    return Status.SKIP

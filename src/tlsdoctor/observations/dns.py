@@ -1,0 +1,74 @@
+"""What name resolution showed."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import ClassVar
+
+from tlsdoctor.observations.base import Observation
+
+
+class DnsOutcome(enum.StrEnum):
+    """How one lookup ended; NXDOMAIN is a definite answer, the others are failures to answer."""
+
+    ANSWER = "answer"
+    NXDOMAIN = "nxdomain"
+    NO_ADDRESS = "no-address"  # NOERROR with no record of this type (NODATA)
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DnsLookup(Observation):
+    """One question to one resolver ("system" is getaddrinfo)."""
+
+    kind: ClassVar[str] = "dns-lookup"
+
+    resolver: str
+    name: str
+    qtype: str  # "A", "AAAA" or "ANY" (getaddrinfo)
+    outcome: DnsOutcome
+    addresses: tuple[str, ...] = ()
+    rcode: str | None = None
+    elapsed_ms: float = 0.0
+    detail: str = ""
+
+    def describe(self) -> str:
+        where = "system resolver" if self.resolver == "system" else f"resolver {self.resolver}"
+        if self.outcome is DnsOutcome.ANSWER:
+            return f"{where}: {self.name} {self.qtype} -> {', '.join(self.addresses)}"
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{where}: {self.name} {self.qtype} -> {self.outcome.value}{extra}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AddressNote(Observation):
+    """An answer address in a special range: noted, and a fault only with other evidence."""
+
+    kind: ClassVar[str] = "address-note"
+
+    address: str
+    category: str  # "private", "loopback", "unspecified", "link-local", "cgnat", "documentation", "reserved", "sinkhole"
+    resolver: str = ""
+
+    def describe(self) -> str:
+        return f"{self.address} is a {self.category} address"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ResolverDisagreement(Observation):
+    """Two resolvers returned different address sets for the same question."""
+
+    kind: ClassVar[str] = "resolver-disagreement"
+
+    name: str
+    qtype: str
+    answers: tuple[tuple[str, tuple[str, ...]], ...]  # (resolver, addresses) per resolver
+
+    def describe(self) -> str:
+        parts = "; ".join(f"{r}: {', '.join(a) or 'nothing'}" for r, a in self.answers)
+        return f"resolvers disagree on {self.name} {self.qtype}: {parts}"
+

@@ -1,0 +1,78 @@
+"""What connecting showed: TCP connects and proxy tunnels."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import ClassVar
+
+from tlsdoctor.observations.base import Observation
+
+
+class ConnectOutcome(enum.StrEnum):
+    """How a TCP connect ended; the errno table in net/tcp.py is the only producer."""
+
+    CONNECTED = "connected"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    HOST_UNREACHABLE = "host-unreachable"
+    NET_UNREACHABLE = "net-unreachable"
+    PORT_EXHAUSTED = "port-exhausted"
+    FD_EXHAUSTED = "fd-exhausted"
+    RESET = "reset"
+    ERROR = "error"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TcpConnect(Observation):
+    """One TCP connect to one address."""
+
+    kind: ClassVar[str] = "tcp-connect"
+
+    address: str
+    port: int
+    family: str  # "ipv4" | "ipv6"
+    outcome: ConnectOutcome
+    errno: int | None = None
+    errno_name: str | None = None
+    elapsed_ms: float = 0.0
+    via_proxy: str | None = None
+
+    def describe(self) -> str:
+        dest = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+        via = f" via proxy {self.via_proxy}" if self.via_proxy else ""
+        if self.outcome is ConnectOutcome.CONNECTED:
+            return f"TCP connect to {dest}{via} succeeded in {self.elapsed_ms:.0f} ms"
+        err = f" ({self.errno_name})" if self.errno_name else ""
+        return f"TCP connect to {dest}{via}: {self.outcome.value}{err} after {self.elapsed_ms:.0f} ms"
+
+
+class TunnelOutcome(enum.StrEnum):
+    """How an HTTP CONNECT through a proxy ended."""
+
+    ESTABLISHED = "established"
+    AUTH_REQUIRED = "auth-required"  # 407
+    DENIED = "denied"  # 403 and other 4xx
+    UPSTREAM_FAILED = "upstream-failed"  # 502/503/504: the proxy could not reach the target
+    CLOSED = "closed"  # the proxy closed without an answer
+    NOT_HTTP = "not-http"  # the proxy answered something that is not HTTP (e.g. TLS to an https:// URL)
+    TIMEOUT = "timeout"
+    CONNECT_FAILED = "connect-failed"  # could not reach the proxy itself
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProxyTunnel(Observation):
+    """One HTTP CONNECT through a proxy."""
+
+    kind: ClassVar[str] = "proxy-tunnel"
+
+    proxy: str
+    target: str
+    outcome: TunnelOutcome
+    status: int | None = None
+    reason: str = ""
+    elapsed_ms: float = 0.0
+
+    def describe(self) -> str:
+        code = f" {self.status} {self.reason}".rstrip() if self.status else ""
+        return f"CONNECT {self.target} via {self.proxy}: {self.outcome.value}{code}"

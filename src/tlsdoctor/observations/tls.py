@@ -1,0 +1,131 @@
+"""What TLS handshakes showed."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import ClassVar
+
+from tlsdoctor.observations.base import Observation
+
+
+class HandshakeOutcome(enum.StrEnum):
+    """How a handshake ended, from the wire's point of view."""
+
+    OK = "ok"
+    ALERT = "alert"  # the server sent a TLS alert
+    VERIFY_FAILED = "verify-failed"  # our side rejected the certificate
+    LOCAL_REJECT = "local-reject"  # our side's policy refused what the server offered (no alert received)
+    EOF = "eof"  # the server closed (FIN) without an alert
+    RESET = "reset"  # ECONNRESET during the handshake
+    TIMEOUT = "timeout"  # no answer before the deadline
+    NOT_TLS = "not-tls"  # the server answered in another protocol
+    CONNECT_FAILED = "connect-failed"  # TCP never connected
+    ERROR = "error"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HandshakeAttempt(Observation):
+    """One handshake variant against one address.
+
+    ``variant`` names what was changed from the default client (see checks/handshake.py);
+    comparing variants is how transport faults are told from policy and certificate faults.
+    """
+
+    kind: ClassVar[str] = "handshake"
+
+    variant: str
+    address: str
+    port: int
+    servername: str | None
+    outcome: HandshakeOutcome
+    elapsed_ms: float = 0.0
+    version: str | None = None
+    cipher: str | None = None
+    alert: str | None = None  # alert description name, e.g. "handshake_failure"
+    verify_code: int | None = None
+    verify_message: str | None = None
+    error: str = ""  # the TLS library's reason text
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    first_bytes: bytes = b""  # what the server sent first, when it was not TLS or for evidence
+    sniffed: str | None = None  # protocol recognised in first_bytes ("http", "ssh", "smtp", ...)
+    cert_requested: bool | None = None  # a CertificateRequest was seen (None: could not tell)
+    client_cert_sent: bool = False
+
+    def describe(self) -> str:
+        sni = f"SNI {self.servername}" if self.servername else "no SNI"
+        head = f"handshake [{self.variant}] to {self.address}:{self.port} ({sni})"
+        t = f"{self.elapsed_ms:.0f} ms"
+        match self.outcome:
+            case HandshakeOutcome.OK:
+                return f"{head}: ok, {self.version} {self.cipher}, {t}"
+            case HandshakeOutcome.ALERT:
+                return f"{head}: server sent alert {self.alert} after {t}"
+            case HandshakeOutcome.VERIFY_FAILED:
+                return f"{head}: certificate rejected: {self.verify_message or self.error}"
+            case HandshakeOutcome.LOCAL_REJECT:
+                return f"{head}: refused by the client's own policy: {self.error}"
+            case HandshakeOutcome.EOF:
+                return f"{head}: server closed the connection (FIN, no alert) after {self.bytes_received} bytes, {t}"
+            case HandshakeOutcome.RESET:
+                return f"{head}: connection reset (RST) after {self.bytes_received} bytes, {t}"
+            case HandshakeOutcome.TIMEOUT:
+                return f"{head}: no answer within {t} ({self.bytes_received} bytes received)"
+            case HandshakeOutcome.NOT_TLS:
+                proto = f" ({self.sniffed})" if self.sniffed else ""
+                return f"{head}: server answered in another protocol{proto}: {preview(self.first_bytes)}"
+            case HandshakeOutcome.CONNECT_FAILED:
+                return f"{head}: TCP connect failed: {self.error}"
+            case _:
+                return f"{head}: {self.outcome.value}: {self.error}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PeerChain(Observation):
+    """The certificate chain exactly as the server sent it (DER), from one handshake."""
+
+    kind: ClassVar[str] = "peer-chain"
+
+    variant: str
+    servername: str | None
+    chain: tuple[bytes, ...]
+
+    def describe(self) -> str:
+        return f"server sent {len(self.chain)} certificate(s) [{self.variant}]"
+
+    def to_data(self) -> dict[str, object]:
+        # DER is long; the certificate check renders the parsed chain, here only sizes and count.
+        return {"kind": self.kind, "variant": self.variant, "servername": self.servername,
+                "certificates": len(self.chain), "sizes": [len(c) for c in self.chain]}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RepeatStats(Observation):
+    """The default handshake repeated N times: failure rate and latency percentiles."""
+
+    kind: ClassVar[str] = "repeat-stats"
+
+    attempts: int
+    failures: int
+    outcomes: tuple[tuple[str, int], ...]  # (outcome, count)
+    p50_ms: float
+    p90_ms: float
+    max_ms: float
+
+    def describe(self) -> str:
+        counts = ", ".join(f"{o} x{n}" for o, n in self.outcomes)
+        return (f"{self.failures}/{self.attempts} repeated handshakes failed ({counts}); "
+                f"latency p50 {self.p50_ms:.0f} ms, p90 {self.p90_ms:.0f} ms, max {self.max_ms:.0f} ms")
+
+
+def preview(data: bytes, limit: int = 60) -> str:
+    """The first bytes as a person would want to see them: text if printable, else hex."""
+    head = data[:limit]
+    try:
+        text = head.decode("ascii")
+    except UnicodeDecodeError:
+        return head.hex(" ")
+    if all(c.isprintable() or c in "\r\n\t" for c in text):
+        return repr(text)
+    return head.hex(" ")
