@@ -35,6 +35,7 @@ class DnsLookup(Observation):
     rcode: str | None = None
     elapsed_ms: float = 0.0
     detail: str = ""
+    transport: str = ""  # "udp", "tcp" (after truncation) or "getaddrinfo"
 
     def describe(self) -> str:
         where = "system resolver" if self.resolver == "system" else f"resolver {self.resolver}"
@@ -51,11 +52,18 @@ class AddressNote(Observation):
     kind: ClassVar[str] = "address-note"
 
     address: str
-    category: str  # "private", "loopback", "unspecified", "link-local", "cgnat", "documentation", "reserved", "sinkhole"
+    category: str  # net/addresses.py: "private", "loopback", "unspecified", "cgnat", "sinkhole", ...
     resolver: str = ""
+    name: str = ""  # the name this address answered
+    sinkhole: bool = False  # looks like a DNS filter's block answer for this name (net/addresses.py)
 
     def describe(self) -> str:
-        return f"{self.address} is a {self.category} address"
+        who = f" (from {self.resolver})" if self.resolver and self.resolver != "system" else ""
+        a = "an" if self.category[:1] in "aeiou" else "a"
+        if self.sinkhole:
+            return (f"{self.name} resolves to {self.address}{who}, {a} {self.category} address: "
+                    "the typical answer of a DNS filter or an /etc/hosts block entry")
+        return f"{self.address} is {a} {self.category} address{who}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,8 +75,11 @@ class ResolverDisagreement(Observation):
     name: str
     qtype: str
     answers: tuple[tuple[str, tuple[str, ...]], ...]  # (resolver, addresses) per resolver
+    suspicious: bool = False  # a fault sign (NXDOMAIN vs answer, special vs public), not CDN/geo variety
+    reason: str = ""
 
     def describe(self) -> str:
         parts = "; ".join(f"{r}: {', '.join(a) or 'nothing'}" for r, a in self.answers)
-        return f"resolvers disagree on {self.name} {self.qtype}: {parts}"
+        why = f" ({self.reason})" if self.reason else ""
+        return f"resolvers disagree on {self.name} {self.qtype}: {parts}{why}"
 

@@ -1,0 +1,400 @@
+"""Phase 1 of diagnose: resolve the name, the way the client would and resolver by resolver.
+
+``dns.system`` asks getaddrinfo, which is what the failing client itself does (it sees
+/etc/hosts, nsswitch and the search list), but folds NXDOMAIN, NODATA and SERVFAIL into
+a few ambiguous error codes. ``dns.server.<ip>`` asks each nameserver directly with
+dnspython, which tells those answers apart. ``dns.consistency`` compares what they said.
+All lookups run concurrently; each is bounded by the per-step timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from tlsdoctor import runner
+from tlsdoctor.context import Context
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net import addresses
+from tlsdoctor.net.resolvconf import RESOLV_CONF, system_nameservers
+from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
+
+SKIP_ID = "dns"
+SYSTEM_ID = "dns.system"
+CONSISTENCY_ID = "dns.consistency"
+SERVER_PREFIX = "dns.server."
+MAX_PER_FAMILY = 4  # addresses handed to the reach phase, per family
+MAX_EXPLICIT_SERVERS = 8
+RETRANSMIT_AT = 0.4  # UDP is resent once at this fraction of the step timeout (RFC 1035 4.2.1)
+
+Lookup = Callable[[str], list[str]]  # blocking host -> addresses; raises socket.gaierror
+
+
+# getaddrinfo's codes, and what each can and cannot tell (glibc; musl and macOS differ).
+_GAI: dict[int, tuple[DnsOutcome, str]] = {
+    socket.EAI_NONAME: (DnsOutcome.NXDOMAIN, "getaddrinfo EAI_NONAME: no such name, or no address for it "
+                        "(getaddrinfo cannot reliably tell NXDOMAIN from NODATA; see dns.server.*)"),
+    socket.EAI_AGAIN: (DnsOutcome.TIMEOUT, "getaddrinfo EAI_AGAIN: temporary failure, the resolver timed out "
+                       "or answered SERVFAIL (getaddrinfo cannot tell which; see dns.server.*)"),
+    socket.EAI_FAIL: (DnsOutcome.SERVFAIL, "getaddrinfo EAI_FAIL: non-recoverable failure (REFUSED, "
+                      "FORMERR or a broken answer)"),
+}
+for _code, _meaning in (("EAI_NODATA", "getaddrinfo EAI_NODATA: the name exists but has no address (NODATA)"),
+                        ("EAI_ADDRFAMILY", "getaddrinfo EAI_ADDRFAMILY: no address of a usable family")):
+    if hasattr(socket, _code):
+        _GAI[getattr(socket, _code)] = (DnsOutcome.NO_ADDRESS, _meaning)
+
+
+def _system_lookup(host: str) -> list[str]:
+    """getaddrinfo as a TCP client calls it; addresses in the order it sorted them (RFC 6724)."""
+    infos = socket.getaddrinfo(host, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def _in_daemon_thread(fn: Lookup, host: str) -> list[str]:
+    """Run a blocking lookup in a daemon thread and await it.
+
+    getaddrinfo cannot be cancelled: in the default executor a hung lookup would hold the
+    interpreter at exit for glibc's own retries. A daemon thread is simply abandoned.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[list[str]] = loop.create_future()
+
+    def settle(value: list[str], error: Exception | None) -> None:
+        if not future.done():  # else the waiter timed out and went away
+            future.set_exception(error) if error else future.set_result(value)
+
+    def work() -> None:
+        value, error = [], None
+        try:
+            value = fn(host)
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name="tlsdoctor-getaddrinfo", daemon=True).start()
+    return await future
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _notes(lookups: Sequence[DnsLookup], resolver: str) -> tuple[AddressNote, ...]:
+    """An AddressNote per special answer address (noted, not judged: see net/addresses.py)."""
+    hostname = socket.gethostname()
+    notes: dict[str, AddressNote] = {}
+    for lookup in lookups:
+        for address in lookup.addresses:
+            category = addresses.classify(address)
+            if category is None or address in notes:
+                continue
+            notes[address] = AddressNote(
+                address=address, category=category, resolver=resolver, name=lookup.name,
+                sinkhole=addresses.is_sinkhole_answer(address, lookup.name, hostname))
+    return tuple(notes.values())
+
+
+def _verdict(who: str, lookups: Sequence[DnsLookup], notes: Sequence[AddressNote]) -> tuple[Status, str]:
+    """pass with addresses; warn for sinkhole-looking or half-broken answers; fail with none."""
+    found = [a for lk in lookups for a in lk.addresses]
+    if not found:
+        said = ", ".join(f"{lk.qtype} {lk.outcome.value}" for lk in lookups)
+        return Status.FAIL, f"{who}: no address for {lookups[0].name} ({said})"
+    shown = ", ".join(found[:6]) + (f" (+{len(found) - 6})" if len(found) > 6 else "")
+    sinkholes = [n.address for n in notes if n.sinkhole]
+    if sinkholes and len(sinkholes) == len(set(found)):
+        return Status.WARN, f"{who}: {lookups[0].name} -> {shown}, only sinkhole addresses"
+    broken = [lk for lk in lookups if lk.outcome not in (DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS)]
+    if broken:
+        said = ", ".join(f"{lk.qtype} {lk.outcome.value}" for lk in broken)
+        return Status.WARN, f"{who}: {lookups[0].name} -> {shown}, but {said}"
+    special = f"; noted: {', '.join(f'{n.address} {n.category}' for n in notes)}" if notes else ""
+    return Status.PASS, f"{who}: {lookups[0].name} -> {shown}{special}"
+
+
+class SystemResolverCheck:
+    """``dns.system``: getaddrinfo, as the client under diagnosis resolves the name."""
+
+    id = SYSTEM_ID
+    layer = "dns"
+
+    def __init__(self, lookup: Lookup = _system_lookup) -> None:
+        self._lookup = lookup  # injectable: tests must not reach the machine's real resolver
+
+    def budget(self, ctx: Context) -> float:
+        return ctx.timeout + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        name = ctx.options.host
+        start = time.monotonic()
+        outcome, detail, code = DnsOutcome.ANSWER, "", None
+        found: tuple[str, ...] = ()
+        try:
+            async with asyncio.timeout(ctx.timeout):
+                found = _unique(await _in_daemon_thread(self._lookup, name))
+        except TimeoutError:
+            outcome, detail = DnsOutcome.TIMEOUT, f"getaddrinfo did not return within {ctx.timeout:.1f} s"
+        except socket.gaierror as exc:
+            code = exc.errno if isinstance(exc.errno, int) else None
+            outcome, detail = _GAI.get(code or 0, (DnsOutcome.ERROR, f"getaddrinfo error {code}: {exc}"))
+        if outcome is DnsOutcome.ANSWER and not found:
+            outcome, detail = DnsOutcome.NO_ADDRESS, "getaddrinfo returned no address"
+        lookup = DnsLookup(resolver="system", name=name, qtype="ANY", outcome=outcome, addresses=found,
+                           rcode=None if code is None else str(code), detail=detail, transport="getaddrinfo",
+                           elapsed_ms=(time.monotonic() - start) * 1000)
+        notes = _notes([lookup], "system")
+        status, summary = _verdict("system resolver", [lookup], notes)
+        return CheckResult(id=self.id, status=status, summary=summary, observations=(lookup, *notes))
+
+
+def parse_server(text: str) -> tuple[str, int]:
+    """``ip``, ``ip:port`` or ``[v6]:port`` -> (ip, port). ValueError when not an address."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else 53
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    ipaddress.ip_address(host.split("%", 1)[0])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} out of range")
+    return host, port
+
+
+class ServerCheck:
+    """``dns.server.<ip>``: A and AAAA asked of one nameserver, every rcode told apart."""
+
+    layer = "dns"
+
+    def __init__(self, host: str, port: int = 53) -> None:
+        self.host, self.port = host, port
+        bracketed = f"[{host}]" if ":" in host else host
+        self.label = host if port == 53 else f"{bracketed}:{port}"
+        self.id = SERVER_PREFIX + self.label
+
+    def budget(self, ctx: Context) -> float:
+        return 2 * ctx.timeout + 1.0  # UDP, then TCP after truncation (RFC 7766 section 5)
+
+    async def run(self, ctx: Context) -> CheckResult:
+        name = ctx.options.host
+        lookups = await asyncio.gather(*(self._lookup(name, qtype, ctx.timeout) for qtype in ("A", "AAAA")))
+        notes = _notes(lookups, self.label)
+        status, summary = _verdict(f"resolver {self.label}", lookups, notes)
+        return CheckResult(id=self.id, status=status, summary=summary, observations=(*lookups, *notes))
+
+    async def _udp(self, query: dns.message.Message, timeout: float) -> dns.message.Message:
+        """One UDP exchange, resent once at RETRANSMIT_AT; both stay open, the first answer wins."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+
+        async def attempt(delay: float) -> dns.message.Message:
+            await asyncio.sleep(delay)
+            return await dns.asyncquery.udp(query, self.host, timeout=max(0.01, deadline - loop.time()),
+                                            port=self.port, ignore_unexpected=True)
+
+        tasks = [asyncio.ensure_future(attempt(0.0)), asyncio.ensure_future(attempt(timeout * RETRANSMIT_AT))]
+        try:
+            last: BaseException | None = None
+            for next_done in asyncio.as_completed(tasks):
+                try:
+                    return await next_done
+                except dns.exception.Timeout as exc:
+                    last = exc
+            raise last or TimeoutError()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _lookup(self, name: str, qtype: str, timeout: float) -> DnsLookup:
+        query = dns.message.make_query(name, qtype, use_edns=0, payload=1232)  # RFC 6891, DNS flag day 2020
+        start, transport = time.monotonic(), "udp"
+
+        def failed(outcome: DnsOutcome, detail: str) -> DnsLookup:
+            return DnsLookup(resolver=self.label, name=name, qtype=qtype, outcome=outcome, detail=detail,
+                             transport=transport, elapsed_ms=(time.monotonic() - start) * 1000)
+
+        try:
+            response = await self._udp(query, timeout)
+            if response.flags & dns.flags.TC:
+                transport = "tcp"
+                response = await dns.asyncquery.tcp(query, self.host, timeout=timeout, port=self.port)
+        except (dns.exception.Timeout, TimeoutError):
+            return failed(DnsOutcome.TIMEOUT, f"no answer within {timeout:.1f} s over {transport}")
+        except ConnectionRefusedError:
+            return failed(DnsOutcome.ERROR, f"nothing listens on port {self.port} ({transport}: refused)")
+        except OSError as exc:
+            return failed(DnsOutcome.ERROR, f"{transport}: {exc.strerror or exc}")
+        except dns.exception.DNSException as exc:
+            return failed(DnsOutcome.ERROR, f"unusable response over {transport}: {exc}")
+        elapsed = (time.monotonic() - start) * 1000
+        return _from_response(self.label, name, qtype, response, transport, elapsed)
+
+
+def _from_response(resolver: str, name: str, qtype: str, response: dns.message.Message,
+                   transport: str, elapsed_ms: float) -> DnsLookup:
+    """Map a response to an outcome (RFC 1035 4.1.1 rcodes; RFC 2308 NODATA; RFC 8914 EDE)."""
+    rcode = response.rcode()
+    wanted = dns.rdatatype.from_text(qtype)
+    found = _unique([rd.to_text() for rrset in response.answer if rrset.rdtype == wanted for rd in rrset])
+    chain = [rd.to_text() for rrset in response.answer if rrset.rdtype == dns.rdatatype.CNAME for rd in rrset]
+    notes = [f"via CNAME {' -> '.join(chain)}"] if chain else []
+    notes += [f"EDE {e.code.name if hasattr(e.code, 'name') else e.code}" + (f": {e.text}" if e.text else "")
+              for e in response.extended_errors()]
+    if rcode == dns.rcode.NOERROR:
+        outcome = DnsOutcome.ANSWER if found else DnsOutcome.NO_ADDRESS
+        if not found:
+            notes.insert(0, f"NOERROR with no {qtype} record (NODATA): the name exists")
+    else:
+        outcome = {dns.rcode.NXDOMAIN: DnsOutcome.NXDOMAIN, dns.rcode.SERVFAIL: DnsOutcome.SERVFAIL,
+                   dns.rcode.REFUSED: DnsOutcome.REFUSED}.get(rcode, DnsOutcome.ERROR)
+        found = ()
+    if transport == "tcp":
+        notes.append("over TCP after a truncated UDP answer")
+    return DnsLookup(resolver=resolver, name=name, qtype=qtype, outcome=outcome, addresses=found,
+                     rcode=dns.rcode.to_text(rcode), elapsed_ms=elapsed_ms, detail="; ".join(notes),
+                     transport=transport)
+
+
+def _views(results: Sequence[CheckResult]) -> dict[str, list[DnsLookup]]:
+    """Each resolver's lookups; the system's single ANY lookup split into A and AAAA views."""
+    views: dict[str, list[DnsLookup]] = {}
+    for result in results:
+        for lk in (o for o in result.observations if isinstance(o, DnsLookup)):
+            if lk.qtype != "ANY":
+                views.setdefault(lk.resolver, []).append(lk)
+                continue
+            for qtype, version in (("A", 4), ("AAAA", 6)):
+                mine = tuple(a for a in lk.addresses if addresses.parse(a).version == version)
+                if lk.outcome is DnsOutcome.ANSWER and not mine:
+                    continue  # the system returned the other family only: no opinion on this one
+                views.setdefault(lk.resolver, []).append(DnsLookup(
+                    resolver=lk.resolver, name=lk.name, qtype=qtype, outcome=lk.outcome, addresses=mine))
+    return views
+
+
+def _compare_family(name: str, qtype: str, sets: dict[str, frozenset[str]]) -> ResolverDisagreement | None:
+    """Different answers for one type. Round-robin subsets are fine; disjoint sets are noted, and
+    suspicious only when one side is special (sinkhole, private...) and the other ordinary."""
+    if len(set(sets.values())) < 2:
+        return None
+    values = list(sets.values())
+    if not any(a.isdisjoint(b) for i, a in enumerate(values) for b in values[i + 1:]):
+        return None  # overlapping sets: rotation or truncated round-robin, not a disagreement
+    special = {r: sorted({c for a in s if (c := addresses.classify(a))}) for r, s in sets.items()}
+    odd, plain = [r for r in sets if special[r]], [r for r in sets if not special[r]]
+    answers = tuple((r, tuple(sorted(s))) for r, s in sets.items())
+    if odd and plain:
+        kinds = ", ".join(f"{r}: {'/'.join(special[r])}" for r in odd)
+        return ResolverDisagreement(name=name, qtype=qtype, answers=answers, suspicious=True,
+                                    reason=f"special-range answers ({kinds}) where {', '.join(plain)} answer "
+                                           "public addresses: a DNS filter, /etc/hosts or split horizon")
+    return ResolverDisagreement(name=name, qtype=qtype, answers=answers, suspicious=False,
+                                reason="different addresses: usual for CDNs, geo-DNS and load balancers")
+
+
+def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
+    """``dns.consistency``: compare the resolvers' answers; None when fewer than two answered.
+
+    Status is warn at worst: a disagreement is a clue, and only the rules, which also see
+    whether connecting worked, may call it a fault.
+    """
+    views = _views([r for r in results if r.id == SYSTEM_ID or r.id.startswith(SERVER_PREFIX)])
+    nx = [r for r, lks in views.items() if any(lk.outcome is DnsOutcome.NXDOMAIN for lk in lks)]
+    answering = [r for r, lks in views.items() if any(lk.outcome is DnsOutcome.ANSWER for lk in lks)]
+    if len(set(nx) | set(answering)) < 2:
+        return None
+    name = next(lk.name for lks in views.values() for lk in lks)
+    found: list[ResolverDisagreement] = []
+    if nx and answering:
+        answers = tuple((r, tuple(a for lk in views[r] for a in lk.addresses)) for r in [*nx, *answering])
+        found.append(ResolverDisagreement(
+            name=name, qtype="A/AAAA", answers=answers, suspicious=True,
+            reason=f"{', '.join(nx)} say the name does not exist, {', '.join(answering)} answer it: split "
+                   "horizon, a filter answering NXDOMAIN, or a stale negative cache"))
+    for qtype in ("A", "AAAA"):
+        sets = {r: frozenset(lk.addresses) for r, lks in views.items() for lk in lks
+                if lk.qtype == qtype and lk.outcome is DnsOutcome.ANSWER}
+        if (seen := _compare_family(name, qtype, sets)) is not None:
+            found.append(seen)
+    if not found:
+        agree = f"{len(set(nx) | set(answering))} resolvers agree on {name}"
+        return CheckResult(id=CONSISTENCY_ID, status=Status.PASS, summary=agree)
+    summary = "; ".join(f"{d.qtype}: {d.reason}" for d in found)
+    return CheckResult(id=CONSISTENCY_ID, status=Status.WARN, summary=summary, observations=tuple(found))
+
+
+def dns_skip_reason(ctx: Context) -> str | None:
+    """Why there is nothing to resolve, or None."""
+    if ctx.options.connect_to:
+        return f"--connect-to {ctx.options.connect_to} given: the name is not resolved"
+    try:
+        addresses.parse(ctx.options.host)
+    except ValueError:
+        if not ctx.options.host_is_ip:
+            return None
+    return "the target is an IP address: nothing to resolve"
+
+
+def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF) -> list[runner.Check]:
+    """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot."""
+    if dns_skip_reason(ctx) is not None:
+        return []
+    # --resolver values were validated by the CLI
+    servers = [parse_server(t) for t in ctx.options.resolvers[:MAX_EXPLICIT_SERVERS]]
+    servers = servers or [(ip, 53) for ip in system_nameservers(resolv_conf)]
+    checks: list[runner.Check] = [SystemResolverCheck()]
+    checks += [ServerCheck(host, port) for host, port in dict.fromkeys(servers)]
+    return checks
+
+
+async def resolve(ctx: Context, *, resolv_conf: Path = RESOLV_CONF) -> list[CheckResult]:
+    """Phase 1 whole: the DNS checks, concurrently, then their comparison (or one skip result)."""
+    reason = dns_skip_reason(ctx)
+    if reason is not None:
+        return [runner.skipped(SKIP_ID, reason)]
+    results = await runner.run(dns_checks(ctx, resolv_conf=resolv_conf), ctx)
+    compared = consistency(results)
+    return results + ([compared] if compared is not None else [])
+
+
+def addresses_from(results: Sequence[CheckResult]) -> list[str]:
+    """The addresses to connect to: the system resolver's, else the explicit servers'.
+
+    The system's answer wins because it is what the failing client uses: when it is only a
+    sinkhole, the result is empty rather than another resolver's working address, so that
+    the reach phase cannot make a broken resolution look healthy. Unconnectable answers
+    (0.0.0.0, multicast) are dropped; at most MAX_PER_FAMILY per family, order kept.
+    """
+    def answers(result: CheckResult) -> list[str]:
+        return [a for o in result.observations
+                if isinstance(o, DnsLookup) and o.outcome is DnsOutcome.ANSWER for a in o.addresses]
+
+    system = [r for r in results if r.id == SYSTEM_ID and answers(r)]
+    chosen = system or [r for r in results if r.id.startswith(SERVER_PREFIX)]
+    picked: list[str] = []
+    per_family = {4: 0, 6: 0}
+    for address in _unique([a for r in chosen for a in answers(r)]):
+        if not addresses.is_connectable(address):
+            continue
+        family = addresses.parse(address).version
+        if per_family[family] < MAX_PER_FAMILY:
+            per_family[family] += 1
+            picked.append(address)
+    return picked
