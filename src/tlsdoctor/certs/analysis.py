@@ -21,7 +21,6 @@ from tlsdoctor.certs.names import covers, mismatch_detail
 from tlsdoctor.certs.paths import PathEnd, is_anchor, verify, walk
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import (
-    WARNING_KINDS,
     CertificateInfo,
     CertificateProblem,
     ChainValidation,
@@ -83,7 +82,8 @@ def analyse_chain(
     label = store + ("+fetched" if extra else "")
     out.append(ChainValidation(store=label, anchors=len(anchors), name=name, at=at, valid=verdict.valid,
                                error=verdict.error, path=verdict.path))
-    explained = any(p.problem not in WARNING_KINDS for p in problems)
+    # Weak keys and signatures do explain a refusal (the verifier's profile rejects them).
+    explained = any(p.problem not in (ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF) for p in problems)
     if not verdict.valid and not explained:
         problems.append(CertificateProblem(problem=ProblemKind.REJECTED, index=-1, subject=infos[0].subject,
                                            detail=f"path validation refused the chain: {verdict.error}"))

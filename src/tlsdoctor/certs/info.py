@@ -7,7 +7,7 @@ import ipaddress
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from tlsdoctor.observations.cert import CertificateInfo
@@ -94,10 +94,38 @@ def is_self_signed(cert: x509.Certificate) -> bool:
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer`` issued ``cert``: names chain and the signature verifies."""
+    """Whether ``issuer`` issued ``cert``: names chain and the signature verifies.
+
+    cryptography refuses to check SHA-1/MD5 signatures at all; those are verified here by
+    hand so that a weak chain is still recognised as a chain (and reported as weak).
+    """
+    if cert.issuer != issuer.subject:
+        return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except Exception:  # ValueError (names), InvalidSignature, TypeError/UnsupportedAlgorithm (key types)
+    except ValueError:
+        return _legacy_signed_by(cert, issuer)
+    except Exception:  # InvalidSignature, TypeError/UnsupportedAlgorithm (key types)
+        return False
+    return True
+
+
+def _legacy_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """PKCS#1 v1.5 / ECDSA / DSA signatures over legacy hashes, which cryptography will not verify."""
+    try:
+        algorithm = cert.signature_hash_algorithm
+        key = issuer.public_key()
+        if algorithm is None or algorithm.name not in ("sha1", "md5"):
+            return False
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, algorithm)
+        else:
+            return False
+    except Exception:  # InvalidSignature, UnsupportedAlgorithm
         return False
     return True
 
