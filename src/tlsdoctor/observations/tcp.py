@@ -36,11 +36,11 @@ class TcpConnect(Observation):
     errno: int | None = None
     errno_name: str | None = None
     elapsed_ms: float = 0.0
-    via_proxy: str | None = None
+    role: str = "target"  # "target", or "proxy" for the connect to the proxy itself
 
     def describe(self) -> str:
         dest = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
-        via = f" via proxy {self.via_proxy}" if self.via_proxy else ""
+        via = " (the proxy)" if self.role == "proxy" else ""
         if self.outcome is ConnectOutcome.CONNECTED:
             return f"TCP connect to {dest}{via} succeeded in {self.elapsed_ms:.0f} ms"
         err = f" ({self.errno_name})" if self.errno_name else ""

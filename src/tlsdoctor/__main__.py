@@ -1,0 +1,5 @@
+"""python -m tlsdoctor"""
+
+from tlsdoctor.cli import entry
+
+entry()

@@ -1,0 +1,148 @@
+"""Standard-library handshakes: the default client, and the variants that tell causes apart.
+
+Each variant changes one thing from the default client. Which of them pass is the
+evidence: verification off separates certificate faults from transport faults; a pinned
+old version passing where the default fails is a protocol mismatch; all ciphers at
+security level 0 passing is a cipher mismatch; SNI on/off isolates SNI faults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ssl
+import time
+
+from tlsdoctor.checks.connect import Route, open_stream
+from tlsdoctor.context import Context
+from tlsdoctor.errors import InputError
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.tls import HandshakeResult, handshake
+from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
+
+LEGACY_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Variant:
+    """One client configuration: what differs from the default client."""
+
+    name: str
+    verify: bool = False
+    sni: bool = True
+    version: ssl.TLSVersion | None = None  # pin min = max to this version
+    ciphers: str | None = None
+    describe: str = ""
+
+
+DEFAULT = Variant("default", verify=True, describe="the default client: verification, SNI, system policy")
+VARIANTS: tuple[Variant, ...] = (
+    Variant("no-verify", describe="certificate verification off"),
+    Variant("no-sni", sni=False, describe="no SNI extension"),
+    Variant("tls1.3", version=ssl.TLSVersion.TLSv1_3, describe="only TLS 1.3"),
+    Variant("tls1.2", version=ssl.TLSVersion.TLSv1_2, describe="only TLS 1.2"),
+    Variant("tls1.1", version=ssl.TLSVersion.TLSv1_1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.1, SECLEVEL 0"),
+    Variant("tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"),
+    Variant("all-ciphers", version=None, ciphers=LEGACY_CIPHERS, describe="every cipher suite, SECLEVEL 0"),
+)
+
+
+def build_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
+    """The SSLContext for a variant; the default one is what a careful client would use."""
+    opts = ctx.options
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if variant.verify:
+        if opts.ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=str(opts.ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise InputError(f"cannot use --ca-file {opts.ca_file}: {exc}") from None
+        else:
+            context.load_default_certs()
+        context.check_hostname = bool(ctx.servername)
+        context.verify_mode = ssl.CERT_REQUIRED
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if variant.ciphers:
+        context.set_ciphers(variant.ciphers)
+    if variant.version is not None:
+        context.minimum_version = variant.version
+        context.maximum_version = variant.version
+    elif variant.ciphers == LEGACY_CIPHERS:
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    if opts.cert is not None:
+        try:
+            context.load_cert_chain(str(opts.cert), str(opts.key) if opts.key else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(f"cannot use --cert/--key: {exc}") from None
+    return context
+
+
+def verify_hostname_for(ctx: Context) -> str | None:
+    """The name the default client sends as SNI and checks the certificate against."""
+    return ctx.servername
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HandshakeCheck:
+    """One handshake variant along one route."""
+
+    variant: Variant
+    route: Route
+    layer: str = "tls"
+
+    @property
+    def id(self) -> str:
+        return f"handshake.{self.variant.name}"
+
+    def budget(self, ctx: Context) -> float:
+        return ctx.timeout * (3 if self.route.proxy else 2) + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        result, obs = await attempt(ctx, self.variant, self.route)
+        return result_for(self.id, self.variant, result, obs)
+
+
+async def attempt(ctx: Context, variant: Variant, route: Route) -> tuple[HandshakeResult | None, list[Observation]]:
+    """Connect along ``route`` and run the handshake; the connection is closed afterwards."""
+    context = build_context(ctx, variant)
+    obs, stream = await open_stream(ctx, route, ctx.timeout)
+    if stream is None:
+        return None, obs
+    try:
+        # The handshake gets its own full timeout, as a client's handshake timer would.
+        stream.deadline = time.monotonic() + ctx.timeout
+        servername = ctx.servername if variant.sni else None
+        result = await handshake(stream, context, variant=variant.name, address=route.address,
+                                 port=ctx.options.port, servername=servername,
+                                 client_cert_sent=ctx.options.cert is not None)
+    finally:
+        stream.close()
+    return result, obs
+
+
+def result_for(check_id: str, variant: Variant, result: HandshakeResult | None,
+               obs: list[Observation]) -> CheckResult:
+    """The CheckResult for one handshake: connect observations, the attempt, and the chain seen."""
+    if result is None:
+        failed = obs[-1]
+        return CheckResult(id=check_id, status=Status.FAIL, summary=f"could not connect: {failed.describe()}",
+                           observations=tuple(obs))
+    observations: list[Observation] = [*obs, result.attempt]
+    if result.chain:
+        observations.append(PeerChain(variant=variant.name, servername=result.attempt.servername,
+                                      chain=result.chain))
+    ok = result.attempt.outcome is HandshakeOutcome.OK
+    return CheckResult(id=check_id, status=Status.PASS if ok else Status.FAIL,
+                       summary=result.attempt.describe(), observations=tuple(observations))
+
+
+def handshake_outcomes(results: list[CheckResult]) -> dict[str, HandshakeAttempt]:
+    """variant name -> attempt, from a list of handshake check results."""
+    out: dict[str, HandshakeAttempt] = {}
+    for r in results:
+        for o in r.observations:
+            if isinstance(o, HandshakeAttempt):
+                out[o.variant] = o
+    return out

@@ -1,0 +1,66 @@
+"""--repeat N: the default handshake N times, to catch intermittent faults."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import statistics
+
+from tlsdoctor.checks.connect import Route
+from tlsdoctor.checks.handshake import DEFAULT, attempt
+from tlsdoctor.context import Context
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.observations.tcp import TcpConnect
+from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
+
+CONCURRENCY = 4
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepeatCheck:
+    """N default handshakes, at most CONCURRENCY at a time."""
+
+    route: Route
+    count: int
+    layer: str = "tls"
+
+    @property
+    def id(self) -> str:
+        return "repeat"
+
+    def budget(self, ctx: Context) -> float:
+        waves = -(-self.count // CONCURRENCY)
+        return waves * (ctx.timeout * 2 + 0.5) + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one() -> tuple[str, float]:
+            async with gate:
+                result, obs = await attempt(ctx, DEFAULT, self.route)
+            if result is None:
+                tcp = next((o for o in obs if isinstance(o, TcpConnect)), None)
+                return f"connect-{tcp.outcome.value if tcp else 'failed'}", 0.0
+            return result.attempt.outcome.value, result.attempt.elapsed_ms
+
+        outcomes = await asyncio.gather(*(one() for _ in range(self.count)))
+        counts = collections.Counter(o for o, _ in outcomes)
+        times = [ms for o, ms in outcomes if o == HandshakeOutcome.OK.value]
+        failures = self.count - counts.get(HandshakeOutcome.OK.value, 0)
+        stats = RepeatStats(
+            attempts=self.count, failures=failures, outcomes=tuple(counts.most_common()),
+            p50_ms=percentile(times, 0.5), p90_ms=percentile(times, 0.9), max_ms=max(times, default=0.0),
+        )
+        jitter = statistics.pstdev(times) if len(times) > 1 else 0.0
+        status = Status.PASS if failures == 0 else Status.FAIL
+        return CheckResult(id=self.id, status=status, summary=f"{stats.describe()}; stdev {jitter:.0f} ms",
+                           observations=(stats,))

@@ -1,0 +1,247 @@
+"""The command line (contract/cli.md): parse, validate, run, render, exit.
+
+No diagnosis logic lives here. Imports of the heavy parts are lazy so ``--help`` is fast.
+Errors: UsageError/InputError -> one line, exit 2; anything unexpected -> one line, exit 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from tlsdoctor.errors import InputError, TlsDoctorError, UsageError
+
+if TYPE_CHECKING:
+    from tlsdoctor.context import Options
+    from tlsdoctor.model import Report
+
+PROG = "tlsdoctor"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text}")
+    return value
+
+
+def bounded_int(low: int, high: int) -> object:
+    def parse(text: str) -> int:
+        if not text.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Find out why a TLS connection fails: the root cause, "
+                     "the evidence, and what to change.")
+    from tlsdoctor import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser("diagnose", help="live, layered diagnosis of one endpoint")
+    d.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
+    d.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
+    d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
+    d.add_argument("--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host")
+    d.add_argument("--resolver", metavar="IP[:PORT]", action="append", default=[], help="DNS server to ask (repeatable)")
+    d.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
+    d.add_argument("--proxy", metavar="URL", help="HTTP CONNECT proxy to use")
+    d.add_argument("--no-proxy", action="store_true", help="ignore proxy settings from the environment")
+    d.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-step timeout (default 5)")
+    d.add_argument("--repeat", type=bounded_int(0, 1000), default=0, metavar="N", help="repeat the handshake N times")
+    d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
+    d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
+    d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
+    _output_options(d)
+
+    e = sub.add_parser("explain", help="interpret an error message or log excerpt (argument or stdin)")
+    e.add_argument("text", nargs="*", metavar="TEXT", help="the error text; read from stdin when absent")
+    _output_options(e)
+
+    m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
+    m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
+    m.add_argument("--timeout", type=positive_float, default=2.0, metavar="S", help="per-step timeout (default 2)")
+    m.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of the human one")
+    p.add_argument("--report", metavar="FILE", type=Path, help="also write a self-contained HTML report")
+
+
+def readable_file(path: Path, what: str) -> Path:
+    """Fail with one line if a file the user named cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if b"-----BEGIN " not in head:
+        raise InputError(f"{what} {path} is not a PEM file (no '-----BEGIN' line)")
+    return path
+
+
+def resolver_spec(text: str) -> str:
+    """Validate IP or IP:PORT ([v6]:port)."""
+    host, port = text, None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"invalid --resolver {text!r}: expected IP or IP:PORT") from None
+    if port is not None and (not port.isdigit() or not 1 <= int(port) <= 65535):
+        raise UsageError(f"invalid port in --resolver {text!r}")
+    return text
+
+
+def diagnose_options(args: argparse.Namespace) -> Options:
+    """Validate diagnose's arguments into Options."""
+    from tlsdoctor.context import Options
+    from tlsdoctor.net.proxy import parse_proxy_url
+    from tlsdoctor.target import normalize_host, parse_target
+
+    target = parse_target(args.target, args.port)
+    connect_to = None
+    if args.connect_to:
+        try:
+            connect_to = str(ipaddress.ip_address(args.connect_to.strip("[]")))
+        except ValueError:
+            raise UsageError(f"invalid --connect-to {args.connect_to!r}: expected an IP address") from None
+    servername = None
+    if args.servername:
+        servername, _ = normalize_host(args.servername)
+    if args.proxy:
+        parse_proxy_url(args.proxy)
+    if args.proxy and args.no_proxy:
+        raise UsageError("--proxy and --no-proxy exclude each other")
+    if args.key and not args.cert:
+        raise UsageError("--key needs --cert")
+    return Options(
+        host=target.host, port=target.port, servername=servername, connect_to=connect_to,
+        resolvers=tuple(resolver_spec(r) for r in args.resolver),
+        ca_file=readable_file(args.ca_file, "--ca-file") if args.ca_file else None,
+        proxy=args.proxy, no_proxy=args.no_proxy, timeout=args.timeout, repeat=args.repeat, ntp=args.ntp,
+        cert=readable_file(args.cert, "--cert") if args.cert else None,
+        key=readable_file(args.key, "--key") if args.key else None,
+        host_is_ip=target.is_ip,
+    )
+
+
+def read_explain_text(args: argparse.Namespace) -> str:
+    """The text to explain: the arguments, else stdin (bounded)."""
+    if args.text:
+        return " ".join(args.text)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("explain needs TEXT, or the error text on standard input")
+    data = sys.stdin.buffer.read(4 << 20)
+    if b"\x00" in data[:4096] or (data and sum(b < 9 or 13 < b < 32 for b in data[:4096]) > len(data[:4096]) // 10):
+        raise InputError("standard input looks like binary data, not error text")
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise InputError("standard input is empty: nothing to explain")
+    return text
+
+
+def make_console(stderr: bool = False) -> object:
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+
+
+def emit(report: Report, args: argparse.Namespace) -> int:
+    """Print the report (JSON or human), write --report, return the exit status."""
+    from rich.console import Console
+
+    from tlsdoctor.report import envelope, human
+
+    if getattr(args, "report", None):
+        from tlsdoctor.report import html
+
+        try:
+            Path(args.report).write_text(html.render(report), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write --report {args.report}: {exc.strerror or exc}") from None
+    if args.json:
+        sys.stdout.write(envelope.to_json(report) + "\n")
+    else:
+        console = make_console()
+        assert isinstance(console, Console)
+        human.render(report, console)
+    return report.exit_status
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    if args.command == "diagnose":
+        from tlsdoctor.commands.diagnose import diagnose
+        from tlsdoctor.context import Context
+
+        options = diagnose_options(args)
+        report = asyncio.run(diagnose(Context(options=options)))
+        return emit(report, args)
+    if args.command == "explain":
+        from tlsdoctor.commands.explain import run_explain
+
+        return emit(run_explain(read_explain_text(args)), args)
+    if args.command == "demo":
+        from tlsdoctor.commands.demo import run_demo
+
+        return run_demo(only=args.only, timeout=args.timeout, as_json=args.json)
+    raise UsageError("no command given (see 'tlsdoctor --help')")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return dispatch(args)
+    except TlsDoctorError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: one line, exit 3 (TLSDOCTOR_DEBUG=1 shows the traceback)
+        if os.environ.get("TLSDOCTOR_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

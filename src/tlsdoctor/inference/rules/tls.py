@@ -1,0 +1,252 @@
+"""Rules for the handshake layer: decided by which handshake variants passed and how the others ended.
+
+The decision table (variants are defined in checks/handshake.py):
+
+| default ends in                       | and the variants show                          | cause                 |
+|---------------------------------------|------------------------------------------------|-----------------------|
+| another protocol's bytes              | -                                              | server-not-tls        |
+| alert certificate_required, or an     | a CertificateRequest was seen / no cert sent   | client-cert-required  |
+|   alert after a CertificateRequest    |                                                |                       |
+| alert unrecognized_name               | -                                              | sni-required          |
+| failure without SNI                   | a variant with SNI passes                      | sni-required          |
+| RST/FIN/silence with SNI              | the no-SNI variant gets a TLS answer           | sni-filtered          |
+| protocol_version / unsupported proto. | only a pinned TLS 1.0/1.1 variant passes       | protocol-mismatch     |
+| handshake_failure / no shared cipher  | the all-ciphers SECLEVEL 0 variant passes      | cipher-mismatch       |
+| refused by our own policy             | a relaxed (SECLEVEL 0) variant passes          | client-tls-policy     |
+| RST/FIN/silence, only large hellos    | small hellos pass                              | clienthello-too-large |
+| RST after the hello, every variant    | no TLS byte ever came back                     | firewall-reset        |
+| FIN after the hello, every variant    | no TLS byte ever came back                     | server-closed         |
+| silence after the hello, every variant| TCP connected fine                             | firewall-drop         |
+| silence after some TLS bytes          | every variant stalls the same way              | path-mtu-blackhole    |
+"""
+
+from __future__ import annotations
+
+from tlsdoctor.inference.causes import CauseId
+from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules.base import Match, Rule
+from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
+from tlsdoctor.wire.sniff import sniff
+
+_CERT_ALERTS = {"handshake_failure", "bad_certificate", "certificate_unknown", "certificate_required",
+                "access_denied", "unknown_ca"}
+_VERSION_ALERTS = {"protocol_version"}
+_VERSION_REASONS = ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "WRONG_SSL_VERSION", "TLSV1_ALERT_PROTOCOL")
+_CIPHER_REASONS = ("NO_CIPHERS_AVAILABLE", "NO_SHARED_CIPHER", "NO_SUITABLE_SIGNATURE_ALGORITHM",
+                   "NO_SHARED_GROUPS", "NO_SUITABLE_KEY_SHARE")
+# Reasons where our refusal is about the server's certificate key or signature: cert-weak, not policy.
+_CERT_POLICY_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL")
+
+
+def _failed_silently(a: HandshakeAttempt) -> bool:
+    """Ended by the transport before any TLS byte came back."""
+    return a.outcome in SILENT_ENDS and a.bytes_received == 0
+
+
+def server_not_tls(facts: Facts) -> Match | None:
+    """The port answered in another protocol."""
+    hits = [a for a in facts.all(HandshakeAttempt) if a.outcome is HandshakeOutcome.NOT_TLS]
+    if not hits:
+        return None
+    seen = sniff(hits[0].first_bytes)
+    hint = f"; use --starttls {seen.starttls}" if seen.starttls else ""
+    return Match(0.95, cite(facts, hits[:2]), f"the port speaks {seen.label}, not TLS{hint}")
+
+
+def client_cert_required(facts: Facts) -> Match | None:
+    """The server asked for a client certificate and rejected the handshake without one."""
+    hits = []
+    for a in facts.all(HandshakeAttempt):
+        if a.alert == "certificate_required":
+            hits.append(a)
+        elif a.cert_requested and a.outcome is HandshakeOutcome.ALERT and a.alert in _CERT_ALERTS:
+            hits.append(a)
+    if not hits:
+        return None
+    sent = any(a.client_cert_sent for a in hits)
+    summary = ("the server rejected the client certificate presented" if sent
+               else "the server requires a client certificate (mutual TLS) and none was sent")
+    return Match(0.95 if not sent else 0.8, cite(facts, hits[:2]), summary)
+
+
+def sni_required(facts: Facts) -> Match | None:
+    """The server rejects the name sent, or fails without SNI where SNI would work."""
+    runs = attempts(facts)
+    named = [a for a in runs.values() if a.alert == "unrecognized_name"]
+    if named:
+        with_sni = [a for a in named if a.servername]
+        what = "the server does not recognise the name sent" if with_sni else "the server needs SNI"
+        return Match(0.9, cite(facts, named[:2]), what)
+    # no-sni and no-verify differ only in the SNI extension: that pair isolates SNI.
+    no_sni, twin = runs.get("no-sni"), runs.get("no-verify")
+    if no_sni is not None and twin is not None and twin.servername and twin.outcome is OK \
+            and no_sni.outcome is not OK:
+        return Match(0.5, cite(facts, [no_sni, twin]),
+                     "handshakes without SNI fail while the same handshake with SNI passes "
+                     "(clients connecting by IP address fail)")
+    return None
+
+
+def sni_filtered(facts: Facts) -> Match | None:
+    """Transport dies when the hello names the target, but a hello without SNI gets a TLS answer."""
+    runs = attempts(facts)
+    default, no_sni = runs.get("default"), runs.get("no-sni")
+    if default is None or no_sni is None or not default.servername:
+        return None
+    if _failed_silently(default) and no_sni.bytes_received > 0 and no_sni.outcome is not HandshakeOutcome.NOT_TLS:
+        return Match(0.8, cite(facts, [default, no_sni]),
+                     f"hellos naming {default.servername} are {default.outcome.value}, a hello without SNI is answered")
+    return None
+
+
+def clienthello_too_large(facts: Facts) -> Match | None:
+    """Only the larger hellos die: every failing hello is bigger than every passing one."""
+    runs = [a for a in attempts(facts).values() if a.bytes_sent > 0]
+    dead = [a for a in runs if _failed_silently(a)]
+    alive = [a for a in runs if a.bytes_received > 0 and a.outcome is not HandshakeOutcome.NOT_TLS]
+    if not dead or not alive:
+        return None
+    if min(a.bytes_sent for a in dead) > max(a.bytes_sent for a in alive):
+        small, big = max(a.bytes_sent for a in alive), min(a.bytes_sent for a in dead)
+        # An SNI difference explains it better when present.
+        if any(a.servername is None for a in alive) and all(a.servername for a in dead):
+            return Match(0.45, cite(facts, [dead[0], alive[0]]),
+                         f"hellos of {big}+ bytes die, hellos up to {small} bytes pass (SNI also differs)")
+        return Match(0.8, cite(facts, [dead[0], alive[0]]),
+                     f"hellos of {big}+ bytes die, hellos up to {small} bytes are answered")
+    return None
+
+
+def _every_variant(facts: Facts, outcome: HandshakeOutcome) -> list[HandshakeAttempt] | None:
+    """All attempts (at least the default) ended in ``outcome`` before any TLS byte arrived."""
+    runs = list(attempts(facts).values())
+    if not runs or default_attempt(facts) is None:
+        return None
+    if all(a.outcome is outcome and a.bytes_received == 0 for a in runs):
+        return runs
+    return None
+
+
+def firewall_reset(facts: Facts) -> Match | None:
+    """Every hello, whatever its SNI, version or size, is answered by an RST and no TLS byte.
+
+    Without a packet capture an RST injected on the path cannot be told from the server's own;
+    a server that resets every hello is rare, a DPI box or IPS doing it is common.
+    """
+    runs = _every_variant(facts, HandshakeOutcome.RESET)
+    if runs is None:
+        return None
+    return Match(0.6, cite(facts, runs[:3]),
+                 f"every ClientHello ({len(runs)} variants, with and without SNI) was answered by a TCP reset")
+
+
+def server_closed(facts: Facts) -> Match | None:
+    """Every hello is answered by a FIN and no alert; or by RST, as a weaker reading."""
+    runs = _every_variant(facts, HandshakeOutcome.EOF)
+    if runs is not None:
+        return Match(0.75, cite(facts, runs[:3]),
+                     f"the server closed the connection without an alert after every ClientHello ({len(runs)} variants)")
+    resets = _every_variant(facts, HandshakeOutcome.RESET)
+    if resets is not None:
+        return Match(0.4, cite(facts, resets[:2]), "the server itself may be resetting every handshake")
+    return None
+
+
+def firewall_drop(facts: Facts) -> Match | None:
+    """TCP connects, but no hello is ever answered."""
+    runs = _every_variant(facts, HandshakeOutcome.TIMEOUT)
+    if runs is None:
+        return None
+    return Match(0.65, cite(facts, runs[:3]),
+                 f"TCP connected, but none of {len(runs)} ClientHellos got any answer before the deadline")
+
+
+def path_mtu_blackhole(facts: Facts) -> Match | None:
+    """The server's flight starts arriving, then stalls: the large segments vanish."""
+    runs = list(attempts(facts).values())
+    stalled = [a for a in runs if a.outcome is HandshakeOutcome.TIMEOUT and a.bytes_received > 0]
+    if not stalled or any(a.outcome is OK for a in runs):
+        return None
+    return Match(0.55, cite(facts, stalled[:2]),
+                 f"the server's answer stalled after {stalled[0].bytes_received} bytes and never completed")
+
+
+def _version_refused(a: HandshakeAttempt) -> bool:
+    return a.alert in _VERSION_ALERTS or any(r in a.error for r in _VERSION_REASONS)
+
+
+def protocol_mismatch(facts: Facts) -> Match | None:
+    """Only a legacy TLS version works, and the default client does not offer it."""
+    runs = attempts(facts)
+    default = runs.get("default")
+    legacy_ok = [runs[v] for v in ("tls1.0", "tls1.1") if v in runs and runs[v].outcome is OK]
+    modern = [runs[v] for v in ("tls1.2", "tls1.3") if v in runs]
+    if default is None or default.outcome is OK:
+        return None
+    if legacy_ok and modern and all(m.outcome is not OK for m in modern):
+        versions = ", ".join(a.version or a.variant for a in legacy_ok)
+        return Match(0.9, cite(facts, [default, *legacy_ok]),
+                     f"the server speaks only {versions}; the client requires TLS 1.2 or newer")
+    if _version_refused(default) and not any_ok(facts):
+        return Match(0.6, cite(facts, [default]), "no TLS version in common")
+    return None
+
+
+def cipher_mismatch(facts: Facts) -> Match | None:
+    """Nothing the default client offers is acceptable, but the full legacy suite list is."""
+    runs = attempts(facts)
+    default, wide = runs.get("default"), runs.get("all-ciphers")
+    if default is None or default.outcome is OK or wide is None or wide.outcome is not OK:
+        return None
+    if protocol_mismatch(facts) is not None or default.cert_requested:
+        return None
+    if default.outcome is HandshakeOutcome.ALERT and default.alert in ("handshake_failure", "insufficient_security") \
+            or any(r in default.error for r in _CIPHER_REASONS):
+        return Match(0.85, cite(facts, [default, wide]),
+                     f"no cipher suite in common: only the legacy suite list worked ({wide.cipher})")
+    return None
+
+
+def client_tls_policy(facts: Facts) -> Match | None:
+    """Our own policy refused what the server offered, and a relaxed policy accepts it."""
+    runs = attempts(facts)
+    default = runs.get("default")
+    if default is None or default.outcome is not HandshakeOutcome.LOCAL_REJECT:
+        return None
+    if any(r in default.error for r in _CERT_POLICY_REASONS + _VERSION_REASONS + _CIPHER_REASONS):
+        return None
+    relaxed = [a for v, a in runs.items() if v in ("all-ciphers", "tls1.0", "tls1.1") and a.outcome is OK]
+    if not relaxed:
+        return Match(0.45, cite(facts, [default]), f"the client's TLS policy refused the server: {default.error}")
+    return Match(0.85, cite(facts, [default, relaxed[0]]),
+                 f"the client's TLS policy refused the server ({default.error}); a relaxed policy connects")
+
+
+def server_overloaded(facts: Facts) -> Match | None:
+    """Repeated handshakes: some time out or are very slow while others pass, after fast TCP connects."""
+    stats = facts.first(RepeatStats)
+    if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
+        return None
+    timeouts = dict(stats.outcomes).get(HandshakeOutcome.TIMEOUT.value, 0)
+    if timeouts >= stats.failures / 2 and stats.p90_ms > 4 * max(stats.p50_ms, 1.0) and stats.p90_ms > 500:
+        return Match(0.6, cite(facts, [stats]),
+                     f"handshakes slow down (p90 {stats.p90_ms:.0f} ms vs p50 {stats.p50_ms:.0f} ms) and time out")
+    return None
+
+
+RULES = (
+    Rule(CauseId.PATH_MTU_BLACKHOLE, path_mtu_blackhole),
+    Rule(CauseId.FIREWALL_RESET, firewall_reset),
+    Rule(CauseId.FIREWALL_DROP, firewall_drop),
+    Rule(CauseId.SNI_FILTERED, sni_filtered),
+    Rule(CauseId.CLIENTHELLO_TOO_LARGE, clienthello_too_large),
+    Rule(CauseId.SERVER_NOT_TLS, server_not_tls),
+    Rule(CauseId.SERVER_CLOSED, server_closed),
+    Rule(CauseId.SERVER_OVERLOADED, server_overloaded),
+    Rule(CauseId.PROTOCOL_MISMATCH, protocol_mismatch),
+    Rule(CauseId.CIPHER_MISMATCH, cipher_mismatch),
+    Rule(CauseId.CLIENT_CERT_REQUIRED, client_cert_required),
+    Rule(CauseId.SNI_REQUIRED, sni_required),
+    Rule(CauseId.CLIENT_TLS_POLICY, client_tls_policy),
+)

@@ -1,0 +1,111 @@
+"""Rules for the TCP, IP, proxy and client-resource layers."""
+
+from __future__ import annotations
+
+from tlsdoctor.inference.causes import CauseId
+from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules.base import Match, Rule
+from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
+from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
+from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
+
+
+def _connect_outcome(facts: Facts, outcomes: tuple[ConnectOutcome, ...], cause_all: float,
+                     cause_some: float, what: str) -> Match | None:
+    """Connects ending in ``outcomes``: decisive when every target address did, weaker when some did."""
+    tries = connects(facts)
+    bad = [c for c in tries if c.outcome in outcomes]
+    if not bad:
+        return None
+    if len(bad) == len(tries) and not any_ok(facts):
+        return Match(cause_all, cite(facts, bad), f"{what} on every address tried")
+    return Match(cause_some, cite(facts, bad), f"{what} on {len(bad)} of {len(tries)} addresses")
+
+
+def tcp_refused(facts: Facts) -> Match | None:
+    """Every SYN answered by RST: nothing listens (or a firewall rejects with a reset)."""
+    return _connect_outcome(facts, (ConnectOutcome.REFUSED,), 0.95, 0.35, "connection refused")
+
+
+def tcp_timeout(facts: Facts) -> Match | None:
+    """SYNs never answered before the deadline."""
+    return _connect_outcome(facts, (ConnectOutcome.TIMEOUT,), 0.85, 0.35, "TCP connect timed out")
+
+
+def host_unreachable(facts: Facts) -> Match | None:
+    """No route, or an ICMP unreachable came back."""
+    return _connect_outcome(facts, (ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE),
+                            0.9, 0.35, "host or network unreachable")
+
+
+def client_fd_exhaustion(facts: Facts) -> Match | None:
+    """EMFILE/ENFILE/ENOBUFS while creating or connecting a socket: the client ran out."""
+    bad = [c for c in facts.all(TcpConnect) if c.outcome is ConnectOutcome.FD_EXHAUSTED]
+    if not bad:
+        return None
+    return Match(0.95, cite(facts, bad), f"the client could not open a socket ({bad[0].errno_name})")
+
+
+def client_port_exhaustion(facts: Facts) -> Match | None:
+    """EADDRNOTAVAIL on connect: no free local port (or source address) for this destination."""
+    bad = [c for c in facts.all(TcpConnect) if c.outcome is ConnectOutcome.PORT_EXHAUSTED]
+    if not bad:
+        return None
+    return Match(0.9, cite(facts, bad), "connect failed with EADDRNOTAVAIL: no free ephemeral port")
+
+
+_TUNNEL_CONFIDENCE = {
+    TunnelOutcome.AUTH_REQUIRED: (0.95, "the proxy demands authentication (407)"),
+    TunnelOutcome.DENIED: (0.9, "the proxy refused the CONNECT"),
+    TunnelOutcome.CLOSED: (0.85, "the proxy closed the connection without answering the CONNECT"),
+    TunnelOutcome.NOT_HTTP: (0.85, "the proxy did not answer in HTTP (wrong scheme or port?)"),
+    TunnelOutcome.TIMEOUT: (0.7, "the proxy never answered the CONNECT"),
+    TunnelOutcome.CONNECT_FAILED: (0.85, "the proxy itself cannot be reached"),
+    TunnelOutcome.UPSTREAM_FAILED: (0.6, "the proxy could not reach the target (502/503/504)"),
+}
+
+
+def proxy_error(facts: Facts) -> Match | None:
+    """The CONNECT tunnel failed at the proxy; or it opened and then broke the handshake."""
+    tunnels = facts.all(ProxyTunnel)
+    failed = [t for t in tunnels if t.outcome is not TunnelOutcome.ESTABLISHED]
+    if failed:
+        confidence, summary = _TUNNEL_CONFIDENCE[failed[0].outcome]
+        return Match(confidence, cite(facts, failed), summary)
+    return None
+
+
+def proxy_required(facts: Facts) -> Match | None:
+    """Direct connects fail while the proxy tunnel works: a client that ignores the proxy fails."""
+    tunnels = [t for t in facts.all(ProxyTunnel) if t.outcome is TunnelOutcome.ESTABLISHED]
+    direct = connects(facts)
+    blocked = [c for c in direct if c.outcome in (ConnectOutcome.TIMEOUT, ConnectOutcome.REFUSED,
+                                                  ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE)]
+    if tunnels and direct and len(blocked) == len(direct):
+        return Match(0.7, cite(facts, [*blocked, tunnels[0]]),
+                     "direct connections fail but the proxy tunnel works: the failing client must use the proxy")
+    return None
+
+
+def network_unstable(facts: Facts) -> Match | None:
+    """The same handshake fails only sometimes."""
+    stats = facts.first(RepeatStats)
+    if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
+        return None
+    rate = stats.failures / stats.attempts
+    return Match(min(0.85, 0.5 + rate), cite(facts, [stats]),
+                 f"{stats.failures} of {stats.attempts} identical handshakes failed")
+
+
+RULES = (
+    Rule(CauseId.TCP_REFUSED, tcp_refused),
+    Rule(CauseId.TCP_TIMEOUT, tcp_timeout),
+    Rule(CauseId.HOST_UNREACHABLE, host_unreachable),
+    Rule(CauseId.NETWORK_UNSTABLE, network_unstable),
+    Rule(CauseId.PROXY_REQUIRED, proxy_required),
+    Rule(CauseId.PROXY_ERROR, proxy_error),
+    Rule(CauseId.CLIENT_FD_EXHAUSTION, client_fd_exhaustion),
+    Rule(CauseId.CLIENT_PORT_EXHAUSTION, client_port_exhaustion),
+)
+
+__all__ = ["RULES", "HandshakeOutcome"]

@@ -1,0 +1,117 @@
+"""Which proxy applies to a target, and opening a CONNECT tunnel through it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import urllib.parse
+import urllib.request
+
+from tlsdoctor.errors import UsageError
+from tlsdoctor.net.stream import ReadEnd, Stream
+from tlsdoctor.net.tcp import open_tcp
+from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
+from tlsdoctor.wire.connect_proxy import (
+    ConnectResponse,
+    NeedData,
+    authority,
+    build_connect,
+    parse_connect_response,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProxyUrl:
+    """A parsed proxy URL: scheme, host, port and optional credentials."""
+
+    scheme: str
+    host: str
+    port: int
+    credentials: tuple[str, str] | None
+    source: str  # "--proxy" or the environment variable it came from
+
+    @property
+    def display(self) -> str:
+        """The URL without credentials, safe to print."""
+        return f"{self.scheme}://{authority(self.host, self.port)}"
+
+
+def parse_proxy_url(text: str, source: str = "--proxy") -> ProxyUrl:
+    """Parse http://[user:pass@]host[:port] (https:// accepted and judged by the probe)."""
+    raw = text if "://" in text else f"http://{text}"
+    url = urllib.parse.urlsplit(raw)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(f"invalid proxy URL {text!r}: expected http://host:port")
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError(f"invalid port in proxy URL {text!r}") from None
+    creds = (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or "")) if url.username else None
+    return ProxyUrl(url.scheme, url.hostname, port, creds, source)
+
+
+def proxy_for(host: str, explicit: str | None, no_proxy: bool) -> ProxyUrl | None:
+    """The proxy a client honouring the environment would use for https://host (None: direct)."""
+    if no_proxy:
+        return None
+    if explicit:
+        return parse_proxy_url(explicit)
+    env = urllib.request.getproxies_environment()
+    chosen = env.get("https")
+    if not chosen:
+        return None
+    if urllib.request.proxy_bypass_environment(host, env):
+        return None
+    name = "HTTPS_PROXY/https_proxy"
+    return parse_proxy_url(chosen, name)
+
+
+async def open_tunnel(
+    proxy: ProxyUrl, proxy_address: str, host: str, port: int, timeout: float, cap: int
+) -> tuple[TcpConnect, ProxyTunnel, Stream | None]:
+    """TCP to the proxy, CONNECT host:port; the stream is positioned inside the tunnel."""
+    start = time.monotonic()
+    target = authority(host, port)
+    tcp, sock = await open_tcp(proxy_address, proxy.port, timeout, role="proxy")
+
+    def tunnel(outcome: TunnelOutcome, status: int | None = None, reason: str = "") -> ProxyTunnel:
+        return ProxyTunnel(proxy=proxy.display, target=target, outcome=outcome, status=status,
+                           reason=reason, elapsed_ms=(time.monotonic() - start) * 1000)
+
+    if sock is None:
+        return tcp, tunnel(TunnelOutcome.CONNECT_FAILED, reason=tcp.outcome.value), None
+    stream = Stream(sock, time.monotonic() + timeout, cap)
+    if await stream.send(build_connect(host, port, proxy.credentials)) is not ReadEnd.DATA:
+        stream.close()
+        return tcp, tunnel(TunnelOutcome.CLOSED, reason=stream.error), None
+    buffer = bytearray()
+    while True:
+        end, data = await stream.recv()
+        if end is not ReadEnd.DATA:
+            stream.close()
+            kind = TunnelOutcome.TIMEOUT if end is ReadEnd.TIMEOUT else TunnelOutcome.CLOSED
+            return tcp, tunnel(kind, reason=stream.error or end.value), None
+        buffer += data
+        parsed = parse_connect_response(bytes(buffer))
+        if isinstance(parsed, NeedData):
+            continue
+        if not isinstance(parsed, ConnectResponse):
+            stream.close()
+            return tcp, tunnel(TunnelOutcome.NOT_HTTP, reason=parsed.first_bytes[:32].hex(" ")), None
+        break
+    if 200 <= parsed.status < 300:
+        early = bytes(buffer[parsed.head_length:])  # the server spoke first inside the tunnel
+        stream.received, stream.head, stream.pending = len(early), bytearray(early[:256]), early
+        stream.deadline = time.monotonic() + timeout
+        return tcp, tunnel(TunnelOutcome.ESTABLISHED, parsed.status, parsed.reason), stream
+    stream.close()
+    if parsed.status == 407:
+        kind = TunnelOutcome.AUTH_REQUIRED
+    elif parsed.status in (502, 503, 504):
+        kind = TunnelOutcome.UPSTREAM_FAILED
+    else:
+        kind = TunnelOutcome.DENIED
+    return tcp, tunnel(kind, parsed.status, parsed.reason), None
+
+
+__all__ = ["ConnectOutcome", "ProxyUrl", "open_tunnel", "parse_proxy_url", "proxy_for"]

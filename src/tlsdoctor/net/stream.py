@@ -1,0 +1,94 @@
+"""Bounded reads and writes on a connected non-blocking socket, failures as values.
+
+Every read has a deadline and every connection a byte cap, so a peer that drips one
+byte a second or never stops sending costs at most the deadline and the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import socket
+import time
+
+
+class ReadEnd(enum.StrEnum):
+    """Why a read returned no data."""
+
+    DATA = "data"
+    EOF = "eof"
+    RESET = "reset"
+    TIMEOUT = "timeout"
+    CAP = "cap"
+    ERROR = "error"
+
+
+class Stream:
+    """A connected socket with a deadline, a byte cap, and a record of what came in."""
+
+    def __init__(self, sock: socket.socket, deadline: float, cap: int = 256 * 1024) -> None:
+        self.sock = sock
+        self.deadline = deadline  # time.monotonic() value
+        self.cap = cap
+        self.received = 0
+        self.sent = 0
+        self.head = bytearray()  # the first bytes received, for sniffing and evidence
+        self.error: str = ""
+        self.pending = b""  # bytes already read past a proxy's answer, handed out first
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    async def send(self, data: bytes) -> ReadEnd:
+        """Send all of ``data``; RESET/ERROR if the peer is gone."""
+        if not data:
+            return ReadEnd.DATA
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.remaining()):
+                await loop.sock_sendall(self.sock, data)
+        except TimeoutError:
+            return ReadEnd.TIMEOUT
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return ReadEnd.RESET
+        except OSError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return ReadEnd.ERROR
+        self.sent += len(data)
+        return ReadEnd.DATA
+
+    async def recv(self, limit: float | None = None) -> tuple[ReadEnd, bytes]:
+        """Read what is available, waiting at most until the deadline (or ``limit`` seconds)."""
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return ReadEnd.DATA, data
+        if self.received >= self.cap:
+            return ReadEnd.CAP, b""
+        wait = self.remaining() if limit is None else min(limit, self.remaining())
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(wait):
+                data = await loop.sock_recv(self.sock, min(65536, self.cap - self.received))
+        except TimeoutError:
+            return ReadEnd.TIMEOUT, b""
+        except ConnectionResetError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return ReadEnd.RESET, b""
+        except OSError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return ReadEnd.ERROR, b""
+        if not data:
+            return ReadEnd.EOF, b""
+        self.received += len(data)
+        if len(self.head) < 256:
+            self.head += data[: 256 - len(self.head)]
+        return ReadEnd.DATA, data
+
+    def close(self) -> None:
+        """Close the socket; safe to call twice."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,94 @@
+"""open_tcp(): one TCP connect under a deadline, and the single errno -> outcome table.
+
+OS errors become observations here, once (style rule 5); nothing above net/ sees OSError
+from a connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import time
+
+from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
+
+# The one table from errno to outcome. EADDRNOTAVAIL and EMFILE/ENFILE are the client's own
+# exhaustion, not the network's: they name client-port-exhaustion / client-fd-exhaustion.
+ERRNO_OUTCOME: dict[int, ConnectOutcome] = {
+    errno.ECONNREFUSED: ConnectOutcome.REFUSED,
+    errno.ETIMEDOUT: ConnectOutcome.TIMEOUT,
+    errno.EHOSTUNREACH: ConnectOutcome.HOST_UNREACHABLE,
+    errno.EHOSTDOWN: ConnectOutcome.HOST_UNREACHABLE,
+    errno.ENETUNREACH: ConnectOutcome.NET_UNREACHABLE,
+    errno.ENETDOWN: ConnectOutcome.NET_UNREACHABLE,
+    errno.EADDRNOTAVAIL: ConnectOutcome.PORT_EXHAUSTED,
+    errno.EMFILE: ConnectOutcome.FD_EXHAUSTED,
+    errno.ENFILE: ConnectOutcome.FD_EXHAUSTED,
+    errno.ENOBUFS: ConnectOutcome.FD_EXHAUSTED,
+    errno.ECONNRESET: ConnectOutcome.RESET,
+    errno.EACCES: ConnectOutcome.NET_UNREACHABLE,  # a local firewall (iptables OUTPUT REJECT) or policy
+    errno.EPERM: ConnectOutcome.NET_UNREACHABLE,
+}
+
+
+def family_of(address: str) -> socket.AddressFamily:
+    """AF_INET6 for an address with a colon, else AF_INET."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def outcome_for(err: OSError) -> tuple[ConnectOutcome, int | None, str | None]:
+    """Map an OSError from socket()/connect() to an outcome with its errno and name."""
+    code = err.errno
+    if isinstance(err, TimeoutError) and code is None:
+        return ConnectOutcome.TIMEOUT, None, "timeout"
+    if code is None:
+        return ConnectOutcome.ERROR, None, type(err).__name__
+    return ERRNO_OUTCOME.get(code, ConnectOutcome.ERROR), code, errno.errorcode.get(code, str(code))
+
+
+async def open_tcp(
+    address: str,
+    port: int,
+    timeout: float,
+    *,
+    mss: int | None = None,
+    role: str = "target",
+) -> tuple[TcpConnect, socket.socket | None]:
+    """Connect to address:port within ``timeout`` seconds.
+
+    Returns the observation and, when connected, a non-blocking socket the caller owns.
+    ``mss`` sets TCP_MAXSEG before connecting (path-MTU probing); ``role`` says whether this is
+    the target or the proxy.
+    """
+    fam = family_of(address)
+    name = "ipv6" if fam == socket.AF_INET6 else "ipv4"
+    start = time.monotonic()
+
+    def observe(outcome: ConnectOutcome, code: int | None = None, code_name: str | None = None) -> TcpConnect:
+        return TcpConnect(address=address, port=port, family=name, outcome=outcome, errno=code,
+                          errno_name=code_name, elapsed_ms=(time.monotonic() - start) * 1000,
+                          role=role)
+
+    try:
+        sock = socket.socket(fam, socket.SOCK_STREAM)
+    except OSError as exc:
+        return observe(*outcome_for(exc)), None
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if mss:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (address, port))
+    except TimeoutError:
+        sock.close()
+        return observe(ConnectOutcome.TIMEOUT, errno.ETIMEDOUT, "ETIMEDOUT"), None
+    except OSError as exc:
+        sock.close()
+        return observe(*outcome_for(exc)), None
+    except BaseException:
+        sock.close()
+        raise
+    return observe(ConnectOutcome.CONNECTED), sock
