@@ -1,0 +1,259 @@
+"""The faults, each with the mechanism a real network uses, all reversible.
+
+Every rule lives in the lab's own chains (``TDLAB_*``, jumped to first from the built-in chains), so
+``clear`` is a flush of those chains plus restoring the MTU and the route caches: nothing else in the
+namespaces is touched. Rules are added with ``iptables`` (on Debian 12 that is the nf_tables backend,
+``iptables-nft``; the xt matches ``u32``/``string``/``length``/``statistic`` run through nft's compat layer).
+There is no ``sch_netem`` on the target kernels, hence loss by the ``statistic`` match, not ``tc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tlsdoctor.testing.lab.netns import LabError
+
+if TYPE_CHECKING:
+    from tlsdoctor.testing.lab.lab import Lab
+
+CLIENT_NET = "198.18.1.0/24"
+SERVER_IP = "198.18.2.2"
+MID_CLIENT_IP = "198.18.1.1"
+RELAY_PORT = 8443
+SLOW_PORT = 4443
+MID_CLIENT_IF, MID_SERVER_IF = "m0", "m1"
+
+# The first two TCP payload bytes are 0x16 0x03: a TLS handshake record (a ClientHello on a fresh connection).
+# u32: skip the IP header (IHL*4), then the TCP header (data offset*4), read 4 bytes, keep the top two.
+HELLO_U32 = ["-m", "u32", "--u32", "0>>22&0x3C@12>>26&0x3C@0>>16=0x1603"]
+
+# (namespace role, table, our chain, built-in chain it hangs from)
+CHAINS = [
+    ("mid", "filter", "TDLAB_FWD", "FORWARD"),
+    ("mid", "filter", "TDLAB_OUT", "OUTPUT"),
+    ("mid", "nat", "TDLAB_PRE", "PREROUTING"),
+    ("server", "filter", "TDLAB_IN", "INPUT"),
+    ("server", "nat", "TDLAB_PRE", "PREROUTING"),
+]
+
+
+def iptables(lab: Lab, role: str, *args: str, table: str = "filter") -> None:
+    lab.run_in(role, ["iptables", "-w", "5", "-t", table, *args], timeout=10, check=True)
+
+
+def install_chains(lab: Lab) -> None:
+    for role, table, chain, parent in CHAINS:
+        iptables(lab, role, "-N", chain, table=table)
+        iptables(lab, role, "-I", parent, "1", "-j", chain, table=table)
+
+
+def _action(action: str) -> list[str]:
+    if action == "reset":
+        return ["-j", "REJECT", "--reject-with", "tcp-reset"]
+    if action == "drop":
+        return ["-j", "DROP"]
+    raise ValueError(f"action must be 'reset' or 'drop', not {action!r}")
+
+
+def _to_server(port: int) -> list[str]:
+    return ["-p", "tcp", "-s", CLIENT_NET, "-d", SERVER_IP, "--dport", str(port)]
+
+
+def fwd(lab: Lab, *rule: str) -> None:
+    iptables(lab, "mid", "-A", "TDLAB_FWD", *rule)
+
+
+def inject_reset(lab: Lab, port: int = 443) -> dict[str, Any]:
+    """``mid`` answers the ClientHello with an RST it forges (its TTL is mid's 64, not the server's 63)."""
+    fwd(lab, *_to_server(port), *HELLO_U32, *_action("reset"))
+    return {}
+
+
+def drop_hello(lab: Lab, port: int = 443) -> dict[str, Any]:
+    """TCP connects (SYN/SYN-ACK pass) but every ClientHello segment vanishes."""
+    fwd(lab, *_to_server(port), *HELLO_U32, *_action("drop"))
+    return {}
+
+
+def sni_filter(
+    lab: Lab, name: str = "blocked.lab.test", action: str = "reset", port: int = 443
+) -> dict[str, Any]:
+    """Reset/drop only hellos that carry ``name`` (Boyer-Moore search of the segment, like a DPI box)."""
+    fwd(lab, *_to_server(port), "-m", "string", "--algo", "bm", "--string", name, *_action(action))
+    return {}
+
+
+def large_hello(lab: Lab, max_len: int = 512, action: str = "reset", port: int = 443) -> dict[str, Any]:
+    """Reset/drop ClientHello segments whose IP datagram is longer than ``max_len`` bytes.
+
+    The IP length is the TLS record + 20 (IP) + 32 (TCP with timestamps) bytes.
+    """
+    fwd(
+        lab,
+        *_to_server(port),
+        *HELLO_U32,
+        "-m",
+        "length",
+        "--length",
+        f"{max_len + 1}:65535",
+        *_action(action),
+    )
+    return {}
+
+
+def mtu_blackhole(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
+    """A narrow link on mid's client side, and the ICMP "fragmentation needed" it would send is dropped.
+
+    The server (PMTU discovery on, DF set, no TCP MTU probing) keeps sending 1500-byte segments that mid
+    cannot forward and never learns why: the certificate flight stalls. Small-MSS connections still pass.
+    """
+    lab.ns.ip(lab.ns.names["mid"], "link", "set", MID_CLIENT_IF, "mtu", str(mtu))
+    iptables(
+        lab,
+        "mid",
+        "-A",
+        "TDLAB_OUT",
+        "-o",
+        MID_SERVER_IF,
+        "-p",
+        "icmp",
+        "--icmp-type",
+        "fragmentation-needed",
+        "-j",
+        "DROP",
+    )
+    flush_route_caches(lab)
+    return {"mtu": mtu}
+
+
+def loss(lab: Lab, probability: float = 0.1) -> dict[str, Any]:
+    """Drop each forwarded packet (both directions, every protocol) with ``probability``."""
+    if not 0.0 < probability < 1.0:
+        raise ValueError("probability must be in (0, 1)")
+    fwd(lab, "-m", "statistic", "--mode", "random", "--probability", f"{probability:.4f}", "-j", "DROP")
+    return {}
+
+
+def block_direct(lab: Lab, proxy: str = "open", action: str = "reset", port: int = 443) -> dict[str, Any]:
+    """The firewall refuses client -> server:port; only the proxy in ``mid`` gets out (it is local to mid,
+    so its own connections leave through OUTPUT, not FORWARD). ``proxy``: open | auth (407) | deny (403)."""
+    url = lab.proxy_url(proxy)
+    lab.ensure_proxy()
+    fwd(lab, *_to_server(port), *_action(action))
+    return {"proxy_url": url}
+
+
+def tcp_refused(lab: Lab, port: int = 443) -> dict[str, Any]:
+    """The server's own kernel answers the SYN with RST, as when nothing listens (same TTL as a SYN-ACK)."""
+    iptables(
+        lab,
+        "server",
+        "-A",
+        "TDLAB_IN",
+        "-p",
+        "tcp",
+        "--syn",
+        "--dport",
+        str(port),
+        "-j",
+        "REJECT",
+        "--reject-with",
+        "tcp-reset",
+    )
+    return {}
+
+
+def tcp_timeout(lab: Lab, port: int = 443) -> dict[str, Any]:
+    """SYNs to the server port are silently dropped in ``mid``."""
+    fwd(lab, "-p", "tcp", "--syn", "-d", SERVER_IP, "--dport", str(port), "-j", "DROP")
+    return {}
+
+
+def host_unreachable(lab: Lab, proto: str = "tcp", port: int | None = None) -> dict[str, Any]:
+    """``mid`` answers with ICMP host-unreachable (from 198.18.1.1), like a router with no way to the host."""
+    match = ["-p", proto, "-d", SERVER_IP]
+    if port is not None:
+        match += ["--dport", str(port)]
+    fwd(lab, *match, "-j", "REJECT", "--reject-with", "icmp-host-unreachable")
+    return {"router": MID_CLIENT_IP}
+
+
+def intercept(lab: Lab, port: int = 443) -> dict[str, Any]:
+    """DNAT client -> server:port to the re-signing relay in ``mid`` (see ``relay.py``)."""
+    lab.ensure_relay()
+    iptables(
+        lab,
+        "mid",
+        "-A",
+        "TDLAB_PRE",
+        "-i",
+        MID_CLIENT_IF,
+        *_to_server(port),
+        "-j",
+        "DNAT",
+        "--to-destination",
+        f"{MID_CLIENT_IP}:{RELAY_PORT}",
+        table="nat",
+    )
+    return {"ca": str(lab.intercept_pki.ca), "issuer": lab.intercept_pki.subject}
+
+
+def overloaded(lab: Lab, workers: int = 2, backlog: int = 8, key_op: float = 0.15) -> dict[str, Any]:
+    """Port 443 of the server is served by a too-small prefork TLS server (see ``slowtls.py``)."""
+    lab.ensure_slow_server(workers=workers, backlog=backlog, key_op=key_op)
+    iptables(
+        lab,
+        "server",
+        "-A",
+        "TDLAB_PRE",
+        "-p",
+        "tcp",
+        "-d",
+        SERVER_IP,
+        "--dport",
+        "443",
+        "-j",
+        "REDIRECT",
+        "--to-ports",
+        str(SLOW_PORT),
+        table="nat",
+    )
+    return {"workers": workers, "backlog": backlog, "key_op": key_op}
+
+
+FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "inject-reset": inject_reset,
+    "drop-hello": drop_hello,
+    "sni-filter": sni_filter,
+    "large-hello": large_hello,
+    "mtu-blackhole": mtu_blackhole,
+    "loss": loss,
+    "block-direct": block_direct,
+    "tcp-refused": tcp_refused,
+    "tcp-timeout": tcp_timeout,
+    "host-unreachable": host_unreachable,
+    "intercept": intercept,
+    "overloaded": overloaded,
+}
+
+
+def flush_route_caches(lab: Lab) -> None:
+    """Forget learned path MTUs (IPv4 next-hop exceptions) so one test's PMTU never leaks into the next."""
+    for role in ("client", "mid", "server"):
+        lab.run_in(role, ["ip", "route", "flush", "cache"], timeout=5, check=True)
+
+
+def clear(lab: Lab) -> None:
+    for role, table, chain, _ in CHAINS:
+        iptables(lab, role, "-F", chain, table=table)
+    lab.ns.ip(lab.ns.names["mid"], "link", "set", MID_CLIENT_IF, "mtu", "1500")
+    flush_route_caches(lab)
+
+
+def apply(lab: Lab, name: str, **params: Any) -> dict[str, Any]:
+    try:
+        setter = FAULTS[name]
+    except KeyError:
+        raise LabError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}") from None
+    return setter(lab, **params)
