@@ -94,6 +94,10 @@ class RecordBuffer:
     def feed(self, data: bytes) -> None:
         self._buf += data
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` buffered bytes, without consuming them."""
+        return bytes(self._buf[:n])
+
     def take_buffered(self) -> bytes:
         """Remove and return what is buffered (e.g. to report the bytes that did not parse)."""
         data = bytes(self._buf)
