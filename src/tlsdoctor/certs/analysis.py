@@ -91,6 +91,18 @@ def analyse_chain(
     return out
 
 
+def validation(chain_der: Sequence[bytes], name: str, anchors: Sequence[x509.Certificate], at: dt.datetime,
+               *, store: str = "anchors") -> ChainValidation:
+    """Only the path-validation verdict, e.g. against a second store (the system one beside --ca-file)."""
+    certs, _ = parse_chain(chain_der)
+    if not certs:
+        return ChainValidation(store=store, anchors=len(anchors), name=name, at=at, valid=False,
+                               error="no parseable certificate")
+    verdict = verify(certs, anchors, name, at)
+    return ChainValidation(store=store, anchors=len(anchors), name=name, at=at, valid=verdict.valid,
+                           error=verdict.error, path=verdict.path)
+
+
 def would_validate_at(chain_der: Sequence[bytes], name: str, anchors: Sequence[x509.Certificate],
                       at: dt.datetime, *, fetched: Sequence[bytes] = ()) -> bool:
     """Whether the chain validates for ``name`` at another instant (e.g. the NTP-corrected time)."""

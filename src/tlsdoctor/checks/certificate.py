@@ -1,0 +1,201 @@
+"""The certificate check: the server's chain, judged against the client's anchors at ``ctx.clock.now()``.
+
+It runs after the handshakes (the diagnose playbook hands it their PeerChain
+observations) and never connects to the target itself. Its one network use is
+fetching a missing issuer from the AIA caIssuers URL (RFC 5280 section 4.2.2.1), to
+tell "the server left out an intermediate" from "the client does not trust the root".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from tlsdoctor.certs import fetch
+from tlsdoctor.certs.analysis import analyse_chain, validation
+from tlsdoctor.certs.trust import TrustAnchors, load_ca_file, load_system_store
+from tlsdoctor.context import Context
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.cert import (
+    WARNING_KINDS,
+    CertificateInfo,
+    CertificateProblem,
+    FetchOutcome,
+    IssuerFetch,
+    ProblemKind,
+    TrustStoreInfo,
+)
+from tlsdoctor.observations.tls import PeerChain
+
+PREFERRED_VARIANTS = ("default", "no-verify")  # the chain the default client saw, else the unverified one
+
+
+class CertificateCheck:
+    """The server's chain: validity at the local time, name, path to an anchor, strength, interception."""
+
+    id = "certificate"
+    layer = "cert"
+
+    def __init__(
+        self,
+        chains: Sequence[PeerChain],
+        *,
+        expect_fingerprint: str | None = None,
+        fetch_issuers: bool = True,
+    ) -> None:
+        self.chains = tuple(chains)
+        self.expect_fingerprint = expect_fingerprint
+        self.fetch_issuers = fetch_issuers
+
+    def budget(self, ctx: Context) -> float:
+        """Parsing is milliseconds; the AIA fetch may take one timeout."""
+        return ctx.timeout + 5.0
+
+    def pick(self) -> PeerChain | None:
+        """The chain to judge: the default client's, else the no-verify variant's, else any non-empty one."""
+        with_certs = [c for c in self.chains if c.chain]
+        for variant in PREFERRED_VARIANTS:
+            for chain in with_certs:
+                if chain.variant == variant:
+                    return chain
+        return with_certs[0] if with_certs else None
+
+    async def run(self, ctx: Context) -> CheckResult:
+        start = time.monotonic()
+        peer = self.pick()
+        if peer is None:
+            return CheckResult(
+                id=self.id, status=Status.SKIP, summary="no handshake received a certificate chain"
+            )
+        anchors, system = trust_for(ctx)
+        at = ctx.clock.now()
+        name = ctx.verify_name
+        obs: list[Observation] = [store_info(anchors)]
+        if system is not anchors:
+            obs.append(store_info(system))
+        found = analyse_chain(
+            peer.chain,
+            name,
+            anchors.certificates,
+            at,
+            store=anchors.label,
+            expect_fingerprint=self.expect_fingerprint,
+        )
+        if self.fetch_issuers:
+            found, fetched = await self._complete(ctx, peer, found, anchors, name)
+            obs += fetched
+        obs += found
+        if system is not anchors:
+            obs.append(validation(peer.chain, name, system.certificates, at, store=system.label))
+        status, summary = judge(found, name)
+        return CheckResult(
+            id=self.id,
+            status=status,
+            summary=summary,
+            observations=tuple(obs),
+            duration_ms=(time.monotonic() - start) * 1000,
+        )
+
+    async def _complete(
+        self, ctx: Context, peer: PeerChain, found: list[Observation], anchors: TrustAnchors, name: str
+    ) -> tuple[list[Observation], list[Observation]]:
+        """When an issuer is missing, fetch it from the last certificate's AIA and analyse again."""
+        gap = next(
+            (
+                o
+                for o in found
+                if isinstance(o, CertificateProblem) and o.problem is ProblemKind.INCOMPLETE_CHAIN
+            ),
+            None,
+        )
+        if gap is None:
+            return found, []
+        info = next(o for o in found if isinstance(o, CertificateInfo) and o.index == gap.index)
+        url = next((u for u in info.ca_issuers if u.lower().startswith("http://")), None)
+        if url is None:
+            return found, []
+        result = await fetch.http_request(url, ctx.timeout)
+        if result.outcome is not FetchOutcome.OK:
+            return found, [
+                IssuerFetch(
+                    url=url,
+                    outcome=result.outcome,
+                    status=result.status,
+                    size=len(result.body),
+                    detail=result.detail,
+                )
+            ]
+        certs = fetch.certificates_in(result.body)
+        if not certs:
+            return found, [
+                IssuerFetch(
+                    url=url,
+                    outcome=FetchOutcome.NOT_CERTIFICATE,
+                    status=result.status,
+                    size=len(result.body),
+                    detail="the body is not DER, PEM or PKCS#7",
+                )
+            ]
+        again = analyse_chain(
+            peer.chain,
+            name,
+            anchors.certificates,
+            ctx.clock.now(),
+            store=anchors.label,
+            fetched=[fetch.der_of(c) for c in certs],
+            expect_fingerprint=self.expect_fingerprint,
+        )
+        gap_after = next(
+            (
+                o
+                for o in again
+                if isinstance(o, CertificateProblem) and o.problem is ProblemKind.INCOMPLETE_CHAIN
+            ),
+            None,
+        )
+        completes = gap_after.confirmed if gap_after is not None else False
+        note = IssuerFetch(
+            url=url,
+            outcome=FetchOutcome.OK,
+            status=result.status,
+            size=len(result.body),
+            subject=certs[0].subject.rfc4514_string(),
+            completes_chain=completes,
+        )
+        return again, [note]
+
+
+def trust_for(ctx: Context) -> tuple[TrustAnchors, TrustAnchors]:
+    """(the anchors to judge against, the system store): the same object when there is no --ca-file."""
+    system = load_system_store()
+    if ctx.options.ca_file is not None:
+        return load_ca_file(ctx.options.ca_file), system
+    return system, system
+
+
+def store_info(anchors: TrustAnchors) -> TrustStoreInfo:
+    return TrustStoreInfo(
+        source=anchors.source,
+        anchors=len(anchors.certificates),
+        cafile=anchors.cafile,
+        capath=anchors.capath,
+        detail=anchors.detail,
+    )
+
+
+def judge(found: Sequence[Observation], name: str) -> tuple[Status, str]:
+    """fail on any problem, warn on weak or soon-expiring only, pass otherwise."""
+    problems = [o for o in found if isinstance(o, CertificateProblem)]
+    failing = [p for p in problems if p.problem not in WARNING_KINDS]
+    if failing:
+        more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+        return Status.FAIL, failing[0].detail + more
+    if problems:
+        return Status.WARN, "; ".join(p.detail for p in problems[:2])
+    leaf = next((o for o in found if isinstance(o, CertificateInfo) and o.index == 0), None)
+    if leaf is None:
+        return Status.PASS, f"certificate chain valid for {name}"
+    return Status.PASS, (
+        f"certificate chain valid for {name}, issued by {leaf.issuer}, {leaf.days_left:.0f} days left"
+    )
