@@ -61,7 +61,8 @@ def checks_table(report: Report) -> Table:
     table.add_column("ms", justify="right")
     table.add_column("summary", overflow="fold")
     for c in report.checks:
-        table.add_row(c.id, Text(c.status.value, style=_STATUS_STYLE[c.status]), f"{c.duration_ms:.0f}", c.summary)
+        table.add_row(Text(c.id), Text(c.status.value, style=_STATUS_STYLE[c.status]), f"{c.duration_ms:.0f}",
+                      Text(c.summary))
     return table
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from tlsdoctor.inference.rules import tls, transport
+from tlsdoctor.inference.causes import CauseId
+from tlsdoctor.inference.rules import dns, tls, transport
 from tlsdoctor.inference.rules.base import Match, Rule
 
 RULES: tuple[Rule, ...] = (
+    dns.DNS_NXDOMAIN,
+    dns.DNS_FAILURE,
+    dns.DNS_INCONSISTENT,
     *transport.RULES,
     *tls.RULES,
 )
 
-__all__ = ["RULES", "Match", "Rule"]
+# Causes that no live probe observes yet; `explain` still names them from error text (the engine
+# weighs text clues for every cause). server-idle-close needs the --idle probe; a write after close
+# happens inside the user's application, which only its error text (EPIPE) shows.
+TEXT_ONLY: frozenset[CauseId] = frozenset({
+    CauseId.SERVER_IDLE_CLOSE,
+    CauseId.CLIENT_WRITE_AFTER_CLOSE,
+})
+
+__all__ = ["RULES", "TEXT_ONLY", "Match", "Rule"]

@@ -1,0 +1,145 @@
+"""Handshake-layer rules: a positive and a near miss for each."""
+
+from __future__ import annotations
+
+from helpers import ALL_VARIANTS, every, facts, hs
+
+from tlsdoctor.inference.rules import tls
+from tlsdoctor.observations.tls import HandshakeOutcome as H
+
+
+def test_server_not_tls_names_the_protocol_and_starttls() -> None:
+    m = tls.server_not_tls(facts(hs("default", H.NOT_TLS, first_bytes=b"220 mail.test ESMTP Postfix\r\n")))
+    assert m is not None and m.confidence >= 0.9
+    assert "--starttls smtp" in m.summary
+
+
+def test_server_not_tls_near_miss_alert_is_tls() -> None:
+    assert tls.server_not_tls(facts(hs("default", H.ALERT, alert="handshake_failure"))) is None
+
+
+def test_client_cert_required_from_tls13_alert() -> None:
+    m = tls.client_cert_required(facts(hs("default", H.ALERT, alert="certificate_required")))
+    assert m is not None and m.confidence >= 0.9
+
+
+def test_client_cert_required_from_tls12_request_then_failure() -> None:
+    m = tls.client_cert_required(facts(hs("tls1.2", H.ALERT, alert="handshake_failure", cert_requested=True)))
+    assert m is not None
+
+
+def test_client_cert_required_near_miss_handshake_failure_without_request() -> None:
+    assert tls.client_cert_required(facts(hs("default", H.ALERT, alert="handshake_failure"))) is None
+
+
+def test_sni_required_unrecognized_name() -> None:
+    m = tls.sni_required(facts(hs("default", H.ALERT, alert="unrecognized_name", servername=None)))
+    assert m is not None and m.confidence >= 0.85
+
+
+def test_sni_required_differential_no_sni_vs_twin() -> None:
+    m = tls.sni_required(facts(hs("no-verify", H.OK), hs("no-sni", H.EOF)))
+    assert m is not None
+
+
+def test_sni_required_near_miss_both_fail() -> None:
+    assert tls.sni_required(facts(hs("no-verify", H.EOF), hs("no-sni", H.EOF))) is None
+
+
+def test_sni_filtered_named_hello_dies_unnamed_answered() -> None:
+    m = tls.sni_filtered(facts(hs("default", H.RESET), hs("no-sni", H.OK)))
+    assert m is not None and m.confidence >= 0.75
+
+
+def test_sni_filtered_near_miss_unnamed_also_dies() -> None:
+    assert tls.sni_filtered(facts(hs("default", H.RESET), hs("no-sni", H.RESET))) is None
+
+
+def test_clienthello_too_large_separable_by_size() -> None:
+    big = hs("all-ciphers", H.RESET, bytes_sent=900)
+    big2 = hs("default", H.RESET, bytes_sent=700)
+    small = hs("tls1.2", H.OK, bytes_sent=300)
+    m = tls.clienthello_too_large(facts(big, big2, small))
+    assert m is not None and m.confidence >= 0.75
+
+
+def test_clienthello_too_large_near_miss_sizes_overlap() -> None:
+    assert tls.clienthello_too_large(
+        facts(hs("default", H.RESET, bytes_sent=400), hs("tls1.2", H.OK, bytes_sent=600))) is None
+
+
+def test_firewall_reset_every_variant_reset() -> None:
+    m = tls.firewall_reset(facts(*every(H.RESET)))
+    assert m is not None and m.confidence >= 0.5
+
+
+def test_firewall_reset_near_miss_one_variant_answered() -> None:
+    runs = every(H.RESET)
+    runs[-1] = hs("all-ciphers", H.OK)
+    assert tls.firewall_reset(facts(*runs)) is None
+
+
+def test_server_closed_every_variant_fin() -> None:
+    m = tls.server_closed(facts(*every(H.EOF)))
+    assert m is not None and m.confidence >= 0.7
+
+
+def test_server_closed_near_miss_fin_after_tls_bytes() -> None:
+    assert tls.server_closed(facts(*every(H.EOF, bytes_received=90))) is None
+
+
+def test_firewall_drop_every_variant_silent() -> None:
+    assert tls.firewall_drop(facts(*every(H.TIMEOUT))) is not None
+
+
+def test_firewall_drop_near_miss_partial_answer() -> None:
+    assert tls.firewall_drop(facts(*every(H.TIMEOUT, bytes_received=2896))) is None
+
+
+def test_path_mtu_blackhole_stall_after_first_bytes() -> None:
+    m = tls.path_mtu_blackhole(facts(*every(H.TIMEOUT, bytes_received=1448)))
+    assert m is not None
+
+
+def test_path_mtu_blackhole_near_miss_nothing_received() -> None:
+    assert tls.path_mtu_blackhole(facts(*every(H.TIMEOUT))) is None
+
+
+def test_protocol_mismatch_only_legacy_passes() -> None:
+    runs = [hs(v, H.ALERT, alert="protocol_version") for v in ("default", "tls1.3", "tls1.2", "no-verify")]
+    runs.append(hs("tls1.0", H.OK, version="TLSv1"))
+    m = tls.protocol_mismatch(facts(*runs))
+    assert m is not None and m.confidence >= 0.85
+
+
+def test_protocol_mismatch_near_miss_default_works() -> None:
+    assert tls.protocol_mismatch(facts(hs("default", H.OK), hs("tls1.0", H.OK))) is None
+
+
+def test_cipher_mismatch_legacy_suites_pass() -> None:
+    m = tls.cipher_mismatch(facts(hs("default", H.ALERT, alert="handshake_failure"),
+                                  hs("all-ciphers", H.OK, cipher="AES256-SHA")))
+    assert m is not None and "AES256-SHA" in m.summary
+
+
+def test_cipher_mismatch_near_miss_client_cert_request() -> None:
+    assert tls.cipher_mismatch(facts(hs("default", H.ALERT, alert="handshake_failure", cert_requested=True),
+                                     hs("all-ciphers", H.OK))) is None
+
+
+def test_client_tls_policy_local_refusal_relaxed_passes() -> None:
+    m = tls.client_tls_policy(facts(
+        hs("default", H.LOCAL_REJECT, error="[SSL: UNSAFE_LEGACY_RENEGOTIATION_DISABLED] unsafe legacy renegotiation disabled"),
+        hs("all-ciphers", H.OK)))
+    assert m is not None and m.confidence >= 0.8
+
+
+def test_client_tls_policy_near_miss_weak_key_is_certificate() -> None:
+    assert tls.client_tls_policy(facts(hs("default", H.LOCAL_REJECT, error="[SSL: EE_KEY_TOO_SMALL] ee key too small"),
+                                       hs("all-ciphers", H.OK))) is None
+
+
+def test_every_variant_in_helpers_is_a_real_variant() -> None:
+    from tlsdoctor.checks.handshake import DEFAULT, VARIANTS
+
+    assert set(ALL_VARIANTS) == {DEFAULT.name, *(v.name for v in VARIANTS)}
