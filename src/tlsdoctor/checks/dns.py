@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import threading
 import time
@@ -51,11 +50,11 @@ _GAI: dict[int, tuple[DnsOutcome, str]] = {
                        "or answered SERVFAIL (getaddrinfo cannot tell which; see dns.server.*)"),
     socket.EAI_FAIL: (DnsOutcome.SERVFAIL, "getaddrinfo EAI_FAIL: non-recoverable failure (REFUSED, "
                       "FORMERR or a broken answer)"),
+    getattr(socket, "EAI_NODATA", -5): (DnsOutcome.NO_ADDRESS, "getaddrinfo EAI_NODATA: the name exists "
+                                        "but has no address (NODATA)"),
+    getattr(socket, "EAI_ADDRFAMILY", -9): (DnsOutcome.NO_ADDRESS, "getaddrinfo EAI_ADDRFAMILY: no address "
+                                            "of a usable family"),
 }
-for _code, _meaning in (("EAI_NODATA", "getaddrinfo EAI_NODATA: the name exists but has no address (NODATA)"),
-                        ("EAI_ADDRFAMILY", "getaddrinfo EAI_ADDRFAMILY: no address of a usable family")):
-    if hasattr(socket, _code):
-        _GAI[getattr(socket, _code)] = (DnsOutcome.NO_ADDRESS, _meaning)
 
 
 def _system_lookup(host: str) -> list[str]:
@@ -65,11 +64,8 @@ def _system_lookup(host: str) -> list[str]:
 
 
 async def _in_daemon_thread(fn: Lookup, host: str) -> list[str]:
-    """Run a blocking lookup in a daemon thread and await it.
-
-    getaddrinfo cannot be cancelled: in the default executor a hung lookup would hold the
-    interpreter at exit for glibc's own retries. A daemon thread is simply abandoned.
-    """
+    """Run a blocking lookup in a daemon thread and await it. getaddrinfo cannot be cancelled: in the
+    default executor a hung lookup would hold the interpreter at exit; a daemon thread is abandoned."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[list[str]] = loop.create_future()
 
@@ -140,8 +136,7 @@ class SystemResolverCheck:
         return ctx.timeout + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        name = ctx.options.host
-        start = time.monotonic()
+        name, start = ctx.options.host, time.monotonic()
         outcome, detail, code = DnsOutcome.ANSWER, "", None
         found: tuple[str, ...] = ()
         try:
@@ -171,7 +166,7 @@ def parse_server(text: str) -> tuple[str, int]:
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
         port = int(port_text)
-    ipaddress.ip_address(host.split("%", 1)[0])
+    addresses.parse(host)
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} out of range")
     return host, port
@@ -192,8 +187,8 @@ class ServerCheck:
         return 2 * ctx.timeout + 1.0  # UDP, then TCP after truncation (RFC 7766 section 5)
 
     async def run(self, ctx: Context) -> CheckResult:
-        name = ctx.options.host
-        lookups = await asyncio.gather(*(self._lookup(name, qtype, ctx.timeout) for qtype in ("A", "AAAA")))
+        asked = (self._lookup(ctx.options.host, qtype, ctx.timeout) for qtype in ("A", "AAAA"))
+        lookups = await asyncio.gather(*asked)  # concurrently: a dead server costs one timeout
         notes = _notes(lookups, self.label)
         status, summary = _verdict(f"resolver {self.label}", lookups, notes)
         return CheckResult(id=self.id, status=status, summary=summary, observations=(*lookups, *notes))
@@ -352,24 +347,26 @@ def dns_skip_reason(ctx: Context) -> str | None:
     return "the target is an IP address: nothing to resolve"
 
 
-def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF) -> list[runner.Check]:
+def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
+               lookup: Lookup = _system_lookup) -> list[runner.Check]:
     """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot."""
     if dns_skip_reason(ctx) is not None:
         return []
     # --resolver values were validated by the CLI
     servers = [parse_server(t) for t in ctx.options.resolvers[:MAX_EXPLICIT_SERVERS]]
     servers = servers or [(ip, 53) for ip in system_nameservers(resolv_conf)]
-    checks: list[runner.Check] = [SystemResolverCheck()]
+    checks: list[runner.Check] = [SystemResolverCheck(lookup)]
     checks += [ServerCheck(host, port) for host, port in dict.fromkeys(servers)]
     return checks
 
 
-async def resolve(ctx: Context, *, resolv_conf: Path = RESOLV_CONF) -> list[CheckResult]:
+async def resolve(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
+                  lookup: Lookup = _system_lookup) -> list[CheckResult]:
     """Phase 1 whole: the DNS checks, concurrently, then their comparison (or one skip result)."""
     reason = dns_skip_reason(ctx)
     if reason is not None:
         return [runner.skipped(SKIP_ID, reason)]
-    results = await runner.run(dns_checks(ctx, resolv_conf=resolv_conf), ctx)
+    results = await runner.run(dns_checks(ctx, resolv_conf=resolv_conf, lookup=lookup), ctx)
     compared = consistency(results)
     return results + ([compared] if compared is not None else [])
 
