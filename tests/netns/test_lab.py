@@ -16,6 +16,7 @@ from lab_clients import curl, s_client, tls_client
 
 from tlsdoctor.testing.lab import (
     BLOCKED_NAME,
+    CLIENT_IP,
     CLOSED_PORT,
     MID_CLIENT_IP,
     NAME,
@@ -84,8 +85,10 @@ def test_drop_hello(lab: Lab) -> None:
     (res,) = tls_client(lab, timeout=2)
     assert res["connect_s"] < 0.5  # TCP connects at once...
     assert res["stage"] == "handshake" and res["error"] == "TimeoutError"  # ...the hello vanishes
-    with pytest.raises(subprocess.TimeoutExpired):
+    with lab.capture("client", "tcp port 443") as cap, pytest.raises(subprocess.TimeoutExpired):
         s_client(lab, timeout=2)
+    flow = cap.first_flow()
+    assert flow.tcp("SA") and not any(p.payload_len for p in flow.packets if p.src == SERVER_IP)
 
 
 def test_sni_filter(lab: Lab) -> None:
@@ -113,8 +116,12 @@ def test_large_hello(lab: Lab) -> None:
 
 def test_mtu_blackhole(lab: Lab) -> None:
     lab.set_fault("mtu-blackhole", mtu=1280)
-    with pytest.raises(subprocess.TimeoutExpired):  # s_client hangs after the TCP connect
-        s_client(lab, timeout=3)
+    with lab.capture("client", "tcp port 443") as cap, pytest.raises(subprocess.TimeoutExpired):
+        s_client(lab, timeout=3)  # hangs...
+    flow = cap.first_flow()
+    assert flow.tcp("SA")  # ...after the TCP connect,
+    assert any(p.payload_len for p in flow.packets if p.src == CLIENT_IP)  # the hello went out,
+    assert all(p.length <= 1280 for p in flow.packets if p.src == SERVER_IP)  # no big segment came back
     (default,) = tls_client(lab, timeout=2)
     assert default["connect_s"] < 0.5 and default["stage"] == "handshake"
     assert default["error"] == "TimeoutError"
@@ -125,6 +132,9 @@ def test_mtu_blackhole(lab: Lab) -> None:
     # The server never learned the smaller path MTU (the ICMP "fragmentation needed" was dropped in mid).
     route = lab.run_in("server", ["ip", "route", "get", "198.18.1.2"], timeout=5).stdout.decode()
     assert "mtu" not in route
+    counters = lab.run_in("mid", ["iptables", "-L", "TDLAB_OUT", "-v", "-x", "-n"], timeout=5).stdout.decode()
+    dropped_icmp = int(counters.splitlines()[2].split()[0])
+    assert dropped_icmp > 0  # mid did try to say "fragmentation needed"
     lab.clear_faults()  # MTU back to 1500: the same client passes again
     assert s_client(lab).returncode == 0
 

@@ -29,13 +29,18 @@ class LabError(RuntimeError):
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs; a zombie (killed, not yet reaped) counts as dead, since its lab is orphaned."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess[str]:
