@@ -1,0 +1,286 @@
+"""The certificate and clock rules on hand-made observations: a positive and a near miss for each."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tlsdoctor.inference.engine import diagnose, evaluate
+from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules.base import Rule
+from tlsdoctor.inference.rules.cert import (
+    CERT_CHAIN_INCOMPLETE,
+    CERT_EXPIRED,
+    CERT_HOSTNAME_MISMATCH,
+    CERT_NOT_YET_VALID,
+    CERT_REVOKED,
+    CERT_UNTRUSTED,
+    CERT_WEAK,
+    CLIENT_CA_STORE,
+    TLS_INTERCEPTION,
+)
+from tlsdoctor.inference.rules.clock import CLIENT_CLOCK_SKEW
+from tlsdoctor.model import CheckResult, Status, Verdict
+from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.cert import (
+    CertificateInfo,
+    CertificateProblem,
+    ChainValidation,
+    ClockOffset,
+    ProblemKind,
+    RevocationCheck,
+    RevocationState,
+    TrustStoreInfo,
+)
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+RULES = (
+    CERT_EXPIRED,
+    CERT_NOT_YET_VALID,
+    CERT_HOSTNAME_MISMATCH,
+    CERT_UNTRUSTED,
+    CERT_CHAIN_INCOMPLETE,
+    CERT_REVOKED,
+    CERT_WEAK,
+    TLS_INTERCEPTION,
+    CLIENT_CLOCK_SKEW,
+    CLIENT_CA_STORE,
+)
+K = ProblemKind
+OK, VERIFY_FAILED = HandshakeOutcome.OK, HandshakeOutcome.VERIFY_FAILED
+
+
+def problem(kind: ProblemKind, index: int = 0, **kw: object) -> CertificateProblem:
+    return CertificateProblem(
+        problem=kind, index=index, subject="CN=example.test", detail=f"{kind} found", **kw
+    )  # type: ignore[arg-type]
+
+
+def dated(kind: ProblemKind, not_before: dt.datetime, not_after: dt.datetime) -> CertificateProblem:
+    return problem(kind, not_before=not_before, not_after=not_after, at=NOW)
+
+
+def info(index: int = 0, ca_issuers: tuple[str, ...] = ()) -> CertificateInfo:
+    return CertificateInfo(
+        index=index,
+        subject="CN=example.test",
+        issuer="CN=CA",
+        serial="1",
+        not_before=NOW - 30 * DAY,
+        not_after=NOW + 60 * DAY,
+        days_left=60,
+        key_type="EC",
+        key_bits=256,
+        signature_hash="sha256",
+        sans=("DNS:example.test",),
+        self_signed=False,
+        is_ca=False,
+        ca_issuers=ca_issuers,
+        ocsp=(),
+        sha256="00" * 32,
+    )
+
+
+def hs(variant: str, outcome: HandshakeOutcome, code: int | None = None, error: str = "") -> HandshakeAttempt:
+    return HandshakeAttempt(
+        variant=variant,
+        address="192.0.2.1",
+        port=443,
+        servername="example.test",
+        outcome=outcome,
+        verify_code=code,
+        error=error,
+    )
+
+
+def refused(code: int | None) -> CheckResult:
+    """The default client failed verification (with this OpenSSL code); no-verify connected."""
+    return CheckResult(
+        id="handshake",
+        status=Status.FAIL,
+        summary="",
+        observations=(hs("default", VERIFY_FAILED, code), hs("no-verify", OK)),
+    )
+
+
+def connected() -> CheckResult:
+    return CheckResult(id="handshake", status=Status.PASS, summary="", observations=(hs("default", OK),))
+
+
+def cert(*obs: Observation, status: Status = Status.FAIL) -> CheckResult:
+    return CheckResult(id="certificate", status=status, summary="", observations=(info(), *obs))
+
+
+def clock(offset_s: float) -> CheckResult:
+    return CheckResult(
+        id="clock",
+        status=Status.FAIL,
+        summary="",
+        observations=(ClockOffset(source="127.0.0.1", offset_s=offset_s, rtt_ms=1.0),),
+    )
+
+
+def confidence(rule: Rule, *results: CheckResult) -> float | None:
+    match = rule.match(Facts(results))
+    return None if match is None else match.confidence
+
+
+EXPIRED_3_DAYS = dated(K.EXPIRED, NOW - 90 * DAY, NOW - 3 * DAY)
+
+
+def test_expired() -> None:
+    assert confidence(CERT_EXPIRED, refused(10), cert(EXPIRED_3_DAYS)) == 0.95
+    assert confidence(CERT_EXPIRED, cert(EXPIRED_3_DAYS)) == 0.8  # no handshake: it would fail
+    assert confidence(CERT_EXPIRED, refused(10), cert(problem(K.EXPIRES_SOON), status=Status.WARN)) is None
+
+
+def test_expired_from_the_verify_code_alone() -> None:
+    assert confidence(CERT_EXPIRED, refused(10)) == 0.85
+    assert confidence(CERT_EXPIRED, refused(62)) is None
+
+
+def test_expired_loses_to_clock_skew_when_the_corrected_time_fixes_it() -> None:
+    results = (refused(10), cert(EXPIRED_3_DAYS), clock(-5 * 86400.0))  # local clock 5 days fast
+    assert confidence(CLIENT_CLOCK_SKEW, *results) == 0.97
+    assert confidence(CERT_EXPIRED, *results) == 0.25
+    verdict, causes = diagnose(list(results), RULES)
+    assert verdict is Verdict.FAULT and causes[0].id == "client-clock-skew"
+
+
+def test_skew_that_does_not_explain_the_expiry() -> None:
+    results = (refused(10), cert(EXPIRED_3_DAYS), clock(-1 * 86400.0))  # one day fast: still expired
+    assert confidence(CERT_EXPIRED, *results) == 0.95
+    assert confidence(CLIENT_CLOCK_SKEW, *results) == 0.55
+    assert evaluate(Facts(results), RULES)[0].id == "cert-expired"
+
+
+def test_clock_skew_alone_and_near_miss() -> None:
+    assert confidence(CLIENT_CLOCK_SKEW, clock(400 * 86400.0)) == 0.8
+    assert confidence(CLIENT_CLOCK_SKEW, clock(90.0)) == 0.55
+    assert confidence(CLIENT_CLOCK_SKEW, clock(-30.0)) is None
+
+
+def test_not_yet_valid_and_clock_behind() -> None:
+    future = dated(K.NOT_YET_VALID, NOW + 2 * DAY, NOW + 90 * DAY)
+    assert confidence(CERT_NOT_YET_VALID, refused(9), cert(future)) == 0.95
+    results = (refused(9), cert(future), clock(3 * 86400.0))  # local clock 3 days slow
+    assert confidence(CERT_NOT_YET_VALID, *results) == 0.25
+    assert confidence(CLIENT_CLOCK_SKEW, *results) == 0.97
+    assert confidence(CERT_NOT_YET_VALID, refused(9), cert(EXPIRED_3_DAYS)) is None
+
+
+def test_hostname_mismatch() -> None:
+    assert confidence(CERT_HOSTNAME_MISMATCH, refused(62), cert(problem(K.HOSTNAME_MISMATCH))) == 0.95
+    # the client tripped on the chain first: the mismatch is real but second
+    assert confidence(CERT_HOSTNAME_MISMATCH, refused(20), cert(problem(K.HOSTNAME_MISMATCH))) == 0.7
+    assert confidence(CERT_HOSTNAME_MISMATCH, refused(62), cert(problem(K.SELF_SIGNED))) is None
+
+
+def test_untrusted_self_signed() -> None:
+    results = (refused(18), cert(problem(K.SELF_SIGNED)))
+    assert confidence(CERT_UNTRUSTED, *results) == 0.95
+    assert evaluate(Facts(results), RULES)[0].id == "cert-untrusted"
+    assert confidence(CERT_UNTRUSTED, refused(62), cert(problem(K.HOSTNAME_MISMATCH))) is None
+
+
+def test_confirmed_missing_intermediate_is_incomplete_not_untrusted() -> None:
+    gap = problem(K.INCOMPLETE_CHAIN, confirmed=True)
+    results = (refused(20), cert(gap))
+    assert confidence(CERT_CHAIN_INCOMPLETE, *results) == 0.95
+    assert confidence(CERT_UNTRUSTED, *results) is None
+    assert confidence(CERT_CHAIN_INCOMPLETE, refused(18), cert(problem(K.SELF_SIGNED))) is None
+
+
+def test_unconfirmed_gap_is_ambiguous() -> None:
+    gap = problem(K.INCOMPLETE_CHAIN)
+    no_aia = (refused(20), cert(gap))
+    assert confidence(CERT_UNTRUSTED, *no_aia) == pytest.approx(0.6, abs=0.01)
+    assert confidence(CERT_CHAIN_INCOMPLETE, *no_aia) == pytest.approx(0.55, abs=0.01)
+    with_aia = (
+        refused(20),
+        CheckResult(
+            id="certificate",
+            status=Status.FAIL,
+            summary="",
+            observations=(info(ca_issuers=("http://ca.test/i.der",)), gap),
+        ),
+    )
+    assert confidence(CERT_CHAIN_INCOMPLETE, *with_aia) == pytest.approx(0.76, abs=0.01)
+    assert confidence(CERT_UNTRUSTED, *with_aia) == pytest.approx(0.43, abs=0.01)
+
+
+def test_revoked() -> None:
+    revoked = RevocationCheck(
+        index=0,
+        subject="CN=x",
+        responder="http://ocsp.test",
+        state=RevocationState.REVOKED,
+        revoked_at=NOW - DAY,
+        reason="keyCompromise",
+    )
+    good = RevocationCheck(index=0, subject="CN=x", responder="http://ocsp.test", state=RevocationState.GOOD)
+    assert confidence(CERT_REVOKED, cert(revoked)) == 0.95
+    assert confidence(CERT_REVOKED, refused(23)) == 0.9
+    assert confidence(CERT_REVOKED, cert(good)) is None
+
+
+def test_weak() -> None:
+    policy = CheckResult(
+        id="handshake",
+        status=Status.FAIL,
+        summary="",
+        observations=(
+            hs("default", HandshakeOutcome.LOCAL_REJECT, error="[SSL: EE_KEY_TOO_SMALL] ee key too small"),
+            hs("no-verify", OK),
+        ),
+    )
+    assert confidence(CERT_WEAK, policy, cert(problem(K.WEAK_KEY))) == 0.95
+    assert confidence(CERT_WEAK, policy) == 0.8
+    assert confidence(CERT_WEAK, connected(), cert(problem(K.WEAK_SIGNATURE), status=Status.WARN)) == 0.35
+    assert confidence(CERT_WEAK, connected(), cert(problem(K.EXPIRES_SOON), status=Status.WARN)) is None
+
+
+def test_interception() -> None:
+    box = problem(K.INTERCEPTION, index=1, product="Zscaler", source="Zscaler Help")
+    results = (refused(20), cert(box, problem(K.INCOMPLETE_CHAIN, index=1)))
+    assert confidence(TLS_INTERCEPTION, *results) == 0.9
+    assert confidence(CERT_UNTRUSTED, *results) is not None
+    assert evaluate(Facts(results), RULES)[0].id == "tls-interception"
+    assert confidence(TLS_INTERCEPTION, connected(), cert(box)) == 0.45
+    assert confidence(TLS_INTERCEPTION, cert(problem(K.FINGERPRINT_MISMATCH))) == 0.9
+
+
+def test_interception_near_misses() -> None:
+    assert confidence(TLS_INTERCEPTION, connected(), cert(problem(K.FRESH_LEAF), status=Status.WARN)) == 0.3
+    assert (
+        confidence(TLS_INTERCEPTION, refused(18), cert(problem(K.FRESH_LEAF), problem(K.SELF_SIGNED))) == 0.6
+    )
+    assert confidence(TLS_INTERCEPTION, refused(18), cert(problem(K.SELF_SIGNED))) is None
+
+
+def test_client_ca_store_empty() -> None:
+    empty = TrustStoreInfo(source="system", anchors=0, detail="neither file exists")
+    results = (refused(20), cert(empty, problem(K.INCOMPLETE_CHAIN)))
+    assert confidence(CLIENT_CA_STORE, *results) == 0.9
+    assert evaluate(Facts(results), RULES)[0].id == "client-ca-store"
+    full = TrustStoreInfo(source="system", anchors=140, cafile="/etc/ssl/certs/ca-certificates.crt")
+    assert confidence(CLIENT_CA_STORE, refused(20), cert(full, problem(K.INCOMPLETE_CHAIN))) is None
+
+
+def test_client_ca_store_only_ca_file_validates() -> None:
+    by_file = ChainValidation(store="ca-file:/tmp/ca.pem", anchors=1, name="example.test", at=NOW, valid=True)
+    by_system = ChainValidation(
+        store="system", anchors=140, name="example.test", at=NOW, valid=False, error="candidates exhausted"
+    )
+    assert confidence(CLIENT_CA_STORE, connected(), cert(by_file, by_system, status=Status.PASS)) == 0.45
+    assert confidence(CLIENT_CA_STORE, refused(20), cert(by_file, by_system)) == 0.85
+    both = ChainValidation(store="system", anchors=140, name="example.test", at=NOW, valid=True)
+    assert confidence(CLIENT_CA_STORE, connected(), cert(by_file, both, status=Status.PASS)) is None
+
+
+def test_healthy_chain_matches_nothing() -> None:
+    results = (connected(), cert(status=Status.PASS), clock(0.3))
+    assert evaluate(Facts(results), RULES) == []
