@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -53,10 +54,10 @@ K = ProblemKind
 OK, VERIFY_FAILED = HandshakeOutcome.OK, HandshakeOutcome.VERIFY_FAILED
 
 
-def problem(kind: ProblemKind, index: int = 0, **kw: object) -> CertificateProblem:
+def problem(kind: ProblemKind, index: int = 0, **kw: Any) -> CertificateProblem:
     return CertificateProblem(
         problem=kind, index=index, subject="CN=example.test", detail=f"{kind} found", **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def dated(kind: ProblemKind, not_before: dt.datetime, not_after: dt.datetime) -> CertificateProblem:
