@@ -1,0 +1,225 @@
+"""The explain knowledge base: the TOML data files, validated and compiled once.
+
+What an error message means lives in data (patterns.toml, errno.toml, openssl.toml) so
+that adding a client's wording is a data change reviewed like a table, not a new branch
+in code. This module only loads, checks and compiles that data; a broken file fails
+loudly at first use (and in the tests), never silently at diagnosis time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from tlsdoctor.errors import InternalError
+from tlsdoctor.inference.causes import CauseId
+
+FLAGS = re.IGNORECASE
+OSES = ("linux", "macos", "windows")
+OS_LABELS = {"linux": "Linux", "macos": "macOS/BSD", "windows": "Windows"}
+_CAUSE_IDS = frozenset(c.value for c in CauseId) - {CauseId.HEALTHY.value}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pattern:
+    """One known message: how to find it and what it says about the causes."""
+
+    id: str
+    family: str
+    regex: re.Pattern[str]
+    meaning: str
+    causes: tuple[tuple[str, float], ...]
+    group: str
+    supersedes: frozenset[str]
+    next: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErrnoEntry:
+    """An errno (or getaddrinfo EAI_*) name with its number on each OS."""
+
+    name: str
+    numbers: Mapping[str, int]
+    strerror: re.Pattern[str] | None
+    eai: bool
+    pattern_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NumberContext:
+    """Text around a number that says it is an errno, and maybe which OS numbering."""
+
+    regex: re.Pattern[str]
+    os: str | None
+    sign: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CodeRef:
+    """A numeric code's name and the pattern whose meaning it shares."""
+
+    name: str
+    pattern: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Knowledge:
+    """Everything explain knows, compiled."""
+
+    patterns: tuple[Pattern, ...]
+    by_id: Mapping[str, Pattern]
+    errnos: tuple[ErrnoEntry, ...]
+    errno_contexts: tuple[NumberContext, ...]
+    os_hints: Mapping[str, tuple[re.Pattern[str], ...]]
+    other_names: Mapping[str, Mapping[int, str]]
+    cause_checks: Mapping[str, tuple[str, ...]]
+    targets: tuple[re.Pattern[str], ...]
+    ssl_reasons: Mapping[int, CodeRef]
+    x509_verify: Mapping[int, CodeRef]
+    alerts: Mapping[int, str]
+    code_context: re.Pattern[str]
+    alert_contexts: tuple[re.Pattern[str], ...]
+    x509_contexts: tuple[re.Pattern[str], ...]
+    ssl_lib: int
+    sys_lib: int
+    alert_offset: int
+
+
+def _load(name: str) -> dict[str, Any]:
+    with resources.files("tlsdoctor.explain").joinpath(name).open("rb") as f:
+        return tomllib.load(f)
+
+
+def _compile(source: str, where: str, flags: int = FLAGS) -> re.Pattern[str]:
+    try:
+        return re.compile(source, flags)
+    except re.error as e:
+        raise InternalError(f"explain knowledge: bad regex in {where}: {e}") from e
+
+
+def _expand(source: str, macros: Mapping[str, str]) -> str:
+    for key, value in macros.items():
+        source = source.replace(f"<{key}>", value)
+    return source
+
+
+def _causes(raw: Mapping[str, Any], where: str) -> tuple[tuple[str, float], ...]:
+    out: list[tuple[str, float]] = []
+    for cause, weight in raw.items():
+        if cause not in _CAUSE_IDS:
+            raise InternalError(f"explain knowledge: unknown cause id {cause!r} in {where}")
+        if not 0.0 <= float(weight) <= 1.0:
+            raise InternalError(f"explain knowledge: weight {weight} out of 0..1 in {where}")
+        out.append((cause, float(weight)))
+    return tuple(sorted(out, key=lambda cw: -cw[1]))
+
+
+def _pattern(raw: Mapping[str, Any], macros: Mapping[str, str]) -> Pattern:
+    pid = str(raw["id"])
+    return Pattern(
+        id=pid,
+        family=str(raw["family"]),
+        regex=_compile(_expand(str(raw["regex"]), macros), pid),
+        meaning=str(raw["meaning"]),
+        causes=_causes(raw.get("causes", {}), pid),
+        group=str(raw.get("group", pid)),
+        supersedes=frozenset(raw.get("supersedes", ())),
+        next=tuple(raw.get("next", ())),
+    )
+
+
+def _errno_pattern(raw: Mapping[str, Any], eai: bool) -> tuple[ErrnoEntry, Pattern]:
+    """An errno entry, and the text pattern that finds it by name or strerror."""
+    name = str(raw["name"])
+    pid = f"errno.{name}"
+    names = [name, *raw.get("aliases", ())]
+    # Names are matched case-sensitively: "EPIPE" is an errno, "epipe" could be a word.
+    parts = [rf"(?-i:\b(?:{'|'.join(map(re.escape, names))})\b)"]
+    strerror = [str(s) for s in raw.get("strerror", ())]
+    parts += strerror
+    numbers = {os: int(raw[os]) for os in OSES if os in raw}
+    entry = ErrnoEntry(
+        name=name,
+        numbers=numbers,
+        strerror=_compile("|".join(strerror), pid) if strerror else None,
+        eai=eai,
+        pattern_id=pid,
+    )
+    pattern = Pattern(
+        id=pid,
+        family="errno",
+        regex=_compile("|".join(parts), pid),
+        meaning=f"{name}: {raw['meaning']}",
+        causes=_causes(raw.get("causes", {}), pid),
+        group=str(raw.get("group", pid)),
+        supersedes=frozenset(),
+        next=tuple(raw.get("next", ())),
+    )
+    return entry, pattern
+
+
+def _refs(raw: Mapping[str, Any]) -> dict[int, CodeRef]:
+    return {int(k): CodeRef(name=str(v["name"]), pattern=str(v["pattern"])) for k, v in raw.items()}
+
+
+@functools.cache
+def knowledge() -> Knowledge:
+    """Load and compile the data files (once per process)."""
+    pat = _load("patterns.toml")
+    err = _load("errno.toml")
+    ossl = _load("openssl.toml")
+    macros = {str(k): str(v) for k, v in pat.get("macros", {}).items()}
+    patterns = [_pattern(p, macros) for p in pat["pattern"]]
+    errnos: list[ErrnoEntry] = []
+    for key, eai in (("errno", False), ("eai", True)):
+        for raw in err[key]:
+            entry, pattern = _errno_pattern(raw, eai)
+            errnos.append(entry)
+            patterns.append(pattern)
+    by_id = {p.id: p for p in patterns}
+    if len(by_id) != len(patterns):
+        raise InternalError("explain knowledge: duplicate pattern id")
+    tmacros = {str(k): str(v) for k, v in pat.get("target_macros", {}).items()}
+    contexts = ossl["contexts"]
+    kb = Knowledge(
+        patterns=tuple(patterns),
+        by_id=by_id,
+        errnos=tuple(errnos),
+        errno_contexts=tuple(
+            NumberContext(_compile(c["regex"], "errno context"), c.get("os"), c.get("sign"))
+            for c in err["context"]
+        ),
+        os_hints={os: tuple(_compile(h, f"os hint {os}") for h in hints)
+                  for os, hints in err["os_hints"].items()},
+        other_names={os: {int(n): str(v) for n, v in names.items()} for os, names in err["other"].items()},
+        cause_checks={c: tuple(v) for c, v in pat["cause_checks"].items()},
+        targets=tuple(_compile(_expand(t["regex"], tmacros), "target", FLAGS | re.MULTILINE)
+                      for t in pat["target"]),
+        ssl_reasons=_refs(ossl["ssl_reasons"]),
+        x509_verify=_refs(ossl["x509_verify"]),
+        alerts={int(k): str(v) for k, v in ossl["alerts"].items()},
+        code_context=_compile(contexts["code"], "openssl code"),
+        alert_contexts=tuple(_compile(c, "alert context") for c in contexts["alert"]),
+        x509_contexts=tuple(_compile(c, "x509 context") for c in contexts["x509"]),
+        ssl_lib=int(ossl["ssl_lib"]),
+        sys_lib=int(ossl["sys_lib"]),
+        alert_offset=int(ossl["alert_offset"]),
+    )
+    _check_references(kb)
+    return kb
+
+
+def _check_references(kb: Knowledge) -> None:
+    """Every code points at a real pattern, every cause has its checks."""
+    for table in (kb.ssl_reasons, kb.x509_verify):
+        for number, ref in table.items():
+            if ref.pattern not in kb.by_id:
+                raise InternalError(f"explain knowledge: code {number} points at unknown {ref.pattern!r}")
+    missing = _CAUSE_IDS - set(kb.cause_checks)
+    if missing:
+        raise InternalError(f"explain knowledge: no cause_checks for {sorted(missing)}")

@@ -1,0 +1,221 @@
+"""Error text in, TextClue observations out.
+
+Three passes over bounded input: numeric decoders (errno values, OpenSSL packed codes,
+alert and X509 verify numbers), then every text pattern, then consolidation. The last
+step matters for honest confidence: one reset is often printed three times (errno 104,
+"Connection reset by peer", Node's ECONNRESET) and must count once, and a specific
+reason ("certificate has expired") makes the generic one ("verify failed") moot. Both
+keep the repeated clue as evidence with weight 0 instead of letting it compound in the
+engine's noisy-OR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Sequence
+
+from tlsdoctor.errors import InputError
+from tlsdoctor.explain.decode import decode_openssl_code, eai_context, read_errno
+from tlsdoctor.explain.knowledge import Knowledge, Pattern, knowledge
+from tlsdoctor.explain.target import DetectedTarget, detect_target
+from tlsdoctor.model import Cause
+from tlsdoctor.observations.text import TextClue
+
+MAX_CHARS = 1 << 20  # 1 MiB: the tail of a longer log is kept (errors come last)
+MAX_EXCERPT = 200
+PLACEHOLDER = "HOST:PORT"
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hit:
+    """One pattern found at one place, before consolidation."""
+
+    pattern: Pattern
+    start: int
+    excerpt: str
+    meaning: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Analysis:
+    """What explain found in one text."""
+
+    clues: tuple[TextClue, ...]
+    target: DetectedTarget | None
+    truncated: bool
+
+
+def prepare(text: str) -> tuple[str, bool]:
+    """Check and bound the input: InputError for empty or binary, keep the last 1 MiB."""
+    if not text or not text.strip():
+        raise InputError("explain: the input is empty; pass an error message as an argument or on stdin")
+    truncated = len(text) > MAX_CHARS
+    if truncated:
+        text = text[-MAX_CHARS:]
+    sample = text[:65536] + text[-65536:] if len(text) > 131072 else text
+    nul = sample.count("\x00")
+    if nul * 100 > len(sample) or len(_BINARY.findall(sample)) * 10 > len(sample):
+        raise InputError("explain: the input looks binary (NUL or control bytes); give the error text")
+    return text, truncated
+
+
+def _line_rest(text: str, end: int, limit: int = 120) -> str:
+    stop = text.find("\n", end, end + limit)
+    return text[end : stop if stop >= 0 else end + limit]
+
+
+def _clip(s: str) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= MAX_EXCERPT else s[: MAX_EXCERPT - 3] + "..."
+
+
+def _errno_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+    for ctx in kb.errno_contexts:
+        for m in ctx.regex.finditer(text):
+            num, os, eai = int(m.group("num")), ctx.os, False
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            line = text[line_start : m.end()] + _line_rest(text, m.end())
+            if num < 0:
+                if ctx.sign == "eai":
+                    eai, os = True, "linux"
+                elif ctx.sign == "abs" and -num < 3000:
+                    num = -num
+                else:
+                    continue
+            elif 11001 <= num <= 11004 or (num <= 14 and eai_context(line)):
+                eai = True
+            after = _line_rest(text, m.end())
+            reading = read_errno(num, text, after=after, os=os, eai=eai, kb=kb)
+            if reading is None:
+                continue
+            pattern = kb.by_id[reading.entry.pattern_id]
+            yield Hit(pattern, m.start(), _clip(m.group(0) + after[:60]),
+                      f"{pattern.meaning} [errno {reading.describe()}]")
+
+
+def _code_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+    for m in kb.code_context.finditer(text):
+        code = decode_openssl_code(m.group("code"), func_field=m.group("func"), kb=kb)
+        if code.system_errno is not None:
+            reading = read_errno(code.system_errno, text, after=_line_rest(text, m.end()), kb=kb)
+            if reading is not None:
+                pattern = kb.by_id[reading.entry.pattern_id]
+                yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+                          f"{pattern.meaning} [{code.describe()}; errno {reading.describe()}]")
+            continue
+        if code.pattern_id is None:
+            continue
+        pattern = kb.by_id[code.pattern_id]
+        yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+                  f"{pattern.meaning} [{code.describe()}]")
+
+
+def _number_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+    for rx in kb.alert_contexts:
+        for m in rx.finditer(text):
+            pattern = kb.by_id.get(f"alert.{int(m.group('num'))}")
+            if pattern is not None:
+                yield Hit(pattern, m.start(), _clip(m.group(0)), pattern.meaning)
+    for rx in kb.x509_contexts:
+        for m in rx.finditer(text):
+            ref = kb.x509_verify.get(int(m.group("num")))
+            if ref is not None:
+                pattern = kb.by_id[ref.pattern]
+                yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+                          f"{pattern.meaning} [X509 verify error {m.group('num')}: {ref.name}]")
+
+
+def _text_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+    for pattern in kb.patterns:
+        m = pattern.regex.search(text)
+        if m is not None:
+            yield Hit(pattern, m.start(), _clip(m.group(0)), pattern.meaning)
+
+
+def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
+    where = str(target) if target else PLACEHOLDER
+    return [c.replace("{target}", where) for c in commands]
+
+
+def _next_checks(causes: Sequence[tuple[str, float]], own: Sequence[str], kb: Knowledge,
+                 target: DetectedTarget | None) -> tuple[str, ...]:
+    out = list(own)
+    for cause, weight in causes:
+        if weight >= 0.2:
+            out += kb.cause_checks.get(cause, ())
+    return tuple(dict.fromkeys(_fill(out, target)))[:6]
+
+
+def _consolidate(hits: list[Hit], kb: Knowledge, target: DetectedTarget | None) -> list[TextClue]:
+    """One clue per pattern; one counted clue per group; superseded groups weigh nothing."""
+    by_id: dict[str, list[Hit]] = {}
+    for hit in hits:  # decoders first: their meaning (with the decoded reading) wins
+        by_id.setdefault(hit.pattern.id, []).append(hit)
+    ordered = sorted(by_id.values(), key=lambda hs: min(h.start for h in hs))
+    firsts = [(hs[0], hs) for hs in ordered]
+    moot = {g for hit, _ in firsts for g in hit.pattern.supersedes}
+    groups: dict[str, list[Hit]] = {}
+    for hit, _ in firsts:
+        groups.setdefault(hit.pattern.group, []).append(hit)
+    counted: dict[str, tuple[Hit, dict[str, float]]] = {}
+    for group, members in groups.items():
+        if group in moot:
+            continue
+        primary = max(members, key=lambda h: max((w for _, w in h.pattern.causes), default=0.0))
+        merged: dict[str, float] = {}
+        for member in members:
+            for cause, weight in member.pattern.causes:
+                merged[cause] = max(merged.get(cause, 0.0), weight)
+        counted[group] = (primary, merged)
+    supported = {c for _, merged in counted.values() for c, w in merged.items() if w > 0}
+    clues: list[TextClue] = []
+    for hit, all_hits in firsts:
+        excerpts = list(dict.fromkeys(h.excerpt for h in all_hits))[:3]
+        group = hit.pattern.group
+        meaning = hit.meaning
+        if group in counted and counted[group][0] is hit:
+            causes = tuple(sorted(counted[group][1].items(), key=lambda cw: -cw[1]))
+        elif group in counted:
+            causes = tuple((c, 0.0) for c, _ in hit.pattern.causes)
+            meaning += f" (the same event as {counted[group][0].pattern.id}; counted once)"
+        else:
+            causes = tuple((c, 0.0) for c, _ in hit.pattern.causes if c in supported)
+            meaning += " (made moot by a more specific message)"
+        clues.append(TextClue(
+            pattern_id=hit.pattern.id, family=hit.pattern.family, excerpt=" | ".join(excerpts),
+            meaning=meaning, causes=causes,
+            next_checks=_next_checks(causes or hit.pattern.causes, hit.pattern.next, kb, target),
+        ))
+    return clues
+
+
+def analyse(text: str) -> Analysis:
+    """Clues and target of one text. Raises InputError for empty or binary input."""
+    text, truncated = prepare(text)
+    kb = knowledge()
+    hits = [*_errno_hits(text, kb), *_code_hits(text, kb), *_number_hits(text, kb), *_text_hits(text, kb)]
+    target = detect_target(text, kb)
+    return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated)
+
+
+def find_clues(text: str) -> list[TextClue]:
+    """The known patterns in ``text`` as TextClue observations, in order of appearance."""
+    return list(analyse(text).clues)
+
+
+def suggest(causes: Sequence[Cause], clues: Sequence[TextClue], target: DetectedTarget | None) -> list[str]:
+    """The next tlsdoctor commands, de-duplicated, ordered by the ranked causes they test."""
+    kb = knowledge()
+    out: list[str] = []
+    for cause in causes:
+        weighted = sorted(((w, clue) for clue in clues for c, w in clue.causes if c == cause.id and w > 0),
+                          key=lambda t: -t[0])
+        for _, clue in weighted:
+            pattern = kb.by_id.get(clue.pattern_id)
+            out += pattern.next if pattern else ()
+        out += kb.cause_checks.get(cause.id, ())
+    if not out:
+        out = ["tlsdoctor diagnose {target}"]
+    return list(dict.fromkeys(_fill(out, target)))
