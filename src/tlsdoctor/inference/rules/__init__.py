@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tlsdoctor.inference.causes import CauseId
-from tlsdoctor.inference.rules import dns, tls, transport
+from tlsdoctor.inference.rules import cert, clock, dns, tls, transport
 from tlsdoctor.inference.rules.base import Match, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -12,6 +12,16 @@ RULES: tuple[Rule, ...] = (
     dns.DNS_INCONSISTENT,
     *transport.RULES,
     *tls.RULES,
+    cert.CERT_EXPIRED,
+    cert.CERT_NOT_YET_VALID,
+    cert.CERT_HOSTNAME_MISMATCH,
+    cert.CERT_UNTRUSTED,
+    cert.CERT_CHAIN_INCOMPLETE,
+    cert.CERT_REVOKED,
+    cert.CERT_WEAK,
+    cert.TLS_INTERCEPTION,
+    cert.CLIENT_CA_STORE,
+    clock.CLIENT_CLOCK_SKEW,
 )
 
 # Causes that no live probe observes yet; `explain` still names them from error text (the engine
