@@ -10,9 +10,11 @@ client clock from an expired certificate: see ``would_validate_at``.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from tlsdoctor.certs import interception
@@ -39,7 +41,9 @@ def parse_chain(chain_der: Sequence[bytes]) -> tuple[list[x509.Certificate], lis
     problems: list[CertificateProblem] = []
     for i, der in enumerate(chain_der):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            with warnings.catch_warnings():  # e.g. a non-positive serial: parsed, judged by the verifier
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                certs.append(x509.load_der_x509_certificate(der))
         except ValueError as exc:
             problems.append(CertificateProblem(problem=ProblemKind.UNPARSEABLE, index=i, subject="?",
                                                detail=f"certificate #{i} does not parse: {exc}"))

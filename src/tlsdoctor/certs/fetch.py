@@ -13,10 +13,12 @@ import dataclasses
 import socket
 import time
 import urllib.parse
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tcp import open_tcp
@@ -111,7 +113,9 @@ def certificates_in(body: bytes) -> list[x509.Certificate]:
     )
     for load in loaders:
         try:
-            found = list(load(body))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                found = list(load(body))
         except ValueError:
             continue
         if found:

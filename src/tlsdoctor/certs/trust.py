@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ssl
+import warnings
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdoctor.errors import InputError
 
@@ -101,7 +103,17 @@ def _read_store_file(path: Path, problems: list[str]) -> list[x509.Certificate]:
 
 
 def _pem_certificates(data: bytes) -> tuple[x509.Certificate, ...]:
-    """Every certificate in a PEM bundle; one unparseable block does not lose the others."""
+    """Every certificate in a PEM bundle; one unparseable block does not lose the others.
+
+    Real bundles hold old roots with non-positive serials, on which cryptography warns
+    (RFC 5280 section 4.1.2.2); those warnings are not the user's concern, so they are muted.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _pem_certificates_noisy(data)
+
+
+def _pem_certificates_noisy(data: bytes) -> tuple[x509.Certificate, ...]:
     try:
         return tuple(x509.load_pem_x509_certificates(data))
     except ValueError:
