@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
@@ -28,7 +29,7 @@ from tlsdoctor import runner
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net import addresses
-from tlsdoctor.net.resolvconf import RESOLV_CONF, system_nameservers
+from tlsdoctor.net.resolvconf import RESOLV_CONF, parse_server, system_nameservers
 from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
 
 SKIP_ID = "dns"
@@ -155,21 +156,6 @@ class SystemResolverCheck:
         notes = _notes([lookup], "system")
         status, summary = _verdict("system resolver", [lookup], notes)
         return CheckResult(id=self.id, status=status, summary=summary, observations=(lookup, *notes))
-
-
-def parse_server(text: str) -> tuple[str, int]:
-    """``ip``, ``ip:port`` or ``[v6]:port`` -> (ip, port). ValueError when not an address."""
-    host, port = text, 53
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else 53
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = int(port_text)
-    addresses.parse(host)
-    if not 1 <= port <= 65535:
-        raise ValueError(f"port {port} out of range")
-    return host, port
 
 
 class ServerCheck:
@@ -316,18 +302,19 @@ def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
     if len(set(nx) | set(answering)) < 2:
         return None
     name = next(lk.name for lks in views.values() for lk in lks)
+    local = addresses.is_local_name(name, socket.gethostname())  # /etc/hosts is right about these
     found: list[ResolverDisagreement] = []
     if nx and answering:
         answers = tuple((r, tuple(a for lk in views[r] for a in lk.addresses)) for r in [*nx, *answering])
         found.append(ResolverDisagreement(
-            name=name, qtype="A/AAAA", answers=answers, suspicious=True,
+            name=name, qtype="A/AAAA", answers=answers, suspicious=not local,
             reason=f"{', '.join(nx)} say the name does not exist, {', '.join(answering)} answer it: split "
                    "horizon, a filter answering NXDOMAIN, or a stale negative cache"))
     for qtype in ("A", "AAAA"):
         sets = {r: frozenset(lk.addresses) for r, lks in views.items() for lk in lks
                 if lk.qtype == qtype and lk.outcome is DnsOutcome.ANSWER}
         if (seen := _compare_family(name, qtype, sets)) is not None:
-            found.append(seen)
+            found.append(dataclasses.replace(seen, suspicious=seen.suspicious and not local))
     if not found:
         agree = f"{len(set(nx) | set(answering))} resolvers agree on {name}"
         return CheckResult(id=CONSISTENCY_ID, status=Status.PASS, summary=agree)

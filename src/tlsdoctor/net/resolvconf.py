@@ -37,6 +37,21 @@ def parse_nameservers(text: str) -> list[str]:
     return found
 
 
+def parse_server(text: str) -> tuple[str, int]:
+    """``ip``, ``ip:port`` or ``[v6]:port`` -> (ip, port). ValueError when not an address."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else 53
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    ipaddress.ip_address(host.split("%", 1)[0])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} out of range")
+    return host, port
+
+
 def system_nameservers(path: Path = RESOLV_CONF) -> list[str]:
     """The configured nameservers; empty when the file is missing or unreadable."""
     try:

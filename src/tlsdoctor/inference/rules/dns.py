@@ -142,10 +142,16 @@ def failure(facts: Facts) -> Match | None:
 
 
 def _system_is_odd(d: ResolverDisagreement) -> bool | None:
-    """Whether the system resolver is on the suspicious side (NX or special); None if it is absent."""
+    """Whether the system resolver is on the suspicious side; None if it is absent.
+
+    For NXDOMAIN-against-answer ("A/AAAA") the odd side is the one without addresses; for
+    one record type it is the side with special-range addresses.
+    """
     for resolver, found in d.answers:
         if resolver == SYSTEM:
-            return not found or any(addresses.classify(a) is not None for a in found)
+            if d.qtype == "A/AAAA":
+                return not found
+            return any(addresses.classify(a) is not None for a in found)
     return None
 
 
