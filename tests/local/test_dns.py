@@ -278,6 +278,17 @@ def test_consistency_round_robin_subsets_agree(servers: Callable[..., DnsServer]
     assert consistency(asyncio.run(_ask_all(servers()))) is None  # one resolver: nothing to compare
 
 
+def test_consistency_local_names_follow_the_hosts_file(servers: Callable[..., DnsServer]) -> None:
+    results = asyncio.run(resolve(ctx("localhost", servers(Mode.NXDOMAIN).address),
+                                  lookup=fake_lookup("127.0.0.1", "::1")))
+    compared = results[-1]
+    assert compared.id == CONSISTENCY_ID and compared.observations
+    assert not any(d.suspicious for d in compared.observations if isinstance(d, ResolverDisagreement))
+    assert addresses_from(results) == ["127.0.0.1", "::1"]
+    matches = [rule.match(Facts(results)) for rule in DNS_RULES]
+    assert all(m is None or m.confidence < 0.5 for m in matches)
+
+
 def test_resolve_end_to_end_system_sinkhole(servers: Callable[..., DnsServer]) -> None:
     """/etc/hosts blocks the name (0.0.0.0) while the real resolver answers: no address to try, a fault."""
     good, silent = servers(), servers(Mode.SILENT)

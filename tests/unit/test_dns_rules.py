@@ -175,6 +175,17 @@ def test_resolvers_disagree_nxdomain_vs_answer() -> None:
     assert any(e.check == "dns.consistency" for e in match.evidence)
 
 
+def test_resolvers_disagree_near_miss_when_the_system_answers() -> None:
+    # The system answers (a private address); another resolver denies the name: the client is fine.
+    answers = ((SERVER, ()), ("system", ("10.1.2.3",)))
+    disagreement = ResolverDisagreement(name=NAME, qtype="A/AAAA", answers=answers, suspicious=True,
+                                        reason="split horizon")
+    facts = Facts([system(ANSWER, "10.1.2.3"), server(NX, NX), note("10.1.2.3", "private"),
+                   check("dns.consistency", disagreement, status=Status.WARN)])
+    match = DNS_INCONSISTENT.match(facts)
+    assert match is not None and match.confidence < 0.5
+
+
 def test_geo_dns_near_miss() -> None:
     disagreement = ResolverDisagreement(name=NAME, qtype="A", answers=(("system", ("93.184.215.14",)),
                                                                        (SERVER, ("23.1.2.3",))),
