@@ -54,7 +54,9 @@ def make_cert(tmp: Path) -> tuple[Path, Path]:
     )
     key_path, cert_path = tmp / "key.pem", tmp / "cert.pem"
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
@@ -125,8 +127,10 @@ def capture_client(name: str, connect: list[str] | None) -> None:
         ls.listen(1)
         port = ls.getsockname()[1]
         if connect is not None:
-            proc = subprocess.Popen([*connect, "-connect", f"127.0.0.1:{port}", "-servername", "localhost"],
-                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            args = [*connect, "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+            proc = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
         else:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -156,13 +160,19 @@ def main() -> int:
         tls12 = build_client_hello(replace(TLS12, sni="localhost"), random=RANDOM)
         tls13 = build_client_hello(replace(TLS13, sni="localhost"), random=RANDOM)
         modern = build_client_hello(replace(MODERN, sni="localhost"), random=RANDOM)
-        probe_openssl("server_tls12_ecdhe_rsa", tls12, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], cert, key)
-        probe_openssl("server_tls12_dhe_rsa", tls12, ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"], cert, key)
+        probe_openssl(
+            "server_tls12_ecdhe_rsa", tls12, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], cert, key
+        )
+        probe_openssl(
+            "server_tls12_dhe_rsa", tls12, ["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"], cert, key
+        )
         probe_openssl("server_tls12_certreq", tls12, ["-tls1_2", "-Verify", "1"], cert, key)
         probe_openssl("server_tls13", modern, ["-tls1_3"], cert, key)
         probe_openssl("server_tls13_hrr", tls13, ["-tls1_3", "-groups", "secp384r1"], cert, key)
         probe_openssl("server_alert_protocol_version", tls12, ["-tls1_3"], cert, key)
-        probe_openssl("server_alert_handshake_failure", tls12, ["-tls1_2", "-cipher", "AES256-SHA256"], cert, key)
+        probe_openssl(
+            "server_alert_handshake_failure", tls12, ["-tls1_2", "-cipher", "AES256-SHA256"], cert, key
+        )
         capture_client("client_hello_openssl", ["openssl", "s_client"])
         capture_client("client_hello_python", None)
     return 0

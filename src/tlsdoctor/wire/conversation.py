@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Final
 
 from .codepoints import ContentType, HandshakeType, ProtocolVersion
 from .handshake import MAX_HANDSHAKE_MESSAGE, HandshakeReassembler, ServerHello, parse_server_hello
@@ -64,12 +65,14 @@ NOT_TLS_SAMPLE = 64  # bytes of a non-TLS answer kept for the report / sniffer
 
 
 class _Sentinel(Enum):
+    """h11-style sentinels: not events, instructions to the caller."""
+
     NEED_DATA = "NEED_DATA"
     DONE = "DONE"
 
 
-NEED_DATA = _Sentinel.NEED_DATA
-DONE = _Sentinel.DONE
+NEED_DATA: Final = _Sentinel.NEED_DATA
+DONE: Final = _Sentinel.DONE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,7 +272,8 @@ class ClientConversation:
         first = self._records.peek(NOT_TLS_SAMPLE)
         if len(first) < 3 and not self._eof:
             return NEED_DATA
-        if looks_like_tls_record(first):
+        tls_prefix = len(first) >= 1 and 20 <= first[0] <= 26 and (len(first) < 2 or first[1] == 3)
+        if looks_like_tls_record(first) or (self._eof and tls_prefix):  # a cut TLS header is not "not TLS"
             self._mode = "tls"
             return self._step()
         if detect_sslv2(first) is not None:

@@ -1,0 +1,8 @@
+"""Make the golden loader importable by the wire tests (rootdir-relative import mode)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
