@@ -31,7 +31,6 @@ from tlsdoctor.checks.dns import (
     addresses_from,
     consistency,
     dns_checks,
-    parse_server,
     resolve,
 )
 from tlsdoctor.context import Context, Options
@@ -39,6 +38,7 @@ from tlsdoctor.inference.engine import evaluate
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.dns import DNS_FAILURE, DNS_INCONSISTENT, DNS_NXDOMAIN
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.resolvconf import parse_server
 from tlsdoctor.observations import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
 from tlsdoctor.runner import run
 from tlsdoctor.testing.dnsserver import DnsServer, Mode

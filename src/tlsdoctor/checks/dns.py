@@ -29,7 +29,8 @@ from tlsdoctor import runner
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net import addresses
-from tlsdoctor.net.resolvconf import RESOLV_CONF, parse_server, system_nameservers
+from tlsdoctor.net.resolvconf import RESOLV_CONF, system_nameservers
+from tlsdoctor.net.resolvconf import parse_server as parse_server  # re-exported for the CLI
 from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
 
 SKIP_ID = "dns"
