@@ -71,6 +71,9 @@ class FaultServer:
         """Make the listening socket. Overridden by the refused endpoint, which binds but never listens."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            # Accepted sockets inherit SO_REUSEADDR, so the port can be bound again right after stop() even
+            # while closed connections linger in FIN_WAIT/TIME_WAIT.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, 0))
             sock.listen(64)
         except OSError:

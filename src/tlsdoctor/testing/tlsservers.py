@@ -54,8 +54,9 @@ def read_request(tls: socket.socket) -> bytes:
     return data
 
 
-def close_tls(tls: ssl.SSLSocket) -> None:
-    """Send close_notify without waiting for the peer's (most clients never send one), then FIN.
+def close_tls(tls: ssl.SSLSocket, linger: float = 0.5) -> None:
+    """Send close_notify without waiting for the peer's (most clients never send one), then FIN, then read
+    for up to `linger` seconds so the peer's last bytes do not turn our close into an RST.
 
     `unwrap()` on a blocking socket would wait for the peer's close_notify; non-blocking, it sends ours and
     gives up on the answer at once.
@@ -65,7 +66,7 @@ def close_tls(tls: ssl.SSLSocket) -> None:
         tls.unwrap()
     except (ssl.SSLError, OSError, ValueError):
         pass
-    close_gracefully(tls)
+    close_gracefully(tls, linger)
 
 
 class TlsServer(FaultServer):
@@ -107,7 +108,13 @@ class TlsServer(FaultServer):
 
     def handle(self, conn: socket.socket) -> None:
         tls = self.wrap(conn)
-        tls.do_handshake()
+        try:
+            tls.do_handshake()
+        except ssl.SSLError:
+            # Read on before closing: bytes the client already sent (its request, after a TLS 1.3 handshake
+            # it thinks is done) would otherwise turn our close into an RST that can destroy our alert.
+            close_gracefully(tls)
+            raise
         self.after_handshake(tls)
 
     def wrap(self, conn: socket.socket) -> ssl.SSLSocket:
@@ -124,7 +131,11 @@ class TlsServer(FaultServer):
 
 
 class IdleCloseServer(TlsServer):
-    """Serves keep-alive requests, but closes the TLS connection after `idle` seconds without one."""
+    """Serves keep-alive requests, but closes the TLS connection after `idle` seconds without one.
+
+    It closes fully at once (no lingering read), so the client's next write meets an RST: the EPIPE /
+    ECONNRESET an application sees when it reuses a connection the server already dropped.
+    """
 
     idle = 1.0
 
@@ -138,7 +149,7 @@ class IdleCloseServer(TlsServer):
             if not request:
                 return
             tls.sendall(http_response(b"ok\n", keep_alive=True))
-        close_tls(tls)
+        close_tls(tls, linger=0.0)
 
 
 class MissingIntermediateServer(TlsServer):
