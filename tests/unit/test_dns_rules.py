@@ -213,6 +213,12 @@ def test_private_answer_that_never_connects_is_a_hint() -> None:
     assert match is not None and match.confidence < 0.5
 
 
+def test_localhost_that_refuses_is_not_a_dns_matter() -> None:
+    facts = Facts([system(ANSWER, "127.0.0.1"), note("127.0.0.1", "loopback"),
+                   connect("127.0.0.1", ConnectOutcome.REFUSED)])
+    assert all(rule.match(facts) is None for rule in DNS_RULES)
+
+
 def test_documentation_range_answer_that_fails() -> None:
     facts = Facts([system(ANSWER, "192.0.2.10"), note("192.0.2.10", "documentation"),
                    connect("192.0.2.10", ConnectOutcome.TIMEOUT)])

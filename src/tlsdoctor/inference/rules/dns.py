@@ -186,7 +186,7 @@ def inconsistent(facts: Facts) -> Match | None:
         confidence = 0.7 if failed else 0.6 if failed is None else 0.0
         found.append((confidence, f"{never[0].name} resolves to never-routed addresses "
                       f"({', '.join(sorted({n.category for n in never}))})", _evidence(facts, never)))
-    local = [n for n in notes if not n.sinkhole and n.category not in addresses.NEVER_ROUTED]
+    local = [n for n in notes if n.category in (addresses.PRIVATE, addresses.CGNAT, addresses.LINK_LOCAL)]
     if local and _connects_failed(facts, {n.address for n in local}):
         # Private, CGNAT, link-local: normal inside the network they belong to; only a hint when
         # none of them can be reached (the client is outside that network, or the VPN is down).
