@@ -153,7 +153,7 @@ def _pad(spec: HelloSpec, hello: ClientHello) -> ClientHello:
     size = 4 + len(encode_client_hello(hello))
     target = spec.padding_target
     if target is None and spec.pad_f5_range and size in F5_RANGE:
-        target = 512
+        target = max(512, size + 4 + (0 if hello.extensions is not None else 2))  # 509..511 overshoot
     if target is None or target == size:
         return hello
     extra = target - size - (0 if hello.extensions is not None else 2)
