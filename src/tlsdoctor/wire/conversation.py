@@ -284,13 +284,12 @@ class ClientConversation:
         return self._finish(NotTlsEvent(first_bytes=first))
 
     def _sslv2(self) -> Event | _Sentinel:
-        data = self._records.peek(self._max_buffer)
-        header = detect_sslv2(data)
+        header = detect_sslv2(self._records.peek(3))
         if header is None:
             raise DecodeError(0, "sslv2.header", "not an SSLv2 record")
-        if len(data) < 2 + header.length:
+        if self._records.buffered < 2 + header.length:
             return NEED_DATA
-        body = data[2 : 2 + header.length]
+        body = self._records.peek(2 + header.length)[2:]
         if header.msg_type == 4:
             return self._finish(SSLv2Event(msg_type=4, server_hello=parse_sslv2_server_hello(body)))
         code = int.from_bytes(body[1:3], "big") if len(body) >= 3 else None
