@@ -211,7 +211,8 @@ class ClientConversation:
         if self._done:
             return DONE
         try:
-            event = self._step()
+            while (event := self._step()) is None:  # None: progress made, no event yet
+                pass
         except DecodeError as exc:
             return self._finish(ProtocolErrorEvent(error=exc))
         if event is NEED_DATA:
@@ -231,7 +232,7 @@ class ClientConversation:
         return event
 
     # -- one parsing step -------------------------------------------------------------
-    def _step(self) -> Event | _Sentinel:
+    def _step(self) -> Event | _Sentinel | None:
         if self._mode == "sniff":
             return self._sniff()
         if self._mode == "sslv2":
@@ -253,14 +254,14 @@ class ClientConversation:
             if self._handshake.pending == 0:
                 self._message_record_version = record.version
             self._handshake.feed(record.fragment)
-            return self._step()
+            return None
         if ctype == ContentType.ALERT:
             return AlertEvent(alert=parse_alert(record.fragment, record.offset + RECORD_HEADER_LEN))
         if ctype == ContentType.CHANGE_CIPHER_SPEC:
             if record.fragment != b"\x01":
                 raise DecodeError(record.offset, "change_cipher_spec", f"body {record.fragment.hex()}")
             if tls13 or self._hrr_seen:  # RFC 8446 §5, §D.4: middlebox-compatibility CCS, ignored
-                return self._step()
+                return None
             return self._finish(EncryptedEvent(content_type=ctype, length=len(record.fragment)))
         if ctype == ContentType.APPLICATION_DATA and self._server_hello is not None and tls13:
             return self._finish(EncryptedEvent(content_type=ctype, length=len(record.fragment)))
@@ -268,17 +269,17 @@ class ClientConversation:
             record.offset, "record.content_type", f"unexpected {ctype} record during the handshake"
         )
 
-    def _sniff(self) -> Event | _Sentinel:
+    def _sniff(self) -> Event | _Sentinel | None:
         first = self._records.peek(NOT_TLS_SAMPLE)
         if len(first) < 3 and not self._eof:
             return NEED_DATA
         tls_prefix = len(first) >= 1 and 20 <= first[0] <= 26 and (len(first) < 2 or first[1] == 3)
         if looks_like_tls_record(first) or (self._eof and tls_prefix):  # a cut TLS header is not "not TLS"
             self._mode = "tls"
-            return self._step()
+            return None
         if detect_sslv2(first) is not None:
             self._mode = "sslv2"
-            return self._step()
+            return None
         if not first:
             return NEED_DATA  # EOF with nothing: next_event turns this into ClosedEvent
         return self._finish(NotTlsEvent(first_bytes=first))

@@ -127,3 +127,10 @@ def test_eof_mid_record(cut: int) -> None:
     conv.receive_data(b"")
     events = drain(conv)
     assert isinstance(events[-1], ClosedEvent | ProtocolErrorEvent)
+
+
+def test_many_skippable_records_in_one_feed_do_not_recurse() -> None:
+    conv = ClientConversation()
+    conv.receive_data(build_records(22, 0x0303, b"") * 3000 + build_records(22, 0x0303, b"\x0e\x00\x00\x00"))
+    events = drain(conv)
+    assert isinstance(events[0], ProtocolErrorEvent) and "before ServerHello" in str(events[0].error)
