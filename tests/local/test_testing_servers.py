@@ -13,7 +13,7 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -104,6 +104,13 @@ def client_hello(ctx: ssl.SSLContext | None = None, servername: str = "localhost
     return outgoing.read()
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
 def peer_cert(server: FaultServer) -> x509.Certificate:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
@@ -146,8 +153,7 @@ def test_stop_frees_the_port_and_wakes_held_connections() -> None:
     try:
         for sock in held:
             sock.sendall(b"hello?")
-        time.sleep(0.1)
-        assert server.active == 3
+        wait_until(lambda: server.active == 3)
         begin = time.monotonic()
         server.stop()
         assert time.monotonic() - begin < 1.2
@@ -369,7 +375,7 @@ def test_idle_close(endpoint: FaultServer) -> None:
             time.sleep(0.5)
         begin = time.monotonic()
         assert tls.recv(4096) == b""  # close_notify after ~1 s of quiet
-        assert time.monotonic() - begin < 1.0
+        assert time.monotonic() - begin < 2.5  # well before the 5 s socket timeout
         with pytest.raises(OSError):  # a later write: EPIPE or ECONNRESET
             for _ in range(20):
                 tls.sendall(REQUEST)
@@ -382,7 +388,7 @@ def test_slow_drip(endpoint: FaultServer) -> None:
         assert raw.recv(10) == b"g"
         begin = time.monotonic()
         assert raw.recv(10) == b"a"
-        assert 0.7 < time.monotonic() - begin < 1.5
+        assert 0.5 < time.monotonic() - begin < 2.5
     with pytest.raises(TimeoutError):
         fetch(endpoint, timeout=1.5)
 
@@ -417,20 +423,19 @@ def test_overloaded(endpoint: FaultServer) -> None:
     assert fetch(endpoint)[1].startswith(b"HTTP/1.1 200")
     alone = time.monotonic() - begin
     assert alone >= 0.25
+    wait_until(lambda: endpoint.active == 0)
     idle = [socket.create_connection(endpoint.address, timeout=3) for _ in range(3)]
     try:
-        time.sleep(0.1)
+        wait_until(lambda: endpoint.active == 3)
         with pytest.raises(TimeoutError):  # a 4th connection is never answered
             fetch(endpoint, timeout=1.5)
     finally:
         for sock in idle:
             sock.close()
-    deadline = time.monotonic() + 2
-    while endpoint.active and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: endpoint.active == 0)
     held = socket.create_connection(endpoint.address, timeout=3)
     try:
-        time.sleep(0.1)
+        wait_until(lambda: endpoint.active == 1)
         begin = time.monotonic()
         assert fetch(endpoint)[1].startswith(b"HTTP/1.1 200")
         assert time.monotonic() - begin >= 0.5  # two open connections: twice as late

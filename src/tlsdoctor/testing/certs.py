@@ -2,8 +2,9 @@
 
 Why not trustme: it is a test-only dependency, and `tlsdoctor demo` ships these servers. Why not one key per
 certificate: RSA key generation costs ~0.1 s, and starting every endpoint must take well under 3 s, so keys
-are generated once per process and reused (one RSA-2048 for all leaves, one per CA role, one RSA-1024 for the
-weak case). Certificates are cheap (one signature each) and made fresh per endpoint.
+are generated once per process and reused: one RSA-2048 key for every RSA-2048 certificate (leaves and the
+intermediate), one RSA-1024 for the weak case, one EC P-256 for the roots. Certificates are cheap (one
+signature each) and made fresh per endpoint.
 
 Files are written as PEM into a temporary directory the `Pki` owns and removes on `close()` (or at exit for
 the process-wide `shared_pki()`).
@@ -36,7 +37,7 @@ _KEYS_LOCK = threading.Lock()
 
 
 def cached_key(key_type: KeyType, slot: str = "leaf") -> PrivateKey:
-    """The process-wide key of this type for this slot ("leaf" or "ca"); generated on first use."""
+    """The process-wide key of this type for this slot (the roots use their own); generated on first use."""
     with _KEYS_LOCK:
         key = _KEYS.get(f"{key_type}/{slot}")
         if key is None:
@@ -131,8 +132,10 @@ class Pki:
         self._serial = itertools.count(1000)
         self._lock = threading.Lock()
         self._now = datetime.datetime.now(datetime.UTC)
-        self._root_key = cached_key("rsa2048", "root")
-        self._intermediate_key = cached_key("rsa2048", "intermediate")
+        self._root_key = cached_key("ec256", "root")  # EC: generated in a millisecond
+        # RSA, because the SHA-1 leaf needs an RSA signer (_resign_sha1); the shared leaf key, because one
+        # more RSA key costs more time than everything else here. Distinct names keep the chain unambiguous.
+        self._intermediate_key = cached_key("rsa2048")
         self.root = self._ca_cert("tlsdoctor testing root CA", self._root_key, None)
         self.intermediate = self._ca_cert(
             "tlsdoctor testing intermediate CA", self._intermediate_key, self.root
