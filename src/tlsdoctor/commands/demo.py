@@ -81,7 +81,7 @@ def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = Fal
     out: list[dict[str, object]] = []
     table = Table(title="tlsdoctor demo: built-in broken endpoints on 127.0.0.1", header_style="bold")
     for col in ("endpoint", "expected", "diagnosed", "confidence", "time", ""):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name, expected, also, report, elapsed in rows:
         top = report.causes[0] if report.causes else None
         got = top.id if top else report.verdict.value

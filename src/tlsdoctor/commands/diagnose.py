@@ -11,9 +11,10 @@ import time
 
 from tlsdoctor import runner
 from tlsdoctor.checks.connect import ProxyCheck, Route, TcpCheck, resolve_proxy
-from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck
+from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck, handshake_outcomes
 from tlsdoctor.context import Context
 from tlsdoctor.inference import engine
+from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult, Report, TargetInfo
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.observations.cert import CertificateProblem, ProblemKind
@@ -47,17 +48,15 @@ async def diagnose(ctx: Context) -> Report:
 
 async def resolve(ctx: Context, results: list[CheckResult]) -> list[str]:
     """Phase 1: the addresses to try (or --connect-to / the IP literal, with DNS skipped)."""
-    from tlsdoctor.checks.dns import addresses_from, dns_checks
+    from tlsdoctor.checks.dns import addresses_from
+    from tlsdoctor.checks.dns import resolve as dns_resolve
 
-    opts = ctx.options
-    if opts.connect_to:
-        results.append(runner.skipped("dns", f"--connect-to {opts.connect_to} given"))
-        return [opts.connect_to]
-    if opts.host_is_ip:
-        results.append(runner.skipped("dns", "the target is an IP address"))
-        return [opts.host]
-    dns_results = await runner.run(dns_checks(ctx), ctx)
+    dns_results = await dns_resolve(ctx)  # the lookups, then the comparison between resolvers
     results.extend(dns_results)
+    if ctx.options.connect_to:
+        return [ctx.options.connect_to]
+    if ctx.options.host_is_ip:
+        return [ctx.options.host]
     return addresses_from(dns_results)
 
 
@@ -68,8 +67,11 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
         proxy_address = await resolve_proxy(proxy, ctx.timeout)
         route = Route(address=addresses[0] if addresses else ctx.options.host, proxy=proxy,
                       proxy_address=proxy_address or proxy.host)
-        results.extend(await runner.run([ProxyCheck(route)], ctx))
-        return route if results[-1].status.value == "pass" else None
+        # The direct path too, concurrently: direct blocked + proxy passing is proxy-required.
+        direct = [TcpCheck(a) for a in addresses]
+        proxied, *_ = reached = await runner.run([ProxyCheck(route), *direct], ctx)
+        results.extend(reached)
+        return route if proxied.status.value == "pass" else None
     if not addresses:
         results.append(runner.skipped("tcp", "no address to connect to"))
         return None
@@ -98,7 +100,37 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.extend(runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks)
     else:
         results.extend(await asyncio.gather(*variant_tasks))
+    results.extend(await runner.run(path_checks(ctx, route, results), ctx))
     await inspect(ctx, route, results)
+
+
+def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
+    """Phase 3a: the path probes the default handshake's ending calls for (checks/path.py, checks/ramp.py)."""
+    from tlsdoctor.checks.path import MssCheck, ResetOriginCheck
+    from tlsdoctor.checks.ramp import RampCheck, StabilityCheck
+
+    runs = handshake_outcomes(results)
+    default, twin = runs.get("default"), runs.get("no-verify")
+    connect = next((o.elapsed_ms for r in results if r.id == "handshake.default" for o in r.observations
+                    if isinstance(o, TcpConnect)), 0.0)
+    checks: list[runner.Check] = []
+    direct = route.proxy is None
+    if default is not None and direct:
+        if default.outcome is HandshakeOutcome.RESET:
+            checks.append(ResetOriginCheck(route))
+        if default.outcome is HandshakeOutcome.TIMEOUT:
+            checks.append(MssCheck(route))
+        # Slow, or silent, after a fast connect: does the server's latency grow with load?
+        # (A handshake costs about two connect RTTs; 150 ms more than that is server time, not path.)
+        if default.outcome is HandshakeOutcome.TIMEOUT or default.elapsed_ms > 4 * connect + 150:
+            checks.append(RampCheck(route))
+    # The first attempts disagree (one silent, its twin answered): look at the transport itself.
+    pair = [a for a in (default, twin) if a is not None]
+    silent = [a for a in pair if a.outcome in SILENT_ENDS and a.bytes_received == 0]
+    answered = [a for a in pair if a.bytes_received > 0]
+    if direct and (ctx.options.repeat > 0 or (silent and answered)):
+        checks.append(StabilityCheck(route))
+    return checks
 
 
 async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> None:

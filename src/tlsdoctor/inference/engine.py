@@ -83,13 +83,15 @@ def healthy_cause(results: Iterable[CheckResult]) -> Cause:
 def diagnose(results: Sequence[CheckResult], rules: Sequence[Rule] = RULES) -> tuple[Verdict, list[Cause]]:
     """Verdict and ranked causes for a run.
 
-    ``healthy`` only when no rule matched and no check failed or errored; a failed check
-    that no rule explains makes the verdict ``inconclusive`` rather than a guess.
+    ``healthy`` only when no confident cause matched and no check failed or errored; a failed
+    check that no rule explains makes the verdict ``inconclusive`` rather than a guess.
     """
     facts = Facts(results)
     causes = evaluate(facts, rules)
     if any(c.confidence >= FAULT_THRESHOLD for c in causes):
         return Verdict.FAULT, causes
-    if not causes and not facts.any_failed and any(r.status is Status.PASS for r in results):
+    if not facts.any_failed and any(r.status is Status.PASS for r in results):
+        # Nothing failed: weak candidates (warnings such as a private CA) stay visible in the
+        # checks, but do not turn a working endpoint into a fault or a doubt.
         return Verdict.HEALTHY, [healthy_cause(results)]
     return Verdict.INCONCLUSIVE, causes
