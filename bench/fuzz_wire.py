@@ -15,7 +15,7 @@ from pathlib import Path
 
 import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["tlsdoctor"]):  # not cryptography or the stdlib
     from tlsdoctor.wire.codepoints import ProtocolVersion
     from tlsdoctor.wire.conversation import DONE, NEED_DATA, ClientConversation
     from tlsdoctor.wire.handshake import HandshakeReassembler, parse_client_hello, parse_server_hello

@@ -3,7 +3,8 @@
 Sources: IANA "TLS Supported Groups" and "TLS SignatureScheme" registries; RFC 8422,
 RFC 7919, RFC 8446 §4.2.3/§4.2.7/§4.2.8, RFC 8734, RFC 8998, RFC 9189, RFC 9367,
 FIPS 203, draft-ietf-tls-mlkem, draft-ietf-tls-ecdhe-mlkem, draft-ietf-tls-mldsa.
-Written by hand, not downloaded.
+The 0x01xx-0x06xx DSA/SHA-224/MD5 rows are TLS 1.2 (hash, signature) pairs from the RFC 5246
+registries, which the SignatureScheme registry does not list. Written by hand, not downloaded.
 """
 
 from __future__ import annotations
@@ -103,9 +104,12 @@ GROUPS: dict[int, GroupInfo] = {
         _G(0x0201, "MLKEM768", "mlkem", 192, 1184, 1088, True, False),
         _G(0x0202, "MLKEM1024", "mlkem", 256, 1568, 1568, True, False),
         # draft-ietf-tls-ecdhe-mlkem: X25519MLKEM768 puts ML-KEM first, the others the ECDH share first.
+        _G(0x11E9, "SecP256r1MLKEM512", "hybrid", 128, 65 + 800, 65 + 768, True, False),
+        _G(0x11EA, "MLKEM512X25519", "hybrid", 128, 800 + 32, 768 + 32, True, False),
         _G(0x11EB, "SecP256r1MLKEM768", "hybrid", 128, 65 + 1184, 65 + 1088, True, False),
         _G(0x11EC, "X25519MLKEM768", "hybrid", 128, 1184 + 32, 1088 + 32, True, False),
         _G(0x11ED, "SecP384r1MLKEM1024", "hybrid", 192, 97 + 1568, 97 + 1568, True, False),
+        _G(0x11EE, "curveSM2MLKEM768", "hybrid", 128, 65 + 1184, 65 + 1088, True, False),
         _G(0x6399, "X25519Kyber768Draft00", "hybrid", 128, 32 + 1184, 32 + 1088, True, True),
         _G(0x639A, "SecP256r1Kyber768Draft00", "hybrid", 128, 65 + 1184, 65 + 1088, True, True),
         _G(0xFF01, "arbitrary_explicit_prime_curves", "explicit", 0, 0, 0, False, True),
@@ -141,14 +145,23 @@ SIGNATURE_SCHEMES: dict[int, SchemeInfo] = {
         _S(0x0302, "dsa_sha224", "dsa", "sha224", False, True),
         _S(0x0303, "ecdsa_sha224", "ecdsa", "sha224", False, True),
         _S(0x0401, "rsa_pkcs1_sha256", "rsa_pkcs1", "sha256", False, False),  # certs only in 1.3
+        _S(
+            0x0420, "rsa_pkcs1_sha256_legacy", "rsa_pkcs1", "sha256", True, False
+        ),  # draft-ietf-tls-tls13-pkcs1
         _S(0x0402, "dsa_sha256", "dsa", "sha256", False, True),
         _S(0x0403, "ecdsa_secp256r1_sha256", "ecdsa", "sha256", True, False),
         _S(0x0501, "rsa_pkcs1_sha384", "rsa_pkcs1", "sha384", False, False),
+        _S(0x0520, "rsa_pkcs1_sha384_legacy", "rsa_pkcs1", "sha384", True, False),
         _S(0x0502, "dsa_sha384", "dsa", "sha384", False, True),
         _S(0x0503, "ecdsa_secp384r1_sha384", "ecdsa", "sha384", True, False),
         _S(0x0601, "rsa_pkcs1_sha512", "rsa_pkcs1", "sha512", False, False),
+        _S(0x0620, "rsa_pkcs1_sha512_legacy", "rsa_pkcs1", "sha512", True, False),
         _S(0x0602, "dsa_sha512", "dsa", "sha512", False, True),
         _S(0x0603, "ecdsa_secp521r1_sha512", "ecdsa", "sha512", True, False),
+        _S(0x0704, "eccsi_sha256", "eccsi", "sha256", True, False),  # RFC 8446 is silent; IANA lists them
+        _S(0x0705, "iso_ibs1", "ibs", "intrinsic", True, False),
+        _S(0x0706, "iso_ibs2", "ibs", "intrinsic", True, False),
+        _S(0x0707, "iso_chinese_ibs", "ibs", "intrinsic", True, False),
         _S(0x0708, "sm2sig_sm3", "sm2", "sm3", True, False),  # RFC 8998
         *[
             _S(c, n, "gost", h, True, False)
@@ -176,6 +189,25 @@ SIGNATURE_SCHEMES: dict[int, SchemeInfo] = {
         _S(0x0904, "mldsa44", "mldsa", "intrinsic", True, False),  # draft-ietf-tls-mldsa
         _S(0x0905, "mldsa65", "mldsa", "intrinsic", True, False),
         _S(0x0906, "mldsa87", "mldsa", "intrinsic", True, False),
+        *[
+            _S(0x0911 + i, f"slhdsa_{n}", "slhdsa", "intrinsic", True, False)
+            for i, n in enumerate(
+                [  # draft-ietf-tls-slhdsa
+                    "sha2_128s",
+                    "sha2_128f",
+                    "sha2_192s",
+                    "sha2_192f",
+                    "sha2_256s",
+                    "sha2_256f",
+                    "shake_128s",
+                    "shake_128f",
+                    "shake_192s",
+                    "shake_192f",
+                    "shake_256s",
+                    "shake_256f",
+                ]
+            )
+        ],
     ]
 }
 

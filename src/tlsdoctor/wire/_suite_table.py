@@ -5,7 +5,8 @@ RFC 5246 App. A.5 and C, RFC 4346 (export), RFC 2712 (KRB5), RFC 4279 / 5487 / 5
 RFC 4492 / 8422 / 5289 (ECC), RFC 4132 / 5932 / 6367 (Camellia), RFC 4162 (SEED),
 RFC 6209 (ARIA), RFC 6655 / 7251 (CCM), RFC 7905 (ChaCha20), RFC 8442 (ECDHE_PSK AEAD),
 RFC 8492 (ECCPWD), RFC 9150 (integrity only), RFC 9189 / 9367 (GOST), RFC 8998 (SM),
-RFC 8446 §B.4 (TLS 1.3), RFC 5746 / 7507 (signalling values), draft-irtf-cfrg-aegis-aead.
+RFC 8446 §B.4 (TLS 1.3), RFC 5746 / 7507 (signalling values), draft-irtf-cfrg-aegis-aead,
+the Ascon TLS 1.3 suites 0x006E-0x0071 (IANA 2026).
 OpenSSL names were checked against ``openssl ciphers -stdname -V`` (3.0) where it knows
 them and otherwise are the names OpenSSL 1.0.2 used. Written by hand, not downloaded.
 The other columns (key exchange, cipher, strength, versions, flags) are derived from the
@@ -90,6 +91,10 @@ SUITES = """
 0x006B TLS_DHE_RSA_WITH_AES_256_CBC_SHA256 DHE-RSA-AES256-SHA256
 0x006C TLS_DH_anon_WITH_AES_128_CBC_SHA256 ADH-AES128-SHA256
 0x006D TLS_DH_anon_WITH_AES_256_CBC_SHA256 ADH-AES256-SHA256
+0x006E TLS_ASCONAEAD128_ASCONHASH256 -
+0x006F TLS_ASCONAEAD128_SHA256 -
+0x0070 TLS_AES_128_GCM_ASCONHASH256 -
+0x0071 TLS_AES_128_CCM_ASCONHASH256 -
 0x0084 TLS_RSA_WITH_CAMELLIA_256_CBC_SHA CAMELLIA256-SHA
 0x0085 TLS_DH_DSS_WITH_CAMELLIA_256_CBC_SHA DH-DSS-CAMELLIA256-SHA
 0x0086 TLS_DH_RSA_WITH_CAMELLIA_256_CBC_SHA DH-RSA-CAMELLIA256-SHA
