@@ -36,6 +36,7 @@ VERSIONS = [ProtocolVersion(v) for v in (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)
 def conversation(data: bytes, split: int) -> None:
     conv = ClientConversation(max_buffer=64 * 1024)
     chunks = [data[i : i + split] for i in range(0, len(data), split)] if split else [data]
+    chunks = [c for c in chunks if c]  # b"" means EOF, sent once below
     steps = 0
     for chunk in [*chunks, b""]:
         conv.receive_data(chunk)
