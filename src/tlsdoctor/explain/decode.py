@@ -11,6 +11,7 @@ import dataclasses
 import re
 
 from tlsdoctor.explain.knowledge import OS_LABELS, OSES, ErrnoEntry, Knowledge, knowledge
+from tlsdoctor.explain.prefilter import lower_ascii
 
 _EAI_CONTEXT = re.compile(r"gaierror|getaddrinfo|nodename nor servname", re.IGNORECASE)
 _LIB_NAMES = {2: "system", 11: "X509", 20: "SSL"}
@@ -39,6 +40,7 @@ class ErrnoReading:
 def _hinted_os(text: str, kb: Knowledge) -> tuple[str, str] | None:
     """The OS the text most mentions (Darwin, C:\\, schannel...), with the word that said so."""
     best: tuple[int, str, str] | None = None
+    text = lower_ascii(text)
     for os in OSES:
         hits = [m.group(0) for h in kb.os_hints.get(os, ()) if (m := h.search(text))]
         if hits and (best is None or len(hits) > best[0]):

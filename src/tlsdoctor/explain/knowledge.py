@@ -17,9 +17,14 @@ from importlib import resources
 from typing import Any
 
 from tlsdoctor.errors import InternalError
+from tlsdoctor.explain.prefilter import Rx
 from tlsdoctor.inference.causes import CauseId
 
-FLAGS = re.IGNORECASE | re.ASCII  # ASCII: compiles ~8x faster; all patterns are ASCII
+# Patterns are written in lower case and run on an ASCII-lowered copy of the text (same
+# length, so spans map back): cheaper than IGNORECASE, and it lets the keyword prefilter
+# use plain substring tests.
+FLAGS = re.ASCII
+_UPPER_LITERAL = re.compile(r"(?<!\\)(?<!\(\?)[A-Z]")
 OSES = ("linux", "macos", "windows")
 OS_LABELS = {"linux": "Linux", "macos": "macOS/BSD", "windows": "Windows"}
 _CAUSE_IDS = frozenset(c.value for c in CauseId) - {CauseId.HEALTHY.value}
@@ -31,12 +36,13 @@ class Pattern:
 
     id: str
     family: str
-    regex: re.Pattern[str]
+    regex: Rx | None  # run on the lowered text
     meaning: str
     causes: tuple[tuple[str, float], ...]
     group: str
     supersedes: frozenset[str]
     next: tuple[str, ...]
+    exact: Rx | None = None  # run on the text as given (errno names are case-sensitive)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ class ErrnoEntry:
 class NumberContext:
     """Text around a number that says it is an errno, and maybe which OS numbering."""
 
-    regex: re.Pattern[str]
+    regex: Rx
     os: str | None
     sign: str | None
 
@@ -75,16 +81,16 @@ class Knowledge:
     by_id: Mapping[str, Pattern]
     errnos: tuple[ErrnoEntry, ...]
     errno_contexts: tuple[NumberContext, ...]
-    os_hints: Mapping[str, tuple[re.Pattern[str], ...]]
+    os_hints: Mapping[str, tuple[Rx, ...]]
     other_names: Mapping[str, Mapping[int, str]]
     cause_checks: Mapping[str, tuple[str, ...]]
-    targets: tuple[re.Pattern[str], ...]
+    targets: tuple[Rx, ...]
     ssl_reasons: Mapping[int, CodeRef]
     x509_verify: Mapping[int, CodeRef]
     alerts: Mapping[int, str]
-    code_context: re.Pattern[str]
-    alert_contexts: tuple[re.Pattern[str], ...]
-    x509_contexts: tuple[re.Pattern[str], ...]
+    code_context: Rx
+    alert_contexts: tuple[Rx, ...]
+    x509_contexts: tuple[Rx, ...]
     ssl_lib: int
     sys_lib: int
     alert_offset: int
@@ -95,9 +101,12 @@ def _load(name: str) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def _compile(source: str, where: str, flags: int = FLAGS) -> re.Pattern[str]:
+def _compile(source: str, where: str, flags: int = FLAGS, *, lower: bool = True) -> Rx:
+    """Compile one regex of the data files, with its keyword prefilter."""
+    if lower and _UPPER_LITERAL.search(source):
+        raise InternalError(f"explain knowledge: write the regex of {where} in lower case")
     try:
-        return re.compile(source, flags)
+        return Rx.compile(source, flags, lower=lower)
     except re.error as e:
         raise InternalError(f"explain knowledge: bad regex in {where}: {e}") from e
 
@@ -139,26 +148,26 @@ def _errno_pattern(raw: Mapping[str, Any], eai: bool) -> tuple[ErrnoEntry, Patte
     pid = f"errno.{name}"
     names = [name, *raw.get("aliases", ())]
     # Names are matched case-sensitively: "EPIPE" is an errno, "epipe" could be a word.
-    parts = [rf"(?-i:\b(?:{'|'.join(map(re.escape, names))})\b)"]
+    exact = _compile(rf"\b(?:{'|'.join(map(re.escape, names))})\b", pid, lower=False)
     strerror = [str(s) for s in raw.get("strerror", ())]
-    parts += strerror
     numbers = {os: int(raw[os]) for os in OSES if os in raw}
     entry = ErrnoEntry(
         name=name,
         numbers=numbers,
-        strerror=_compile("|".join(strerror), pid) if strerror else None,
+        strerror=re.compile("|".join(strerror), re.IGNORECASE | re.ASCII) if strerror else None,
         eai=eai,
         pattern_id=pid,
     )
     pattern = Pattern(
         id=pid,
         family="errno",
-        regex=_compile("|".join(parts), pid),
+        regex=_compile("|".join(strerror), pid) if strerror else None,
         meaning=f"{name}: {raw['meaning']}",
         causes=_causes(raw.get("causes", {}), pid),
         group=str(raw.get("group", pid)),
         supersedes=frozenset(),
         next=tuple(raw.get("next", ())),
+        exact=exact,
     )
     return entry, pattern
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from tlsdoctor.errors import InputError
 from tlsdoctor.explain.decode import decode_openssl_code, eai_context, read_errno
 from tlsdoctor.explain.knowledge import Knowledge, Pattern, knowledge
+from tlsdoctor.explain.prefilter import lower_ascii
 from tlsdoctor.explain.target import DetectedTarget, detect_target
 from tlsdoctor.model import Cause
 from tlsdoctor.observations.text import TextClue
@@ -66,15 +67,24 @@ def _line_rest(text: str, end: int, limit: int = 120) -> str:
     return text[end : stop if stop >= 0 else end + limit]
 
 
+def _excerpt(text: str, m: re.Match[str], more: int = 60) -> str:
+    """The matched text as the user gave it, with the rest of its line (up to ``more``)."""
+    return _clip(text[m.start() : m.end()] + _line_rest(text, m.end(), more))
+
+
 def _clip(s: str) -> str:
     s = " ".join(s.split())
     return s if len(s) <= MAX_EXCERPT else s[: MAX_EXCERPT - 3] + "..."
 
 
-def _errno_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+def _errno_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
+    seen: set[tuple[int, str | None]] = set()
     for ctx in kb.errno_contexts:
-        for m in ctx.regex.finditer(text):
+        for m in ctx.regex.finditer(low):
             num, os, eai = int(m.group("num")), ctx.os, False
+            if (num, os) in seen or len(seen) >= 16:  # the same number reads the same way
+                continue
+            seen.add((num, os))
             line_start = text.rfind("\n", 0, m.start()) + 1
             line = text[line_start : m.end()] + _line_rest(text, m.end())
             if num < 0:
@@ -91,47 +101,49 @@ def _errno_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
             if reading is None:
                 continue
             pattern = kb.by_id[reading.entry.pattern_id]
-            yield Hit(pattern, m.start(), _clip(m.group(0) + after[:60]),
+            yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()] + after[:60]),
                       f"{pattern.meaning} [errno {reading.describe()}]")
 
 
-def _code_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
-    for m in kb.code_context.finditer(text):
+def _code_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
+    for m in kb.code_context.finditer(low):
         code = decode_openssl_code(m.group("code"), func_field=m.group("func"), kb=kb)
         if code.system_errno is not None:
             reading = read_errno(code.system_errno, text, after=_line_rest(text, m.end()), kb=kb)
             if reading is not None:
                 pattern = kb.by_id[reading.entry.pattern_id]
-                yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+                yield Hit(pattern, m.start(), _excerpt(text, m),
                           f"{pattern.meaning} [{code.describe()}; errno {reading.describe()}]")
             continue
         if code.pattern_id is None:
             continue
         pattern = kb.by_id[code.pattern_id]
-        yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+        yield Hit(pattern, m.start(), _excerpt(text, m),
                   f"{pattern.meaning} [{code.describe()}]")
 
 
-def _number_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+def _number_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
     for rx in kb.alert_contexts:
-        for m in rx.finditer(text):
+        for m in rx.finditer(low):
             pattern = kb.by_id.get(f"alert.{int(m.group('num'))}")
             if pattern is not None:
-                yield Hit(pattern, m.start(), _clip(m.group(0)), pattern.meaning)
+                yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()]), pattern.meaning)
     for rx in kb.x509_contexts:
-        for m in rx.finditer(text):
+        for m in rx.finditer(low):
             ref = kb.x509_verify.get(int(m.group("num")))
             if ref is not None:
                 pattern = kb.by_id[ref.pattern]
-                yield Hit(pattern, m.start(), _clip(m.group(0) + _line_rest(text, m.end(), 60)),
+                yield Hit(pattern, m.start(), _excerpt(text, m),
                           f"{pattern.meaning} [X509 verify error {m.group('num')}: {ref.name}]")
 
 
-def _text_hits(text: str, kb: Knowledge) -> Iterator[Hit]:
+def _text_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
     for pattern in kb.patterns:
-        m = pattern.regex.search(text)
-        if m is not None:
-            yield Hit(pattern, m.start(), _clip(m.group(0)), pattern.meaning)
+        found = [m for m in (pattern.regex.search(low) if pattern.regex else None,
+                             pattern.exact.search(text) if pattern.exact else None) if m is not None]
+        if found:
+            m = min(found, key=lambda m: m.start())
+            yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()]), pattern.meaning)
 
 
 def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
@@ -195,7 +207,9 @@ def analyse(text: str) -> Analysis:
     """Clues and target of one text. Raises InputError for empty or binary input."""
     text, truncated = prepare(text)
     kb = knowledge()
-    hits = [*_errno_hits(text, kb), *_code_hits(text, kb), *_number_hits(text, kb), *_text_hits(text, kb)]
+    low = lower_ascii(text)
+    hits = [*_errno_hits(text, low, kb), *_code_hits(text, low, kb), *_number_hits(text, low, kb),
+            *_text_hits(text, low, kb)]
     target = detect_target(text, kb)
     return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated)
 

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 
 from tlsdoctor.explain.knowledge import Knowledge, knowledge
+from tlsdoctor.explain.prefilter import lower_ascii
 
 DEFAULT_PORT = 443
 
@@ -44,6 +45,7 @@ def _plausible_host(host: str) -> bool:
 def detect_target(text: str, kb: Knowledge | None = None) -> DetectedTarget | None:
     """The first endpoint a target rule finds, or None."""
     kb = kb or knowledge()
+    text = lower_ascii(text)
     for rule in kb.targets:
         for m in rule.finditer(text):
             host = m.group("host").strip("[]").rstrip(".").lower()

@@ -4,6 +4,9 @@
 must all appear in the top 3 while the verdict stays "inconclusive" (< 0.5).
 """
 
+# Real messages are long single lines; they are kept verbatim in shape.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,8 @@
 """Realistic error texts from Java, .NET, GnuTLS, server logs and psql, with the expected causes."""
 
+# Real messages are long single lines; they are kept verbatim in shape.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 from explain_samples_clients import Sample as S
