@@ -26,7 +26,14 @@ STOP_BUDGET = 1.0  # seconds stop() waits for all threads
 
 class FaultServer:
     """Base of every built-in endpoint. Subclasses override `handle`, and `setup`/`teardown` when they need
-    per-port state (certificates naming the port, inner servers)."""
+    per-port state (certificates naming the port, inner servers).
+
+    What a client needs: `host` (always 127.0.0.1), `port`, `address`, `servername` (the name to send as SNI
+    and to check the certificate against; an IP address means "send no SNI"), `ca_file` (PEM to trust, or
+    None), `client_cert_file`/`client_key_file` (mTLS endpoints only). What a test needs: `expected` (cause
+    id), `name`, `active` (open connections), `log` (what handlers saw), `unexpected` (server bugs; should
+    stay empty).
+    """
 
     max_connections = 8
     io_timeout = 5.0  # default timeout of every socket operation of a handler

@@ -40,6 +40,8 @@ from tlsdoctor.testing.tlsservers import (
 
 @dataclass(frozen=True)
 class EndpointSpec:
+    """One row of ENDPOINTS: how to make the server, what a diagnosis of it should say, in one line."""
+
     factory: Callable[[], FaultServer]
     expected: str | None
     description: str
