@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from wire_golden import golden
+from wire_golden import golden, sslv2_server_hello
 
 from tlsdoctor.wire.codepoints import AlertDescription, NamedGroup, ProtocolVersion
 from tlsdoctor.wire.conversation import (
@@ -143,8 +143,6 @@ def test_short_non_tls_answer_then_eof() -> None:
 
 
 def test_sslv2_server_hello() -> None:
-    from test_wire_records import sslv2_server_hello
-
     for feed in (whole, bytewise):
         events = run(feed(sslv2_server_hello()))
         assert kinds(events) == [SSLv2Event]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from wire_golden import sslv2_server_hello
 
 from tlsdoctor.wire.codepoints import AlertDescription, AlertLevel, ContentType
 from tlsdoctor.wire.reader import DecodeError
@@ -71,13 +72,6 @@ def test_records_split_at_max_fragment() -> None:
     while (rec := buf.next_record()) is not None:
         sizes.append(len(rec.fragment))
     assert sizes == [16384, 16384, 7232]
-
-
-def sslv2_server_hello() -> bytes:
-    cert = b"\x30\x03\x02\x01\x01"
-    body = bytes([4, 0, 1]) + b"\x00\x02" + len(cert).to_bytes(2, "big") + b"\x00\x03" + b"\x00\x10"
-    body += cert + b"\x07\x00\xc0" + bytes(16)
-    return (0x8000 | len(body)).to_bytes(2, "big") + body
 
 
 def test_sslv2_detection_and_parse() -> None:
