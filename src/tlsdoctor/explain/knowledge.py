@@ -1,4 +1,4 @@
-"""The explain knowledge base: the TOML data files, validated and compiled once.
+"""The explain knowledge base: the TOML data files, loaded, validated and prepared once.
 
 What an error message means lives in data (patterns.toml, errno.toml, openssl.toml) so
 that adding a client's wording is a data change reviewed like a table, not a new branch

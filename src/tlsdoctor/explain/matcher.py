@@ -127,7 +127,7 @@ def _number_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
         for m in rx.finditer(low):
             pattern = kb.by_id.get(f"alert.{int(m.group('num'))}")
             if pattern is not None:
-                yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()]), pattern.meaning)
+                yield Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)
     for rx in kb.x509_contexts:
         for m in rx.finditer(low):
             ref = kb.x509_verify.get(int(m.group("num")))
@@ -143,7 +143,7 @@ def _text_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
                              pattern.exact.search(text) if pattern.exact else None) if m is not None]
         if found:
             m = min(found, key=lambda m: m.start())
-            yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()]), pattern.meaning)
+            yield Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)
 
 
 def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
@@ -153,10 +153,12 @@ def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
 
 def _next_checks(causes: Sequence[tuple[str, float]], own: Sequence[str], kb: Knowledge,
                  target: DetectedTarget | None) -> tuple[str, ...]:
-    out = list(own)
+    """A clue's own commands: those testing its likelier causes, then its specific ones."""
+    out: list[str] = []
     for cause, weight in causes:
         if weight >= 0.2:
             out += kb.cause_checks.get(cause, ())
+    out += own
     return tuple(dict.fromkeys(_fill(out, target)))[:6]
 
 
@@ -224,12 +226,12 @@ def suggest(causes: Sequence[Cause], clues: Sequence[TextClue], target: Detected
     kb = knowledge()
     out: list[str] = []
     for cause in causes:
+        out += kb.cause_checks.get(cause.id, ())
         weighted = sorted(((w, clue) for clue in clues for c, w in clue.causes if c == cause.id and w > 0),
                           key=lambda t: -t[0])
         for _, clue in weighted:
             pattern = kb.by_id.get(clue.pattern_id)
             out += pattern.next if pattern else ()
-        out += kb.cause_checks.get(cause.id, ())
     if not out:
         out = ["tlsdoctor diagnose {target}"]
     return list(dict.fromkeys(_fill(out, target)))

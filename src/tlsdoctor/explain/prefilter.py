@@ -12,9 +12,10 @@ known" (None), which means "always run the regex", never a missed match.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
+
+from tlsdoctor.errors import InternalError
 
 Keywords = frozenset[str] | None
 _ZERO_WIDTH = frozenset("bBAZ")
@@ -192,19 +193,45 @@ def _windows(text: str, words: frozenset[str]) -> list[tuple[int, int]] | None:
     return merged
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Rx:
-    """A compiled regex that first checks its keywords with a substring test."""
+    """A regex that first checks its keywords with a substring test.
 
-    regex: re.Pattern[str]
-    keywords: Keywords
+    Compiled on first use: a typical error text holds the keywords of a few dozen
+    patterns, so most of the ~250 are never compiled in a run (tests compile them all).
+    """
+
+    __slots__ = ("_compiled", "flags", "keywords", "source")
+
+    def __init__(self, source: str, flags: int, keywords: Keywords) -> None:
+        self.source = source
+        self.flags = flags
+        self.keywords = keywords
+        self._compiled: re.Pattern[str] | None = None
 
     @classmethod
     def compile(cls, source: str, flags: int, *, lower: bool) -> Rx:
+        """A lazily compiled regex (compiled at once when it has no keywords to wait for)."""
         kws = keywords(source)
         if kws is not None and lower:
             kws = frozenset(k.lower() for k in kws)
-        return cls(re.compile(source, flags), kws)
+        if kws is None:
+            return cls(source, flags, None).compiled()
+        return cls(source, flags, kws)
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern (compiling it now if needed)."""
+        if self._compiled is None:
+            try:
+                self._compiled = re.compile(self.source, self.flags)
+            except re.error as e:  # a data-file bug; tests compile every pattern
+                raise InternalError(f"explain knowledge: bad regex {self.source!r}: {e}") from e
+        return self._compiled
+
+    def compiled(self) -> Rx:
+        """Compile now; returns self."""
+        _ = self.regex
+        return self
 
     def possible(self, text: str) -> bool:
         """Whether a match is possible at all (one keyword present)."""

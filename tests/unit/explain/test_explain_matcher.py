@@ -76,6 +76,8 @@ def test_patterns_have_no_unbounded_wildcards() -> None:
 
 def test_knowledge_is_consistent() -> None:
     kb = knowledge()
+    for rx in [r for p in kb.patterns for r in (p.regex, p.exact) if r is not None] + list(kb.targets):
+        assert rx.regex.pattern == rx.source  # compiles (lazily compiled in production)
     valid = {c.value for c in CauseId}
     for p in kb.patterns:
         assert p.family and p.meaning and p.id.split(".")[0] in (p.family, "alert", "errno"), p.id
@@ -183,3 +185,21 @@ def test_prefilter_never_hides_a_match() -> None:
             assert p.regex.possible(low), p.id
             windowed = p.regex.search(pad + low + pad)
             assert windowed is not None and windowed.start() == m.start() + len(pad), p.id
+
+
+@pytest.mark.parametrize(
+    ("text", "top"),
+    [
+        # an alert the server sent about OUR (client) certificate is not a server-certificate verdict
+        ("ssl.SSLError: [SSL: SSLV3_ALERT_CERTIFICATE_EXPIRED] sslv3 alert certificate expired (_ssl.c:2580)",
+         "client-cert-required"),
+        ("javax.net.ssl.SSLHandshakeException: Received fatal alert: certificate_expired",
+         "client-cert-required"),
+        ("error:14094414:SSL routines:ssl3_read_bytes:sslv3 alert certificate revoked:SSL alert number 44",
+         "client-cert-required"),
+        # while the local verifier's own "certificate has expired" is
+        ("verify error:num=10:certificate has expired", "cert-expired"),
+    ],
+)
+def test_received_alert_is_not_a_local_verify_result(text: str, top: str) -> None:
+    assert run_explain(text).causes[0].id == top
