@@ -21,6 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tlsdoctor.testing import ENDPOINTS, FaultServer, running, shared_pki, start_endpoint
 from tlsdoctor.testing.clienthello import MALFORMED, client_hello_sni
@@ -455,3 +457,10 @@ def test_client_hello_sni_reads_real_hellos_and_survives_garbage() -> None:
     for cut in range(len(hello)):
         assert client_hello_sni(hello[:cut]) in (MALFORMED, None)
     assert client_hello_sni(b"GET / HTTP/1.1\r\n\r\n") == MALFORMED
+
+
+@given(st.binary(max_size=600))
+def test_client_hello_sni_never_raises_on_arbitrary_bytes(data: bytes) -> None:
+    for sample in (data, b"\x16\x03\x01" + data):
+        result = client_hello_sni(sample)
+        assert result is None or isinstance(result, str)

@@ -135,7 +135,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     "overloaded": EndpointSpec(
         OverloadedServer,
         "server-overloaded",
-        "TCP at once; handshake 0.25 s late per open connection, never above 3 connections",
+        "TCP at once; handshake 0.25 s late per open connection, no answer above 3 open",
     ),
 }
 

@@ -111,14 +111,13 @@ class EndlessServer(FaultServer):
     io_timeout = 2.0
 
     def handle(self, conn: socket.socket) -> None:
-        chunk = bytearray(random.Random(0x7D0C).randbytes(64 << 10))
-        chunk[0] = 0x00  # no TLS content type (20..24) and no SSLv2 length bit: visibly not TLS
+        chunk = random.Random(0x7D0C).randbytes(64 << 10)
+        conn.sendall(b"\x00")  # no TLS content type (20..24) and no SSLv2 length bit: visibly not TLS
         deadline = time.monotonic() + self.seconds
         sent = 0
         while sent < self.cap and time.monotonic() < deadline and not self.stopping.is_set():
             conn.sendall(chunk)
             sent += len(chunk)
-            chunk[0] = chunk[1]  # only the first byte of the stream is forced
 
 
 class HugeLengthServer(FaultServer):

@@ -37,10 +37,10 @@ def only_aes256_sha(ctx: ssl.SSLContext) -> None:
     ctx.set_ciphers("AES256-SHA")
 
 
-def http_response(body: bytes, *, keep_alive: bool = False) -> bytes:
+def http_response(body: bytes, *, keep_alive: bool = False, content_type: bytes = b"text/plain") -> bytes:
     connection = b"keep-alive" if keep_alive else b"close"
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n"
-    return head % (len(body), connection) + body
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n"
+    return head % (content_type, len(body), connection) + body
 
 
 def read_request(tls: socket.socket) -> bytes:
@@ -167,8 +167,7 @@ class MissingIntermediateServer(TlsServer):
         if conn.recv(4, socket.MSG_PEEK) == b"GET ":
             read_request(conn)
             der = (self.pki or shared_pki()).intermediate_der
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: %d\r\n"
-            conn.sendall(head % len(der) + b"Connection: close\r\n\r\n" + der)
+            conn.sendall(http_response(der, content_type=b"application/pkix-cert"))
             close_gracefully(conn)
             return
         super().handle(conn)
