@@ -248,4 +248,20 @@ remote error: tls: handshake failure
 """, vague=("cipher-mismatch", "protocol-mismatch")),
     S("go", "go-no-versions", "tls: no supported versions satisfy MinVersion and MaxVersion\n",
       top="client-tls-policy"),
+    # ------------------------------------------------------------------ wget, docker
+    S("wget", "wget-local-issuer", """\
+--2024-05-01 10:00:00--  https://downloads.example.org/tool.tar.gz
+Resolving downloads.example.org (downloads.example.org)... 198.51.100.30
+Connecting to downloads.example.org (downloads.example.org)|198.51.100.30|:443... connected.
+ERROR: cannot verify downloads.example.org's certificate, issued by 'CN=R3,O=Let's Encrypt,C=US':
+  Unable to locally verify the issuer's authority.
+To connect to downloads.example.org insecurely, use `--no-check-certificate'.
+""", vague=("cert-chain-incomplete", "client-ca-store"), target="downloads.example.org:443"),
+    S("wget", "wget-gnutls-eof", """\
+GnuTLS: The TLS connection was non-properly terminated.
+Unable to establish SSL connection.
+""", vague=("server-closed", "firewall-reset")),
+    S("go", "docker-awaiting-headers", """\
+Error response from daemon: Get "https://registry-1.docker.io/v2/": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)
+""", vague=("proxy-required", "server-overloaded", "firewall-drop"), target="registry-1.docker.io:443"),
 ]
