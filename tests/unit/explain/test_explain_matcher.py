@@ -41,17 +41,11 @@ def test_long_input_keeps_its_end() -> None:
 
 ADVERSARIAL = [
     "a" * 100_000,
-    " x" * 50_000,
     "error:" * 17_000,
     "certificate subject name " * 4_000,
     "ssl_do_handshake() failed " * 4_000,
     "x509: certificate is valid for a, " * 3_000,
-    "https://" + "a." * 50_000,
-    "in connection to " + "a-" * 50_000,
-    "[errno " * 15_000,
     "alert " * 17_000,
-    "SSL routines:" * 8_000,
-    "\n." * 50_000,
     "Connection reset by peer " * 4_000,
     "ECONNRESET errno=104 " * 5_000,
 ]
