@@ -86,7 +86,11 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
 
 async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> None:
     """Phase 3: the default handshake and, concurrently, the variants that explain a failure."""
+    from tlsdoctor.checks.path import MssCheck
+
     default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
+    # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
+    mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
     variant_checks = [HandshakeCheck(v, route) for v in VARIANTS]
     variant_tasks = [asyncio.create_task(runner.run_one(c, ctx)) for c in variant_checks]
     default = await default_task
@@ -100,13 +104,21 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.extend(runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks)
     else:
         results.extend(await asyncio.gather(*variant_tasks))
+    if mss_task is not None:
+        stalled = any(isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT
+                      for o in default.observations)
+        if stalled:
+            results.append(await mss_task)
+        else:
+            mss_task.cancel()
+            await asyncio.gather(mss_task, return_exceptions=True)
     results.extend(await runner.run(path_checks(ctx, route, results), ctx))
     await inspect(ctx, route, results)
 
 
 def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
     """Phase 3a: the path probes the default handshake's ending calls for (checks/path.py, checks/ramp.py)."""
-    from tlsdoctor.checks.path import MssCheck, ResetOriginCheck
+    from tlsdoctor.checks.path import ResetOriginCheck
     from tlsdoctor.checks.ramp import RampCheck, StabilityCheck
 
     runs = handshake_outcomes(results)
@@ -118,11 +130,9 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     if default is not None and direct:
         if default.outcome is HandshakeOutcome.RESET:
             checks.append(ResetOriginCheck(route))
-        if default.outcome is HandshakeOutcome.TIMEOUT:
-            checks.append(MssCheck(route))
-        # Slow, or silent, after a fast connect: does the server's latency grow with load?
-        # (A handshake costs about two connect RTTs; 150 ms more than that is server time, not path.)
-        if default.outcome is HandshakeOutcome.TIMEOUT or default.elapsed_ms > 4 * connect + 150:
+        # Slow after a fast connect: does the server's latency grow with load? (A handshake costs about
+        # two connect RTTs; 100 ms more is server time. A silent server would only time out again.)
+        if default.outcome is HandshakeOutcome.OK and default.elapsed_ms > 4 * connect + 100:
             checks.append(RampCheck(route))
     # The first attempts disagree (one silent, its twin answered): look at the transport itself.
     pair = [a for a in (default, twin) if a is not None]

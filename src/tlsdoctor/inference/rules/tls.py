@@ -26,6 +26,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
+from tlsdoctor.inference.rules.path import mss_probes, overload, reset_origin, small_mss_passes
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
 from tlsdoctor.wire.sniff import sniff
 
@@ -137,8 +138,16 @@ def firewall_reset(facts: Facts) -> Match | None:
     runs = _every_variant(facts, HandshakeOutcome.RESET)
     if runs is None:
         return None
-    return Match(0.6, cite(facts, runs[:3]),
-                 f"every ClientHello ({len(runs)} variants, with and without SNI) was answered by a TCP reset")
+    summary = f"every ClientHello ({len(runs)} variants, with and without SNI) was answered by a TCP reset"
+    origin = reset_origin(facts)
+    if origin is not None and origin.verdict == "injected":
+        return Match(0.9, cite(facts, [origin, *runs[:2]]),
+                     f"{summary}; its TTL ({origin.rst_ttl}) differs from the server's SYN-ACK "
+                     f"({origin.syn_ack_ttl}): a box on the path forged it")
+    if origin is not None and origin.verdict == "server":
+        return Match(0.35, cite(facts, [origin, *runs[:2]]), f"{summary}, but with the server's own TTL")
+    how = f" (reset origin not captured: {origin.note})" if origin is not None and origin.note else ""
+    return Match(0.6, cite(facts, runs[:3]), summary + how)
 
 
 def server_closed(facts: Facts) -> Match | None:
@@ -148,6 +157,10 @@ def server_closed(facts: Facts) -> Match | None:
         return Match(0.75, cite(facts, runs[:3]),
                      f"the server closed the connection without an alert after every ClientHello ({len(runs)} variants)")
     resets = _every_variant(facts, HandshakeOutcome.RESET)
+    origin = reset_origin(facts)
+    if resets is not None and origin is not None and origin.verdict == "server":
+        return Match(0.8, cite(facts, [origin, *resets[:2]]),
+                     f"every ClientHello was reset by the server itself (RST TTL {origin.rst_ttl} = SYN-ACK TTL)")
     if resets is not None:
         return Match(0.4, cite(facts, resets[:2]), "the server itself may be resetting every handshake")
     return None
@@ -156,8 +169,12 @@ def server_closed(facts: Facts) -> Match | None:
 def firewall_drop(facts: Facts) -> Match | None:
     """TCP connects, but no hello is ever answered."""
     runs = _every_variant(facts, HandshakeOutcome.TIMEOUT)
-    if runs is None:
+    if runs is None or small_mss_passes(facts):
         return None
+    if any(p.outcome == HandshakeOutcome.TIMEOUT.value for p in mss_probes(facts)):
+        return Match(0.8, cite(facts, [*runs[:2], *mss_probes(facts)[:1]]),
+                     f"TCP connected, but none of {len(runs)} ClientHellos got any answer, "
+                     "not even with a small MSS (so not a path-MTU problem)")
     return Match(0.65, cite(facts, runs[:3]),
                  f"TCP connected, but none of {len(runs)} ClientHellos got any answer before the deadline")
 
@@ -165,6 +182,12 @@ def firewall_drop(facts: Facts) -> Match | None:
 def path_mtu_blackhole(facts: Facts) -> Match | None:
     """The server's flight starts arriving, then stalls: the large segments vanish."""
     runs = list(attempts(facts).values())
+    default, small = default_attempt(facts), small_mss_passes(facts)
+    if default is not None and default.outcome is HandshakeOutcome.TIMEOUT and small:
+        return Match(0.92, cite(facts, [default, *small]),
+                     f"the default handshake stalls ({default.bytes_received} bytes received) while the same "
+                     f"handshake with MSS {small[0].mss} completes: full-size packets are lost on the path "
+                     "and no ICMP fragmentation-needed comes back")
     stalled = [a for a in runs if a.outcome is HandshakeOutcome.TIMEOUT and a.bytes_received > 0]
     if not stalled or any(a.outcome is OK for a in runs):
         return None
@@ -224,7 +247,10 @@ def client_tls_policy(facts: Facts) -> Match | None:
 
 
 def server_overloaded(facts: Facts) -> Match | None:
-    """Repeated handshakes: some time out or are very slow while others pass, after fast TCP connects."""
+    """The concurrency ramp shows latency or failures growing with load (or repeats slow down and time out)."""
+    ramp = overload(facts)
+    if ramp is not None:
+        return ramp
     stats = facts.first(RepeatStats)
     if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
         return None

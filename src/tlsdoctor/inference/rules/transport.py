@@ -6,6 +6,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
+from tlsdoctor.inference.rules.path import unstable_transport
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
@@ -17,7 +18,8 @@ def _connect_outcome(facts: Facts, outcomes: tuple[ConnectOutcome, ...], cause_a
     bad = [c for c in tries if c.outcome in outcomes]
     if not bad:
         return None
-    if len(bad) == len(tries) and not any_ok(facts):
+    # With a proxy in effect the direct connect is a side probe (proxy-required), not the path in use.
+    if len(bad) == len(tries) and not any_ok(facts) and not facts.all(ProxyTunnel):
         return Match(cause_all, cite(facts, bad), f"{what} on every address tried")
     return Match(cause_some, cite(facts, bad), f"{what} on {len(bad)} of {len(tries)} addresses")
 
@@ -82,7 +84,8 @@ def proxy_required(facts: Facts) -> Match | None:
     blocked = [c for c in direct if c.outcome in (ConnectOutcome.TIMEOUT, ConnectOutcome.REFUSED,
                                                   ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE)]
     if tunnels and direct and len(blocked) == len(direct):
-        return Match(0.7, cite(facts, [*blocked, tunnels[0]]),
+        # Strong when the handshake through the tunnel also completed: the proxied path fully works.
+        return Match(0.85 if any_ok(facts) else 0.7, cite(facts, [*blocked, tunnels[0]]),
                      "direct connections fail but the proxy tunnel works: the failing client must use the proxy")
     return None
 
@@ -90,8 +93,9 @@ def proxy_required(facts: Facts) -> Match | None:
 def network_unstable(facts: Facts) -> Match | None:
     """The same handshake fails only sometimes."""
     stats = facts.first(RepeatStats)
+    transport = unstable_transport(facts)
     if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
-        return None
+        return transport
     rate = stats.failures / stats.attempts
     return Match(min(0.85, 0.5 + rate), cite(facts, [stats]),
                  f"{stats.failures} of {stats.attempts} identical handshakes failed")

@@ -1,0 +1,101 @@
+"""What the path probes showed: who sent a reset, whether a small MSS passes, how latency grows with load."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from tlsdoctor.observations.base import Observation
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ResetOrigin(Observation):
+    """Whether the RST that ended a handshake came from the server or from a box on the path.
+
+    A host answers with one initial TTL; a forged RST from a middlebox arrives with the TTL the
+    middlebox's distance gives it, so a SYN-ACK and an RST "from" the same address with different
+    TTLs were not sent by the same host. ``method`` says how we know: ``capture`` (AF_PACKET, needs
+    CAP_NET_RAW) or ``timing`` (no capture: the verdict is then ``unknown``).
+    """
+
+    kind: ClassVar[str] = "reset-origin"
+
+    address: str
+    port: int
+    verdict: str  # "injected" | "server" | "unknown"
+    method: str  # "capture" | "timing"
+    syn_ack_ttl: int | None = None
+    rst_ttl: int | None = None
+    syn_ack_ip_id: int | None = None
+    rst_ip_id: int | None = None
+    rst_after_ms: float | None = None  # from our hello to the RST
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.method == "capture" and self.syn_ack_ttl is not None and self.rst_ttl is not None:
+            who = {"injected": "not the server: a box on the path forged it",
+                   "server": "the server itself"}.get(self.verdict, "undetermined")
+            return (f"captured RST from {self.address}:{self.port} has TTL {self.rst_ttl}, its SYN-ACK TTL "
+                    f"{self.syn_ack_ttl} (IP ID {self.rst_ip_id} vs {self.syn_ack_ip_id}): sender is {who}")
+        return f"reset origin undetermined ({self.method}): {self.note}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MssProbe(Observation):
+    """The default handshake retried with a clamped TCP MSS (TCP_MAXSEG before connect).
+
+    A path that loses large packets without sending ICMP "fragmentation needed" lets small
+    segments through: small passing where the default stalls is the black hole's signature.
+    """
+
+    kind: ClassVar[str] = "mss-probe"
+
+    address: str
+    port: int
+    mss: int
+    outcome: str  # a HandshakeOutcome value, or "connect-failed"
+    bytes_received: int = 0
+    elapsed_ms: float = 0.0
+
+    def describe(self) -> str:
+        return (f"handshake with MSS {self.mss} to {self.address}:{self.port}: {self.outcome}, "
+                f"{self.bytes_received} bytes received in {self.elapsed_ms:.0f} ms")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RampLevel(Observation):
+    """One level of the concurrency ramp: N simultaneous handshakes."""
+
+    kind: ClassVar[str] = "ramp-level"
+
+    concurrency: int
+    failures: int
+    connect_p50_ms: float
+    handshake_p50_ms: float  # from connected to handshake done (ServerHello latency and more)
+    handshake_max_ms: float
+    handshake_min_ms: float = 0.0
+
+    def describe(self) -> str:
+        return (f"{self.concurrency} concurrent handshakes: {self.failures} failed, TCP connect p50 "
+                f"{self.connect_p50_ms:.0f} ms, handshake min {self.handshake_min_ms:.0f} / "
+                f"p50 {self.handshake_p50_ms:.0f} ms, "
+                f"max {self.handshake_max_ms:.0f} ms")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PathStats(Observation):
+    """Transport health of repeated connections from the kernel's own counters (TCP_INFO)."""
+
+    kind: ClassVar[str] = "path-stats"
+
+    attempts: int
+    failures: int
+    retransmits: int  # segments we retransmitted, summed
+    slow_connects: int  # connects that took >= 0.9 s: a SYN or SYN-ACK was lost and retransmitted
+    rtt_ms_min: float
+    rtt_ms_max: float
+
+    def describe(self) -> str:
+        return (f"{self.attempts} connections: {self.failures} failed, {self.retransmits} retransmitted "
+                f"segments, {self.slow_connects} connects needed a SYN retransmission, "
+                f"RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms")
