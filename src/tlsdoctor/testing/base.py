@@ -35,7 +35,8 @@ class FaultServer:
     stay empty).
     """
 
-    max_connections = 8
+    # More than a diagnosis probes in parallel; beyond it, new connections wait in the listen backlog.
+    max_connections = 32
     io_timeout = 5.0  # default timeout of every socket operation of a handler
 
     def __init__(self, *, servername: str = "localhost") -> None:

@@ -109,8 +109,9 @@ _RSA_SHA1_ALG = bytes.fromhex("300d06092a864886f70d0101050500")
 def _resign_sha1(cert: x509.Certificate, issuer_key: PrivateKey) -> x509.Certificate:
     """Re-sign a sha256WithRSA certificate as sha1WithRSA.
 
-    cryptography >= 45 refuses SHA-1 in `CertificateBuilder.sign`, but the cert-weak fault needs one; the raw
-    RSA primitive still signs SHA-1, so patch the TBS signature field and assemble Certificate (RFC 5280 4.1).
+    Recent cryptography (50 here) refuses SHA-1 in `CertificateBuilder.sign`, but the cert-weak fault needs
+    one; the raw RSA primitive still signs SHA-1, so patch the TBS signature field and assemble the
+    Certificate (RFC 5280 4.1) by hand.
     """
     if not isinstance(issuer_key, rsa.RSAPrivateKey):
         raise ValueError("a SHA-1 signature needs an RSA issuer key")
@@ -192,6 +193,7 @@ class Pki:
     def issue(self, label: str, spec: LeafSpec | None = None, *, send_intermediate: bool = True) -> CertFiles:
         """Make a leaf per `spec`; write `<label>.chain.pem` and `<label>.key.pem`. Labels must be unique."""
         spec = spec or LeafSpec()
+        now = datetime.datetime.now(datetime.UTC)  # validity is relative to issue time, not to PKI creation
         key = cached_key(spec.key_type)
         issuer_cert = self.client_root if spec.client else self.intermediate
         subject = _name(spec.sans[0] if spec.sans else label)
@@ -202,8 +204,8 @@ class Pki:
         eku = ExtendedKeyUsageOID.CLIENT_AUTH if spec.client else ExtendedKeyUsageOID.SERVER_AUTH
         builder = (
             self._builder(subject, issuer_name, key.public_key())
-            .not_valid_before(self._now + datetime.timedelta(days=spec.valid_from_days))
-            .not_valid_after(self._now + datetime.timedelta(days=spec.valid_until_days))
+            .not_valid_before(now + datetime.timedelta(days=spec.valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=spec.valid_until_days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(True, False, usage, False, False, False, False, False, False), critical=True

@@ -18,8 +18,6 @@ class RelayServer(FaultServer):
     """Inspects the first record of each connection, then resets it or relays it to an inner healthy TLS
     server (which lives and dies with this one). Subclasses decide in `verdict()`."""
 
-    max_connections = 16
-
     def __init__(self, *, servername: str = "localhost", sans: tuple[str, ...] = (), pki: Pki | None = None):
         super().__init__(servername=servername)
         leaf = LeafSpec(sans=(*sans, "localhost", "127.0.0.1"))

@@ -57,8 +57,6 @@ class CloseAfterHelloServer(FaultServer):
 class SilentServer(FaultServer):
     """Accepts, reads everything, never answers; holds the connection until the peer leaves or stop()."""
 
-    max_connections = 32
-
     def handle(self, conn: socket.socket) -> None:
         self.hold(conn)
 
