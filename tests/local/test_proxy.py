@@ -1,0 +1,91 @@
+"""Diagnosis through a real CONNECT proxy (Debian's tinyproxy) on 127.0.0.1: a working tunnel and a 407."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tlsdoctor.testing import FaultServer, start_endpoint
+
+TINYPROXY = shutil.which("tinyproxy") or ("/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None)
+pytestmark = pytest.mark.skipif(TINYPROXY is None, reason="tinyproxy is not installed (apt-get install tinyproxy)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["open", "auth"])
+def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    conf = tmp_path / "tinyproxy.conf"
+    lines = [f"Port {port}", "Listen 127.0.0.1", "Timeout 10", "MaxClients 20", "Allow 127.0.0.1",
+             "LogLevel Error", f"PidFile \"{tmp_path / 'tp.pid'}\""]
+    if request.param == "auth":
+        lines.append("BasicAuth lab labpass")
+    conf.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("tinyproxy did not start listening within 5 s")
+        yield request.param, f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def healthy() -> Iterator[FaultServer]:
+    server = start_endpoint("healthy")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def diagnose(server: FaultServer, proxy_url: str) -> tuple[int, dict[str, object]]:
+    args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"127.0.0.1:{server.port}", "--servername", "localhost", "--json",
+            "--timeout", "3",
+            "--proxy", proxy_url, "--ca-file", str(server.ca_file)]
+    proc = subprocess.run(args, capture_output=True, timeout=60, check=False)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_tunnel_through_real_proxy(proxy: tuple[str, str], healthy: FaultServer) -> None:
+    mode, url = proxy
+    status, report = diagnose(healthy, url)
+    causes = report["causes"]
+    assert isinstance(causes, list)
+    top = causes[0]["id"]
+    if mode == "open":
+        assert top == "healthy", causes
+        assert status == 0
+        tunnel = [c for c in report["checks"] if c["id"] == "proxy"]  # type: ignore[union-attr,index]
+        assert tunnel and tunnel[0]["status"] == "pass"
+    else:
+        assert top == "proxy-error", causes
+        assert "407" in json.dumps(causes[0])
+        assert status == 1
