@@ -84,6 +84,9 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
     return None
 
 
+HEAD_START_S = 0.15
+
+
 async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> None:
     """Phase 3: the default handshake and, concurrently, the variants that explain a failure."""
     from tlsdoctor.checks.path import MssCheck
@@ -92,6 +95,9 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
     mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
     variant_checks = [HandshakeCheck(v, route) for v in VARIANTS]
+    # A short head start: a default handshake that completes quickly (a healthy endpoint) never
+    # pays for the variants; a failing or silent one starts them after at most HEAD_START.
+    await asyncio.wait({default_task}, timeout=min(HEAD_START_S, ctx.timeout / 10))
     variant_tasks = [asyncio.create_task(runner.run_one(c, ctx)) for c in variant_checks]
     default = await default_task
     results.append(default)
