@@ -127,3 +127,17 @@ def test_resolv_conf_missing_file_is_empty(tmp_path: Path) -> None:
     conf = tmp_path / "resolv.conf"
     conf.write_text("nameserver 127.0.0.53\n")
     assert system_nameservers(conf) == ["127.0.0.53"]
+
+
+def test_hosts_file_names_are_answered_locally(tmp_path: Path) -> None:
+    from tlsdoctor.checks.dns import answered_locally
+    from tlsdoctor.net.hosts import parse_hosts_names
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n# 10.0.0.1 commented.test\n198.18.0.5 pinned.test alias.test.  # lab\n")
+    assert parse_hosts_names(hosts.read_text()) == {"localhost", "pinned.test", "alias.test"}
+    assert answered_locally("PINNED.test", hosts)
+    assert answered_locally("alias.test", hosts)
+    assert answered_locally("api.localhost", hosts)
+    assert not answered_locally("commented.test", hosts)
+    assert not answered_locally("example.test", hosts)

@@ -29,6 +29,7 @@ from tlsdoctor import runner
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net import addresses
+from tlsdoctor.net.hosts import HOSTS, hosts_names
 from tlsdoctor.net.resolvconf import RESOLV_CONF, system_nameservers
 from tlsdoctor.net.resolvconf import parse_server as parse_server  # re-exported for the CLI
 from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
@@ -335,14 +336,24 @@ def dns_skip_reason(ctx: Context) -> str | None:
     return "the target is an IP address: nothing to resolve"
 
 
+def answered_locally(name: str, hosts: Path = HOSTS) -> bool:
+    """Whether the system resolver answers ``name`` without DNS (RFC 6761 localhost, the hosts file)."""
+    return addresses.is_local_name(name, socket.gethostname()) or name.rstrip(".").lower() in hosts_names(hosts)
+
+
 def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
-               lookup: Lookup = _system_lookup) -> list[runner.Check]:
-    """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot."""
+               lookup: Lookup = _system_lookup, hosts: Path = HOSTS) -> list[runner.Check]:
+    """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot.
+
+    resolv.conf's servers are not asked about a name the hosts file (or RFC 6761) answers:
+    no client would ever ask them, so their NXDOMAIN would be a false alarm.
+    """
     if dns_skip_reason(ctx) is not None:
         return []
     # --resolver values were validated by the CLI
     servers = [parse_server(t) for t in ctx.options.resolvers[:MAX_EXPLICIT_SERVERS]]
-    servers = servers or [(ip, 53) for ip in system_nameservers(resolv_conf)]
+    if not servers and not answered_locally(ctx.options.host, hosts):
+        servers = [(ip, 53) for ip in system_nameservers(resolv_conf)]
     checks: list[runner.Check] = [SystemResolverCheck(lookup)]
     checks += [ServerCheck(host, port) for host, port in dict.fromkeys(servers)]
     return checks
