@@ -134,7 +134,8 @@ def test_hosts_file_names_are_answered_locally(tmp_path: Path) -> None:
     from tlsdoctor.net.hosts import parse_hosts_names
 
     hosts = tmp_path / "hosts"
-    hosts.write_text("127.0.0.1 localhost\n# 10.0.0.1 commented.test\n198.18.0.5 pinned.test alias.test.  # lab\n")
+    hosts.write_text("127.0.0.1 localhost\n# 10.0.0.1 commented.test\n"
+                     "198.18.0.5 pinned.test alias.test.  # lab\n")
     assert parse_hosts_names(hosts.read_text()) == {"localhost", "pinned.test", "alias.test"}
     assert answered_locally("PINNED.test", hosts)
     assert answered_locally("alias.test", hosts)

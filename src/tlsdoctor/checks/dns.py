@@ -338,7 +338,9 @@ def dns_skip_reason(ctx: Context) -> str | None:
 
 def answered_locally(name: str, hosts: Path = HOSTS) -> bool:
     """Whether the system resolver answers ``name`` without DNS (RFC 6761 localhost, the hosts file)."""
-    return addresses.is_local_name(name, socket.gethostname()) or name.rstrip(".").lower() in hosts_names(hosts)
+    if addresses.is_local_name(name, socket.gethostname()):
+        return True
+    return name.rstrip(".").lower() in hosts_names(hosts)
 
 
 def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
