@@ -10,7 +10,7 @@ import argparse
 import ipaddress
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -40,7 +40,7 @@ def positive_float(text: str) -> float:
     return value
 
 
-def bounded_int(low: int, high: int) -> object:
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         if not text.strip().isdigit():
             raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")

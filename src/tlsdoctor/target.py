@@ -11,7 +11,15 @@ from tlsdoctor.errors import UsageError
 
 DEFAULT_PORT = 443
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
-_SCHEME_PORTS = {"https": 443, "wss": 443, "ldaps": 636, "imaps": 993, "pop3s": 995, "smtps": 465, "ftps": 990}
+_SCHEME_PORTS = {
+    "https": 443,
+    "wss": 443,
+    "ldaps": 636,
+    "imaps": 993,
+    "pop3s": 995,
+    "smtps": 465,
+    "ftps": 990,
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,9 +116,7 @@ def parse_target(text: str, port: int | None = None) -> Target:
     elif raw.count(":") > 1:
         # An unbracketed IPv6 literal is ambiguous ("::1:443" reads as address ::1:443 or as ::1
         # port 443), so the contract's bracketed form is required.
-        raise UsageError(
-            f"invalid target {raw!r}: write an IPv6 address in brackets, [addr] or [addr]:port"
-        )
+        raise UsageError(f"invalid target {raw!r}: write an IPv6 address in brackets, [addr] or [addr]:port")
     else:
         host = raw
     if found_port is not None and port is not None and found_port != port:

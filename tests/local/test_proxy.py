@@ -15,8 +15,12 @@ import pytest
 
 from tlsdoctor.testing import FaultServer, start_endpoint
 
-TINYPROXY = shutil.which("tinyproxy") or ("/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None)
-pytestmark = pytest.mark.skipif(TINYPROXY is None, reason="tinyproxy is not installed (apt-get install tinyproxy)")
+TINYPROXY = shutil.which("tinyproxy") or (
+    "/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None
+)
+pytestmark = pytest.mark.skipif(
+    TINYPROXY is None, reason="tinyproxy is not installed (apt-get install tinyproxy)"
+)
 
 
 def free_port() -> int:
@@ -29,13 +33,21 @@ def free_port() -> int:
 def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     port = free_port()
     conf = tmp_path / "tinyproxy.conf"
-    lines = [f"Port {port}", "Listen 127.0.0.1", "Timeout 10", "MaxClients 20", "Allow 127.0.0.1",
-             "LogLevel Error", f"PidFile \"{tmp_path / 'tp.pid'}\""]
+    lines = [
+        f"Port {port}",
+        "Listen 127.0.0.1",
+        "Timeout 10",
+        "MaxClients 20",
+        "Allow 127.0.0.1",
+        "LogLevel Error",
+        f'PidFile "{tmp_path / "tp.pid"}"',
+    ]
     if request.param == "auth":
         lines.append("BasicAuth lab labpass")
     conf.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -66,9 +78,22 @@ def healthy() -> Iterator[FaultServer]:
 
 
 def diagnose(server: FaultServer, proxy_url: str) -> tuple[int, dict[str, object]]:
-    args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"127.0.0.1:{server.port}", "--servername", "localhost", "--json",
-            "--timeout", "3",
-            "--proxy", proxy_url, "--ca-file", str(server.ca_file)]
+    args = [
+        sys.executable,
+        "-m",
+        "tlsdoctor",
+        "diagnose",
+        f"127.0.0.1:{server.port}",
+        "--servername",
+        "localhost",
+        "--json",
+        "--timeout",
+        "3",
+        "--proxy",
+        proxy_url,
+        "--ca-file",
+        str(server.ca_file),
+    ]
     proc = subprocess.run(args, capture_output=True, timeout=60, check=False)
     assert b"Traceback" not in proc.stderr, proc.stderr.decode()
     return proc.returncode, json.loads(proc.stdout)

@@ -64,8 +64,12 @@ def test_clienthello_too_large_separable_by_size() -> None:
 
 
 def test_clienthello_too_large_near_miss_sizes_overlap() -> None:
-    assert tls.clienthello_too_large(
-        facts(hs("default", H.RESET, bytes_sent=400), hs("tls1.2", H.OK, bytes_sent=600))) is None
+    assert (
+        tls.clienthello_too_large(
+            facts(hs("default", H.RESET, bytes_sent=400), hs("tls1.2", H.OK, bytes_sent=600))
+        )
+        is None
+    )
 
 
 def test_firewall_reset_every_variant_reset() -> None:
@@ -117,26 +121,48 @@ def test_protocol_mismatch_near_miss_default_works() -> None:
 
 
 def test_cipher_mismatch_legacy_suites_pass() -> None:
-    m = tls.cipher_mismatch(facts(hs("default", H.ALERT, alert="handshake_failure"),
-                                  hs("all-ciphers", H.OK, cipher="AES256-SHA")))
+    m = tls.cipher_mismatch(
+        facts(hs("default", H.ALERT, alert="handshake_failure"), hs("all-ciphers", H.OK, cipher="AES256-SHA"))
+    )
     assert m is not None and "AES256-SHA" in m.summary
 
 
 def test_cipher_mismatch_near_miss_client_cert_request() -> None:
-    assert tls.cipher_mismatch(facts(hs("default", H.ALERT, alert="handshake_failure", cert_requested=True),
-                                     hs("all-ciphers", H.OK))) is None
+    assert (
+        tls.cipher_mismatch(
+            facts(
+                hs("default", H.ALERT, alert="handshake_failure", cert_requested=True),
+                hs("all-ciphers", H.OK),
+            )
+        )
+        is None
+    )
 
 
 def test_client_tls_policy_local_refusal_relaxed_passes() -> None:
-    m = tls.client_tls_policy(facts(
-        hs("default", H.LOCAL_REJECT, error="[SSL: UNSAFE_LEGACY_RENEGOTIATION_DISABLED] unsafe legacy renegotiation disabled"),
-        hs("all-ciphers", H.OK)))
+    m = tls.client_tls_policy(
+        facts(
+            hs(
+                "default",
+                H.LOCAL_REJECT,
+                error="[SSL: UNSAFE_LEGACY_RENEGOTIATION_DISABLED] unsafe legacy renegotiation disabled",
+            ),
+            hs("all-ciphers", H.OK),
+        )
+    )
     assert m is not None and m.confidence >= 0.8
 
 
 def test_client_tls_policy_near_miss_weak_key_is_certificate() -> None:
-    assert tls.client_tls_policy(facts(hs("default", H.LOCAL_REJECT, error="[SSL: EE_KEY_TOO_SMALL] ee key too small"),
-                                       hs("all-ciphers", H.OK))) is None
+    assert (
+        tls.client_tls_policy(
+            facts(
+                hs("default", H.LOCAL_REJECT, error="[SSL: EE_KEY_TOO_SMALL] ee key too small"),
+                hs("all-ciphers", H.OK),
+            )
+        )
+        is None
+    )
 
 
 def test_every_variant_in_helpers_is_a_real_variant() -> None:

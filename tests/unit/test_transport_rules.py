@@ -39,7 +39,9 @@ def test_client_fd_and_port_exhaustion() -> None:
 
 
 def _tunnel(outcome: TunnelOutcome, status: int | None = None) -> ProxyTunnel:
-    return ProxyTunnel(proxy="http://198.18.0.1:3128", target="example.test:443", outcome=outcome, status=status)
+    return ProxyTunnel(
+        proxy="http://198.18.0.1:3128", target="example.test:443", outcome=outcome, status=status
+    )
 
 
 def test_proxy_error_on_407() -> None:
@@ -61,8 +63,14 @@ def test_proxy_required_near_miss_direct_works_too() -> None:
 
 
 def _stats(failures: int, attempts: int = 20) -> RepeatStats:
-    return RepeatStats(attempts=attempts, failures=failures, outcomes=(("ok", attempts - failures), ("reset", failures)),
-                       p50_ms=20, p90_ms=30, max_ms=40)
+    return RepeatStats(
+        attempts=attempts,
+        failures=failures,
+        outcomes=(("ok", attempts - failures), ("reset", failures)),
+        p50_ms=20,
+        p90_ms=30,
+        max_ms=40,
+    )
 
 
 def test_network_unstable_intermittent() -> None:

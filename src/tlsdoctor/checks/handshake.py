@@ -41,8 +41,12 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("no-sni", sni=False, describe="no SNI extension"),
     Variant("tls1.3", version=ssl.TLSVersion.TLSv1_3, describe="only TLS 1.3"),
     Variant("tls1.2", version=ssl.TLSVersion.TLSv1_2, describe="only TLS 1.2"),
-    Variant("tls1.1", version=ssl.TLSVersion.TLSv1_1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.1, SECLEVEL 0"),
-    Variant("tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"),
+    Variant(
+        "tls1.1", version=ssl.TLSVersion.TLSv1_1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.1, SECLEVEL 0"
+    ),
+    Variant(
+        "tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"
+    ),
     Variant("all-ciphers", version=None, ciphers=LEGACY_CIPHERS, describe="every cipher suite, SECLEVEL 0"),
 )
 
@@ -104,7 +108,9 @@ class HandshakeCheck:
         return result_for(self.id, self.variant, result, obs)
 
 
-async def attempt(ctx: Context, variant: Variant, route: Route) -> tuple[HandshakeResult | None, list[Observation]]:
+async def attempt(
+    ctx: Context, variant: Variant, route: Route
+) -> tuple[HandshakeResult | None, list[Observation]]:
     """Connect along ``route`` and run the handshake; the connection is closed afterwards."""
     context = build_context(ctx, variant)
     obs, stream = await open_stream(ctx, route, ctx.timeout)
@@ -114,28 +120,44 @@ async def attempt(ctx: Context, variant: Variant, route: Route) -> tuple[Handsha
         # The handshake gets its own full timeout, as a client's handshake timer would.
         stream.deadline = time.monotonic() + ctx.timeout
         servername = ctx.servername if variant.sni else None
-        result = await handshake(stream, context, variant=variant.name, address=route.address,
-                                 port=ctx.options.port, servername=servername,
-                                 client_cert_sent=ctx.options.cert is not None)
+        result = await handshake(
+            stream,
+            context,
+            variant=variant.name,
+            address=route.address,
+            port=ctx.options.port,
+            servername=servername,
+            client_cert_sent=ctx.options.cert is not None,
+        )
     finally:
         stream.close()
     return result, obs
 
 
-def result_for(check_id: str, variant: Variant, result: HandshakeResult | None,
-               obs: list[Observation]) -> CheckResult:
+def result_for(
+    check_id: str, variant: Variant, result: HandshakeResult | None, obs: list[Observation]
+) -> CheckResult:
     """The CheckResult for one handshake: connect observations, the attempt, and the chain seen."""
     if result is None:
         failed = obs[-1]
-        return CheckResult(id=check_id, status=Status.FAIL, summary=f"could not connect: {failed.describe()}",
-                           observations=tuple(obs))
+        return CheckResult(
+            id=check_id,
+            status=Status.FAIL,
+            summary=f"could not connect: {failed.describe()}",
+            observations=tuple(obs),
+        )
     observations: list[Observation] = [*obs, result.attempt]
     if result.chain:
-        observations.append(PeerChain(variant=variant.name, servername=result.attempt.servername,
-                                      chain=result.chain))
+        observations.append(
+            PeerChain(variant=variant.name, servername=result.attempt.servername, chain=result.chain)
+        )
     ok = result.attempt.outcome is HandshakeOutcome.OK
-    return CheckResult(id=check_id, status=Status.PASS if ok else Status.FAIL,
-                       summary=result.attempt.describe(), observations=tuple(observations))
+    return CheckResult(
+        id=check_id,
+        status=Status.PASS if ok else Status.FAIL,
+        summary=result.attempt.describe(),
+        observations=tuple(observations),
+    )
 
 
 def handshake_outcomes(results: list[CheckResult]) -> dict[str, HandshakeAttempt]:

@@ -8,7 +8,7 @@ from typing import TypeVar
 from tlsdoctor.model import CheckResult, Evidence, Status
 from tlsdoctor.observations.base import Observation
 
-O = TypeVar("O", bound=Observation)
+Obs = TypeVar("Obs", bound=Observation)
 
 
 class Facts:
@@ -20,17 +20,17 @@ class Facts:
             (r.id, o) for r in self.results for o in r.observations
         )
 
-    def all(self, kind: type[O]) -> list[O]:
+    def all(self, kind: type[Obs]) -> list[Obs]:
         """Every observation of a type, in check order."""
         return [o for _, o in self._pairs if isinstance(o, kind)]
 
-    def with_check(self, kind: type[O]) -> Iterator[tuple[str, O]]:
+    def with_check(self, kind: type[Obs]) -> Iterator[tuple[str, Obs]]:
         """(check id, observation) pairs of a type."""
         for check, obs in self._pairs:
             if isinstance(obs, kind):
                 yield check, obs
 
-    def first(self, kind: type[O]) -> O | None:
+    def first(self, kind: type[Obs]) -> Obs | None:
         """The first observation of a type, if any."""
         for _, obs in self._pairs:
             if isinstance(obs, kind):

@@ -46,7 +46,11 @@ def parse_proxy_url(text: str, source: str = "--proxy") -> ProxyUrl:
         port = url.port or (443 if url.scheme == "https" else 80)
     except ValueError:
         raise UsageError(f"invalid port in proxy URL {text!r}") from None
-    creds = (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or "")) if url.username else None
+    creds = (
+        (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or ""))
+        if url.username
+        else None
+    )
     return ProxyUrl(url.scheme, url.hostname, port, creds, source)
 
 
@@ -60,7 +64,7 @@ def proxy_for(host: str, explicit: str | None, no_proxy: bool) -> ProxyUrl | Non
     chosen = env.get("https")
     if not chosen:
         return None
-    if urllib.request.proxy_bypass_environment(host, env):
+    if urllib.request.proxy_bypass(host):  # NO_PROXY / no_proxy (system settings on macOS)
         return None
     name = "HTTPS_PROXY/https_proxy"
     return parse_proxy_url(chosen, name)
@@ -75,8 +79,14 @@ async def open_tunnel(
     tcp, sock = await open_tcp(proxy_address, proxy.port, timeout, role="proxy")
 
     def tunnel(outcome: TunnelOutcome, status: int | None = None, reason: str = "") -> ProxyTunnel:
-        return ProxyTunnel(proxy=proxy.display, target=target, outcome=outcome, status=status,
-                           reason=reason, elapsed_ms=(time.monotonic() - start) * 1000)
+        return ProxyTunnel(
+            proxy=proxy.display,
+            target=target,
+            outcome=outcome,
+            status=status,
+            reason=reason,
+            elapsed_ms=(time.monotonic() - start) * 1000,
+        )
 
     if sock is None:
         return tcp, tunnel(TunnelOutcome.CONNECT_FAILED, reason=tcp.outcome.value), None
@@ -100,7 +110,7 @@ async def open_tunnel(
             return tcp, tunnel(TunnelOutcome.NOT_HTTP, reason=parsed.first_bytes[:32].hex(" ")), None
         break
     if 200 <= parsed.status < 300:
-        early = bytes(buffer[parsed.head_length:])  # the server spoke first inside the tunnel
+        early = bytes(buffer[parsed.head_length :])  # the server spoke first inside the tunnel
         stream.received, stream.head, stream.pending = len(early), bytearray(early[:256]), early
         stream.deadline = time.monotonic() + timeout
         return tcp, tunnel(TunnelOutcome.ESTABLISHED, parsed.status, parsed.reason), stream

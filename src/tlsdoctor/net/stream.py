@@ -7,6 +7,7 @@ byte a second or never stops sending costs at most the deadline and the cap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import socket
 import time
@@ -88,7 +89,5 @@ class Stream:
 
     def close(self) -> None:
         """Close the socket; safe to call twice."""
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass

@@ -25,8 +25,15 @@ _ALERT_REASONS = {
     "TLSV1_BAD_CERTIFICATE_HASH_VALUE": "bad_certificate_hash_value",
 }
 # Reasons meaning the bytes received were not TLS at all.
-_NOT_TLS_REASONS = {"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST",
-                    "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL", "WRONG_SSL_VERSION"}
+_NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "PACKET_LENGTH_TOO_LONG",
+    "HTTP_REQUEST",
+    "HTTPS_PROXY_REQUEST",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+    "WRONG_SSL_VERSION",
+}
 # How long to listen after a successful handshake for a post-handshake alert
 # (TLS 1.3 servers reject a missing client certificate only after our Finished, RFC 8446 §4.4.2.4).
 POST_HANDSHAKE_GRACE_S = 0.25
@@ -49,7 +56,7 @@ def alert_name(reason: str | None) -> str | None:
         return _ALERT_REASONS[reason]
     for prefix in _ALERT_PREFIXES[:3]:
         if reason.startswith(prefix):
-            return reason[len(prefix):].lower()
+            return reason[len(prefix) :].lower()
     return None
 
 
@@ -84,16 +91,35 @@ class _Recorder:
         head = bytes(self.stream.head)
         return bool(head) and not looks_like_tls(head)
 
-    def attempt(self, outcome: HandshakeOutcome, *, alert: str | None = None, error: str = "",
-                version: str | None = None, cipher: str | None = None, verify_code: int | None = None,
-                verify_message: str | None = None) -> HandshakeAttempt:
+    def attempt(
+        self,
+        outcome: HandshakeOutcome,
+        *,
+        alert: str | None = None,
+        error: str = "",
+        version: str | None = None,
+        cipher: str | None = None,
+        verify_code: int | None = None,
+        verify_message: str | None = None,
+    ) -> HandshakeAttempt:
         head = bytes(self.stream.head)
         return HandshakeAttempt(
-            variant=self.variant, address=self.address, port=self.port, servername=self.servername,
-            outcome=outcome, elapsed_ms=(time.monotonic() - self.start) * 1000, version=version,
-            cipher=cipher, alert=alert, verify_code=verify_code, verify_message=verify_message,
-            error=error, bytes_sent=self.stream.sent, bytes_received=self.stream.received,
-            first_bytes=head[:64], sniffed=sniff(head).protocol if outcome is HandshakeOutcome.NOT_TLS else None,
+            variant=self.variant,
+            address=self.address,
+            port=self.port,
+            servername=self.servername,
+            outcome=outcome,
+            elapsed_ms=(time.monotonic() - self.start) * 1000,
+            version=version,
+            cipher=cipher,
+            alert=alert,
+            verify_code=verify_code,
+            verify_message=verify_message,
+            error=error,
+            bytes_sent=self.stream.sent,
+            bytes_received=self.stream.received,
+            first_bytes=head[:64],
+            sniffed=sniff(head).protocol if outcome is HandshakeOutcome.NOT_TLS else None,
             client_cert_sent=self.client_cert_sent,
         )
 
@@ -121,8 +147,11 @@ class _Recorder:
             ReadEnd.TIMEOUT: HandshakeOutcome.TIMEOUT,
             ReadEnd.EOF: HandshakeOutcome.EOF,
         }.get(end, HandshakeOutcome.ERROR)
-        default = {ReadEnd.TIMEOUT: "no answer before the deadline", ReadEnd.EOF: "connection closed (FIN)",
-                   ReadEnd.CAP: "the server sent more than the byte cap"}.get(end, end.value)
+        default = {
+            ReadEnd.TIMEOUT: "no answer before the deadline",
+            ReadEnd.EOF: "connection closed (FIN)",
+            ReadEnd.CAP: "the server sent more than the byte cap",
+        }.get(end, end.value)
         return self.attempt(outcome, error=self.stream.error or default)
 
 
@@ -149,9 +178,14 @@ async def handshake(
             pass
         except ssl.SSLCertVerificationError as exc:
             await stream.send(outgoing.read())  # let the server see our alert, as a real client would
-            return HandshakeResult(rec.attempt(
-                HandshakeOutcome.VERIFY_FAILED, verify_code=exc.verify_code,
-                verify_message=exc.verify_message, error=exc.reason or str(exc)))
+            return HandshakeResult(
+                rec.attempt(
+                    HandshakeOutcome.VERIFY_FAILED,
+                    verify_code=exc.verify_code,
+                    verify_message=exc.verify_message,
+                    error=exc.reason or str(exc),
+                )
+            )
         except ssl.SSLError as exc:
             return HandshakeResult(rec.from_error(exc))
         end = await stream.send(outgoing.read())
@@ -174,8 +208,16 @@ async def handshake(
     if version == "TLSv1.3":
         late = await _late_alert(stream, obj, incoming, min(grace, stream.remaining()))
     if late is not None:
-        return HandshakeResult(rec.attempt(HandshakeOutcome.ALERT, alert=late, version=version, cipher=cipher,
-                                           error=f"alert {late} right after the handshake"), chain)
+        return HandshakeResult(
+            rec.attempt(
+                HandshakeOutcome.ALERT,
+                alert=late,
+                version=version,
+                cipher=cipher,
+                error=f"alert {late} right after the handshake",
+            ),
+            chain,
+        )
     return HandshakeResult(rec.attempt(HandshakeOutcome.OK, version=version, cipher=cipher), chain, obj)
 
 

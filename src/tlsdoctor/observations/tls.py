@@ -67,7 +67,8 @@ class HandshakeAttempt(Observation):
             case HandshakeOutcome.LOCAL_REJECT:
                 return f"{head}: refused by the client's own policy: {self.error}"
             case HandshakeOutcome.EOF:
-                return f"{head}: server closed the connection (FIN, no alert) after {self.bytes_received} bytes, {t}"
+                got = self.bytes_received
+                return f"{head}: server closed the connection (FIN, no alert) after {got} bytes, {t}"
             case HandshakeOutcome.RESET:
                 return f"{head}: connection reset (RST) after {self.bytes_received} bytes, {t}"
             case HandshakeOutcome.TIMEOUT:
@@ -96,8 +97,13 @@ class PeerChain(Observation):
 
     def to_data(self) -> dict[str, object]:
         # DER is long; the certificate check renders the parsed chain, here only sizes and count.
-        return {"kind": self.kind, "variant": self.variant, "servername": self.servername,
-                "certificates": len(self.chain), "sizes": [len(c) for c in self.chain]}
+        return {
+            "kind": self.kind,
+            "variant": self.variant,
+            "servername": self.servername,
+            "certificates": len(self.chain),
+            "sizes": [len(c) for c in self.chain],
+        }
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,8 +121,10 @@ class RepeatStats(Observation):
 
     def describe(self) -> str:
         counts = ", ".join(f"{o} x{n}" for o, n in self.outcomes)
-        return (f"{self.failures}/{self.attempts} repeated handshakes failed ({counts}); "
-                f"latency p50 {self.p50_ms:.0f} ms, p90 {self.p90_ms:.0f} ms, max {self.max_ms:.0f} ms")
+        return (
+            f"{self.failures}/{self.attempts} repeated handshakes failed ({counts}); "
+            f"latency p50 {self.p50_ms:.0f} ms, p90 {self.p90_ms:.0f} ms, max {self.max_ms:.0f} ms"
+        )
 
 
 def preview(data: bytes, limit: int = 60) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.console import Console
 
 from tlsdoctor.model import Report
@@ -10,16 +12,8 @@ from tlsdoctor.report.human import render as render_human
 
 def render(report: Report) -> str:
     """The human report as one HTML document with inline styles (no external assets)."""
-    console = Console(record=True, width=120, file=_Null(), force_terminal=True, color_system="truecolor")
+    console = Console(
+        record=True, width=120, file=io.StringIO(), force_terminal=True, color_system="truecolor"
+    )
     render_human(report, console)
     return console.export_html(inline_styles=True)
-
-
-class _Null:
-    """A file that discards writes: the recording is what we keep."""
-
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None

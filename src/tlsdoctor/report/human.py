@@ -12,9 +12,18 @@ from rich.text import Text
 
 from tlsdoctor.model import Cause, Report, Status, Verdict
 
-_VERDICT_STYLE = {Verdict.HEALTHY: "bold green", Verdict.FAULT: "bold red", Verdict.INCONCLUSIVE: "bold yellow"}
-_STATUS_STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.WARN: "yellow", Status.SKIP: "dim",
-                 Status.ERROR: "magenta"}
+_VERDICT_STYLE = {
+    Verdict.HEALTHY: "bold green",
+    Verdict.FAULT: "bold red",
+    Verdict.INCONCLUSIVE: "bold yellow",
+}
+_STATUS_STYLE = {
+    Status.PASS: "green",
+    Status.FAIL: "red",
+    Status.WARN: "yellow",
+    Status.SKIP: "dim",
+    Status.ERROR: "magenta",
+}
 
 
 def headline(report: Report) -> Text:
@@ -61,8 +70,12 @@ def checks_table(report: Report) -> Table:
     table.add_column("ms", justify="right")
     table.add_column("summary", overflow="fold")
     for c in report.checks:
-        table.add_row(Text(c.id), Text(c.status.value, style=_STATUS_STYLE[c.status]), f"{c.duration_ms:.0f}",
-                      Text(c.summary))
+        table.add_row(
+            Text(c.id),
+            Text(c.status.value, style=_STATUS_STYLE[c.status]),
+            f"{c.duration_ms:.0f}",
+            Text(c.summary),
+        )
     return table
 
 

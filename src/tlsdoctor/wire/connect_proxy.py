@@ -10,7 +10,10 @@ MAX_RESPONSE_HEAD = 16 * 1024  # a proxy's answer head larger than this is hosti
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConnectResponse:
-    """The proxy's status line and headers; ``head_length`` bytes belong to the proxy, the rest to the tunnel."""
+    """The proxy's status line and headers.
+
+    The first ``head_length`` bytes belong to the proxy, the rest to the tunnel.
+    """
 
     status: int
     reason: str

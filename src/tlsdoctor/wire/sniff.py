@@ -18,7 +18,9 @@ _TLS_TYPES = {20, 21, 22, 23, 24}
 class Sniffed:
     """What the first bytes look like: a short protocol id and a human label."""
 
-    protocol: str  # "tls", "sslv2", "http", "ssh", "smtp", "ftp", "pop3", "imap", "mysql", "redis", "empty", "unknown"
+    # "tls", "sslv2", "http", "ssh", "smtp", "ftp", "pop3", "imap", "xmpp", "mysql", "postgres",
+    # "redis", "empty" or "unknown"
+    protocol: str
     label: str
     starttls: str | None = None  # the --starttls value that would upgrade this port, if any
 
