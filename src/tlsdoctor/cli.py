@@ -76,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
     _output_options(d)
 
+    s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, certificates, weaknesses")
+    s.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
+    s.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
+    s.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
+    s.add_argument("--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host")
+    s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
+    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe timeout (default 5)")
+    s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=0, ntp=None, cert=None, key=None)
+    _output_options(s)
+
     e = sub.add_parser("explain", help="interpret an error message or log excerpt (argument or stdin)")
     e.add_argument("text", nargs="*", metavar="TEXT", help="the error text; read from stdin when absent")
     _output_options(e)
@@ -207,6 +217,12 @@ def dispatch(args: argparse.Namespace) -> int:
 
         options = diagnose_options(args)
         report = asyncio.run(diagnose(Context(options=options)))
+        return emit(report, args)
+    if args.command == "scan":
+        from tlsdoctor.commands.scan import run_scan
+        from tlsdoctor.context import Context
+
+        report = asyncio.run(run_scan(Context(options=diagnose_options(args))))
         return emit(report, args)
     if args.command == "explain":
         from tlsdoctor.commands.explain import run_explain

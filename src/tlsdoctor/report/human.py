@@ -104,6 +104,10 @@ def renderables(report: Report) -> Iterator[RenderableType]:
             for item in items:
                 yield Padding(Text(str(item)), (0, 0, 0, 2))
             yield Text("")
+    if "scan" in report.extra:
+        from tlsdoctor.report import scan_human
+
+        yield from scan_human.renderables(report.extra["scan"])
     if report.checks:
         yield Text("Checks", style="bold")
         yield checks_table(report)

@@ -1,0 +1,79 @@
+"""Human tables for ``tlsdoctor scan``: protocols and suites, groups and features, certificates,
+weaknesses. Renders ``report.extra["scan"]`` (the contract data) only; no logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+_SEVERITY = {"high": "bold red", "medium": "yellow", "low": "dim"}
+
+
+def _order(value: bool | None) -> str:
+    return {True: "server", False: "client", None: "-"}[value]
+
+
+def protocols_table(scan: dict[str, Any]) -> Table:
+    table = Table(title="Protocols and cipher suites", title_justify="left", header_style="bold", box=None)
+    for col in ("version", "supported", "order", "cipher suites (server order when it has one)"):
+        table.add_column(col, overflow="fold")
+    for p in scan["protocols"]:
+        yes = Text("yes", style="green") if p["supported"] else Text("no", style="dim")
+        suites = "\n".join(p["cipher_suites"]) or "-"
+        table.add_row(p["version"], yes, _order(p["server_order"]), suites)
+    return table
+
+
+def features_table(scan: dict[str, Any]) -> Table:
+    table = Table(title="Key exchange and features", title_justify="left", header_style="bold", box=None)
+    table.add_column("item")
+    table.add_column("value", overflow="fold")
+    table.add_row("groups", ", ".join(scan["groups"]) or "-")
+    table.add_row("signature schemes", ", ".join(scan["signature_schemes"]) or "-")
+    for key, value in scan["features"].items():
+        shown = "-" if value is None else ", ".join(value) if isinstance(value, list) else str(value).lower()
+        table.add_row(key.replace("_", " "), shown)
+    return table
+
+
+def certificates_table(scan: dict[str, Any]) -> Table:
+    table = Table(title="Certificates", title_justify="left", header_style="bold", box=None)
+    for col in ("key", "subject", "issuer", "not after", "problems"):
+        table.add_column(col, overflow="fold")
+    for c in scan["certificates"]:
+        problems = "; ".join(p["detail"] for p in c["problems"]) or "none"
+        table.add_row(c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10],
+                      problems)
+    return table
+
+
+def weaknesses_table(scan: dict[str, Any]) -> Table:
+    table = Table(title="Weaknesses", title_justify="left", header_style="bold", box=None)
+    for col in ("severity", "id", "summary", "reference"):
+        table.add_column(col, overflow="fold")
+    for w in scan["weaknesses"]:
+        table.add_row(Text(w["severity"], style=_SEVERITY.get(w["severity"], "")), w["id"], w["summary"],
+                      w["reference"])
+    return table
+
+
+def renderables(scan: dict[str, Any]) -> Iterator[RenderableType]:
+    """The scan tables, in reading order."""
+    yield protocols_table(scan)
+    yield Text("")
+    yield features_table(scan)
+    yield Text("")
+    if scan["certificates"]:
+        yield certificates_table(scan)
+        yield Text("")
+    if scan["weaknesses"]:
+        yield weaknesses_table(scan)
+    else:
+        yield Text("No weaknesses found.", style="green")
+    tested = sum(p["suites_tested"] for p in scan["protocols"])
+    yield Text(f"{scan['handshakes']} handshakes, {tested} suite offers across versions", style="dim")
+    yield Text("")

@@ -1,0 +1,202 @@
+"""The probes after the version probes: groups, signature schemes, certificates per key
+type, and the features (stapling, renegotiation, fallback SCSV, ALPN, tickets, compression).
+
+TLS 1.3 encrypts everything after ServerHello (RFC 8446 §4.3), so what only the encrypted
+flight shows (certificate, ALPN, stapled OCSP) is read from a TLS <= 1.2 handshake when the
+server has one, and from a stdlib TLS 1.3 handshake otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tlsdoctor.certs.analysis import analyse_chain
+from tlsdoctor.certs.trust import load_ca_file, load_system_store
+from tlsdoctor.scan.enumerate import remove_chosen
+from tlsdoctor.scan.offers import (
+    ALL_SCHEMES,
+    ALPN_CANDIDATES,
+    ECDSA_SCHEMES,
+    RSA_SCHEMES,
+    TLS12_GROUPS,
+    TLS13_GROUPS,
+    TLS13_SCHEMES,
+    Offer,
+    suites_for,
+    suites_with_auth,
+)
+from tlsdoctor.scan.probe import ProbeResult
+from tlsdoctor.scan.result import CertificateResult, ScanData
+from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
+from tlsdoctor.wire.registry import SUITES
+
+if TYPE_CHECKING:
+    from tlsdoctor.scan.scanner import Prober
+
+V = ProtocolVersion
+LEGACY = (V.TLS1_2, V.TLS1_1, V.TLS1_0, V.SSL3)  # the versions whose flight is plaintext, best first
+
+
+def best_legacy(supported: dict[ProtocolVersion, ProbeResult]) -> ProtocolVersion | None:
+    """The highest supported version whose Certificate and extensions travel in clear."""
+    return next((v for v in LEGACY if v in supported), None)
+
+
+async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """TLS 1.3: an empty key_share makes the server name its group in an HRR (RFC 8446 §4.1.4);
+    TLS <= 1.2: ECDHE suites only, the curve is in ServerKeyExchange (RFC 8422 §5.4)."""
+    found: list[int] = []
+    tested: set[int] = set()
+    if V.TLS1_3 in supported:
+        async def offer13(gs: tuple[int, ...]) -> ProbeResult:
+            return await prober.probe(
+                Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), groups=gs, shares=()))
+
+        def pick13(r: ProbeResult) -> int | None:
+            c = r.chosen
+            return int(c.key_share_group) if c is not None and c.key_share_group is not None else None
+
+        chain13 = await remove_chosen(offer13, TLS13_GROUPS, pick13)
+        found += chain13.accepted
+        tested |= set(TLS13_GROUPS)
+    v = best_legacy(supported)
+    if v is not None and v >= V.TLS1_0:
+        ecdhe = tuple(c for c in suites_for(v) if SUITES[c].kx == "ECDHE")
+
+        async def offer12(gs: tuple[int, ...]) -> ProbeResult:
+            return await prober.probe(Offer(version=v, suites=ecdhe, groups=gs))
+
+        def pick12(r: ProbeResult) -> int | None:
+            ske = r.key_exchange
+            return int(ske.group) if ske is not None and ske.group is not None else None
+
+        chain12 = await remove_chosen(offer12, TLS12_GROUPS, pick12)
+        found += [g for g in chain12.accepted if g not in found]
+        tested |= set(TLS12_GROUPS)
+    data.groups = found
+    data.groups_tested = len(tested)
+
+
+async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """TLS 1.2: the scheme that signed ServerKeyExchange (RFC 5246 §7.4.1.4.1), by removal.
+    TLS 1.3 only: one probe per scheme (the signature itself is encrypted); an acceptable
+    one gets a ServerHello, the others a handshake_failure alert."""
+    if V.TLS1_2 in supported:
+        def pick(r: ProbeResult) -> int | None:
+            ske = r.key_exchange
+            return int(ske.signature_scheme) if ske is not None and ske.signature_scheme is not None else None
+
+        async def chain(auth: str) -> list[int]:
+            # One chain per key type: a server picks a suite first and fails if its key cannot
+            # sign with what is left (OpenSSL does), which would end a mixed chain early.
+            signed = tuple(c for c in suites_for(V.TLS1_2) if SUITES[c].kx in ("ECDHE", "DHE")
+                           and SUITES[c].auth == auth)
+
+            async def offer(ss: tuple[int, ...]) -> ProbeResult:
+                return await prober.probe(Offer(version=V.TLS1_2, suites=signed, schemes=ss))
+
+            return (await remove_chosen(offer, ALL_SCHEMES, pick)).accepted
+
+        found = await asyncio.gather(*(chain(auth) for auth in ("ECDSA", "RSA", "DSS")))
+        data.schemes = list(dict.fromkeys(s for per_key in found for s in per_key))
+    elif V.TLS1_3 in supported:
+        results = await asyncio.gather(*(prober.probe(Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3),
+                                                            schemes=(s,)), flight=False)
+                                         for s in TLS13_SCHEMES))
+        data.schemes = [s for s, r in zip(TLS13_SCHEMES, results, strict=True) if r.server_hello is not None]
+        data.notes.append("signature schemes from TLS 1.3 single-scheme probes (accepted, order unknown)")
+
+
+async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """One chain per key type: offer only RSA (or only ECDSA) suites and schemes (RFC 5246
+    §7.4.2: the certificate must match the suite's authentication and the client's schemes)."""
+    v = best_legacy(supported)
+    chains: list[tuple[str, tuple[bytes, ...]]] = []
+    if v is not None:
+        kinds = (("RSA", RSA_SCHEMES), ("ECDSA", ECDSA_SCHEMES))
+        results = await asyncio.gather(*(
+            prober.probe(Offer(version=v, suites=suites_with_auth(v, auth),
+                               schemes=ss if v >= V.TLS1_2 else ()))
+            for auth, ss in kinds))
+        seen: set[bytes] = set()
+        for (auth, _), r in zip(kinds, results, strict=True):
+            if r.server_hello is not None and r.certificates and r.certificates[0] not in seen:
+                seen.add(r.certificates[0])
+                chains.append((auth, r.certificates))
+    elif V.TLS1_3 in supported:
+        from tlsdoctor.scan.tls13 import stdlib_chain
+
+        chain = await stdlib_chain(prober.target)
+        if chain:
+            chains.append(("any", chain))
+            data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")
+    if not chains:
+        return
+    t = prober.target
+    anchors = await asyncio.to_thread(
+        lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store())
+    now = dt.datetime.now(dt.UTC)
+    for kind, chain in chains:
+        found = analyse_chain(chain, t.verify_name, anchors.certificates, now, store=anchors.label)
+        data.certificates.append(CertificateResult(key_type=kind, chain=chain, observations=found))
+
+
+async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """One TLS <= 1.2 probe asking for everything, the ALPN chain, and the fallback SCSV probe."""
+    f = data.features
+    f.update({"ocsp_stapling": None, "secure_renegotiation": None, "fallback_scsv": None, "alpn": None,
+              "session_tickets": None, "compression": None, "extended_master_secret": None,
+              "encrypt_then_mac": None})
+    v = best_legacy(supported)
+    tasks = [_fallback(prober, supported, data)]
+    if v is not None:
+        tasks.append(_legacy_features(prober, v, data))
+    await asyncio.gather(*tasks)
+
+
+async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -> None:
+    f = data.features
+    tls = v >= V.TLS1_0  # SSL 3.0 hellos have no extensions
+    base = Offer(version=v, suites=suites_for(v), status_request=tls, session_ticket=tls,
+                 compression=True, alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else ())
+    first = await prober.probe(base)
+    sh = first.server_hello
+    if sh is None:
+        return
+    f["secure_renegotiation"] = sh.extension(ExtensionType.RENEGOTIATION_INFO) is not None  # RFC 5746 §3.6
+    f["compression"] = "DEFLATE" if sh.compression == CompressionMethod(1) else (
+        "none" if sh.compression == CompressionMethod.NULL else f"0x{int(sh.compression):02X}")
+    if v >= V.TLS1_0:
+        f["session_tickets"] = sh.extension(ExtensionType.SESSION_TICKET) is not None  # RFC 5077 §3.2
+        acked = sh.extension(ExtensionType.STATUS_REQUEST) is not None  # RFC 6066 §8
+        f["ocsp_stapling"] = acked and first.certificate_status
+        f["extended_master_secret"] = sh.extension(ExtensionType.EXTENDED_MASTER_SECRET) is not None
+        f["encrypt_then_mac"] = sh.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None
+
+        async def offer(idx: tuple[int, ...]) -> ProbeResult:
+            return await prober.probe(
+                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx)))
+
+        def pick(r: ProbeResult) -> int | None:
+            chosen = r.server_hello.alpn if r.server_hello is not None else None
+            return ALPN_CANDIDATES.index(chosen) if chosen in ALPN_CANDIDATES else None
+
+        chain = await remove_chosen(offer, tuple(range(len(ALPN_CANDIDATES))), pick, first)
+        f["alpn"] = [ALPN_CANDIDATES[i].decode() for i in chain.accepted]  # RFC 7301 §3.2
+
+
+async def _fallback(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """RFC 7507 §3: a hello below the server's best version with TLS_FALLBACK_SCSV must get
+    inappropriate_fallback. Only meaningful when the server has a lower version to fall to."""
+    family = sorted((v for v in supported if v >= V.SSL3), reverse=True)
+    if len(family) < 2:
+        return
+    lower = family[1]
+    r = await prober.probe(Offer(version=lower, suites=suites_for(lower), fallback_scsv=True), flight=False)
+    if r.alert is not None and r.alert.description == AlertDescription.INAPPROPRIATE_FALLBACK:
+        data.features["fallback_scsv"] = True
+    elif r.server_hello is not None:
+        data.features["fallback_scsv"] = False

@@ -1,0 +1,157 @@
+"""One scan probe: connect, send one ClientHello, read the server's first flight, close.
+
+A private driver of :class:`~tlsdoctor.wire.conversation.ClientConversation` over a
+:class:`~tlsdoctor.net.stream.Stream` (``net/exchange.py`` from the hello-matrix work was not
+there yet when this was written; swap it in once it is). Every probe has a deadline (the
+stream's) and a byte cap (the stream's and the conversation's), and never sends a second
+ClientHello: an HRR loop, a 16 MB length field, an endless or one-byte-a-second peer all end
+the probe within its deadline with bounded memory (STYLE rule 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+
+from tlsdoctor.net.stream import ReadEnd, Stream
+from tlsdoctor.wire.codepoints import HandshakeType
+from tlsdoctor.wire.conversation import (
+    DONE,
+    NEED_DATA,
+    AlertEvent,
+    CertificatesEvent,
+    ClientConversation,
+    ClosedEvent,
+    EncryptedEvent,
+    HandshakeMessageEvent,
+    HelloRetryEvent,
+    NotTlsEvent,
+    ProtocolErrorEvent,
+    ServerHelloDoneEvent,
+    ServerHelloEvent,
+    ServerKeyExchangeEvent,
+    SSLv2Event,
+)
+from tlsdoctor.wire.handshake import ServerHello
+from tlsdoctor.wire.records import Alert
+from tlsdoctor.wire.server_messages import ServerKeyExchange
+
+MAX_EVENTS = 64  # a first flight has < 10 messages; anything longer is a hostile peer
+
+# Opens a connection to the target within the given seconds; None when TCP failed.
+Opener = Callable[[float], Awaitable[tuple[Stream | None, str]]]
+
+
+@dataclasses.dataclass(slots=True)
+class ProbeResult:
+    """How one probe ended and what the server said before that."""
+
+    # hello | hrr | alert | closed | reset | timeout | not-tls | protocol-error | connect | sslv2
+    end: str = "timeout"
+    server_hello: ServerHello | None = None
+    hrr: ServerHello | None = None
+    alert: Alert | None = None
+    certificates: tuple[bytes, ...] = ()
+    key_exchange: ServerKeyExchange | None = None
+    certificate_status: bool = False  # RFC 6066 §8 CertificateStatus seen (stapled OCSP)
+    sslv2: SSLv2Event | None = None
+    detail: str = ""
+    bytes_received: int = 0
+    elapsed_ms: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        """The server chose something (a ServerHello or an HRR): the offer was acceptable."""
+        return self.server_hello is not None or self.hrr is not None
+
+    @property
+    def chosen(self) -> ServerHello | None:
+        """The ServerHello, else the HRR (which also names suite and version, RFC 8446 §4.1.4)."""
+        return self.server_hello or self.hrr
+
+
+async def run_probe(open_stream: Opener, hello: bytes, timeout: float, *, flight: bool = True) -> ProbeResult:
+    """Send ``hello`` and read until the server's flight ends (``flight``) or its ServerHello arrives."""
+    start = time.monotonic()
+    stream, why = await open_stream(timeout)
+    if stream is None:
+        return ProbeResult(end="connect", detail=why, elapsed_ms=(time.monotonic() - start) * 1000)
+    try:
+        result = await _converse(stream, hello, flight)
+        result.bytes_received = stream.received
+    finally:
+        stream.close()
+    result.elapsed_ms = (time.monotonic() - start) * 1000
+    return result
+
+
+async def _converse(stream: Stream, hello: bytes, flight: bool) -> ProbeResult:
+    result = ProbeResult()
+    end = await stream.send(hello)
+    if end is not ReadEnd.DATA:
+        result.end, result.detail = _transport_end(end), stream.error
+        return result
+    conv = ClientConversation(max_buffer=stream.cap)
+    for _ in range(MAX_EVENTS):
+        event = conv.next_event()
+        if event is DONE:
+            return result
+        if event is NEED_DATA:
+            end, data = await stream.recv()
+            if end is ReadEnd.DATA:
+                conv.receive_data(data)
+                continue
+            if end is ReadEnd.EOF:
+                conv.receive_data(b"")
+                continue
+            if result.server_hello is None:  # a flight cut short after its ServerHello keeps "hello"
+                result.end = _transport_end(end)
+            result.detail = stream.error
+            return result
+        if _record(result, event, flight):
+            return result
+    result.detail = f"more than {MAX_EVENTS} handshake events"
+    return result
+
+
+def _record(result: ProbeResult, event: object, flight: bool) -> bool:
+    """Fold one event into the result; True when the probe has what it came for."""
+    match event:
+        case ServerHelloEvent(hello=hello):
+            result.server_hello, result.end = hello, "hello"
+            return not flight
+        case HelloRetryEvent(hello=hello):
+            result.hrr, result.end = hello, "hrr"
+            return True  # never a second ClientHello: an HRR loop cannot hold a probe
+        case CertificatesEvent(certificates=certs):
+            result.certificates = certs
+        case ServerKeyExchangeEvent(key_exchange=ske):
+            result.key_exchange = ske
+        case HandshakeMessageEvent(msg_type=msg_type):
+            result.certificate_status |= msg_type == HandshakeType.CERTIFICATE_STATUS
+        case ServerHelloDoneEvent() | EncryptedEvent():
+            return True
+        case AlertEvent(alert=alert):
+            result.alert = alert
+            result.end = "alert" if result.server_hello is None else result.end
+            return True
+        case SSLv2Event():
+            result.sslv2, result.end = event, "sslv2"
+            return True
+        case NotTlsEvent(first_bytes=first):
+            result.end, result.detail = "not-tls", first[:32].hex()
+            return True
+        case ProtocolErrorEvent(error=error):
+            result.end = "protocol-error" if result.server_hello is None else result.end
+            result.detail = str(error)
+            return True
+        case ClosedEvent():
+            result.end = "closed" if result.server_hello is None else result.end
+            return True
+    return False
+
+
+def _transport_end(end: ReadEnd) -> str:
+    return {ReadEnd.RESET: "reset", ReadEnd.TIMEOUT: "timeout", ReadEnd.EOF: "closed",
+            ReadEnd.CAP: "protocol-error"}.get(end, "reset")

@@ -1,0 +1,117 @@
+"""The scan's findings as frozen-ish data, and their one rendering into the contract's
+``"scan": {...}`` object (contract/cli.md). Code points stay integers until here."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
+from tlsdoctor.scan.offers import SSL2_NAMES, suite_name
+from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ProtocolResult:
+    """One protocol version: supported or not, its suites in order, and what the probe saw."""
+
+    version: str
+    supported: bool
+    suites: list[int] = dataclasses.field(default_factory=list)  # SSLv2: 3-byte cipher kinds
+    server_order: bool | None = None
+    tested: int = 0  # distinct suites offered
+    handshakes: int = 0
+    ended: str = ""  # how the version probe ended when unsupported (alert, closed, ...)
+    dh_bits: int | None = None  # the smallest DHE prime seen (RFC 7919 / Logjam)
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class CertificateResult:
+    """The chain served for one key type, with the analysis ``diagnose`` makes."""
+
+    key_type: str  # the offer: RSA, ECDSA (or "any" from a TLS 1.3 stdlib handshake)
+    chain: tuple[bytes, ...]
+    observations: list[Observation]
+
+    def infos(self) -> list[CertificateInfo]:
+        return [o for o in self.observations if isinstance(o, CertificateInfo)]
+
+    def problems(self) -> list[CertificateProblem]:
+        return [o for o in self.observations if isinstance(o, CertificateProblem)]
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Weakness:
+    id: str
+    severity: str  # high: an RFC says MUST NOT; medium: SHOULD NOT / known attack; low: hardening
+    summary: str
+    reference: str
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ScanData:
+    protocols: list[ProtocolResult] = dataclasses.field(default_factory=list)
+    groups: list[int] = dataclasses.field(default_factory=list)
+    groups_tested: int = 0
+    schemes: list[int] = dataclasses.field(default_factory=list)
+    certificates: list[CertificateResult] = dataclasses.field(default_factory=list)
+    features: dict[str, Any] = dataclasses.field(default_factory=dict)
+    weaknesses: list[Weakness] = dataclasses.field(default_factory=list)
+    handshakes: int = 0
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def supported(self) -> list[ProtocolResult]:
+        return [p for p in self.protocols if p.supported]
+
+
+def group_name(code: int) -> str:
+    info = GROUPS.get(code)
+    return info.name if info else f"0x{code:04X}"
+
+
+def scheme_name(code: int) -> str:
+    info = SIGNATURE_SCHEMES.get(code)
+    return info.name if info else f"0x{code:04X}"
+
+
+def _suite_names(p: ProtocolResult) -> list[str]:
+    if p.version == "SSLv2":
+        return [SSL2_NAMES.get(k, f"0x{k:06X}") for k in p.suites]
+    return [suite_name(c) for c in p.suites]
+
+
+def _certificate(c: CertificateResult) -> dict[str, Any]:
+    infos = c.infos()
+    leaf = infos[0] if infos else None
+    return {
+        "key_type": f"{leaf.key_type} {leaf.key_bits}" if leaf else c.key_type,
+        "offered": c.key_type,
+        "subject": leaf.subject if leaf else None,
+        "issuer": leaf.issuer if leaf else None,
+        "not_after": leaf.not_after.isoformat() if leaf else None,
+        "chain": [{"subject": i.subject, "issuer": i.issuer, "not_after": i.not_after.isoformat(),
+                   "key": f"{i.key_type} {i.key_bits}", "signature_hash": i.signature_hash,
+                   "sha256": i.sha256} for i in infos],
+        "problems": [{"problem": p.problem.value, "detail": p.detail} for p in c.problems()],
+    }
+
+
+def to_contract(data: ScanData) -> dict[str, Any]:
+    """The ``"scan"`` object of the JSON report."""
+    return {
+        "protocols": [
+            {"version": p.version, "supported": p.supported, "cipher_suites": _suite_names(p),
+             "server_order": p.server_order, "suites_tested": p.tested, "handshakes": p.handshakes}
+            for p in data.protocols
+        ],
+        "groups": [group_name(g) for g in data.groups],
+        "groups_tested": data.groups_tested,
+        "signature_schemes": [scheme_name(s) for s in data.schemes],
+        "certificates": [_certificate(c) for c in data.certificates],
+        "features": dict(data.features),
+        "weaknesses": [{"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
+                       for w in data.weaknesses],
+        "handshakes": data.handshakes,
+        "notes": list(data.notes),
+    }

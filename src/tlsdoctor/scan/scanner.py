@@ -1,0 +1,119 @@
+"""The scan playbook: versions first (one probe each, concurrently), then per supported
+version its suites by removal, and alongside them groups, signature schemes, certificates
+per key type and the feature probes. Everything after the version probes depends only on
+which versions answered, so it all runs at once under one concurrency gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from tlsdoctor.net.stream import Stream
+from tlsdoctor.net.tcp import open_tcp
+from tlsdoctor.scan import extras
+from tlsdoctor.scan.enumerate import remove_chosen, server_order
+from tlsdoctor.scan.offers import VERSIONS, Offer, build, suites_for
+from tlsdoctor.scan.probe import ProbeResult, run_probe
+from tlsdoctor.scan.result import ProtocolResult, ScanData
+from tlsdoctor.scan.weaknesses import find_weaknesses
+from tlsdoctor.wire.codepoints import ProtocolVersion
+
+V = ProtocolVersion
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ScanTarget:
+    """Where and how to scan. ``servername`` is the SNI (None for a bare IP)."""
+
+    address: str
+    port: int
+    servername: str | None
+    verify_name: str
+    timeout: float = 5.0  # per probe: connect + hello + the server's flight
+    max_bytes: int = 256 * 1024  # per connection
+    concurrency: int = 16
+    ca_file: str | None = None
+
+
+class Prober:
+    """Opens connections and runs probes for one target, at most ``concurrency`` at a time."""
+
+    def __init__(self, target: ScanTarget) -> None:
+        self.target = target
+        self.gate = asyncio.Semaphore(target.concurrency)
+        self.count = 0
+
+    async def _open(self, timeout: float) -> tuple[Stream | None, str]:
+        tcp, sock = await open_tcp(self.target.address, self.target.port, timeout)
+        if sock is None:
+            return None, tcp.describe()
+        return Stream(sock, time.monotonic() + timeout, self.target.max_bytes), ""
+
+    async def probe(self, offer: Offer, *, flight: bool = True) -> ProbeResult:
+        """One connection, one ClientHello (with our SNI), one deadline."""
+        hello = build(dataclasses.replace(offer, sni=self.target.servername))
+        async with self.gate:
+            self.count += 1
+            return await run_probe(self._open, hello, self.target.timeout, flight=flight)
+
+
+def selected(result: ProbeResult, version: ProtocolVersion) -> bool:
+    """The server chose ``version`` (RFC 8446 §4.2.1: supported_versions wins; HRR counts)."""
+    chosen = result.chosen
+    return chosen is not None and chosen.selected_version == version
+
+
+async def scan(target: ScanTarget) -> ScanData:
+    """Scan one endpoint; network failures end up in the data, never as exceptions."""
+    prober = Prober(target)
+    first = await asyncio.gather(*(prober.probe(Offer(version=v, suites=suites_for(v))) for _, v in VERSIONS))
+    data = ScanData()
+    supported: dict[ProtocolVersion, ProbeResult] = {}
+    for (name, v), result in zip(VERSIONS, first, strict=True):
+        ok = _sslv2_ok(result) if v == V.SSL2 else selected(result, v)
+        if ok:
+            supported[v] = result
+        data.protocols.append(ProtocolResult(version=name, supported=ok, tested=len(suites_for(v)),
+                                             handshakes=1, ended=result.end))
+    if supported:
+        await asyncio.gather(
+            *(_suites(prober, p, supported[v]) for p, (_, v) in zip(data.protocols, VERSIONS, strict=True)
+              if v in supported),
+            extras.groups(prober, supported, data),
+            extras.schemes(prober, supported, data),
+            extras.certificates(prober, supported, data),
+            extras.features(prober, supported, data),
+        )
+    data.weaknesses = find_weaknesses(data)
+    data.handshakes = prober.count
+    return data
+
+
+def _sslv2_ok(result: ProbeResult) -> bool:
+    hello = result.sslv2.server_hello if result.sslv2 is not None else None
+    return hello is not None and bool(hello.cipher_specs)
+
+
+async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> None:
+    """Every suite of one version by removal, then whose order counts."""
+    v = dict((n, ver) for n, ver in VERSIONS)[proto.version]
+    if v == V.SSL2:  # the SERVER-HELLO lists every kind the server shares with us
+        assert first.sslv2 is not None and first.sslv2.server_hello is not None
+        proto.suites = list(first.sslv2.server_hello.cipher_specs)
+        return
+
+    async def offer(suites: tuple[int, ...]) -> ProbeResult:
+        return await prober.probe(Offer(version=v, suites=suites))
+
+    def pick(result: ProbeResult) -> int | None:
+        return int(result.chosen.cipher_suite) if result.chosen is not None and selected(result, v) else None
+
+    chain = await remove_chosen(offer, suites_for(v), pick, first)
+    proto.suites = chain.accepted
+    proto.server_order = await server_order(offer, chain.accepted, pick)
+    proto.handshakes = len(chain.probes) + (1 if len(chain.accepted) > 1 else 0)
+    dh = [r.key_exchange.dh_prime_bits for r in chain.probes
+          if r.key_exchange is not None and r.key_exchange.dh_prime_bits is not None]
+    proto.dh_bits = min(dh) if dh else None
