@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from tlsdoctor.model import Report
 
 PROG = "tlsdoctor"
+# The --starttls values (contract/cli.md): wire.starttls.PROTOCOLS, repeated here so --help stays fast.
+STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres", "mysql")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,15 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
+    d.add_argument("--starttls", metavar="PROTO", choices=STARTTLS_PROTOCOLS,
+                   help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
     _output_options(d)
 
-    s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, certificates, weaknesses")
+    s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, certificate, weaknesses")
     s.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
     s.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
     s.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
     s.add_argument("--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host")
     s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
-    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe timeout (default 5)")
+    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe deadline (default 5)")
     s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=0, ntp=None, cert=None, key=None)
     _output_options(s)
 
@@ -160,7 +164,7 @@ def diagnose_options(args: argparse.Namespace) -> Options:
         proxy=args.proxy, no_proxy=args.no_proxy, timeout=args.timeout, repeat=args.repeat, ntp=args.ntp,
         cert=readable_file(args.cert, "--cert") if args.cert else None,
         key=readable_file(args.key, "--key") if args.key else None,
-        host_is_ip=target.is_ip,
+        host_is_ip=target.is_ip, starttls=getattr(args, "starttls", None),
     )
 
 

@@ -40,41 +40,78 @@ async def run_scan(ctx: Context) -> Report:
         reached = await runner.run_one(TcpCheck(addresses[0]), ctx)
         results.append(reached)
         if reached.status is Status.PASS:
-            data = await scan(ScanTarget(address=addresses[0], port=opts.port, servername=ctx.servername,
-                                         verify_name=ctx.verify_name, timeout=ctx.timeout,
-                                         max_bytes=ctx.limits.max_read_bytes,
-                                         concurrency=ctx.limits.max_concurrency,
-                                         ca_file=str(opts.ca_file) if opts.ca_file else None))
+            data = await scan(
+                ScanTarget(
+                    address=addresses[0],
+                    port=opts.port,
+                    servername=ctx.servername,
+                    verify_name=ctx.verify_name,
+                    timeout=ctx.timeout,
+                    max_bytes=ctx.limits.max_read_bytes,
+                    concurrency=ctx.limits.max_concurrency,
+                    ca_file=str(opts.ca_file) if opts.ca_file else None,
+                )
+            )
             results.extend(scan_checks(data, time.monotonic() - start))
             if data.certificates:
-                chain = PeerChain(variant="default", servername=ctx.servername,
-                                  chain=data.certificates[0].chain)
+                chain = PeerChain(
+                    variant="default", servername=ctx.servername, chain=data.certificates[0].chain
+                )
                 results.append(await runner.run_one(CertificateCheck([chain], fetch_issuers=False), ctx))
             extra["scan"] = to_contract(data)
     verdict, causes = engine.diagnose(results)
     if "scan" in extra and not any(p["supported"] for p in extra["scan"]["protocols"]):  # type: ignore[index]
         verdict = Verdict.INCONCLUSIVE if verdict is Verdict.HEALTHY else verdict
-    return Report(command="scan", target=target, verdict=verdict, causes=tuple(causes), checks=tuple(results),
-                  duration_ms=(time.monotonic() - start) * 1000, extra=extra)
+    return Report(
+        command="scan",
+        target=target,
+        verdict=verdict,
+        causes=tuple(causes),
+        checks=tuple(results),
+        duration_ms=(time.monotonic() - start) * 1000,
+        extra=extra,
+    )
 
 
 def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:
     """The scan's findings as checks: one line each for ``checks[]`` and the human table."""
     supported = data.supported()
-    out = [CheckResult(
-        id="scan.protocols", status=Status.PASS if supported else Status.FAIL,
-        duration_ms=elapsed_s * 1000,
-        summary=(", ".join(f"{p.version} ({len(p.suites)} suites)" for p in supported) if supported
-                 else "no SSL/TLS version answered: run 'tlsdoctor diagnose' on this target"))]
+    out = [
+        CheckResult(
+            id="scan.protocols",
+            status=Status.PASS if supported else Status.FAIL,
+            duration_ms=elapsed_s * 1000,
+            summary=(
+                ", ".join(f"{p.version} ({len(p.suites)} suites)" for p in supported)
+                if supported
+                else "no SSL/TLS version answered: run 'tlsdoctor diagnose' on this target"
+            ),
+        )
+    ]
     if not supported:
         return out
-    out.append(CheckResult(id="scan.groups", status=Status.PASS if data.groups else Status.SKIP,
-                           summary=", ".join(group_name(g) for g in data.groups) or "no group seen"))
-    out.append(CheckResult(id="scan.signature-schemes", status=Status.PASS if data.schemes else Status.SKIP,
-                           summary=", ".join(scheme_name(s) for s in data.schemes) or "not observable"))
+    out.append(
+        CheckResult(
+            id="scan.groups",
+            status=Status.PASS if data.groups else Status.SKIP,
+            summary=", ".join(group_name(g) for g in data.groups) or "no group seen",
+        )
+    )
+    out.append(
+        CheckResult(
+            id="scan.signature-schemes",
+            status=Status.PASS if data.schemes else Status.SKIP,
+            summary=", ".join(scheme_name(s) for s in data.schemes) or "not observable",
+        )
+    )
     feats = ", ".join(f"{k}={v}" for k, v in data.features.items() if v is not None)
     out.append(CheckResult(id="scan.features", status=Status.PASS, summary=feats or "not observable"))
     for w in data.weaknesses:
-        out.append(CheckResult(id=f"scan.weakness.{w.id}", status=Status.WARN,
-                               summary=f"[{w.severity}] {w.summary} ({w.reference})"))
+        out.append(
+            CheckResult(
+                id=f"scan.weakness.{w.id}",
+                status=Status.WARN,
+                summary=f"[{w.severity}] {w.summary} ({w.reference})",
+            )
+        )
     return out

@@ -46,8 +46,9 @@ def certificates_table(scan: dict[str, Any]) -> Table:
         table.add_column(col, overflow="fold")
     for c in scan["certificates"]:
         problems = "; ".join(p["detail"] for p in c["problems"]) or "none"
-        table.add_row(c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10],
-                      problems)
+        table.add_row(
+            c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10], problems
+        )
     return table
 
 
@@ -56,8 +57,9 @@ def weaknesses_table(scan: dict[str, Any]) -> Table:
     for col in ("severity", "id", "summary", "reference"):
         table.add_column(col, overflow="fold")
     for w in scan["weaknesses"]:
-        table.add_row(Text(w["severity"], style=_SEVERITY.get(w["severity"], "")), w["id"], w["summary"],
-                      w["reference"])
+        table.add_row(
+            Text(w["severity"], style=_SEVERITY.get(w["severity"], "")), w["id"], w["summary"], w["reference"]
+        )
     return table
 
 

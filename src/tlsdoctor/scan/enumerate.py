@@ -27,8 +27,9 @@ class Chain:
     tested: int = 0  # distinct candidates offered at least once
 
 
-async def remove_chosen(offer: Offerer, candidates: Sequence[int], pick: Picker,
-                        first: ProbeResult | None = None) -> Chain:
+async def remove_chosen(
+    offer: Offerer, candidates: Sequence[int], pick: Picker, first: ProbeResult | None = None
+) -> Chain:
     """Run the removal chain over ``candidates``; ``first`` is a probe already made with all of them.
 
     Bounded: at most len(candidates) + 2 probes, whatever the server does. A chosen value

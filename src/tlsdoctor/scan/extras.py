@@ -51,9 +51,11 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
     found: list[int] = []
     tested: set[int] = set()
     if V.TLS1_3 in supported:
+
         async def offer13(gs: tuple[int, ...]) -> ProbeResult:
             return await prober.probe(
-                Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), groups=gs, shares=()))
+                Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), groups=gs, shares=())
+            )
 
         def pick13(r: ProbeResult) -> int | None:
             c = r.chosen
@@ -85,6 +87,7 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
     TLS 1.3 only: one probe per scheme (the signature itself is encrypted); an acceptable
     one gets a ServerHello, the others a handshake_failure alert."""
     if V.TLS1_2 in supported:
+
         def pick(r: ProbeResult) -> int | None:
             ske = r.key_exchange
             return int(ske.signature_scheme) if ske is not None and ske.signature_scheme is not None else None
@@ -92,8 +95,9 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
         async def chain(auth: str) -> list[int]:
             # One chain per key type: a server picks a suite first and fails if its key cannot
             # sign with what is left (OpenSSL does), which would end a mixed chain early.
-            signed = tuple(c for c in suites_for(V.TLS1_2) if SUITES[c].kx in ("ECDHE", "DHE")
-                           and SUITES[c].auth == auth)
+            signed = tuple(
+                c for c in suites_for(V.TLS1_2) if SUITES[c].kx in ("ECDHE", "DHE") and SUITES[c].auth == auth
+            )
 
             async def offer(ss: tuple[int, ...]) -> ProbeResult:
                 return await prober.probe(Offer(version=V.TLS1_2, suites=signed, schemes=ss))
@@ -103,9 +107,12 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
         found = await asyncio.gather(*(chain(auth) for auth in ("ECDSA", "RSA", "DSS")))
         data.schemes = list(dict.fromkeys(s for per_key in found for s in per_key))
     elif V.TLS1_3 in supported:
-        results = await asyncio.gather(*(prober.probe(Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3),
-                                                            schemes=(s,)), flight=False)
-                                         for s in TLS13_SCHEMES))
+        results = await asyncio.gather(
+            *(
+                prober.probe(Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), schemes=(s,)), flight=False)
+                for s in TLS13_SCHEMES
+            )
+        )
         data.schemes = [s for s, r in zip(TLS13_SCHEMES, results, strict=True) if r.server_hello is not None]
         data.notes.append("signature schemes from TLS 1.3 single-scheme probes (accepted, order unknown)")
 
@@ -117,10 +124,14 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
     chains: list[tuple[str, tuple[bytes, ...]]] = []
     if v is not None:
         kinds = (("RSA", RSA_SCHEMES), ("ECDSA", ECDSA_SCHEMES))
-        results = await asyncio.gather(*(
-            prober.probe(Offer(version=v, suites=suites_with_auth(v, auth),
-                               schemes=ss if v >= V.TLS1_2 else ()))
-            for auth, ss in kinds))
+        results = await asyncio.gather(
+            *(
+                prober.probe(
+                    Offer(version=v, suites=suites_with_auth(v, auth), schemes=ss if v >= V.TLS1_2 else ())
+                )
+                for auth, ss in kinds
+            )
+        )
         seen: set[bytes] = set()
         for (auth, _), r in zip(kinds, results, strict=True):
             if r.server_hello is not None and r.certificates and r.certificates[0] not in seen:
@@ -137,7 +148,8 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
         return
     t = prober.target
     anchors = await asyncio.to_thread(
-        lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store())
+        lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store()
+    )
     now = dt.datetime.now(dt.UTC)
     for kind, chain in chains:
         found = analyse_chain(chain, t.verify_name, anchors.certificates, now, store=anchors.label)
@@ -147,9 +159,18 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
 async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
     """One TLS <= 1.2 probe asking for everything, the ALPN chain, and the fallback SCSV probe."""
     f = data.features
-    f.update({"ocsp_stapling": None, "secure_renegotiation": None, "fallback_scsv": None, "alpn": None,
-              "session_tickets": None, "compression": None, "extended_master_secret": None,
-              "encrypt_then_mac": None})
+    f.update(
+        {
+            "ocsp_stapling": None,
+            "secure_renegotiation": None,
+            "fallback_scsv": None,
+            "alpn": None,
+            "session_tickets": None,
+            "compression": None,
+            "extended_master_secret": None,
+            "encrypt_then_mac": None,
+        }
+    )
     v = best_legacy(supported)
     tasks = [_fallback(prober, supported, data)]
     if v is not None:
@@ -160,15 +181,24 @@ async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]
 async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -> None:
     f = data.features
     tls = v >= V.TLS1_0  # SSL 3.0 hellos have no extensions
-    base = Offer(version=v, suites=suites_for(v), status_request=tls, session_ticket=tls,
-                 compression=True, alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else ())
+    base = Offer(
+        version=v,
+        suites=suites_for(v),
+        status_request=tls,
+        session_ticket=tls,
+        compression=True,
+        alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else (),
+    )
     first = await prober.probe(base)
     sh = first.server_hello
     if sh is None:
         return
     f["secure_renegotiation"] = sh.extension(ExtensionType.RENEGOTIATION_INFO) is not None  # RFC 5746 §3.6
-    f["compression"] = "DEFLATE" if sh.compression == CompressionMethod(1) else (
-        "none" if sh.compression == CompressionMethod.NULL else f"0x{int(sh.compression):02X}")
+    f["compression"] = (
+        "DEFLATE"
+        if sh.compression == CompressionMethod(1)
+        else ("none" if sh.compression == CompressionMethod.NULL else f"0x{int(sh.compression):02X}")
+    )
     if v >= V.TLS1_0:
         f["session_tickets"] = sh.extension(ExtensionType.SESSION_TICKET) is not None  # RFC 5077 §3.2
         acked = sh.extension(ExtensionType.STATUS_REQUEST) is not None  # RFC 6066 §8
@@ -178,7 +208,8 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
 
         async def offer(idx: tuple[int, ...]) -> ProbeResult:
             return await prober.probe(
-                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx)))
+                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx))
+            )
 
         def pick(r: ProbeResult) -> int | None:
             chosen = r.server_hello.alpn if r.server_hello is not None else None

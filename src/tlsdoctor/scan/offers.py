@@ -40,8 +40,9 @@ TLS13_GROUPS: tuple[int, ...] = tuple(g.code for g in GROUPS.values() if g.tls13
 # server then names its best first.
 ALL_SCHEMES: tuple[int, ...] = tuple(sorted(SIGNATURE_SCHEMES, key=lambda c: SIGNATURE_SCHEMES[c].deprecated))
 TLS13_SCHEMES: tuple[int, ...] = tuple(s.code for s in SIGNATURE_SCHEMES.values() if s.tls13)
-RSA_SCHEMES = tuple(s.code for s in SIGNATURE_SCHEMES.values()
-                    if s.algorithm in ("rsa_pkcs1", "rsa_pss_rsae"))
+RSA_SCHEMES = tuple(
+    s.code for s in SIGNATURE_SCHEMES.values() if s.algorithm in ("rsa_pkcs1", "rsa_pss_rsae")
+)
 ECDSA_SCHEMES = tuple(s.code for s in SIGNATURE_SCHEMES.values() if s.algorithm == "ecdsa")
 # The shares a TLS 1.3 probe carries: the two groups nearly every server has (RFC 8446 §9.1).
 DEFAULT_SHARES = (0x001D, 0x0017)
@@ -88,16 +89,29 @@ def build(offer: Offer) -> bytes:
     """The record bytes of the ClientHello for ``offer`` (SSLv2 uses its own format)."""
     v = offer.version
     if v == V.SSL2:
-        spec = HelloSpec(name="scan-sslv2", record_format="sslv2", client_version=V.SSL2,
-                         sslv2_cipher_kinds=SSL2_KINDS, extensions=False)
+        spec = HelloSpec(
+            name="scan-sslv2",
+            record_format="sslv2",
+            client_version=V.SSL2,
+            sslv2_cipher_kinds=SSL2_KINDS,
+            extensions=False,
+        )
         return build_sslv2_client_hello(spec)
     deflate = (CompressionMethod(1),) if offer.compression else ()  # RFC 3749
     compression = (*deflate, CompressionMethod.NULL)
     if v == V.SSL3:  # RFC 6101 hellos carry no extensions; RFC 5746 §3.3 SCSV instead
-        spec = HelloSpec(name="scan-ssl3", record_version=V.SSL3, client_version=V.SSL3,
-                         cipher_suites=offer.suites, extensions=False, renegotiation="scsv",
-                         extended_master_secret=False, session_id_len=0, compression=compression,
-                         fallback_scsv=offer.fallback_scsv)
+        spec = HelloSpec(
+            name="scan-ssl3",
+            record_version=V.SSL3,
+            client_version=V.SSL3,
+            cipher_suites=offer.suites,
+            extensions=False,
+            renegotiation="scsv",
+            extended_master_secret=False,
+            session_id_len=0,
+            compression=compression,
+            fallback_scsv=offer.fallback_scsv,
+        )
         return build_client_hello(spec)
     tls13 = v >= V.TLS1_3
     groups = offer.groups or (TLS13_GROUPS if tls13 else TLS12_GROUPS)

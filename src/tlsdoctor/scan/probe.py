@@ -153,5 +153,9 @@ def _record(result: ProbeResult, event: object, flight: bool) -> bool:
 
 
 def _transport_end(end: ReadEnd) -> str:
-    return {ReadEnd.RESET: "reset", ReadEnd.TIMEOUT: "timeout", ReadEnd.EOF: "closed",
-            ReadEnd.CAP: "protocol-error"}.get(end, "reset")
+    return {
+        ReadEnd.RESET: "reset",
+        ReadEnd.TIMEOUT: "timeout",
+        ReadEnd.EOF: "closed",
+        ReadEnd.CAP: "protocol-error",
+    }.get(end, "reset")

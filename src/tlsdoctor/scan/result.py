@@ -90,9 +90,17 @@ def _certificate(c: CertificateResult) -> dict[str, Any]:
         "subject": leaf.subject if leaf else None,
         "issuer": leaf.issuer if leaf else None,
         "not_after": leaf.not_after.isoformat() if leaf else None,
-        "chain": [{"subject": i.subject, "issuer": i.issuer, "not_after": i.not_after.isoformat(),
-                   "key": f"{i.key_type} {i.key_bits}", "signature_hash": i.signature_hash,
-                   "sha256": i.sha256} for i in infos],
+        "chain": [
+            {
+                "subject": i.subject,
+                "issuer": i.issuer,
+                "not_after": i.not_after.isoformat(),
+                "key": f"{i.key_type} {i.key_bits}",
+                "signature_hash": i.signature_hash,
+                "sha256": i.sha256,
+            }
+            for i in infos
+        ],
         "problems": [{"problem": p.problem.value, "detail": p.detail} for p in c.problems()],
     }
 
@@ -101,8 +109,14 @@ def to_contract(data: ScanData) -> dict[str, Any]:
     """The ``"scan"`` object of the JSON report."""
     return {
         "protocols": [
-            {"version": p.version, "supported": p.supported, "cipher_suites": _suite_names(p),
-             "server_order": p.server_order, "suites_tested": p.tested, "handshakes": p.handshakes}
+            {
+                "version": p.version,
+                "supported": p.supported,
+                "cipher_suites": _suite_names(p),
+                "server_order": p.server_order,
+                "suites_tested": p.tested,
+                "handshakes": p.handshakes,
+            }
             for p in data.protocols
         ],
         "groups": [group_name(g) for g in data.groups],
@@ -110,8 +124,10 @@ def to_contract(data: ScanData) -> dict[str, Any]:
         "signature_schemes": [scheme_name(s) for s in data.schemes],
         "certificates": [_certificate(c) for c in data.certificates],
         "features": dict(data.features),
-        "weaknesses": [{"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
-                       for w in data.weaknesses],
+        "weaknesses": [
+            {"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
+            for w in data.weaknesses
+        ],
         "handshakes": data.handshakes,
         "notes": list(data.notes),
     }

@@ -75,12 +75,18 @@ async def scan(target: ScanTarget) -> ScanData:
         ok = _sslv2_ok(result) if v == V.SSL2 else selected(result, v)
         if ok:
             supported[v] = result
-        data.protocols.append(ProtocolResult(version=name, supported=ok, tested=len(suites_for(v)),
-                                             handshakes=1, ended=result.end))
+        data.protocols.append(
+            ProtocolResult(
+                version=name, supported=ok, tested=len(suites_for(v)), handshakes=1, ended=result.end
+            )
+        )
     if supported:
         await asyncio.gather(
-            *(_suites(prober, p, supported[v]) for p, (_, v) in zip(data.protocols, VERSIONS, strict=True)
-              if v in supported),
+            *(
+                _suites(prober, p, supported[v])
+                for p, (_, v) in zip(data.protocols, VERSIONS, strict=True)
+                if v in supported
+            ),
             extras.groups(prober, supported, data),
             extras.schemes(prober, supported, data),
             extras.certificates(prober, supported, data),
@@ -114,6 +120,9 @@ async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> 
     proto.suites = chain.accepted
     proto.server_order = await server_order(offer, chain.accepted, pick)
     proto.handshakes = len(chain.probes) + (1 if len(chain.accepted) > 1 else 0)
-    dh = [r.key_exchange.dh_prime_bits for r in chain.probes
-          if r.key_exchange is not None and r.key_exchange.dh_prime_bits is not None]
+    dh = [
+        r.key_exchange.dh_prime_bits
+        for r in chain.probes
+        if r.key_exchange is not None and r.key_exchange.dh_prime_bits is not None
+    ]
     proto.dh_bits = min(dh) if dh else None

@@ -26,8 +26,15 @@ async def stdlib_chain(target: ScanTarget) -> tuple[bytes, ...]:
         return ()
     stream = Stream(sock, time.monotonic() + target.timeout, target.max_bytes)
     try:
-        result = await handshake(stream, ctx, variant="scan", address=target.address, port=target.port,
-                                 servername=target.servername, grace=0.0)
+        result = await handshake(
+            stream,
+            ctx,
+            variant="scan",
+            address=target.address,
+            port=target.port,
+            servername=target.servername,
+            grace=0.0,
+        )
         return result.chain
     finally:
         stream.close()

@@ -28,15 +28,25 @@ def _suites(data: ScanData, flag: SuiteFlag) -> list[str]:
 
 
 def _no_pfs(data: ScanData) -> list[str]:
-    return [SUITES[c].iana_name for p in data.supported() if p.version not in ("SSLv2", "TLSv1.3")
-            for c in p.suites if c in SUITES and not SUITES[c].flags & (SuiteFlag.PFS | SuiteFlag.ANON)
-            and not SUITES[c].flags & SuiteFlag.NULL]
+    return [
+        SUITES[c].iana_name
+        for p in data.supported()
+        if p.version not in ("SSLv2", "TLSv1.3")
+        for c in p.suites
+        if c in SUITES
+        and not SUITES[c].flags & (SuiteFlag.PFS | SuiteFlag.ANON)
+        and not SUITES[c].flags & SuiteFlag.NULL
+    ]
 
 
 def _cbc_tls10(data: ScanData) -> list[str]:
     old = [p for p in data.supported() if p.version in ("SSLv3", "TLSv1.0")]
-    return [f"{p.version} {SUITES[c].iana_name}" for p in old for c in p.suites
-            if c in SUITES and SUITES[c].flags & SuiteFlag.CBC]
+    return [
+        f"{p.version} {SUITES[c].iana_name}"
+        for p in old
+        for c in p.suites
+        if c in SUITES and SUITES[c].flags & SuiteFlag.CBC
+    ]
 
 
 def _version(data: ScanData, name: str) -> ProtocolResult | None:
@@ -49,18 +59,29 @@ def _supports(data: ScanData, name: str) -> bool:
 
 
 def _weak_dh(data: ScanData) -> list[str]:
-    return [f"{p.version}: {p.dh_bits}-bit DH prime" for p in data.supported()
-            if p.dh_bits is not None and p.dh_bits < MIN_DH_BITS]
+    return [
+        f"{p.version}: {p.dh_bits}-bit DH prime"
+        for p in data.supported()
+        if p.dh_bits is not None and p.dh_bits < MIN_DH_BITS
+    ]
 
 
 def _sha1_certs(data: ScanData) -> list[str]:
-    return [f"{i.subject} ({c.key_type})" for c in data.certificates for i in c.infos()
-            if i.signature_hash in ("sha1", "md5") and not i.self_signed]
+    return [
+        f"{i.subject} ({c.key_type})"
+        for c in data.certificates
+        for i in c.infos()
+        if i.signature_hash in ("sha1", "md5") and not i.self_signed
+    ]
 
 
 def _cert_problems(data: ScanData) -> list[str]:
-    return [f"{c.key_type}: {p.detail}" for c in data.certificates for p in c.problems()
-            if p.problem not in (ProblemKind.WEAK_SIGNATURE,)]
+    return [
+        f"{c.key_type}: {p.detail}"
+        for c in data.certificates
+        for p in c.problems()
+        if p.problem not in (ProblemKind.WEAK_SIGNATURE,)
+    ]
 
 
 def _deprecated_groups(data: ScanData) -> list[str]:
@@ -90,34 +111,99 @@ RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = 
     ("tls11", "high", "TLS 1.1 is enabled", "RFC 8996 §3", _present("TLSv1.1")),
     ("no-tls12", "high", "TLS 1.2 is not supported", "RFC 9325 §3.1.1", _tls12_missing),
     ("rc4", "high", "RC4 suites are accepted", "RFC 7465 §2", lambda d: _suites(d, SuiteFlag.RC4)),
-    ("export", "high", "export-grade suites are accepted (FREAK/Logjam)", "RFC 9325 §4.1; CVE-2015-0204",
-     lambda d: _suites(d, SuiteFlag.EXPORT)),
-    ("null-cipher", "high", "suites without encryption are accepted", "RFC 9325 §4.1",
-     lambda d: _suites(d, SuiteFlag.NULL)),
-    ("anonymous", "high", "anonymous (unauthenticated) suites are accepted", "RFC 9325 §4.1",
-     lambda d: _suites(d, SuiteFlag.ANON)),
+    (
+        "export",
+        "high",
+        "export-grade suites are accepted (FREAK/Logjam)",
+        "RFC 9325 §4.1; CVE-2015-0204",
+        lambda d: _suites(d, SuiteFlag.EXPORT),
+    ),
+    (
+        "null-cipher",
+        "high",
+        "suites without encryption are accepted",
+        "RFC 9325 §4.1",
+        lambda d: _suites(d, SuiteFlag.NULL),
+    ),
+    (
+        "anonymous",
+        "high",
+        "anonymous (unauthenticated) suites are accepted",
+        "RFC 9325 §4.1",
+        lambda d: _suites(d, SuiteFlag.ANON),
+    ),
     ("des", "high", "single-DES suites are accepted", "RFC 5469", lambda d: _suites(d, SuiteFlag.DES)),
-    ("3des-sweet32", "medium", "3DES suites are accepted (64-bit block: Sweet32)",
-     "RFC 9325 §4.1; CVE-2016-2183", lambda d: _suites(d, SuiteFlag.TRIPLE_DES)),
-    ("no-pfs", "medium", "suites without forward secrecy (static RSA/DH key exchange) are accepted",
-     "RFC 9325 §4.1", _no_pfs),
-    ("cbc-tls10", "medium", "CBC suites in SSL 3.0/TLS 1.0 (BEAST)", "RFC 9325 §4.2; CVE-2011-3389",
-     _cbc_tls10),
-    ("weak-dh", "high", f"DHE with a prime under {MIN_DH_BITS} bits (Logjam)", "RFC 9325 §4.1; CVE-2015-4000",
-     _weak_dh),
-    ("compression", "high", "TLS compression is enabled (CRIME)", "RFC 9325 §3.3; CVE-2012-4929",
-     _feature_is("compression", "DEFLATE")),
-    ("no-secure-renegotiation", "high", "no secure renegotiation (renegotiation_info missing)",
-     "RFC 5746 §4.1; CVE-2009-3555", _feature_is("secure_renegotiation", False)),
-    ("no-fallback-scsv", "medium", "TLS_FALLBACK_SCSV is not honoured: a downgrade goes unnoticed",
-     "RFC 7507 §3", _feature_is("fallback_scsv", False)),
-    ("no-ocsp-stapling", "low", "no OCSP stapling", "RFC 6066 §8; RFC 9325 §7.2",
-     _feature_is("ocsp_stapling", False)),
-    ("sha1-certificate", "high", "a certificate is signed with SHA-1 or MD5", "RFC 9155; CA/B BR §7.1.3",
-     _sha1_certs),
+    (
+        "3des-sweet32",
+        "medium",
+        "3DES suites are accepted (64-bit block: Sweet32)",
+        "RFC 9325 §4.1; CVE-2016-2183",
+        lambda d: _suites(d, SuiteFlag.TRIPLE_DES),
+    ),
+    (
+        "no-pfs",
+        "medium",
+        "suites without forward secrecy (static RSA/DH key exchange) are accepted",
+        "RFC 9325 §4.1",
+        _no_pfs,
+    ),
+    (
+        "cbc-tls10",
+        "medium",
+        "CBC suites in SSL 3.0/TLS 1.0 (BEAST)",
+        "RFC 9325 §4.2; CVE-2011-3389",
+        _cbc_tls10,
+    ),
+    (
+        "weak-dh",
+        "high",
+        f"DHE with a prime under {MIN_DH_BITS} bits (Logjam)",
+        "RFC 9325 §4.1; CVE-2015-4000",
+        _weak_dh,
+    ),
+    (
+        "compression",
+        "high",
+        "TLS compression is enabled (CRIME)",
+        "RFC 9325 §3.3; CVE-2012-4929",
+        _feature_is("compression", "DEFLATE"),
+    ),
+    (
+        "no-secure-renegotiation",
+        "high",
+        "no secure renegotiation (renegotiation_info missing)",
+        "RFC 5746 §4.1; CVE-2009-3555",
+        _feature_is("secure_renegotiation", False),
+    ),
+    (
+        "no-fallback-scsv",
+        "medium",
+        "TLS_FALLBACK_SCSV is not honoured: a downgrade goes unnoticed",
+        "RFC 7507 §3",
+        _feature_is("fallback_scsv", False),
+    ),
+    (
+        "no-ocsp-stapling",
+        "low",
+        "no OCSP stapling",
+        "RFC 6066 §8; RFC 9325 §7.2",
+        _feature_is("ocsp_stapling", False),
+    ),
+    (
+        "sha1-certificate",
+        "high",
+        "a certificate is signed with SHA-1 or MD5",
+        "RFC 9155; CA/B BR §7.1.3",
+        _sha1_certs,
+    ),
     ("certificate", "high", "the certificate chain does not validate", "RFC 5280 §6", _cert_problems),
-    ("deprecated-groups", "low", "deprecated named groups are accepted", "RFC 8422 §5.1.1; RFC 9325 §4.2.1",
-     _deprecated_groups),
+    (
+        "deprecated-groups",
+        "low",
+        "deprecated named groups are accepted",
+        "RFC 8422 §5.1.1; RFC 9325 §4.2.1",
+        _deprecated_groups,
+    ),
 )
 
 
