@@ -80,13 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
     _output_options(d)
 
-    s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, certificate, weaknesses")
+    s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, weaknesses")
     s.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
     s.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
-    s.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
-    s.add_argument("--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host")
+    s.add_argument("--servername", metavar="NAME", help="SNI and certificate name instead of the host")
+    s.add_argument("--connect-to", metavar="ADDR", help="connect to this address, not the host's")
     s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
-    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe deadline (default 5)")
+    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe deadline")
+    s.add_argument("--starttls", metavar="PROTO", choices=STARTTLS_PROTOCOLS,
+                   help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
     s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=0, ntp=None, cert=None, key=None)
     _output_options(s)
 

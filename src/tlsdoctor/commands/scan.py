@@ -50,6 +50,7 @@ async def run_scan(ctx: Context) -> Report:
                     max_bytes=ctx.limits.max_read_bytes,
                     concurrency=ctx.limits.max_concurrency,
                     ca_file=str(opts.ca_file) if opts.ca_file else None,
+                    starttls=opts.starttls,
                 )
             )
             results.extend(scan_checks(data, time.monotonic() - start))

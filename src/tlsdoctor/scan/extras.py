@@ -140,7 +140,7 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
     elif V.TLS1_3 in supported:
         from tlsdoctor.scan.tls13 import stdlib_chain
 
-        chain = await stdlib_chain(prober.target)
+        chain = await stdlib_chain(prober)
         if chain:
             chains.append(("any", chain))
             data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")

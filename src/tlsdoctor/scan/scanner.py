@@ -35,6 +35,7 @@ class ScanTarget:
     max_bytes: int = 256 * 1024  # per connection
     concurrency: int = 16
     ca_file: str | None = None
+    starttls: str | None = None  # a plaintext protocol to upgrade first on every probe (net.starttls)
 
 
 class Prober:
@@ -45,18 +46,26 @@ class Prober:
         self.gate = asyncio.Semaphore(target.concurrency)
         self.count = 0
 
-    async def _open(self, timeout: float) -> tuple[Stream | None, str]:
+    async def open_stream(self, timeout: float) -> tuple[Stream | None, str]:
         tcp, sock = await open_tcp(self.target.address, self.target.port, timeout)
         if sock is None:
             return None, tcp.describe()
-        return Stream(sock, time.monotonic() + timeout, self.target.max_bytes), ""
+        stream = Stream(sock, time.monotonic() + timeout, self.target.max_bytes)
+        if self.target.starttls:  # every probe pays the preamble: each is its own connection
+            from tlsdoctor.net.starttls import upgrade
+
+            result = await upgrade(stream, self.target.starttls, self.target.servername)
+            if not result.ready:
+                stream.close()
+                return None, result.describe()
+        return stream, ""
 
     async def probe(self, offer: Offer, *, flight: bool = True) -> ProbeResult:
         """One connection, one ClientHello (with our SNI), one deadline."""
         hello = build(dataclasses.replace(offer, sni=self.target.servername))
         async with self.gate:
             self.count += 1
-            return await run_probe(self._open, hello, self.target.timeout, flight=flight)
+            return await run_probe(self.open_stream, hello, self.target.timeout, flight=flight)
 
 
 def selected(result: ProbeResult, version: ProtocolVersion) -> bool:

@@ -4,27 +4,24 @@ certificate chain (encrypted, RFC 8446 §4.4.2). A stdlib handshake, unverified,
 from __future__ import annotations
 
 import ssl
-import time
 from typing import TYPE_CHECKING
 
-from tlsdoctor.net.stream import Stream
-from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.net.tls import handshake
 
 if TYPE_CHECKING:
-    from tlsdoctor.scan.scanner import ScanTarget
+    from tlsdoctor.scan.scanner import Prober
 
 
-async def stdlib_chain(target: ScanTarget) -> tuple[bytes, ...]:
+async def stdlib_chain(prober: Prober) -> tuple[bytes, ...]:
     """The chain as sent, or () when the handshake fails (the scan reports no certificate)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # we judge the chain ourselves, with analyse_chain
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    _, sock = await open_tcp(target.address, target.port, target.timeout)
-    if sock is None:
+    target = prober.target
+    stream, _ = await prober.open_stream(target.timeout)  # with the STARTTLS preamble, if any
+    if stream is None:
         return ()
-    stream = Stream(sock, time.monotonic() + target.timeout, target.max_bytes)
     try:
         result = await handshake(
             stream,
