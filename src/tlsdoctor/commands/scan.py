@@ -12,15 +12,14 @@ client, causes.md has no id for "old but working", and a CI gate can test
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from tlsdoctor import runner
 from tlsdoctor.checks.certificate import CertificateCheck
 from tlsdoctor.checks.connect import TcpCheck
-from tlsdoctor.commands.diagnose import resolve
 from tlsdoctor.context import Context
-from tlsdoctor.inference import engine
-from tlsdoctor.model import CheckResult, Report, Status, TargetInfo, Verdict
+from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status, TargetInfo, Verdict
 from tlsdoctor.observations.tls import PeerChain
 from tlsdoctor.scan.result import ScanData, group_name, scheme_name, to_contract
 from tlsdoctor.scan.scanner import ScanTarget, scan
@@ -31,7 +30,11 @@ async def run_scan(ctx: Context) -> Report:
     start = time.monotonic()
     opts = ctx.options
     results: list[CheckResult] = []
-    addresses = await resolve(ctx, results)
+    # The system store takes a few hundred ms to parse: load it while the probes run.
+    from tlsdoctor.certs.trust import load_system_store
+
+    warm = asyncio.create_task(asyncio.to_thread(load_system_store))
+    addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
     extra: dict[str, object] = {}
     if not addresses:
@@ -60,7 +63,8 @@ async def run_scan(ctx: Context) -> Report:
                 )
                 results.append(await runner.run_one(CertificateCheck([chain], fetch_issuers=False), ctx))
             extra["scan"] = to_contract(data)
-    verdict, causes = engine.diagnose(results)
+    await warm
+    verdict, causes = _judge(results)
     if "scan" in extra and not any(p["supported"] for p in extra["scan"]["protocols"]):  # type: ignore[index]
         verdict = Verdict.INCONCLUSIVE if verdict is Verdict.HEALTHY else verdict
     return Report(
@@ -72,6 +76,32 @@ async def run_scan(ctx: Context) -> Report:
         duration_ms=(time.monotonic() - start) * 1000,
         extra=extra,
     )
+
+
+async def _addresses(ctx: Context, results: list[CheckResult]) -> list[str]:
+    """--connect-to or an IP literal as is; a name through the DNS checks diagnose runs."""
+    if ctx.options.connect_to:
+        return [ctx.options.connect_to]
+    if ctx.options.host_is_ip:
+        return [ctx.options.host]
+    from tlsdoctor.commands.diagnose import resolve
+
+    return await resolve(ctx, results)
+
+
+def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
+    """The inference engine when something failed (it names the cause); healthy otherwise.
+    Importing the engine and its rules costs more than a loopback scan, so only when needed."""
+    if any(r.status in (Status.FAIL, Status.ERROR) for r in results):
+        from tlsdoctor.inference import engine
+
+        return engine.diagnose(results)
+    evidence = tuple(Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS)
+    return Verdict.HEALTHY, [
+        Cause(
+            id="healthy", confidence=1.0, summary="every check passed; no fault found", evidence=evidence[:8]
+        )
+    ]
 
 
 def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:

@@ -8,9 +8,10 @@ only what a local OpenSSL can still speak (SSLv3, export, RC4, NULL, anon, GOST.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from tlsdoctor.wire.codepoints import CompressionMethod, ProtocolVersion
-from tlsdoctor.wire.hello import HelloSpec, build_client_hello, build_sslv2_client_hello
+from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
 from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag
 from tlsdoctor.wire.variants import SSL2_KINDS
 
@@ -49,6 +50,7 @@ DEFAULT_SHARES = (0x001D, 0x0017)
 ALPN_CANDIDATES: tuple[bytes, ...] = (b"h2", b"http/1.1", b"http/1.0", b"spdy/3.1", b"h3")
 
 
+@functools.cache  # Flag arithmetic over ~350 rows costs milliseconds; chains ask per probe
 def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
     """Every registry suite usable at ``version`` (signalling values excluded)."""
     return tuple(
@@ -57,6 +59,7 @@ def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
     )  # fmt: skip
 
 
+@functools.cache
 def suites_with_auth(version: ProtocolVersion, auth: str) -> tuple[int, ...]:
     """The suites of ``version`` whose server authentication is ``auth`` (RSA, ECDSA)."""
     return tuple(c for c in suites_for(version) if SUITES[c].auth == auth)
@@ -86,7 +89,35 @@ class Offer:
 
 
 def build(offer: Offer) -> bytes:
-    """The record bytes of the ClientHello for ``offer`` (SSLv2 uses its own format)."""
+    """The record bytes of the ClientHello for ``offer`` (SSLv2 uses its own format).
+
+    A removal chain sends the same hello again and again with a shorter suite list, so the
+    codec builds one template per shape (everything but the suites) and the list is spliced
+    in: a scan is client-CPU bound on loopback, and this is most of the client's work. A
+    spliced hello that lands in the 256-511 byte F5 range is rebuilt, padded, by the codec.
+    """
+    if offer.version == V.SSL2 or len(offer.suites) > 4000:
+        return _build(offer)
+    template, extras = _template(dataclasses.replace(offer, suites=(0x002F,)))
+    # record header (5) + handshake header (4) + version (2) + random (32) + session id
+    sid_end = 5 + 4 + 2 + 32 + 1 + template[5 + 4 + 2 + 32]
+    old_len = int.from_bytes(template[sid_end : sid_end + 2], "big")
+    suites = b"".join(s.to_bytes(2, "big") for s in (*offer.suites, *extras))
+    body = template[9:sid_end] + len(suites).to_bytes(2, "big") + suites + template[sid_end + 2 + old_len :]
+    if len(body) + 4 in F5_RANGE:
+        return _build(offer)
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    return template[:3] + len(message).to_bytes(2, "big") + message
+
+
+@functools.lru_cache(maxsize=64)
+def _template(shape: Offer) -> tuple[bytes, tuple[int, ...]]:
+    """The unpadded hello for a shape, and the signalling values the codec appends to suites."""
+    extras = ((0x00FF,) if shape.version == V.SSL3 else ()) + ((0x5600,) if shape.fallback_scsv else ())
+    return _build(shape, pad=False), extras
+
+
+def _build(offer: Offer, pad: bool = True) -> bytes:
     v = offer.version
     if v == V.SSL2:
         spec = HelloSpec(
@@ -133,6 +164,6 @@ def build(offer: Offer) -> bytes:
         fallback_scsv=offer.fallback_scsv,
         encrypt_then_mac=not tls13,
         session_id_len=32 if tls13 else 0,
-        pad_f5_range=True,  # RFC 7685: keep scan hellos out of the 256-511 byte F5 range
+        pad_f5_range=pad,  # RFC 7685: keep scan hellos out of the 256-511 byte F5 range
     )
     return build_client_hello(spec)
