@@ -26,6 +26,7 @@ class Options:
     cert: Path | None = None
     key: Path | None = None
     host_is_ip: bool = False
+    starttls: str | None = None  # a plaintext protocol to upgrade first (net.starttls.PROTOCOLS), or None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from tlsdoctor.observations.cert import (
     TrustStoreInfo,
 )
 from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
+from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain, RepeatStats, preview
 
@@ -40,6 +41,8 @@ __all__ = [
     "ResolverDisagreement",
     "RevocationCheck",
     "RevocationState",
+    "StarttlsOutcome",
+    "StarttlsResult",
     "TcpConnect",
     "TrustStoreInfo",
     "TunnelOutcome",

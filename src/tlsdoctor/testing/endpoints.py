@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from tlsdoctor.testing.base import FaultServer
 from tlsdoctor.testing.certs import LeafSpec
 from tlsdoctor.testing.middleboxes import LargeHelloResetServer, OverloadedServer, SniFilterServer
+from tlsdoctor.testing.starttls_servers import (
+    FtpStarttlsServer,
+    ImapStarttlsServer,
+    LdapStarttlsServer,
+    MysqlServer,
+    Pop3StarttlsServer,
+    PostgresServer,
+    XmppStarttlsServer,
+)
 from tlsdoctor.testing.tcpfaults import (
     CloseAfterHelloServer,
     EndlessServer,
@@ -68,6 +77,43 @@ ENDPOINTS: dict[str, EndpointSpec] = {
     ),
     "smtp-banner": EndpointSpec(
         SmtpStarttlsServer, "server-not-tls", "SMTP: 220 banner first; EHLO offers STARTTLS, then valid TLS"
+    ),
+    # STARTTLS: `expected` is what a diagnosis without --starttls names; with the right --starttls each is
+    # healthy, except postgres-no-ssl (server-not-tls: it answers 'N') and mysql-no-ssl (no CLIENT_SSL).
+    "imap-starttls": EndpointSpec(
+        ImapStarttlsServer, "server-not-tls", "IMAP: '* OK' greeting; CAPABILITY lists STARTTLS, then TLS"
+    ),
+    "pop3-starttls": EndpointSpec(
+        Pop3StarttlsServer, "server-not-tls", "POP3: '+OK' greeting; CAPA lists STLS, then valid TLS"
+    ),
+    "ftp-starttls": EndpointSpec(
+        FtpStarttlsServer, "server-not-tls", "FTP: multi-line 220 greeting; AUTH TLS -> 234, then valid TLS"
+    ),
+    "postgres-ssl": EndpointSpec(
+        PostgresServer,
+        "server-closed",
+        "PostgreSQL: SSLRequest -> 'S', then valid TLS; a bare ClientHello is closed without a word",
+    ),
+    "postgres-no-ssl": EndpointSpec(
+        lambda: PostgresServer(offer_ssl=False),
+        "server-closed",
+        "PostgreSQL with ssl = off: SSLRequest -> 'N'; a bare ClientHello is closed without a word",
+    ),
+    "ldap-starttls": EndpointSpec(
+        LdapStarttlsServer, "server-closed", "LDAP: StartTLS ExtendedRequest -> success, then valid TLS"
+    ),
+    "xmpp-starttls": EndpointSpec(
+        XmppStarttlsServer,
+        "server-not-tls",
+        "XMPP: features offer <starttls/>, <proceed/>, then valid TLS; a ClientHello gets a stream error",
+    ),
+    "mysql-ssl": EndpointSpec(
+        MysqlServer, "server-not-tls", "MySQL: greeting with CLIENT_SSL; SSLRequest packet, then valid TLS"
+    ),
+    "mysql-no-ssl": EndpointSpec(
+        lambda: MysqlServer(offer_ssl=False),
+        "server-not-tls",
+        "MySQL greeting without CLIENT_SSL (have_ssl off)",
     ),
     "expired": EndpointSpec(
         lambda: TlsServer(leaf=LeafSpec(valid_from_days=-90, valid_until_days=-2)),

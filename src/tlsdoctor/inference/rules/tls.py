@@ -5,6 +5,9 @@ The decision table (variants are defined in checks/handshake.py):
 | default ends in                       | and the variants show                          | cause                 |
 |---------------------------------------|------------------------------------------------|-----------------------|
 | another protocol's bytes              | -                                              | server-not-tls        |
+| (--starttls) the upgrade is refused,  | -                                              | server-not-tls        |
+|   or the port speaks another protocol |                                                |                       |
+| FIN/RST, no byte, on a well-known port| of a protocol that waits for the client        | server-not-tls        |
 | alert certificate_required, or an     | a CertificateRequest was seen / no cert sent   | client-cert-required  |
 |   alert after a CertificateRequest    |                                                |                       |
 | alert unrecognized_name               | -                                              | sni-required          |
@@ -27,8 +30,10 @@ from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
 from tlsdoctor.inference.rules.path import mss_probes, overload, reset_origin, small_mss_passes
+from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
-from tlsdoctor.wire.sniff import sniff
+from tlsdoctor.wire.sniff import Sniffed, sniff
+from tlsdoctor.wire.starttls import label
 
 _CERT_ALERTS = {"handshake_failure", "bad_certificate", "certificate_unknown", "certificate_required",
                 "access_denied", "unknown_ca"}
@@ -45,14 +50,65 @@ def _failed_silently(a: HandshakeAttempt) -> bool:
     return a.outcome in SILENT_ENDS and a.bytes_received == 0
 
 
+# Well-known ports of protocols that wait for the client to speak first: a ClientHello there meets a
+# silent close (PostgreSQL logs "invalid length of startup packet"), never a banner sniff could name.
+_CLIENT_FIRST_PORTS = {5432: "postgres", 389: "ldap", 5222: "xmpp", 5269: "xmpp"}
+
+
+def _starttls_hint(seen: Sniffed) -> str:
+    """The --starttls advice for a sniffed protocol; both candidates when a bare 220 is ambiguous."""
+    if not seen.starttls:
+        return ""
+    also = " (or ftp)" if seen.label.startswith("an SMTP or FTP") else ""
+    return f"; use --starttls {seen.starttls}{also}"
+
+
 def server_not_tls(facts: Facts) -> Match | None:
-    """The port answered in another protocol."""
+    """The port speaks another protocol than TLS.
+
+    Seen in four ways: the handshake got another protocol's bytes back; with --starttls, the server
+    refused the upgrade (PostgreSQL 'N', SMTP 454, IMAP NO...); with --starttls, the port turned out to
+    speak some other protocol; or, without bytes to sniff, every hello met a silent close on the
+    well-known port of a protocol that waits for the client (PostgreSQL 5432, LDAP 389, XMPP 5222).
+    """
+    preambles = facts.all(StarttlsResult)
+    refused = [s for s in preambles if s.outcome is StarttlsOutcome.REFUSED]
+    if refused:
+        s = refused[0]
+        seen = sniff(s.first_bytes)
+        other = _starttls_hint(seen) if seen.starttls not in (None, s.protocol) else ""
+        return Match(0.95, cite(facts, refused[:2]),
+                     f"the port speaks {label(s.protocol)} but will not start TLS: {s.reason}{other}")
+    wrong = [s for s in preambles if s.outcome is StarttlsOutcome.NOT_THIS_PROTOCOL
+             and sniff(s.first_bytes).protocol not in ("tls", "sslv2", "empty")]
+    if wrong:
+        seen = sniff(wrong[0].first_bytes)
+        return Match(0.9, cite(facts, wrong[:2]), f"--starttls {wrong[0].protocol} was asked for, but the "
+                     f"port speaks {seen.label}{_starttls_hint(seen)}")
     hits = [a for a in facts.all(HandshakeAttempt) if a.outcome is HandshakeOutcome.NOT_TLS]
-    if not hits:
+    if hits:
+        seen = sniff(hits[0].first_bytes)
+        if any(s.ready for s in preambles):
+            agreed = preambles[0]
+            return Match(0.9, cite(facts, [agreed, hits[0]]), f"the server agreed to {agreed.protocol} "
+                         f"STARTTLS, then answered the ClientHello with {seen.label}, not TLS")
+        return Match(0.95, cite(facts, hits[:2]),
+                     f"the port speaks {seen.label}, not TLS{_starttls_hint(seen)}")
+    return _client_first_port(facts) if not preambles else None
+
+
+def _client_first_port(facts: Facts) -> Match | None:
+    """Every hello met FIN/RST and no byte, on the well-known port of a client-first plaintext protocol."""
+    runs = list(attempts(facts).values())
+    closes = (HandshakeOutcome.EOF, HandshakeOutcome.RESET)
+    if not runs or not all(a.outcome in closes and a.bytes_received == 0 for a in runs):
         return None
-    seen = sniff(hits[0].first_bytes)
-    hint = f"; use --starttls {seen.starttls}" if seen.starttls else ""
-    return Match(0.95, cite(facts, hits[:2]), f"the port speaks {seen.label}, not TLS{hint}")
+    proto = _CLIENT_FIRST_PORTS.get(runs[0].port)
+    if proto is None:
+        return None
+    return Match(0.8, cite(facts, runs[:2]),
+                 f"port {runs[0].port} is {label(proto)}'s, which starts in plaintext and closes on a "
+                 f"ClientHello without a word; use --starttls {proto}")
 
 
 def client_cert_required(facts: Facts) -> Match | None:
