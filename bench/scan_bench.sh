@@ -58,6 +58,6 @@ run() {  # run NAME CMD...: /usr/bin/time -v into $WORK/NAME.time
 
 run tlsdoctor "$TLSDOCTOR" scan "127.0.0.1:$PORT" --servername localhost --json
 run sslyze "$SSLYZE" "127.0.0.1:$PORT" --json_out="$WORK/sslyze.json" --quiet
-run testssl "$TESTSSL" --quiet --color 0 --warnings off --jsonfile "$WORK/testssl.json" "127.0.0.1:$PORT"
+[[ -n "${SKIP_TESTSSL:-}" ]] || run testssl "$TESTSSL" --quiet --color 0 --warnings off --jsonfile "$WORK/testssl.json" "127.0.0.1:$PORT"
 
 "$ROOT/.venv/bin/python" "$ROOT/bench/scan_bench_report.py" "$WORK"
