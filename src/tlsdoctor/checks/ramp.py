@@ -14,7 +14,7 @@ import time
 
 from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import VARIANTS, build_context
-from tlsdoctor.checks.repeat import percentile
+from tlsdoctor.checks.repeat import SLOW_CONNECT_MS, percentile
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.stream import Stream
@@ -25,10 +25,10 @@ from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
 NO_VERIFY = VARIANTS[0]  # the server's work is the same; ours is less
-SLOW_CONNECT_MS = 900.0  # the first SYN retransmission comes after 1 s (RFC 6298 §2.1)
-# struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, then u32s; rtt is the 16th, total_retrans the 24th.
-_TCP_INFO_LEN = 104
-_RTT_OFFSET, _TOTAL_RETRANS_OFFSET = 8 + 4 * 15, 8 + 4 * 23
+# struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, then u32s; rtt is the 16th, total_retrans the 24th;
+# tcpi_rcv_ooopack (Linux 5.4+) sits at byte 224, after the u64 counters.
+_TCP_INFO_LEN = 232
+_RTT_OFFSET, _TOTAL_RETRANS_OFFSET, _RCV_OOOPACK_OFFSET = 8 + 4 * 15, 8 + 4 * 23, 224
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,18 +40,24 @@ class Sample:
     ok: bool
     retransmits: int = 0
     rtt_ms: float = 0.0
+    reordered: int = 0  # segments that arrived out of order: one of the server's was lost before them
 
 
-def tcp_info(sock: socket.socket) -> tuple[int, float]:
-    """(segments retransmitted, smoothed RTT in ms) from TCP_INFO; zeros where unsupported."""
+def tcp_info(sock: socket.socket) -> tuple[int, float, int]:
+    """(segments we retransmitted, smoothed RTT in ms, out-of-order segments received) from TCP_INFO.
+
+    Our own retransmissions only show loss on the way out; a server segment lost on the way in shows
+    as the ones behind it arriving out of order. Zeros where the kernel does not say.
+    """
     try:
         raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
     except OSError:
-        return 0, 0.0
+        return 0, 0.0, 0
     if len(raw) < _TOTAL_RETRANS_OFFSET + 4:
-        return 0, 0.0
+        return 0, 0.0, 0
     rtt_us = struct.unpack_from("I", raw, _RTT_OFFSET)[0]
-    return struct.unpack_from("I", raw, _TOTAL_RETRANS_OFFSET)[0], rtt_us / 1000
+    ooo = struct.unpack_from("I", raw, _RCV_OOOPACK_OFFSET)[0] if len(raw) >= _RCV_OOOPACK_OFFSET + 4 else 0
+    return struct.unpack_from("I", raw, _TOTAL_RETRANS_OFFSET)[0], rtt_us / 1000, ooo
 
 
 async def sample(ctx: Context, route: Route) -> Sample:
@@ -64,12 +70,12 @@ async def sample(ctx: Context, route: Route) -> Sample:
     try:
         result = await handshake(stream, build_context(ctx, NO_VERIFY), variant="ramp", address=route.address,
                                  port=ctx.options.port, servername=ctx.servername, grace=0.0)
-        retrans, rtt = tcp_info(sock)
+        retrans, rtt, ooo = tcp_info(sock)
     finally:
         stream.close()
     ok = result.attempt.outcome is HandshakeOutcome.OK
     return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=(time.monotonic() - start) * 1000 - tcp.elapsed_ms,
-                  ok=ok, retransmits=retrans, rtt_ms=rtt)
+                  ok=ok, retransmits=retrans, rtt_ms=rtt, reordered=ooo)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,7 +101,8 @@ class RampCheck:
                                     connect_p50_ms=percentile([s.connect_ms for s in samples], 0.5),
                                     handshake_p50_ms=percentile(done, 0.5),
                                     handshake_max_ms=max(done, default=0.0),
-                                    handshake_min_ms=min(done, default=0.0)))
+                                    handshake_min_ms=min(done, default=0.0),
+                                    retransmits=sum(s.retransmits + s.reordered for s in samples)))
             if not done:
                 break  # nothing completes even alone: not load, and more levels would only cost timeouts
         summary = "; ".join(f"x{lv.concurrency}: p50 {lv.handshake_p50_ms:.0f} ms, {lv.failures} failed"
@@ -129,6 +136,7 @@ class StabilityCheck:
         rtts = [s.rtt_ms for s in samples if s.rtt_ms > 0]
         stats = PathStats(attempts=len(samples), failures=sum(not s.ok for s in samples),
                           retransmits=sum(s.retransmits for s in samples),
+                          out_of_order=sum(s.reordered for s in samples),
                           slow_connects=sum(s.connect_ms >= SLOW_CONNECT_MS for s in samples),
                           rtt_ms_min=min(rtts, default=0.0), rtt_ms_max=max(rtts, default=0.0))
         bad = stats.failures or stats.retransmits or stats.slow_connects

@@ -15,6 +15,7 @@ from tlsdoctor.observations.tcp import TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
 CONCURRENCY = 4
+SLOW_CONNECT_MS = 900.0  # the first SYN retransmission comes after 1 s (RFC 6298 §2.1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -44,21 +45,23 @@ class RepeatCheck:
     async def run(self, ctx: Context) -> CheckResult:
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one() -> tuple[str, float]:
+        async def one() -> tuple[str, float, float]:
             async with gate:
                 result, obs = await attempt(ctx, DEFAULT, self.route)
+            tcp = next((o for o in obs if isinstance(o, TcpConnect)), None)
+            connect_ms = tcp.elapsed_ms if tcp else 0.0
             if result is None:
-                tcp = next((o for o in obs if isinstance(o, TcpConnect)), None)
-                return f"connect-{tcp.outcome.value if tcp else 'failed'}", 0.0
-            return result.attempt.outcome.value, result.attempt.elapsed_ms
+                return f"connect-{tcp.outcome.value if tcp else 'failed'}", 0.0, connect_ms
+            return result.attempt.outcome.value, result.attempt.elapsed_ms, connect_ms
 
         outcomes = await asyncio.gather(*(one() for _ in range(self.count)))
-        counts = collections.Counter(o for o, _ in outcomes)
-        times = [ms for o, ms in outcomes if o == HandshakeOutcome.OK.value]
+        counts = collections.Counter(o for o, _, _ in outcomes)
+        times = [ms for o, ms, _ in outcomes if o == HandshakeOutcome.OK.value]
         failures = self.count - counts.get(HandshakeOutcome.OK.value, 0)
         stats = RepeatStats(
             attempts=self.count, failures=failures, outcomes=tuple(counts.most_common()),
             p50_ms=percentile(times, 0.5), p90_ms=percentile(times, 0.9), max_ms=max(times, default=0.0),
+            slow_connects=sum(ms >= SLOW_CONNECT_MS for _, _, ms in outcomes),
         )
         jitter = statistics.pstdev(times) if len(times) > 1 else 0.0
         status = Status.PASS if failures == 0 else Status.FAIL

@@ -124,8 +124,11 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
 
 def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
     """Phase 3a: the path probes the default handshake's ending calls for (checks/path.py, checks/ramp.py)."""
+    from tlsdoctor.checks.confirm import ConfirmCheck, answering_probe
     from tlsdoctor.checks.path import ResetOriginCheck
     from tlsdoctor.checks.ramp import RampCheck, StabilityCheck
+    from tlsdoctor.checks.repeat import RepeatCheck
+    from tlsdoctor.observations.path import MssProbe
 
     runs = handshake_outcomes(results)
     default, twin = runs.get("default"), runs.get("no-verify")
@@ -146,11 +149,28 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     answered = [a for a in pair if a.bytes_received > 0]
     if direct and (ctx.options.repeat > 0 or (silent and answered)):
         checks.append(StabilityCheck(route))
+    if ctx.options.repeat > 0:  # alongside the other path probes: one wall-clock cost, not two
+        checks.append(RepeatCheck(route, ctx.options.repeat))
+    # The decisive probes disagree (the default failed silently, another probe answered): a
+    # difference counts only if it reproduces, so re-run the pair (checks/confirm.py).
+    first = default.outcome.value if default is not None else first_connect(results)
+    if direct and first is not None and first != HandshakeOutcome.OK.value and (
+            default is None or default.outcome in SILENT_ENDS):
+        mss = [o for r in results for o in r.observations if isinstance(o, MssProbe)]
+        other = answering_probe(runs, mss)
+        if other is not None:
+            checks.append(ConfirmCheck(route, pair=(("default", first), other)))
     return checks
 
 
+def first_connect(results: list[CheckResult]) -> str | None:
+    """How the default handshake's own connect failed ("connect-timeout"), when it never got to a hello."""
+    return next((f"connect-{o.outcome.value}" for r in results if r.id == "handshake.default"
+                 for o in r.observations if isinstance(o, TcpConnect)), None)
+
+
 async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> None:
-    """Phase 3b: the certificate as sent, repeats, and the clock when validity is in question."""
+    """Phase 3b: the certificate as sent, and the clock when validity is in question."""
     from tlsdoctor.checks.certificate import CertificateCheck
     from tlsdoctor.checks.clock import ClockCheck
 
@@ -158,10 +178,6 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
     later: list[runner.Check] = []
     if chains:
         later.append(CertificateCheck(chains))
-    if ctx.options.repeat > 0:
-        from tlsdoctor.checks.repeat import RepeatCheck
-
-        later.append(RepeatCheck(route, ctx.options.repeat))
     results.extend(await runner.run(later, ctx))
     # The clock matters when asked for, or when a validity window is what failed: only then
     # can skew, not the certificate, be the cause. An unreachable NTP server costs nothing otherwise.

@@ -74,12 +74,14 @@ class RampLevel(Observation):
     handshake_p50_ms: float  # from connected to handshake done (ServerHello latency and more)
     handshake_max_ms: float
     handshake_min_ms: float = 0.0
+    retransmits: int = 0  # segments retransmitted or received out of order (TCP_INFO): loss, not load
 
     def describe(self) -> str:
+        lost = f", {self.retransmits} lost segments (TCP_INFO)" if self.retransmits else ""
         return (f"{self.concurrency} concurrent handshakes: {self.failures} failed, TCP connect p50 "
                 f"{self.connect_p50_ms:.0f} ms, handshake min {self.handshake_min_ms:.0f} / "
                 f"p50 {self.handshake_p50_ms:.0f} ms, "
-                f"max {self.handshake_max_ms:.0f} ms")
+                f"max {self.handshake_max_ms:.0f} ms{lost}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,8 +96,35 @@ class PathStats(Observation):
     slow_connects: int  # connects that took >= 0.9 s: a SYN or SYN-ACK was lost and retransmitted
     rtt_ms_min: float
     rtt_ms_max: float
+    out_of_order: int = 0  # server segments received out of order: one before them was lost
 
     def describe(self) -> str:
         return (f"{self.attempts} connections: {self.failures} failed, {self.retransmits} retransmitted "
-                f"segments, {self.slow_connects} connects needed a SYN retransmission, "
-                f"RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms")
+                f"segments, {self.out_of_order} received out of order, {self.slow_connects} connects "
+                f"needed a SYN retransmission, RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reproduction(Observation):
+    """One probe of a disagreeing pair, re-run a few times at once after the first attempts disagreed.
+
+    On a lossy path a single lost packet makes one single-shot probe fail while its twin passes;
+    that difference means nothing unless it comes back the same way every time.
+    """
+
+    kind: ClassVar[str] = "reproduction"
+
+    probe: str  # a handshake variant name, or "mss-<n>" for the small-MSS retry
+    first: str  # the first attempt's outcome
+    outcomes: tuple[str, ...]  # the re-runs' outcomes
+
+    @property
+    def reproduced(self) -> bool:
+        """Every re-run passed or failed as the first attempt did."""
+        passed = self.first == "ok"
+        return all((o == "ok") == passed for o in self.outcomes)
+
+    def describe(self) -> str:
+        verdict = "reproduced" if self.reproduced else "did NOT reproduce"
+        return (f"{self.probe} re-run {len(self.outcomes)} times: {', '.join(self.outcomes)} "
+                f"(first attempt: {self.first}): {verdict}")

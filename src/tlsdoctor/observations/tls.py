@@ -118,12 +118,14 @@ class RepeatStats(Observation):
     p50_ms: float
     p90_ms: float
     max_ms: float
+    slow_connects: int = 0  # connects of >= 0.9 s: a SYN or SYN-ACK was lost and retransmitted
 
     def describe(self) -> str:
         counts = ", ".join(f"{o} x{n}" for o, n in self.outcomes)
+        syn = f", {self.slow_connects} connects needed a SYN retransmission" if self.slow_connects else ""
         return (
             f"{self.failures}/{self.attempts} repeated handshakes failed ({counts}); "
-            f"latency p50 {self.p50_ms:.0f} ms, p90 {self.p90_ms:.0f} ms, max {self.max_ms:.0f} ms"
+            f"latency p50 {self.p50_ms:.0f} ms, p90 {self.p90_ms:.0f} ms, max {self.max_ms:.0f} ms{syn}"
         )
 
 

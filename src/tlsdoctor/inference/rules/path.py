@@ -6,15 +6,20 @@ rules/transport.py), which asks these queries to raise or lower its confidence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match
 from tlsdoctor.inference.rules.helpers import cite
-from tlsdoctor.observations.path import MssProbe, PathStats, RampLevel, ResetOrigin
+from tlsdoctor.observations.path import MssProbe, PathStats, RampLevel, Reproduction, ResetOrigin
+from tlsdoctor.observations.tls import RepeatStats
 
 # A handshake this much slower under load, with TCP connects still fast, is the server, not the path.
 RAMP_GROWTH = 2.0
 RAMP_MIN_EXTRA_MS = 200.0
 FAST_CONNECT_MS = 100.0
+# A difference between probes that did not reproduce on re-runs is at most this likely.
+UNREPRODUCED_CAP = 0.3
 
 
 def reset_origin(facts: Facts) -> ResetOrigin | None:
@@ -48,6 +53,13 @@ def overload(facts: Facts) -> Match | None:
     failing = last.failures / last.concurrency > first.failures / first.concurrency + 0.2
     if not (slower or failing):
         return None
+    # A server's full queues drop SYNs only at the top level; segments lost already at the low levels
+    # mean the path itself loses, and retransmission timers explain the slow handshakes as well.
+    lost = sum(lv.retransmits for lv in levels[:-1])
+    if lost >= 2:
+        return Match(0.4, cite(facts, levels),
+                     f"handshakes slowed under load, but {lost} segments were lost or retransmitted before "
+                     "the load was high: the path's loss may explain the slowdown as well as the server")
     return Match(0.85, cite(facts, levels),
                  f"handshakes slow from {base:.0f} ms unloaded to "
                  f"{last.handshake_p50_ms:.0f} ms "
@@ -56,15 +68,60 @@ def overload(facts: Facts) -> Match | None:
 
 
 def unstable_transport(facts: Facts) -> Match | None:
-    """The kernel retransmitted on several identical connections, or SYNs needed retransmitting."""
-    stats = facts.first(PathStats)
+    """The kernel retransmitted or received out of order on identical connections, or SYNs were retried.
+
+    TCP_INFO shows our own retransmissions (loss on the way out) and segments received out of order
+    (a server segment lost on the way in); a connect of about a second is a retransmitted SYN, counted
+    on the stability probe's and on --repeat's connections alike.
+    """
+    stats, repeats = facts.first(PathStats), facts.first(RepeatStats)
     if stats is None:
         return None
-    signs = stats.retransmits + stats.slow_connects
+    syn = stats.slow_connects + (repeats.slow_connects if repeats else 0)
+    signs = stats.retransmits + stats.out_of_order + syn
     intermittent = 0 < stats.failures < stats.attempts
     if signs < 2 and not intermittent:
         return None
     confidence = 0.8 if intermittent else min(0.75, 0.5 + 0.05 * signs)
-    return Match(confidence, cite(facts, [stats]),
+    return Match(confidence, cite(facts, [stats, *([repeats] if repeats and repeats.slow_connects else [])]),
                  f"identical connections lost packets: {stats.retransmits} retransmitted segments, "
-                 f"{stats.slow_connects} SYN retransmissions, {stats.failures} of {stats.attempts} failed")
+                 f"{stats.out_of_order} received out of order, {syn} SYN retransmissions, "
+                 f"{stats.failures} of {stats.attempts} failed")
+
+
+def unreproduced(facts: Facts) -> list[Reproduction]:
+    """Re-runs of a disagreeing pair that did not end the way the first attempt did."""
+    return [r for r in facts.all(Reproduction) if not r.reproduced]
+
+
+def reproducible(rule: Callable[[Facts], Match | None]) -> Callable[[Facts], Match | None]:
+    """A differential rule whose conclusion is capped when the difference it rests on did not reproduce.
+
+    Such rules compare single-shot probes (default vs small MSS, with vs without SNI, large vs small
+    hello); a lost packet on a lossy path makes the same picture once, not every time.
+    """
+
+    def match(facts: Facts) -> Match | None:
+        found = rule(facts)
+        flaky = unreproduced(facts)
+        if found is None or not flaky:
+            return found
+        return Match(min(found.confidence, UNREPRODUCED_CAP), [*found.evidence, *cite(facts, flaky)],
+                     f"{found.summary}; but the difference did not reproduce on re-runs "
+                     f"({flaky[0].probe}: {', '.join(flaky[0].outcomes)})")
+
+    match.__name__ = match.__qualname__ = rule.__name__
+    match.__doc__ = rule.__doc__
+    return match
+
+
+def intermittent(facts: Facts) -> Match | None:
+    """The default handshake failed once and then passed on identical re-runs (or the reverse)."""
+    flaky = [r for r in unreproduced(facts) if r.probe == "default"] or unreproduced(facts)
+    if not flaky:
+        return None
+    r = flaky[0]
+    passed = sum(o == "ok" for o in r.outcomes)
+    return Match(0.8, cite(facts, flaky),
+                 f"the {r.probe} handshake ended in {r.first}, then {passed} of {len(r.outcomes)} identical "
+                 "re-runs passed: the failure is intermittent, not a property of the server or a filter")

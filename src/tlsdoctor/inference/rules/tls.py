@@ -29,7 +29,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
-from tlsdoctor.inference.rules.path import mss_probes, overload, reset_origin, small_mss_passes
+from tlsdoctor.inference.rules.path import mss_probes, overload, reproducible, reset_origin, small_mss_passes
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
 from tlsdoctor.wire.sniff import Sniffed, sniff
@@ -318,17 +318,17 @@ def server_overloaded(facts: Facts) -> Match | None:
 
 
 RULES = (
-    Rule(CauseId.PATH_MTU_BLACKHOLE, path_mtu_blackhole),
+    Rule(CauseId.PATH_MTU_BLACKHOLE, reproducible(path_mtu_blackhole)),
     Rule(CauseId.FIREWALL_RESET, firewall_reset),
     Rule(CauseId.FIREWALL_DROP, firewall_drop),
-    Rule(CauseId.SNI_FILTERED, sni_filtered),
-    Rule(CauseId.CLIENTHELLO_TOO_LARGE, clienthello_too_large),
+    Rule(CauseId.SNI_FILTERED, reproducible(sni_filtered)),
+    Rule(CauseId.CLIENTHELLO_TOO_LARGE, reproducible(clienthello_too_large)),
     Rule(CauseId.SERVER_NOT_TLS, server_not_tls),
     Rule(CauseId.SERVER_CLOSED, server_closed),
     Rule(CauseId.SERVER_OVERLOADED, server_overloaded),
     Rule(CauseId.PROTOCOL_MISMATCH, protocol_mismatch),
     Rule(CauseId.CIPHER_MISMATCH, cipher_mismatch),
     Rule(CauseId.CLIENT_CERT_REQUIRED, client_cert_required),
-    Rule(CauseId.SNI_REQUIRED, sni_required),
+    Rule(CauseId.SNI_REQUIRED, reproducible(sni_required)),
     Rule(CauseId.CLIENT_TLS_POLICY, client_tls_policy),
 )

@@ -6,7 +6,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
-from tlsdoctor.inference.rules.path import unstable_transport
+from tlsdoctor.inference.rules.path import intermittent, unstable_transport
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
@@ -90,15 +90,29 @@ def proxy_required(facts: Facts) -> Match | None:
     return None
 
 
-def network_unstable(facts: Facts) -> Match | None:
-    """The same handshake fails only sometimes."""
+def _repeats_intermittent(facts: Facts) -> Match | None:
     stats = facts.first(RepeatStats)
-    transport = unstable_transport(facts)
     if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
-        return transport
+        return None
     rate = stats.failures / stats.attempts
     return Match(min(0.85, 0.5 + rate), cite(facts, [stats]),
                  f"{stats.failures} of {stats.attempts} identical handshakes failed")
+
+
+def network_unstable(facts: Facts) -> Match | None:
+    """The same handshake fails only sometimes, or the kernel had to retransmit.
+
+    Independent signs (repeats failing sometimes, a failure that did not reproduce, retransmissions
+    counted by TCP_INFO) combine as a noisy-OR: each alone is suggestive, together they are strong.
+    """
+    found = [m for m in (intermittent(facts), _repeats_intermittent(facts), unstable_transport(facts)) if m]
+    if not found:
+        return None
+    doubt = 1.0
+    for m in found:
+        doubt *= 1.0 - m.confidence
+    best = max(found, key=lambda m: m.confidence)
+    return Match(min(0.9, 1.0 - doubt), [e for m in found for e in m.evidence], best.summary)
 
 
 RULES = (
