@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
     m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
-    m.add_argument("--timeout", type=positive_float, default=2.0, metavar="S", help="per-step timeout (default 2)")
+    m.add_argument("--timeout", type=positive_float, metavar="S", help="per-step timeout (default 2; --lab 3)")
     m.add_argument("--json", action="store_true", help="print the results as JSON")
+    m.add_argument("--lab", action="store_true", help="(root) the middlebox lab in network namespaces instead")
     return parser
 
 
@@ -235,9 +236,13 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return emit(run_explain(read_explain_text(args)), args)
     if args.command == "demo":
+        if args.lab:
+            from tlsdoctor.commands.demo_lab import run_lab_demo
+
+            return run_lab_demo(only=args.only, timeout=args.timeout or 3.0, as_json=args.json)
         from tlsdoctor.commands.demo import run_demo
 
-        return run_demo(only=args.only, timeout=args.timeout, as_json=args.json)
+        return run_demo(only=args.only, timeout=args.timeout or 2.0, as_json=args.json)
     raise UsageError("no command given (see 'tlsdoctor --help')")
 
 

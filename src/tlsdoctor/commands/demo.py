@@ -7,6 +7,7 @@ user sees here is what the tests assert. Needs no network.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 import time
@@ -64,12 +65,6 @@ async def run_all(names: Sequence[str], timeout: float) -> list[tuple[str, str, 
 
 def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = False) -> int:
     """Run the demo; exit status 0 only when every diagnosis names the expected cause."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from tlsdoctor.cli import make_console
-
     unknown = [n for n in only if n not in DEMO]
     if unknown:
         raise UsageError(f"unknown demo endpoint {unknown[0]!r}; choose from: {', '.join(DEMO)}")
@@ -77,20 +72,52 @@ def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = Fal
     start = time.monotonic()
     rows = asyncio.run(run_all(names, timeout))
     total = time.monotonic() - start
-    passed = 0
-    out: list[dict[str, object]] = []
-    table = Table(title="tlsdoctor demo: built-in broken endpoints on 127.0.0.1", header_style="bold")
-    for col in ("endpoint", "expected", "diagnosed", "confidence", "time", ""):
-        table.add_column(col, overflow="fold")
+    shown = []
     for name, expected, also, report, elapsed in rows:
         top = report.causes[0] if report.causes else None
-        got = top.id if top else report.verdict.value
-        ok = got == expected or got in also
-        passed += ok
-        table.add_row(name, expected, got, f"{top.confidence:.0%}" if top else "-", f"{elapsed:.2f} s",
-                      Text("ok", style="green") if ok else Text("MISMATCH", style="bold red"))
-        out.append({"endpoint": name, "expected": expected, "diagnosed": got, "ok": ok,
-                    "confidence": top.confidence if top else None, "seconds": round(elapsed, 3)})
+        shown.append(Row(name, expected, also, top.id if top else report.verdict.value,
+                         top.confidence if top else None, elapsed))
+    return show(shown, "tlsdoctor demo: built-in broken endpoints on 127.0.0.1", total, as_json)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Row:
+    """One demo line: what was expected, what the diagnosis named, how sure and how fast."""
+
+    name: str
+    expected: str
+    also: tuple[str, ...]
+    diagnosed: str
+    confidence: float | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.diagnosed == self.expected or self.diagnosed in self.also
+
+
+def show(rows: Sequence[Row], title: str, total: float, as_json: bool) -> int:
+    """Print the demo table (or its JSON); exit status 0 only when every row is as expected.
+
+    Shared by ``demo`` and ``demo --lab`` (commands/demo_lab.py), so both read the same.
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from tlsdoctor.cli import make_console
+
+    passed = sum(r.ok for r in rows)
+    out: list[dict[str, object]] = []
+    table = Table(title=title, header_style="bold")
+    for col in ("endpoint", "expected", "diagnosed", "confidence", "time", ""):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        sure = f"{r.confidence:.0%}" if r.confidence is not None else "-"
+        table.add_row(r.name, r.expected, r.diagnosed, sure, f"{r.seconds:.2f} s",
+                      Text("ok", style="green") if r.ok else Text("MISMATCH", style="bold red"))
+        out.append({"endpoint": r.name, "expected": r.expected, "diagnosed": r.diagnosed, "ok": r.ok,
+                    "confidence": r.confidence, "seconds": round(r.seconds, 3)})
     if as_json:
         sys.stdout.write(json.dumps({"schema": "tlsdoctor.demo/1", "results": out, "passed": passed,
                                      "total": len(rows), "seconds": round(total, 2)}, indent=2) + "\n")
