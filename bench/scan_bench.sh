@@ -5,6 +5,9 @@
 #                                        /tmp/sslyze-venv/bin/pip install sslyze)
 # Prints wall time, peak RSS (/usr/bin/time -v) and suites tested per tool, and the ratios
 # the issue asks for: tlsdoctor <= 1/3 of sslyze's wall time, <= 1/20 of testssl.sh's, RSS below sslyze's.
+# RUNS=N (default 5): N paired runs (tlsdoctor then sslyze, back to back), each pair's ratio and
+# the medians; testssl.sh runs once (SKIP_TESTSSL=1 skips it). The machine should be quiet:
+# uptime's load average is printed before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,7 +15,11 @@ TLSDOCTOR=${TLSDOCTOR:-$ROOT/.venv/bin/tlsdoctor}
 SSLYZE=${SSLYZE:-/tmp/sslyze-venv/bin/sslyze}
 TESTSSL=${TESTSSL:-$(command -v testssl || command -v testssl.sh)}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+RUNS=${RUNS:-5}
 WORK=$(mktemp -d /tmp/scan-bench.XXXXXX)
+# pip byte-compiles what it installs (sslyze's venv has its .pyc files); an editable checkout
+# under PYTHONDONTWRITEBYTECODE=1 would recompile every module on every run. Compile once.
+"$ROOT/.venv/bin/python" -m compileall -q "$ROOT/src/tlsdoctor" >/dev/null
 PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 
 # One server for all three tools: TLS 1.0-1.3, a broad cipher string, RSA + ECDSA certificates.
@@ -56,8 +63,13 @@ run() {  # run NAME CMD...: /usr/bin/time -v into $WORK/NAME.time
   /usr/bin/time -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
 }
 
-run tlsdoctor "$TLSDOCTOR" scan "127.0.0.1:$PORT" --servername localhost --json
-run sslyze "$SSLYZE" "127.0.0.1:$PORT" --json_out="$WORK/sslyze.json" --quiet
-[[ -n "${SKIP_TESTSSL:-}" ]] || run testssl "$TESTSSL" --quiet --color 0 --warnings off --jsonfile "$WORK/testssl.json" "127.0.0.1:$PORT"
+echo "load before: $(uptime)"
+for i in $(seq "$RUNS"); do
+  run "tlsdoctor-$i" "$TLSDOCTOR" scan "127.0.0.1:$PORT" --servername localhost --json
+  run "sslyze-$i" "$SSLYZE" "127.0.0.1:$PORT" --json_out="$WORK/sslyze-$i.json" --quiet
+done
+[[ -n "${SKIP_TESTSSL:-}" ]] || run testssl "$TESTSSL" --quiet --color 0 --warnings off \
+  --jsonfile "$WORK/testssl.json" "127.0.0.1:$PORT"
+echo "load after: $(uptime)"
 
 "$ROOT/.venv/bin/python" "$ROOT/bench/scan_bench_report.py" "$WORK"

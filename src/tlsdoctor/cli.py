@@ -65,14 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diagnose", help="live, layered diagnosis of one endpoint")
     d.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
     d.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
-    d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
-    d.add_argument("--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host")
-    d.add_argument("--resolver", metavar="IP[:PORT]", action="append", default=[], help="DNS server to ask (repeatable)")
+    d.add_argument("--servername", metavar="NAME",
+                   help="SNI and certificate name to use instead of the host")
+    d.add_argument("--connect-to", metavar="ADDR",
+                   help="connect to this address instead of resolving the host")
+    d.add_argument("--resolver", metavar="IP[:PORT]", action="append", default=[],
+                   help="DNS server to ask (repeatable)")
     d.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     d.add_argument("--proxy", metavar="URL", help="HTTP CONNECT proxy to use")
     d.add_argument("--no-proxy", action="store_true", help="ignore proxy settings from the environment")
-    d.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-step timeout (default 5)")
-    d.add_argument("--repeat", type=bounded_int(0, 1000), default=0, metavar="N", help="repeat the handshake N times")
+    d.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
+                   help="per-step timeout (default 5)")
+    d.add_argument("--repeat", type=bounded_int(0, 1000), default=0, metavar="N",
+                   help="repeat the handshake N times")
     d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
@@ -97,10 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(e)
 
     m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
-    m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
-    m.add_argument("--timeout", type=positive_float, metavar="S", help="per-step timeout (default 2; --lab 3)")
+    m.add_argument("--only", metavar="NAME", action="append", default=[],
+                   help="run only these endpoints")
+    m.add_argument("--timeout", type=positive_float, metavar="S",
+                   help="per-step timeout (default 2; --lab 3)")
     m.add_argument("--json", action="store_true", help="print the results as JSON")
-    m.add_argument("--lab", action="store_true", help="(root) the middlebox lab in network namespaces instead")
+    m.add_argument("--lab", action="store_true",
+                   help="(root) the middlebox lab in network namespaces instead")
     return parser
 
 
@@ -141,7 +149,6 @@ def resolver_spec(text: str) -> str:
 def diagnose_options(args: argparse.Namespace) -> Options:
     """Validate diagnose's arguments into Options."""
     from tlsdoctor.context import Options
-    from tlsdoctor.net.proxy import parse_proxy_url
     from tlsdoctor.target import normalize_host, parse_target
 
     target = parse_target(args.target, args.port)
@@ -155,6 +162,8 @@ def diagnose_options(args: argparse.Namespace) -> Options:
     if args.servername:
         servername, _ = normalize_host(args.servername)
     if args.proxy:
+        from tlsdoctor.net.proxy import parse_proxy_url  # urllib and http.client: only with --proxy
+
         parse_proxy_url(args.proxy)
     if args.proxy and args.no_proxy:
         raise UsageError("--proxy and --no-proxy exclude each other")
@@ -178,7 +187,8 @@ def read_explain_text(args: argparse.Namespace) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("explain needs TEXT, or the error text on standard input")
     data = sys.stdin.buffer.read(4 << 20)
-    if b"\x00" in data[:4096] or (data and sum(b < 9 or 13 < b < 32 for b in data[:4096]) > len(data[:4096]) // 10):
+    head = data[:4096]
+    if b"\x00" in head or (head and sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10):
         raise InputError("standard input looks like binary data, not error text")
     text = data.decode("utf-8", errors="replace")
     if not text.strip():
@@ -194,11 +204,8 @@ def make_console(stderr: bool = False) -> object:
 
 
 def emit(report: Report, args: argparse.Namespace) -> int:
-    """Print the report (JSON or human), write --report, return the exit status."""
-    from rich.console import Console
-
-    from tlsdoctor.report import envelope, human
-
+    """Print the report (JSON or human), write --report, return the exit status.
+    rich and the human renderer are imported only for the human output (--json skips them)."""
     if getattr(args, "report", None):
         from tlsdoctor.report import html
 
@@ -207,8 +214,14 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"cannot write --report {args.report}: {exc.strerror or exc}") from None
     if args.json:
+        from tlsdoctor.report import envelope
+
         sys.stdout.write(envelope.to_json(report) + "\n")
     else:
+        from rich.console import Console
+
+        from tlsdoctor.report import human
+
         console = make_console()
         assert isinstance(console, Console)
         human.render(report, console)

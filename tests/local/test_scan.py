@@ -188,6 +188,7 @@ def test_cli_json_contract_shape(certs: Certs) -> None:
     ]
     for p in scan_data["protocols"]:
         assert set(p) >= {"version", "supported", "cipher_suites", "server_order"}
+        assert p["suites_tested"] > 0  # SSLv2: the seven cipher kinds its hello offers
     assert {"ocsp_stapling", "secure_renegotiation", "fallback_scsv", "alpn"} <= set(scan_data["features"])
     cert = scan_data["certificates"][0]
     assert set(cert) >= {"key_type", "subject", "issuer", "not_after", "chain"}

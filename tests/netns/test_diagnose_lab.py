@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from tlsdoctor.testing.lab import BLOCKED_NAME, DNS_SERVER, NAME, NXDOMAIN_NAME, SERVER_IP, SERVFAIL_NAME, Lab
+from tlsdoctor.testing.lab import (
+    BLOCKED_NAME,
+    DNS_SERVER,
+    MID_CLIENT_IP,
+    NAME,
+    NXDOMAIN_NAME,
+    SERVER_IP,
+    SERVFAIL_NAME,
+    Lab,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -81,6 +90,19 @@ def test_path_mtu_blackhole(lab: Lab) -> None:
     report = diagnose(lab, label="mtu-blackhole")
     assert_cause(report, "path-mtu-blackhole")
     assert report["causes"][0]["confidence"] >= 0.9
+    # The UDP path-MTU probe: 1500-byte datagrams vanish with no ICMP, 1280 bytes get through.
+    assert "path.mtu: UDP packets of 1500+ bytes (DF) to 198.18.2.2 vanish with no ICMP" in evidence(report)
+
+
+def test_path_mtu_measured_when_icmp_flows(lab: Lab) -> None:
+    """A narrow link that signals properly: the UDP probe learns 1280 from mid's ICMP, as tracepath would."""
+    lab.set_fault("narrow-link", mtu=1280)
+    code = "import asyncio,sys\nfrom tlsdoctor.net.pmtu import measure\n" \
+           "m=asyncio.run(measure(sys.argv[1],1.0))\nprint(m.icmp_mtu, m.icmp_from)\nprint(m.describe())"
+    r = lab.run_python("client", code, SERVER_IP, timeout=20)
+    mtu, router = r.stdout.decode().split("\n")[0].split()
+    assert (mtu, router) == ("1280", MID_CLIENT_IP), r.stdout.decode() + r.stderr.decode()
+    assert_cause(diagnose(lab, label="narrow-link (ICMP allowed)"), "healthy")  # the server's MSS fits
 
 
 def test_tcp_refused(lab: Lab) -> None:
@@ -88,14 +110,28 @@ def test_tcp_refused(lab: Lab) -> None:
     assert_cause(diagnose(lab, label="tcp-refused"), "tcp-refused")
 
 
+def evidence(report: dict[str, Any]) -> str:
+    """The top cause's summary and evidence lines, as one text."""
+    top = report["causes"][0]
+    return "\n".join([top["summary"], *(f"{e['check']}: {e['observation']}" for e in top["evidence"])])
+
+
 def test_tcp_timeout(lab: Lab) -> None:
-    lab.set_fault("tcp-timeout")
-    assert_cause(diagnose(lab, label="tcp-timeout"), "tcp-timeout")
+    lab.set_fault("tcp-timeout")  # mid drops the SYNs to :443 in FORWARD; its own TTL expiry still answers
+    report = diagnose(lab, label="tcp-timeout")
+    assert_cause(report, "tcp-timeout")
+    text = evidence(report)
+    assert "path.trace.198.18.2.2" in text, text
+    assert f"last hop that answers is {MID_CLIENT_IP} (hop 1" in text, text
 
 
 def test_host_unreachable(lab: Lab) -> None:
-    lab.set_fault("host-unreachable")
-    assert_cause(diagnose(lab, label="host-unreachable"), "host-unreachable")
+    lab.set_fault("host-unreachable")  # mid REJECTs with icmp-host-unreachable
+    report = diagnose(lab, label="host-unreachable")
+    assert_cause(report, "host-unreachable")
+    text = evidence(report)
+    assert f"ICMP host unreachable from {MID_CLIENT_IP}" in text, text  # IP_RECVERR names the router
+    assert f"hop 2: host unreachable from {MID_CLIENT_IP}" in text, text
 
 
 def test_proxy_required(lab: Lab) -> None:

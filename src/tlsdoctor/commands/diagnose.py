@@ -81,6 +81,14 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
         for o in r.observations:
             if isinstance(o, TcpConnect) and o.outcome is ConnectOutcome.CONNECTED:
                 return Route(address=o.address)
+    # Nothing connected, and not because the target refused: which hop is the last to answer?
+    silent = (ConnectOutcome.TIMEOUT, ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE)
+    lost = [o.address for r in tcp_results for o in r.observations
+            if isinstance(o, TcpConnect) and o.outcome in silent]
+    if lost:
+        from tlsdoctor.checks.icmp import TraceCheck
+
+        results.extend(await runner.run([TraceCheck(lost[0])], ctx))
     return None
 
 
@@ -151,6 +159,10 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
         checks.append(StabilityCheck(route))
     if ctx.options.repeat > 0:  # alongside the other path probes: one wall-clock cost, not two
         checks.append(RepeatCheck(route, ctx.options.repeat))
+    if direct and default is not None and default.outcome is HandshakeOutcome.TIMEOUT:
+        from tlsdoctor.checks.icmp import PmtuCheck
+
+        checks.append(PmtuCheck(route.address))  # do large packets vanish without ICMP?
     # The decisive probes disagree (the default failed silently, another probe answered): a
     # difference counts only if it reproduces, so re-run the pair (checks/confirm.py).
     first = default.outcome.value if default is not None else first_connect(results)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
-from tlsdoctor import runner
-from tlsdoctor.checks.certificate import CertificateCheck
-from tlsdoctor.checks.connect import TcpCheck
-from tlsdoctor.context import Context
 from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status, TargetInfo, Verdict
-from tlsdoctor.observations.tls import PeerChain
 from tlsdoctor.scan.result import ScanData, group_name, scheme_name, to_contract
 from tlsdoctor.scan.scanner import ScanTarget, scan
+
+if TYPE_CHECKING:
+    from tlsdoctor.context import Context
+
+# A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
+# end of a scan needs (the certificate check, cryptography's x509, the inference engine) and what
+# only a failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where it is used.
 
 
 async def run_scan(ctx: Context) -> Report:
@@ -30,17 +33,16 @@ async def run_scan(ctx: Context) -> Report:
     start = time.monotonic()
     opts = ctx.options
     results: list[CheckResult] = []
-    # The system store takes a few hundred ms to parse: load it while the probes run.
-    from tlsdoctor.certs.trust import load_system_store
-
-    warm = asyncio.create_task(asyncio.to_thread(load_system_store))
+    warm = asyncio.create_task(asyncio.to_thread(_warm))
     addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
     extra: dict[str, object] = {}
     if not addresses:
+        from tlsdoctor import runner
+
         results.append(runner.skipped("tcp", "no address to connect to"))
     else:
-        reached = await runner.run_one(TcpCheck(addresses[0]), ctx)
+        reached = await _reach(ctx, addresses[0])
         results.append(reached)
         if reached.status is Status.PASS:
             data = await scan(
@@ -58,6 +60,10 @@ async def run_scan(ctx: Context) -> Report:
             )
             results.extend(scan_checks(data, time.monotonic() - start))
             if data.certificates:
+                from tlsdoctor import runner
+                from tlsdoctor.checks.certificate import CertificateCheck
+                from tlsdoctor.observations.tls import PeerChain
+
                 chain = PeerChain(
                     variant="default", servername=ctx.servername, chain=data.certificates[0].chain
                 )
@@ -76,6 +82,51 @@ async def run_scan(ctx: Context) -> Report:
         duration_ms=(time.monotonic() - start) * 1000,
         extra=extra,
     )
+
+
+def _warm() -> None:
+    """What the end of a scan needs, done in a thread while the probes wait on the network:
+    the system store (a few hundred certificates to parse) and the modules that judge the
+    chains and the failures (cryptography's x509 and the inference rules: a third of the
+    process's start-up). On loopback the probes leave the CPU idle half the time."""
+    import importlib
+    import os
+
+    if os.environ.get("TLSDOCTOR_SCAN_NOWARM"):
+        return
+    from tlsdoctor.certs.trust import load_system_store
+
+    load_system_store()
+    for name in ("tlsdoctor.certs.analysis", "tlsdoctor.checks.certificate", "tlsdoctor.runner",
+                 "tlsdoctor.inference.engine", "tlsdoctor.report.envelope"):  # fmt: skip
+        importlib.import_module(name)
+
+
+async def _reach(ctx: Context, address: str) -> CheckResult:
+    """The ``tcp.<address>`` check. A plain connect that works gives the result TcpCheck gives
+    (its observation, PASS) without importing it; anything else (a failure, a proxy, STARTTLS)
+    runs the real TcpCheck, whose observations the inference engine reads."""
+    opts = ctx.options
+    if not opts.proxy and not opts.starttls:
+        from tlsdoctor.net.tcp import open_tcp
+        from tlsdoctor.observations.tcp import ConnectOutcome
+
+        start = time.monotonic()
+        obs, sock = await open_tcp(address, opts.port, ctx.timeout)
+        if sock is not None:
+            sock.close()
+        if obs.outcome is ConnectOutcome.CONNECTED:
+            return CheckResult(
+                id=f"tcp.{address}",
+                status=Status.PASS,
+                summary=obs.describe(),
+                observations=(obs,),
+                duration_ms=(time.monotonic() - start) * 1000,
+            )
+    from tlsdoctor import runner
+    from tlsdoctor.checks.connect import TcpCheck
+
+    return await runner.run_one(TcpCheck(address), ctx)
 
 
 async def _addresses(ctx: Context, results: list[CheckResult]) -> list[str]:

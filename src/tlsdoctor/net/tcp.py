@@ -11,6 +11,7 @@ import errno
 import socket
 import time
 
+from tlsdoctor.net import icmp as icmp_errors
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 
 # The one table from errno to outcome. EADDRNOTAVAIL and EMFILE/ENFILE are the client's own
@@ -54,21 +55,25 @@ async def open_tcp(
     *,
     mss: int | None = None,
     role: str = "target",
+    ttl: int | None = None,
 ) -> tuple[TcpConnect, socket.socket | None]:
     """Connect to address:port within ``timeout`` seconds.
 
     Returns the observation and, when connected, a non-blocking socket the caller owns.
     ``mss`` sets TCP_MAXSEG before connecting (path-MTU probing); ``role`` says whether this is
-    the target or the proxy.
+    the target or the proxy; ``ttl`` limits the SYN's hops (a TCP traceroute, net/trace.py).
+    A connect refused by a router's ICMP error names that router (``icmp_from``).
     """
     fam = family_of(address)
     name = "ipv6" if fam == socket.AF_INET6 else "ipv4"
     start = time.monotonic()
 
-    def observe(outcome: ConnectOutcome, code: int | None = None, code_name: str | None = None) -> TcpConnect:
+    def observe(outcome: ConnectOutcome, code: int | None = None, code_name: str | None = None,
+                icmp: icmp_errors.IcmpError | None = None) -> TcpConnect:
         return TcpConnect(address=address, port=port, family=name, outcome=outcome, errno=code,
                           errno_name=code_name, elapsed_ms=(time.monotonic() - start) * 1000,
-                          role=role)
+                          role=role, icmp=icmp.what if icmp else "",
+                          icmp_from=icmp.offender if icmp else None)
 
     try:
         sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -79,6 +84,12 @@ async def open_tcp(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if mss:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+        if ttl:
+            v6 = fam == socket.AF_INET6
+            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP,
+                            socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL, ttl)
+        # Which router refused us, if one did: its ICMP error is queued with its address (net/icmp.py).
+        recverr = icmp_errors.enable_recverr(sock)
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, (address, port))
@@ -86,9 +97,12 @@ async def open_tcp(
         sock.close()
         return observe(ConnectOutcome.TIMEOUT, errno.ETIMEDOUT, "ETIMEDOUT"), None
     except OSError as exc:
+        said = next((e for e in icmp_errors.drain(sock) if e.from_icmp), None)
         sock.close()
-        return observe(*outcome_for(exc)), None
+        return observe(*outcome_for(exc), icmp=said), None
     except BaseException:
         sock.close()
         raise
+    if recverr:
+        icmp_errors.disable_recverr(sock)
     return observe(ConnectOutcome.CONNECTED), sock

@@ -128,3 +128,98 @@ class Reproduction(Observation):
         verdict = "reproduced" if self.reproduced else "did NOT reproduce"
         return (f"{self.probe} re-run {len(self.outcomes)} times: {', '.join(self.outcomes)} "
                 f"(first attempt: {self.first}): {verdict}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TraceHop(Observation):
+    """One TTL of a TCP SYN traceroute: who answered the SYN that ran out of hops, and how."""
+
+    kind: ClassVar[str] = "trace-hop"
+
+    ttl: int
+    answer: str  # "time exceeded", "host unreachable", ... | "syn-ack" | "reset" | "no answer"
+    address: str | None = None
+    rtt_ms: float = 0.0
+
+    def describe(self) -> str:
+        who = f" from {self.address}" if self.address else ""
+        return f"hop {self.ttl}: {self.answer}{who}" + (f" in {self.rtt_ms:.0f} ms" if self.address else "")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PathTrace(Observation):
+    """A TCP SYN traceroute toward the target's port (IP_TTL on each connect, ICMP read by IP_RECVERR).
+
+    It goes where the failing connection went (same protocol and port, so the same firewall rules
+    apply), and names the last hop that still answers: the drop or the refusal is just beyond it.
+    """
+
+    kind: ClassVar[str] = "path-trace"
+
+    address: str
+    port: int
+    hops: tuple[TraceHop, ...]
+
+    @property
+    def last_answer(self) -> TraceHop | None:
+        """The farthest hop that said anything."""
+        return next((h for h in reversed(self.hops) if h.address), None)
+
+    @property
+    def reached(self) -> bool:
+        return any(h.answer in ("syn-ack", "reset") for h in self.hops)
+
+    def describe(self) -> str:
+        shown = "; ".join(h.describe() for h in self.hops)
+        last = self.last_answer
+        if last is None:
+            end = "no hop answered at all"
+        elif self.reached:
+            end = f"the target itself answered at hop {last.ttl}"
+        elif last.answer != "time exceeded":
+            end = f"last hop that answers: {last.address} (hop {last.ttl}), refusing for the target"
+        else:
+            end = f"last hop that answers: {last.address} (hop {last.ttl}); nothing beyond it"
+        return f"TCP SYN traceroute to {self.address}:{self.port}: {shown}: {end}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PathMtu(Observation):
+    """UDP probes of several sizes with DF set (IP_PMTUDISC_DO), ICMP read by IP_RECVERR, like tracepath.
+
+    ``sizes`` holds (IP packet size, what came back, from whom): "reached" (the target's ICMP port
+    unreachable or a reply), "too big" (ICMP fragmentation needed; ``icmp_mtu`` then says the hop's
+    MTU), "local" (our own kernel already knows a smaller path MTU), "no answer". Large sizes lost
+    with no ICMP while smaller ones reach the target are a path-MTU black hole on the way there.
+    """
+
+    kind: ClassVar[str] = "path-mtu"
+
+    address: str
+    route_mtu: int
+    sizes: tuple[tuple[int, str, str], ...]
+    icmp_mtu: int | None = None
+    icmp_from: str | None = None
+
+    @property
+    def largest_reached(self) -> int | None:
+        return max((s for s, what, _ in self.sizes if what == "reached"), default=None)
+
+    @property
+    def lost_silently(self) -> list[int]:
+        """Sizes above the largest that reached, lost without any ICMP: the black hole's signature."""
+        top = self.largest_reached
+        return [s for s, what, _ in self.sizes if what == "no answer" and top is not None and s > top]
+
+    def describe(self) -> str:
+        top, lost = self.largest_reached, self.lost_silently
+        if self.icmp_mtu:
+            return (f"path MTU to {self.address} is {self.icmp_mtu}: {self.icmp_from} answered "
+                    f"'fragmentation needed' to larger packets (ICMP gets through)")
+        if top is not None and lost:
+            return (f"UDP packets of {min(lost)}+ bytes (DF) to {self.address} vanish with no ICMP "
+                    f"'fragmentation needed', while {top} bytes reach it: a path-MTU black hole "
+                    f"(path MTU between {top} and {min(lost) - 1})")
+        if top is None:
+            return f"no UDP probe to {self.address} got an answer (it does not answer UDP): path MTU unknown"
+        return f"UDP packets up to {top} bytes (DF) reach {self.address}: no MTU limit on the way there"

@@ -37,6 +37,8 @@ class TcpConnect(Observation):
     errno_name: str | None = None
     elapsed_ms: float = 0.0
     role: str = "target"  # "target", or "proxy" for the connect to the proxy itself
+    icmp: str = ""  # the ICMP error that ended the connect ("host unreachable"), read with IP_RECVERR
+    icmp_from: str | None = None  # the router (or host) that sent it
 
     def describe(self) -> str:
         dest = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
@@ -44,7 +46,8 @@ class TcpConnect(Observation):
         if self.outcome is ConnectOutcome.CONNECTED:
             return f"TCP connect to {dest}{via} succeeded in {self.elapsed_ms:.0f} ms"
         err = f" ({self.errno_name})" if self.errno_name else ""
-        return f"TCP connect to {dest}{via}: {self.outcome.value}{err} after {self.elapsed_ms:.0f} ms"
+        said = f": ICMP {self.icmp} from {self.icmp_from}" if self.icmp and self.icmp_from else ""
+        return f"TCP connect to {dest}{via}: {self.outcome.value}{err} after {self.elapsed_ms:.0f} ms{said}"
 
 
 class TunnelOutcome(enum.StrEnum):

@@ -13,8 +13,6 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tlsdoctor.certs.analysis import analyse_chain
-from tlsdoctor.certs.trust import load_ca_file, load_system_store
 from tlsdoctor.scan.enumerate import remove_chosen
 from tlsdoctor.scan.offers import (
     ALL_SCHEMES,
@@ -75,7 +73,11 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
             ske = r.key_exchange
             return int(ske.group) if ske is not None and ske.group is not None else None
 
-        chain12 = await remove_chosen(offer12, TLS12_GROUPS, pick12)
+        # Only the groups the TLS 1.3 chain did not find: the report is the union, and a server
+        # has one list for both versions (OpenSSL, so nginx, Apache, HAProxy), so what is left
+        # is usually one probe (binary and legacy curves, when it has them, still turn up).
+        known = set(found)
+        chain12 = await remove_chosen(offer12, tuple(g for g in TLS12_GROUPS if g not in known), pick12)
         found += [g for g in chain12.accepted if g not in found]
         tested |= set(TLS12_GROUPS)
     data.groups = found
@@ -146,6 +148,9 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
             data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")
     if not chains:
         return
+    from tlsdoctor.certs.analysis import analyse_chain  # cryptography's x509: only once there is a chain
+    from tlsdoctor.certs.trust import load_ca_file, load_system_store
+
     t = prober.target
     anchors = await asyncio.to_thread(
         lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import secrets
 
 from tlsdoctor.wire.codepoints import CompressionMethod, ProtocolVersion
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
+from tlsdoctor.wire.keyshares import key_share_for
+from tlsdoctor.wire.records import MAX_PLAINTEXT
 from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag
 from tlsdoctor.wire.variants import SSL2_KINDS
 
@@ -50,13 +53,40 @@ DEFAULT_SHARES = (0x001D, 0x0017)
 ALPN_CANDIDATES: tuple[bytes, ...] = (b"h2", b"http/1.1", b"http/1.0", b"spdy/3.1", b"h3")
 
 
+# The blocks a version's suites are enumerated in, one removal chain each, concurrently, in
+# the order most servers prefer them: OpenSSL's default order and Mozilla's profiles put
+# forward-secret AEAD first, then forward-secret CBC, then RSA key transport and the rest.
+# enumerate.remove_in_blocks checks that order with one probe per block boundary and merges by
+# probing where the server disagrees: a guess that is wrong for a server costs probes, never
+# correctness.
+def _block(code: int) -> int:
+    s = SUITES[code]
+    pfs = s.kx in ("ECDHE", "DHE")
+    aead = bool(s.flags & SuiteFlag.AEAD) or s.mac == "AEAD"
+    if s.min_version >= V.TLS1_3:  # TLS 1.3 suites (RFC 8446, RFC 9367 GOST): one short chain
+        return 0
+    if pfs and s.auth in ("RSA", "ECDSA", "DSS"):
+        return 0 if aead else 1
+    return 2
+
+
 @functools.cache  # Flag arithmetic over ~350 rows costs milliseconds; chains ask per probe
-def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
-    """Every registry suite usable at ``version`` (signalling values excluded)."""
-    return tuple(
+def suite_blocks(version: ProtocolVersion) -> tuple[tuple[int, ...], ...]:
+    """Every registry suite usable at ``version`` (signalling values excluded), in blocks."""
+    codes = [
         s.code for s in SUITES.values()
         if s.min_version <= version <= s.max_version and not s.flags & SuiteFlag.SCSV
-    )  # fmt: skip
+    ]  # fmt: skip
+    blocks: dict[int, list[int]] = {}
+    for c in codes:
+        blocks.setdefault(_block(c), []).append(c)
+    return tuple(tuple(blocks[b]) for b in sorted(blocks))
+
+
+@functools.cache
+def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
+    """Every registry suite usable at ``version``, block by block (the order a probe offers)."""
+    return tuple(c for block in suite_blocks(version) for c in block)
 
 
 @functools.cache
@@ -91,30 +121,102 @@ class Offer:
 def build(offer: Offer) -> bytes:
     """The record bytes of the ClientHello for ``offer`` (SSLv2 uses its own format).
 
-    A removal chain sends the same hello again and again with a shorter suite list, so the
-    codec builds one template per shape (everything but the suites) and the list is spliced
-    in: a scan is client-CPU bound on loopback, and this is most of the client's work. A
-    spliced hello that lands in the 256-511 byte F5 range is rebuilt, padded, by the codec.
+    Chains send the same hello again and again with a shorter list of suites, groups or
+    schemes, so the codec builds one template per shape (everything but those three lists, with
+    one placeholder value each) and the lists are spliced in: a scan is client-CPU bound on
+    loopback, and the codec costs milliseconds a hello. Every hello of a process carries the same
+    random and the same key shares (:data:`_SEED`): a probe never finishes a handshake, so
+    there is nothing to protect, and a key share costs an EC scalar multiplication. The result
+    is byte for byte what the codec builds for the same offer (tests/unit/scan: test_scan_offers),
+    padded out of the 256-511 byte F5 range the same way.
     """
-    if offer.version == V.SSL2 or len(offer.suites) > 4000:
+    v = offer.version
+    if v == V.SSL2 or len(offer.suites) > 4000:
         return _build(offer)
-    template, extras = _template(dataclasses.replace(offer, suites=(0x002F,)))
-    # record header (5) + handshake header (4) + version (2) + random (32) + session id
-    sid_end = 5 + 4 + 2 + 32 + 1 + template[5 + 4 + 2 + 32]
+    groups, schemes, shares = _resolved(offer)
+    if len(groups) > 4000 or len(schemes) > 4000:
+        return _build(offer)
+    shape = dataclasses.replace(
+        offer,
+        suites=(0x002F,),
+        groups=shares or groups[:1],
+        shares=shares,
+        schemes=schemes[:1],
+    )
+    template, extras, sid_end, ext_start = _template(shape)
     old_len = int.from_bytes(template[sid_end : sid_end + 2], "big")
-    suites = b"".join(s.to_bytes(2, "big") for s in (*offer.suites, *extras))
-    body = template[9:sid_end] + len(suites).to_bytes(2, "big") + suites + template[sid_end + 2 + old_len :]
-    if len(body) + 4 in F5_RANGE:
+    suites = _u16s((*offer.suites, *extras))
+    head = template[9:sid_end] + len(suites).to_bytes(2, "big") + suites
+    tail_start = sid_end + 2 + old_len
+    if ext_start < 0:  # SSL 3.0: no extensions
+        body = head + template[tail_start:]
+    else:
+        exts = _splice_extensions(template[ext_start + 2 :], groups, schemes)
+        body = head + template[tail_start:ext_start]
+        size = 4 + len(body) + 2 + len(exts)
+        if offer.version != V.SSL3 and size in F5_RANGE:  # wire.hello._pad: RFC 7685 padding
+            target = max(512, size + 4)
+            exts += b"\x00\x15" + (target - size - 4).to_bytes(2, "big") + bytes(target - size - 4)
+        body += len(exts).to_bytes(2, "big") + exts
+    if len(body) + 4 > MAX_PLAINTEXT:
         return _build(offer)
     message = b"\x01" + len(body).to_bytes(3, "big") + body
     return template[:3] + len(message).to_bytes(2, "big") + message
 
 
-@functools.lru_cache(maxsize=64)
-def _template(shape: Offer) -> tuple[bytes, tuple[int, ...]]:
-    """The unpadded hello for a shape, and the signalling values the codec appends to suites."""
+def _u16s(values: tuple[int, ...]) -> bytes:
+    return b"".join([c.to_bytes(2, "big") for c in values])
+
+
+def _splice_extensions(block: bytes, groups: tuple[int, ...], schemes: tuple[int, ...]) -> bytes:
+    """The template's extensions with supported_groups and signature_algorithms set to the lists."""
+    out: list[bytes] = []
+    i = 0
+    while i + 4 <= len(block):
+        ext_type = int.from_bytes(block[i : i + 2], "big")
+        n = int.from_bytes(block[i + 2 : i + 4], "big")
+        data = block[i + 4 : i + 4 + n]
+        if ext_type == 0x000A:  # RFC 8422 §5.1.1 supported_groups
+            data = (2 * len(groups)).to_bytes(2, "big") + _u16s(groups)
+        elif ext_type == 0x000D:  # RFC 8446 §4.2.3 signature_algorithms
+            data = (2 * len(schemes)).to_bytes(2, "big") + _u16s(schemes)
+        out.append(block[i : i + 2] + len(data).to_bytes(2, "big") + data)
+        i += 4 + n
+    return b"".join(out)
+
+
+def _resolved(offer: Offer) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The groups, schemes and key-share groups a hello for ``offer`` carries (defaults applied)."""
+    v = offer.version
+    if v == V.SSL3:
+        return (), (), ()
+    tls13 = v >= V.TLS1_3
+    groups = offer.groups or (TLS13_GROUPS if tls13 else TLS12_GROUPS)
+    schemes = offer.schemes or (ALL_SCHEMES if v >= V.TLS1_2 else ())
+    shares = DEFAULT_SHARES if offer.shares is None else offer.shares
+    return groups, schemes, (tuple(g for g in shares if g in groups) if tls13 else ())
+
+
+@functools.lru_cache(maxsize=128)
+def _template(shape: Offer) -> tuple[bytes, tuple[int, ...], int, int]:
+    """The unpadded hello for a shape; the signalling values the codec appends to the suites;
+    where the suites' length field is; where the extensions' length field is (-1: none)."""
     extras = ((0x00FF,) if shape.version == V.SSL3 else ()) + ((0x5600,) if shape.fallback_scsv else ())
-    return _build(shape, pad=False), extras
+    template = _build(shape, pad=False)
+    # record header (5) + handshake header (4) + version (2) + random (32) + session id
+    sid_end = 5 + 4 + 2 + 32 + 1 + template[5 + 4 + 2 + 32]
+    comp = sid_end + 2 + int.from_bytes(template[sid_end : sid_end + 2], "big")
+    ext_start = comp + 1 + template[comp]
+    return template, extras, sid_end, (ext_start if ext_start < len(template) else -1)
+
+
+# One random (and so one session id) and one key share per group for the whole process.
+_SEED = secrets.token_bytes(32)
+
+
+@functools.cache
+def _share(group: int) -> bytes:
+    return key_share_for(group, _SEED)
 
 
 def _build(offer: Offer, pad: bool = True) -> bytes:
@@ -127,7 +229,7 @@ def _build(offer: Offer, pad: bool = True) -> bytes:
             sslv2_cipher_kinds=SSL2_KINDS,
             extensions=False,
         )
-        return build_sslv2_client_hello(spec)
+        return build_sslv2_client_hello(spec, _SEED)
     deflate = (CompressionMethod(1),) if offer.compression else ()  # RFC 3749
     compression = (*deflate, CompressionMethod.NULL)
     if v == V.SSL3:  # RFC 6101 hellos carry no extensions; RFC 5746 §3.3 SCSV instead
@@ -143,17 +245,18 @@ def _build(offer: Offer, pad: bool = True) -> bytes:
             compression=compression,
             fallback_scsv=offer.fallback_scsv,
         )
-        return build_client_hello(spec)
+        return build_client_hello(spec, _SEED)
     tls13 = v >= V.TLS1_3
     groups = offer.groups or (TLS13_GROUPS if tls13 else TLS12_GROUPS)
     schemes = offer.schemes or (ALL_SCHEMES if v >= V.TLS1_2 else ())
     shares = DEFAULT_SHARES if offer.shares is None else offer.shares
+    key_shares = tuple(g for g in shares if g in groups) if tls13 else ()
     spec = HelloSpec(
         name=f"scan-{VERSION_NAME.get(v, v)}",
         client_version=V.TLS1_2 if tls13 else v,  # RFC 8446 §4.1.2: legacy_version 0x0303
         cipher_suites=offer.suites,
         groups=groups,
-        key_share_groups=tuple(g for g in shares if g in groups) if tls13 else (),
+        key_share_groups=key_shares,
         signature_schemes=schemes,
         sni=offer.sni,
         alpn=offer.alpn,
@@ -166,4 +269,4 @@ def _build(offer: Offer, pad: bool = True) -> bytes:
         session_id_len=32 if tls13 else 0,
         pad_f5_range=pad,  # RFC 7685: keep scan hellos out of the 256-511 byte F5 range
     )
-    return build_client_hello(spec)
+    return build_client_hello(spec, _SEED, {g: _share(g) for g in key_shares})

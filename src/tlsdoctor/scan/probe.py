@@ -41,6 +41,8 @@ MAX_EVENTS = 64  # a first flight has < 10 messages; anything longer is a hostil
 
 # Opens a connection to the target within the given seconds; None when TCP failed.
 Opener = Callable[[float], Awaitable[tuple[Stream | None, str]]]
+# Whether to read the server's flight past its ServerHello: always, never, or as the hello says.
+Flight = bool | Callable[[ServerHello], bool]
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,7 +73,9 @@ class ProbeResult:
         return self.server_hello or self.hrr
 
 
-async def run_probe(open_stream: Opener, hello: bytes, timeout: float, *, flight: bool = True) -> ProbeResult:
+async def run_probe(
+    open_stream: Opener, hello: bytes, timeout: float, *, flight: Flight = True
+) -> ProbeResult:
     """Send ``hello`` and read until the server's flight ends (``flight``) or its ServerHello arrives."""
     start = time.monotonic()
     stream, why = await open_stream(timeout)
@@ -86,7 +90,7 @@ async def run_probe(open_stream: Opener, hello: bytes, timeout: float, *, flight
     return result
 
 
-async def _converse(stream: Stream, hello: bytes, flight: bool) -> ProbeResult:
+async def _converse(stream: Stream, hello: bytes, flight: Flight) -> ProbeResult:
     result = ProbeResult()
     end = await stream.send(hello)
     if end is not ReadEnd.DATA:
@@ -115,12 +119,12 @@ async def _converse(stream: Stream, hello: bytes, flight: bool) -> ProbeResult:
     return result
 
 
-def _record(result: ProbeResult, event: object, flight: bool) -> bool:
+def _record(result: ProbeResult, event: object, flight: Flight) -> bool:
     """Fold one event into the result; True when the probe has what it came for."""
     match event:
         case ServerHelloEvent(hello=hello):
             result.server_hello, result.end = hello, "hello"
-            return not flight
+            return not (flight(hello) if callable(flight) else flight)
         case HelloRetryEvent(hello=hello):
             result.hrr, result.end = hello, "hrr"
             return True  # never a second ClientHello: an HRR loop cannot hold a probe

@@ -93,3 +93,47 @@ def test_an_ambiguous_end_is_retried_once() -> None:
 
     chain = run(remove_chosen(flaky, range(1, 10), pick))
     assert chain.accepted == [4, 6] and not answers
+
+
+def test_blocks_in_the_servers_order_merge_with_one_check_per_boundary() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    server = Server([1, 2, 11, 12, 21], prefer=True)  # block order agrees with the server's
+    chain = run(remove_in_blocks(server.offer, [range(1, 10), range(10, 20), range(20, 30)], pick))
+    assert chain.accepted == [1, 2, 11, 12, 21] and chain.server_order is True
+    # 5 accepted + 3 chain ends + 2 boundary checks + 1 order probe; no merge probe
+    assert server.calls == 11 and len(chain.probes) == 11
+
+
+def test_interleaved_blocks_are_merged_into_the_servers_order() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    order = [11, 1, 21, 12, 2, 22, 3]
+    server = Server(order, prefer=True)
+    first = run(server.offer(tuple(range(1, 30))))
+    chain = run(remove_in_blocks(server.offer, [range(1, 10), range(10, 20), range(20, 30)], pick, first))
+    assert chain.accepted == order and chain.server_order is True
+    assert len(chain.probes) <= 2 * len(order) + 8  # bounded: a merge probe per value at most
+
+
+def test_client_preference_in_blocks_is_our_order() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    server = Server([22, 12, 3, 1], prefer=False)
+    chain = run(remove_in_blocks(server.offer, [range(1, 10), range(10, 20), range(20, 30)], pick))
+    assert chain.accepted == [1, 3, 12, 22] and chain.server_order is False
+
+
+def test_every_random_server_order_is_recovered_exactly() -> None:
+    import random
+
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    rng = random.Random(3)
+    blocks = [range(1, 10), range(10, 20), range(20, 40)]
+    for _ in range(200):
+        order = rng.sample(range(1, 40), rng.randint(0, 12))
+        server = Server(order, prefer=True)
+        chain = run(remove_in_blocks(server.offer, blocks, pick))
+        assert chain.accepted == order
+        assert chain.server_order is (True if len(order) > 1 else None)

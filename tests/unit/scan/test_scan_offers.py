@@ -53,3 +53,52 @@ def test_fallback_scsv_and_deflate_are_offered_when_asked() -> None:
 def test_sslv2_hello_is_the_v2_format() -> None:
     record = build(Offer(version=V.SSL2, suites=()))
     assert record[0] & 0x80 and record[2] == 1  # 2-byte header, CLIENT-HELLO
+
+
+def test_spliced_hellos_are_the_codecs_bytes() -> None:
+    """build() splices suites, groups and schemes into a cached template; the bytes must be
+    exactly what the codec builds for the same offer (same random and key shares), padding
+    out of the F5 range included (short TLS 1.0 suite lists land in it)."""
+    import random
+
+    from tlsdoctor.scan.offers import ALL_SCHEMES, ALPN_CANDIDATES, _build
+
+    rng = random.Random(7)
+    for _, version in VERSIONS:
+        if version == V.SSL2:
+            continue
+        candidates = suites_for(version)
+        groups = TLS13_GROUPS if version >= V.TLS1_3 else TLS12_GROUPS
+        for k in (0, 1, 2, 5, 20, 60, 100, 150, len(candidates)):
+            k = min(k, len(candidates))
+            offers = [
+                Offer(version=version, suites=tuple(rng.sample(candidates, k))),
+                Offer(
+                    version=version,
+                    suites=candidates[:k],
+                    groups=tuple(rng.sample(groups, rng.randint(1, len(groups)))),
+                    shares=rng.choice([None, (), (0x001D,)]),
+                    schemes=tuple(rng.sample(ALL_SCHEMES, rng.randint(1, len(ALL_SCHEMES)))),
+                    sni=rng.choice([None, "localhost"]),
+                ),
+                Offer(
+                    version=version,
+                    suites=candidates[-k:] if k else (),
+                    alpn=ALPN_CANDIDATES[: rng.randint(0, 5)],
+                    status_request=True,
+                    session_ticket=True,
+                    compression=True,
+                    fallback_scsv=True,
+                    sni="example.org",
+                ),
+            ]
+            for offer in offers:
+                assert build(offer) == _build(offer), (version, k, offer)
+
+
+def test_blocks_cover_every_suite_once() -> None:
+    from tlsdoctor.scan.offers import suite_blocks
+
+    for _, version in VERSIONS:
+        flat = [c for block in suite_blocks(version) for c in block]
+        assert sorted(flat) == sorted(suites_for(version)) and len(set(flat)) == len(flat)

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match
 from tlsdoctor.inference.rules.helpers import cite
-from tlsdoctor.observations.path import MssProbe, PathStats, RampLevel, Reproduction, ResetOrigin
+from tlsdoctor.observations.path import (
+    MssProbe,
+    PathMtu,
+    PathStats,
+    PathTrace,
+    RampLevel,
+    Reproduction,
+    ResetOrigin,
+)
 from tlsdoctor.observations.tls import RepeatStats
 
 # A handshake this much slower under load, with TCP connects still fast, is the server, not the path.
@@ -125,3 +133,37 @@ def intermittent(facts: Facts) -> Match | None:
     return Match(0.8, cite(facts, flaky),
                  f"the {r.probe} handshake ended in {r.first}, then {passed} of {len(r.outcomes)} identical "
                  "re-runs passed: the failure is intermittent, not a property of the server or a filter")
+
+
+def with_trace(facts: Facts, found: Match | None) -> Match | None:
+    """A connect failure's match, with the traceroute's last answering hop in its evidence and summary."""
+    trace = facts.first(PathTrace)
+    if found is None or trace is None or trace.reached:
+        return found
+    last = trace.last_answer
+    where = (f"; the last hop that answers is {last.address} (hop {last.ttl}, {last.answer})"
+             if last is not None else "; no hop on the way answered the traceroute")
+    return Match(found.confidence, [*found.evidence, *cite(facts, [trace])], found.summary + where)
+
+
+def supported_by_mtu(rule: Callable[[Facts], Match | None]) -> Callable[[Facts], Match | None]:
+    """path-mtu-blackhole with the UDP path-MTU measurement as supporting evidence.
+
+    Large datagrams lost without ICMP while 1280 bytes get through is the same black hole seen from
+    our side: a little more confidence. A router's ICMP "fragmentation needed" is cited as it is: on
+    that path the ICMP works, so the stall is elsewhere (or only in the other direction).
+    """
+
+    def match(facts: Facts) -> Match | None:
+        found, mtu = rule(facts), facts.first(PathMtu)
+        if found is None or mtu is None:
+            return found
+        if mtu.lost_silently:
+            return Match(min(0.95, found.confidence + 0.03), [*found.evidence, *cite(facts, [mtu])],
+                         f"{found.summary}; UDP probes agree: {min(mtu.lost_silently)}-byte packets vanish "
+                         f"with no ICMP while {mtu.largest_reached} bytes get through")
+        return Match(found.confidence, [*found.evidence, *cite(facts, [mtu])], found.summary)
+
+    match.__name__ = match.__qualname__ = rule.__name__
+    match.__doc__ = rule.__doc__
+    return match

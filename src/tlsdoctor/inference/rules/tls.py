@@ -29,7 +29,14 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
-from tlsdoctor.inference.rules.path import mss_probes, overload, reproducible, reset_origin, small_mss_passes
+from tlsdoctor.inference.rules.path import (
+    mss_probes,
+    overload,
+    reproducible,
+    reset_origin,
+    small_mss_passes,
+    supported_by_mtu,
+)
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
 from tlsdoctor.wire.sniff import Sniffed, sniff
@@ -318,7 +325,7 @@ def server_overloaded(facts: Facts) -> Match | None:
 
 
 RULES = (
-    Rule(CauseId.PATH_MTU_BLACKHOLE, reproducible(path_mtu_blackhole)),
+    Rule(CauseId.PATH_MTU_BLACKHOLE, reproducible(supported_by_mtu(path_mtu_blackhole))),
     Rule(CauseId.FIREWALL_RESET, firewall_reset),
     Rule(CauseId.FIREWALL_DROP, firewall_drop),
     Rule(CauseId.SNI_FILTERED, reproducible(sni_filtered)),

@@ -6,7 +6,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
-from tlsdoctor.inference.rules.path import intermittent, unstable_transport
+from tlsdoctor.inference.rules.path import intermittent, unstable_transport, with_trace
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
@@ -30,14 +30,20 @@ def tcp_refused(facts: Facts) -> Match | None:
 
 
 def tcp_timeout(facts: Facts) -> Match | None:
-    """SYNs never answered before the deadline."""
-    return _connect_outcome(facts, (ConnectOutcome.TIMEOUT,), 0.85, 0.35, "TCP connect timed out")
+    """SYNs never answered before the deadline; the traceroute says after which hop they vanish."""
+    return with_trace(facts, _connect_outcome(facts, (ConnectOutcome.TIMEOUT,), 0.85, 0.35,
+                                              "TCP connect timed out"))
 
 
 def host_unreachable(facts: Facts) -> Match | None:
-    """No route, or an ICMP unreachable came back."""
-    return _connect_outcome(facts, (ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE),
-                            0.9, 0.35, "host or network unreachable")
+    """No route, or an ICMP unreachable came back (naming the router that sent it, via IP_RECVERR)."""
+    found = _connect_outcome(facts, (ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE),
+                             0.9, 0.35, "host or network unreachable")
+    said = next((c for c in connects(facts) if c.icmp_from), None)
+    if found is not None and said is not None:
+        found = Match(found.confidence, found.evidence,
+                      f"{found.summary}: {said.icmp_from} answered ICMP {said.icmp}")
+    return with_trace(facts, found)
 
 
 def client_fd_exhaustion(facts: Facts) -> Match | None:
@@ -81,12 +87,14 @@ def proxy_required(facts: Facts) -> Match | None:
     """Direct connects fail while the proxy tunnel works: a client that ignores the proxy fails."""
     tunnels = [t for t in facts.all(ProxyTunnel) if t.outcome is TunnelOutcome.ESTABLISHED]
     direct = connects(facts)
-    blocked = [c for c in direct if c.outcome in (ConnectOutcome.TIMEOUT, ConnectOutcome.REFUSED,
-                                                  ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE)]
+    failed = (ConnectOutcome.TIMEOUT, ConnectOutcome.REFUSED, ConnectOutcome.HOST_UNREACHABLE,
+              ConnectOutcome.NET_UNREACHABLE)
+    blocked = [c for c in direct if c.outcome in failed]
     if tunnels and direct and len(blocked) == len(direct):
         # Strong when the handshake through the tunnel also completed: the proxied path fully works.
         return Match(0.85 if any_ok(facts) else 0.7, cite(facts, [*blocked, tunnels[0]]),
-                     "direct connections fail but the proxy tunnel works: the failing client must use the proxy")
+                     "direct connections fail but the proxy tunnel works: "
+                     "the failing client must use the proxy")
     return None
 
 

@@ -22,7 +22,7 @@ SERVER_IP = "198.18.2.2"
 MID_CLIENT_IP = "198.18.1.1"
 RELAY_PORT = 8443
 SLOW_PORT = 4443
-MID_CLIENT_IF, MID_SERVER_IF = "m0", "m1"
+MID_CLIENT_IF, MID_SERVER_IF, SERVER_IF = "m0", "m1", "s0"
 
 # The first two TCP payload bytes are 0x16 0x03: a TLS handshake record (a ClientHello on a fresh connection).
 # u32: skip the IP header (IHL*4), then the TCP header (data offset*4), read 4 bytes, keep the top two.
@@ -127,6 +127,16 @@ def mtu_blackhole(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
     return {"mtu": mtu}
 
 
+def narrow_link(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
+    """A narrow link between mid and the server that signals properly (a tunnel done right): the server
+    side's MTU is ``mtu``, so mid answers larger DF packets from the client with ICMP "fragmentation
+    needed" (from 198.18.1.1), and the server, knowing its own MTU, announces a small MSS: TCP works."""
+    lab.ns.ip(lab.ns.names["mid"], "link", "set", MID_SERVER_IF, "mtu", str(mtu))
+    lab.ns.ip(lab.ns.names["server"], "link", "set", SERVER_IF, "mtu", str(mtu))
+    flush_route_caches(lab)
+    return {"mtu": mtu, "router": MID_CLIENT_IP}
+
+
 def loss(lab: Lab, probability: float = 0.1) -> dict[str, Any]:
     """Drop each forwarded packet (both directions, every protocol) with ``probability``."""
     if not 0.0 < probability < 1.0:
@@ -228,6 +238,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     "sni-filter": sni_filter,
     "large-hello": large_hello,
     "mtu-blackhole": mtu_blackhole,
+    "narrow-link": narrow_link,
     "loss": loss,
     "block-direct": block_direct,
     "tcp-refused": tcp_refused,
@@ -247,7 +258,8 @@ def flush_route_caches(lab: Lab) -> None:
 def clear(lab: Lab) -> None:
     for role, table, chain, _ in CHAINS:
         iptables(lab, role, "-F", chain, table=table)
-    lab.ns.ip(lab.ns.names["mid"], "link", "set", MID_CLIENT_IF, "mtu", "1500")
+    for role, ifname in (("mid", MID_CLIENT_IF), ("mid", MID_SERVER_IF), ("server", SERVER_IF)):
+        lab.ns.ip(lab.ns.names[role], "link", "set", ifname, "mtu", "1500")
     flush_route_caches(lab)
 
 
