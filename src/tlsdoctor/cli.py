@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
+    d.add_argument("--expect-fingerprint", metavar="SHA256",
+                   help="SHA-256 of the leaf the server really has; another one means interception")
     d.add_argument("--starttls", metavar="PROTO", choices=STARTTLS_PROTOCOLS,
                    help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
     _output_options(d)
@@ -177,7 +179,20 @@ def diagnose_options(args: argparse.Namespace) -> Options:
         cert=readable_file(args.cert, "--cert") if args.cert else None,
         key=readable_file(args.key, "--key") if args.key else None,
         host_is_ip=target.is_ip, starttls=getattr(args, "starttls", None),
+        expect_fingerprint=expected_fingerprint(getattr(args, "expect_fingerprint", None)),
     )
+
+
+def expected_fingerprint(text: str | None) -> str | None:
+    """--expect-fingerprint as lowercase hex ("AA:BB:..", "sha256:..." accepted), else a usage error."""
+    if text is None:
+        return None
+    from tlsdoctor.certs.analysis import normalise_fingerprint
+
+    value = normalise_fingerprint(text)
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise UsageError(f"invalid --expect-fingerprint {text!r}: expected a SHA-256 (64 hex digits)")
+    return value
 
 
 def read_explain_text(args: argparse.Namespace) -> str:

@@ -27,6 +27,7 @@ class Options:
     key: Path | None = None
     host_is_ip: bool = False
     starttls: str | None = None  # a plaintext protocol to upgrade first (net.starttls.PROTOCOLS), or None
+    expect_fingerprint: str | None = None  # the leaf SHA-256 (lowercase hex) the server really has
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -152,6 +152,28 @@ def test_tls_interception(lab: Lab) -> None:
     assert_cause(diagnose(lab, label="intercept"), "tls-interception")
 
 
+def leaf_fingerprint(lab: Lab) -> str:
+    """The SHA-256 of the real server's leaf, as a user would have noted it beforehand."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    assert lab.pki is not None
+    leaf = x509.load_pem_x509_certificate(lab.pki.leaf.read_bytes())
+    return leaf.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def test_tls_interception_by_expected_fingerprint(lab: Lab) -> None:
+    lab.set_fault("intercept")
+    report = diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="intercept + fingerprint")
+    assert_cause(report, "tls-interception")
+    assert any("fingerprint" in e["observation"] for e in report["causes"][0]["evidence"]), evidence(report)
+
+
+def test_expected_fingerprint_matches_on_the_healthy_path(lab: Lab) -> None:
+    assert_cause(diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="healthy + fingerprint"),
+                 "healthy")
+
+
 def test_server_overloaded(lab: Lab) -> None:
     lab.set_fault("overloaded")
     assert_cause(diagnose(lab, label="overloaded"), "server-overloaded")

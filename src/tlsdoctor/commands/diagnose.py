@@ -189,7 +189,7 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
     chains = [o for r in results for o in r.observations if isinstance(o, PeerChain)]
     later: list[runner.Check] = []
     if chains:
-        later.append(CertificateCheck(chains))
+        later.append(CertificateCheck(chains, expect_fingerprint=ctx.options.expect_fingerprint))
     results.extend(await runner.run(later, ctx))
     # The clock matters when asked for, or when a validity window is what failed: only then
     # can skew, not the certificate, be the cause. An unreachable NTP server costs nothing otherwise.
