@@ -19,11 +19,13 @@ from tlsdoctor.model import Report
 
 # Endpoints this build diagnoses, in the order shown. Those in tlsdoctor.testing but not here
 # need probes that arrive with later work: idle-close (--idle), overloaded (concurrency ramp),
-# large-hello-reset (crafted hellos), and the hostile peers (robustness tests, no single cause).
+# and the hostile peers (robustness tests, no single cause). large-hello-reset needs the hello
+# matrix's post-quantum hello (checks/hello.py): the default client's hello passes there.
 DEMO: tuple[str, ...] = (
     "healthy", "refused", "reset-after-hello", "close-after-hello", "silent", "plain-http", "smtp-banner",
     "expired", "not-yet-valid", "wrong-host", "self-signed", "missing-intermediate", "weak-key",
     "sha1-signature", "tls10-only", "no-common-cipher", "client-cert-required", "sni-required", "sni-filter",
+    "large-hello-reset",
 )
 CONCURRENCY = 6
 

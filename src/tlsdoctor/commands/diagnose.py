@@ -97,12 +97,18 @@ HEAD_START_S = 0.15
 
 async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> None:
     """Phase 3: the default handshake and, concurrently, the variants that explain a failure."""
+    from tlsdoctor.checks.hello import MATRIX, SIZE, HelloCheck
     from tlsdoctor.checks.path import MssCheck
 
     default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
+    # Hello sizes the default client never sends (checks/hello.py), kept even when it succeeds:
+    # a large post-quantum hello dying where the default works is "curl works, Chrome fails".
+    size_check = HelloCheck("hello.size", SIZE, route, size_only=True)
+    size_task = asyncio.create_task(runner.run_one(size_check, ctx))
     # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
     mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
-    variant_checks = [HandshakeCheck(v, route) for v in VARIANTS]
+    variant_checks: list[runner.Check] = [HandshakeCheck(v, route) for v in VARIANTS]
+    variant_checks.append(HelloCheck("hello.matrix", MATRIX, route))  # the rest of the matrix, likewise
     # A short head start: a default handshake that completes quickly (a healthy endpoint) never
     # pays for the variants; a failing or silent one starts them after at most HEAD_START.
     await asyncio.wait({default_task}, timeout=min(HEAD_START_S, ctx.timeout / 10))
@@ -118,6 +124,7 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.extend(runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks)
     else:
         results.extend(await asyncio.gather(*variant_tasks))
+    results.append(await size_task)
     if mss_task is not None:
         stalled = any(isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT
                       for o in default.observations)

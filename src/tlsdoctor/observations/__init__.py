@@ -15,6 +15,7 @@ from tlsdoctor.observations.cert import (
     TrustStoreInfo,
 )
 from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
+from tlsdoctor.observations.hello import HelloEnd, HelloProbe
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain, RepeatStats, preview
@@ -31,6 +32,8 @@ __all__ = [
     "FetchOutcome",
     "HandshakeAttempt",
     "HandshakeOutcome",
+    "HelloEnd",
+    "HelloProbe",
     "IssuerFetch",
     "NtpFailure",
     "Observation",

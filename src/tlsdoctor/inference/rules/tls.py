@@ -21,12 +21,32 @@ The decision table (variants are defined in checks/handshake.py):
 | FIN after the hello, every variant    | no TLS byte ever came back                     | server-closed         |
 | silence after the hello, every variant| TCP connected fine                             | firewall-drop         |
 | silence after some TLS bytes          | every variant stalls the same way              | path-mtu-blackhole    |
+
+The hello matrix (crafted ClientHellos from wire/, checks/hello.py) is weighed by the rules above through
+decorators, its own table in inference/rules/matrix.py; it speaks only when the default handshake failed,
+except for the size row, and its rows win when more confident:
+
+| the matrix shows                                                         | cause                 |
+|--------------------------------------------------------------------------|-----------------------|
+| hellos naming the target die; no SNI / www.example.com / random answered | sni-filtered          |
+|   (and a hello naming the target that is answered vetoes sni-filtered)   |                       |
+| pq-large (~1.8 KB) dies, modern (512 B) / minimal answered: EVEN WHEN    | clienthello-too-large |
+|   THE DEFAULT WORKS ("curl works, Chrome fails"); padded-300 (256-511 B, |                       |
+|   the F5 range) dies while minimal and modern are answered               |                       |
+| a hello answered in another protocol; or every hello dies and HEAD /     | server-not-tls        |
+|   HTTP/1.1 gets HTTP back                                                |                       |
+| alert unrecognized_name to the target's name; no-SNI refused, named ok   | sni-required          |
+| accepted only at TLS 1.0/1.1, every TLS 1.2/1.3 offer refused            | protocol-mismatch     |
+| a TLS 1.2+ ServerHello picks a suite the default client does not offer   | cipher-mismatch       |
+| every hello RST / FIN / silent: cited; any hello answered (or an HTTP    | firewall-reset,       |
+|   answer) vetoes "every variant" (so does a TLS answer to any probe)     | server-closed, -drop  |
 """
 
 from __future__ import annotations
 
 from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules import matrix
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
 from tlsdoctor.inference.rules.path import (
@@ -37,6 +57,7 @@ from tlsdoctor.inference.rules.path import (
     small_mss_passes,
     supported_by_mtu,
 )
+from tlsdoctor.observations.hello import HelloEnd
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
 from tlsdoctor.wire.sniff import Sniffed, sniff
@@ -70,6 +91,7 @@ def _starttls_hint(seen: Sniffed) -> str:
     return f"; use --starttls {seen.starttls}{also}"
 
 
+@matrix.weighs(CauseId.SERVER_NOT_TLS)
 def server_not_tls(facts: Facts) -> Match | None:
     """The port speaks another protocol than TLS.
 
@@ -134,6 +156,7 @@ def client_cert_required(facts: Facts) -> Match | None:
     return Match(0.95 if not sent else 0.8, cite(facts, hits[:2]), summary)
 
 
+@matrix.weighs(CauseId.SNI_REQUIRED)
 def sni_required(facts: Facts) -> Match | None:
     """The server rejects the name sent, or fails without SNI where SNI would work."""
     runs = attempts(facts)
@@ -152,6 +175,7 @@ def sni_required(facts: Facts) -> Match | None:
     return None
 
 
+@matrix.weighs(CauseId.SNI_FILTERED)
 def sni_filtered(facts: Facts) -> Match | None:
     """Transport dies when the hello names the target, but a hello without SNI gets a TLS answer."""
     runs = attempts(facts)
@@ -164,6 +188,7 @@ def sni_filtered(facts: Facts) -> Match | None:
     return None
 
 
+@matrix.weighs(CauseId.CLIENTHELLO_TOO_LARGE)
 def clienthello_too_large(facts: Facts) -> Match | None:
     """Only the larger hellos die: every failing hello is bigger than every passing one."""
     runs = [a for a in attempts(facts).values() if a.bytes_sent > 0]
@@ -192,6 +217,7 @@ def _every_variant(facts: Facts, outcome: HandshakeOutcome) -> list[HandshakeAtt
     return None
 
 
+@matrix.unless_answered(HelloEnd.RESET)
 def firewall_reset(facts: Facts) -> Match | None:
     """Every hello, whatever its SNI, version or size, is answered by an RST and no TLS byte.
 
@@ -213,6 +239,7 @@ def firewall_reset(facts: Facts) -> Match | None:
     return Match(0.6, cite(facts, runs[:3]), summary + how)
 
 
+@matrix.unless_answered(HelloEnd.EOF, HelloEnd.RESET)
 def server_closed(facts: Facts) -> Match | None:
     """Every hello is answered by a FIN and no alert; or by RST, as a weaker reading."""
     runs = _every_variant(facts, HandshakeOutcome.EOF)
@@ -229,6 +256,7 @@ def server_closed(facts: Facts) -> Match | None:
     return None
 
 
+@matrix.unless_answered(HelloEnd.TIMEOUT)
 def firewall_drop(facts: Facts) -> Match | None:
     """TCP connects, but no hello is ever answered."""
     runs = _every_variant(facts, HandshakeOutcome.TIMEOUT)
@@ -262,6 +290,7 @@ def _version_refused(a: HandshakeAttempt) -> bool:
     return a.alert in _VERSION_ALERTS or any(r in a.error for r in _VERSION_REASONS)
 
 
+@matrix.weighs(CauseId.PROTOCOL_MISMATCH)
 def protocol_mismatch(facts: Facts) -> Match | None:
     """Only a legacy TLS version works, and the default client does not offer it."""
     runs = attempts(facts)
@@ -279,6 +308,7 @@ def protocol_mismatch(facts: Facts) -> Match | None:
     return None
 
 
+@matrix.weighs(CauseId.CIPHER_MISMATCH)
 def cipher_mismatch(facts: Facts) -> Match | None:
     """Nothing the default client offers is acceptable, but the full legacy suite list is."""
     runs = attempts(facts)

@@ -1,0 +1,229 @@
+"""The hello matrix: crafted ClientHellos that differ in one property each, sent concurrently.
+
+Python's ssl sends one hello shape (OpenSSL's, padded to 512 bytes). Middleboxes and servers fail on
+shapes: a post-quantum key share makes a browser's hello ~1.8 KB and two TCP segments, which boxes
+that inspect only the first segment reset ("curl works, Chrome fails"); a hello of 256-511 bytes
+hangs some F5 BIG-IP versions (RFC 7685 §1); a DPI box resets a hello that names a blocked host but
+passes the same hello naming another. Which shapes are answered and which die is the evidence
+(inference/rules/matrix.py reads it); each probe records its end, bytes and milliseconds.
+
+Two checks, so diagnose can cancel what a working default handshake makes moot:
+``hello.size`` (SIZE) runs on every diagnosis, ``hello.matrix`` (MATRIX) only while the default fails.
+Every probe of a check shares one deadline: the matrix costs one timeout, not one per probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import secrets
+import ssl
+import time
+from collections.abc import Sequence
+
+from tlsdoctor.checks.connect import Route, open_stream
+from tlsdoctor.context import Context
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.exchange import exchange
+from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+from tlsdoctor.wire import variants
+from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
+from tlsdoctor.wire.sniff import sniff
+
+PROBE_CAP = 64 * 1024  # a ServerHello is the first message; nothing decisive needs more bytes
+HTTP_GRACE_S = 0.5  # the HTTP probe's time after every hello died (see HelloCheck._gather)
+NEUTRAL_NAMES = ("www.example.com", "www.example.org")  # RFC 2606 §3: reserved, unrelated to any target
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Probe:
+    """One row of the matrix: the hello shape (None: a plain HTTP request) and the SNI it carries."""
+
+    name: str
+    shape: HelloSpec | None
+    sni_role: str  # "target" | "none" | "neutral" | "random"
+    why: str
+
+
+# Started with the default handshake and kept even when it succeeds: sizes the default client never sends.
+SIZE: tuple[Probe, ...] = (
+    Probe("modern", variants.MODERN, "target", "a typical TLS 1.3 hello (512 B): the control"),
+    Probe("minimal", variants.MINIMAL, "target", "under 200 B: passes any size limit"),
+    Probe("pq-large", variants.PQ_LARGE, "target", "browser-like, X25519MLKEM768 share, ~1.8 KB, 2 segments"),
+    Probe("padded-300", variants.PADDED_300, "target", "inside 256-511 B (the F5 range); others are out"),
+)
+# Started after the default's head start; cancelled when the default handshake succeeds.
+MATRIX: tuple[Probe, ...] = (
+    Probe("sni-none", variants.MODERN, "none", "the control without SNI"),
+    Probe("sni-neutral", variants.MODERN, "neutral", "the control naming www.example.com"),
+    Probe("sni-random", variants.MODERN, "random", "the control naming a random .invalid host"),
+    Probe("tls1.3", variants.TLS13, "target", "only TLS 1.3"),
+    Probe("tls1.2", variants.TLS12, "target", "TLS 1.2 without supported_versions"),
+    Probe("tls1.1", variants.TLS11, "target", "TLS 1.1, legacy CBC suites"),
+    Probe("tls1.0", variants.TLS10, "target", "TLS 1.0, legacy CBC suites"),
+    Probe("http", None, "target", "HEAD / HTTP/1.1: does the port speak HTTP when TLS dies"),
+)
+
+
+@functools.cache
+def default_suites() -> frozenset[int]:
+    """The suites the default client offers: Python's default list, as checks/handshake.py leaves it."""
+    return frozenset(int(c["id"]) & 0xFFFF for c in ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).get_ciphers())
+
+
+def sni_for(role: str, target: str | None) -> str | None:
+    """The SNI a probe sends for its role (RFC 6066 §3; .invalid is reserved by RFC 6761 §6.4)."""
+    if role == "target":
+        return target
+    if role == "neutral":
+        return next(n for n in NEUTRAL_NAMES if n != target)
+    if role == "random":
+        return f"tlsdoctor-{secrets.token_hex(5)}.invalid"
+    return None
+
+
+def hello_bytes(shape: HelloSpec, sni: str | None) -> bytes | None:
+    """The record bytes for a shape and SNI; None when a padded shape cannot stay in its range."""
+    spec = dataclasses.replace(shape, sni=sni)
+    if spec.padding_target is None:
+        return build_client_hello(spec)
+    for target in (spec.padding_target, F5_RANGE.stop - 12, F5_RANGE.stop - 1):  # a long name needs room
+        try:
+            return build_client_hello(dataclasses.replace(spec, padding_target=target))
+        except ValueError:
+            continue
+    return None
+
+
+def http_request(host: str) -> bytes:
+    """A minimal HEAD request (RFC 9110 §9.3.2; Host is mandatory in HTTP/1.1, RFC 9112 §3.2)."""
+    return (f"HEAD / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nAccept: */*\r\n"
+            "Connection: close\r\n\r\n").encode("ascii", "replace")
+
+
+async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -> HelloProbe:
+    """Connect, send the probe, read until the answer is decided or the deadline; never raises for I/O."""
+    sni = sni_for(probe.sni_role, ctx.servername)
+    if probe.shape is None:
+        host = ctx.servername or (f"[{route.address}]" if ":" in route.address else route.address)
+        payload: bytes | None = http_request(host)
+    else:
+        payload = hello_bytes(probe.shape, sni)
+    base = HelloProbe(probe=probe.name, shape=probe.shape.name if probe.shape else "http",
+                      address=route.address, port=ctx.options.port, sni=sni, sni_role=probe.sni_role,
+                      hello_bytes=len(payload or b""), end=HelloEnd.ERROR)
+    if payload is None:
+        return dataclasses.replace(base, error="this name leaves no room to pad the hello into 256-511 bytes")
+    start = time.monotonic()
+    obs, stream = await open_stream(ctx, route, max(0.0, deadline - start))
+    connect_ms = (time.monotonic() - start) * 1000
+    if stream is None:
+        return dataclasses.replace(base, end=HelloEnd.CONNECT_FAILED, connect_ms=connect_ms,
+                                   error=obs[-1].describe())
+    stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
+    try:
+        t = await exchange(stream, payload)
+    finally:
+        stream.close()
+    sh = t.server_hello
+    suite = int(sh.cipher_suite) if sh is not None and not sh.is_hrr else None
+    return dataclasses.replace(
+        base, end=t.end, alert=t.alert, version=str(sh.selected_version) if sh is not None else None,
+        cipher=sh.cipher_suite.name if suite is not None and sh is not None else None,
+        default_offers_cipher=None if suite is None else suite in default_suites(),
+        bytes_received=t.bytes_received, elapsed_ms=t.elapsed_ms, connect_ms=connect_ms,
+        first_bytes=t.first_bytes if t.end is not HelloEnd.SERVER_HELLO else b"",
+        sniffed=sniff(t.first_bytes).protocol if t.end is HelloEnd.NOT_TLS else None, error=t.error)
+
+
+def status_for(probes: Sequence[HelloProbe], *, size_only: bool = False) -> Status:
+    """FAIL when the answer depends on the shape: some hellos answered in TLS, others died, stalled or got
+    another protocol (the faults this matrix exists for); WARN when no hello was answered (the handshake
+    checks tell that story); PASS otherwise (an alert to a legacy version or a random name is normal).
+
+    ``size_only`` (hello.size, which runs on every diagnosis): FAIL only for a size-dependent death, the
+    pattern rules/matrix.py names clienthello-too-large; any other oddity is a WARN, so one lost probe
+    never turns a working endpoint into an unexplained failure.
+    """
+    tls = [p for p in probes if p.is_tls and p.ran]
+    bad = [p for p in tls if not p.answered]
+    if bad and len(bad) < len(tls) and (not size_only or size_dependent(tls)):
+        return Status.FAIL
+    return Status.WARN if bad or not tls else Status.PASS
+
+
+def size_dependent(probes: Sequence[HelloProbe]) -> bool:
+    """pq-large died and every hello that died is larger than every one answered; or padded-300 (in the
+    256-511 byte range) died while minimal (below it) and modern (above it) were answered."""
+    by = {p.probe: p for p in probes}
+    sized = [by[n] for n in ("minimal", "modern", "pq-large") if n in by]
+    alive, dead = [p for p in sized if p.answered], [p for p in sized if p.died]
+    pq, f5 = by.get("pq-large"), by.get("padded-300")
+    largest_alive = max((p.hello_bytes for p in alive), default=0)
+    if pq is not None and pq.died and alive and min(p.hello_bytes for p in dead) > largest_alive:
+        return True
+    neighbours = [by.get("minimal"), by.get("modern")]
+    return f5 is not None and f5.died and all(n is not None and n.answered for n in neighbours)
+
+
+def summary_for(probes: Sequence[HelloProbe]) -> str:
+    """One line: each probe's size and end."""
+    def one(p: HelloProbe) -> str:
+        end = f"{p.end.value} {p.alert}" if p.end is HelloEnd.ALERT else p.end.value
+        size = f" {p.hello_bytes} B" if p.is_tls else ""
+        return f"{p.probe}{size}: {end}"
+
+    return "; ".join(one(p) for p in probes)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HelloCheck:
+    """A set of matrix probes along one route, all concurrent, under one deadline."""
+
+    check_id: str
+    probes: tuple[Probe, ...]
+    route: Route
+    size_only: bool = False  # see status_for
+    layer: str = "tls"
+
+    @property
+    def id(self) -> str:
+        return self.check_id
+
+    def budget(self, ctx: Context) -> float:
+        return ctx.timeout * (2 if self.route.proxy else 1) + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        deadline = time.monotonic() + ctx.timeout * (2 if self.route.proxy else 1)
+        tasks = {p.name: asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in self.probes}
+        try:
+            results = await self._gather(tasks)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        status = status_for(results, size_only=self.size_only)
+        return CheckResult(id=self.id, status=status, summary=summary_for(results),
+                           observations=tuple(results))
+
+    async def _gather(self, tasks: dict[str, asyncio.Task[HelloProbe]]) -> list[HelloProbe]:
+        """The probes' results. The HTTP probe only tells server-not-tls from a dead port when every hello
+        dies: once a hello is answered (in TLS or another protocol) it is dropped, and when every hello died
+        it gets HTTP_GRACE more than they took (an HTTP server answers a HEAD in about one round trip)."""
+        http = tasks.get("http")
+        hellos = [t for name, t in tasks.items() if name != "http"]
+        if http is not None and hellos:
+            await asyncio.wait(hellos)
+            ends = [t.result() for t in hellos if not t.cancelled() and t.exception() is None]
+            if any(p.answered or p.end is HelloEnd.NOT_TLS for p in ends):
+                http.cancel()
+            else:
+                slowest = max((p.connect_ms + p.elapsed_ms for p in ends), default=0.0) / 1000
+                await asyncio.wait({http}, timeout=max(HTTP_GRACE_S, 2 * slowest))
+                http.cancel()
+        done = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for r in done:
+            if isinstance(r, Exception):
+                raise r  # a bug in a probe: the runner reports the check as an error
+        return [r for r in done if isinstance(r, HelloProbe)]
