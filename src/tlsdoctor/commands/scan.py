@@ -13,6 +13,7 @@ client, causes.md has no id for "old but working", and a CI gate can test
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from tlsdoctor.scan.result import ScanData, group_name, scheme_name, to_contract
 from tlsdoctor.scan.scanner import ScanTarget, scan
 
 if TYPE_CHECKING:
+    from tlsdoctor.certs.trust import TrustAnchors
     from tlsdoctor.context import Context
 
 # A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
@@ -31,9 +33,20 @@ if TYPE_CHECKING:
 async def run_scan(ctx: Context) -> Report:
     """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape)."""
     start = time.monotonic()
+    # The probes are latency-bound (a removal chain waits for each answer) and _warm is CPU work in
+    # a thread: with the default 5 ms GIL switch interval an answer can wait 5 ms for the loop.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0005))
+    try:
+        return await _run_scan(ctx, start)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+async def _run_scan(ctx: Context, start: float) -> Report:
     opts = ctx.options
     results: list[CheckResult] = []
-    warm = asyncio.create_task(asyncio.to_thread(_warm))
+    warm = asyncio.create_task(asyncio.to_thread(_warm, str(opts.ca_file) if opts.ca_file else None))
     addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
     extra: dict[str, object] = {}
@@ -46,7 +59,8 @@ async def run_scan(ctx: Context) -> Report:
         results.append(reached)
         if reached.status is Status.PASS:
             data = await scan(
-                ScanTarget(
+                anchors=warm,
+                target=ScanTarget(
                     address=addresses[0],
                     port=opts.port,
                     servername=ctx.servername,
@@ -56,7 +70,7 @@ async def run_scan(ctx: Context) -> Report:
                     concurrency=ctx.limits.max_concurrency,
                     ca_file=str(opts.ca_file) if opts.ca_file else None,
                     starttls=opts.starttls,
-                )
+                ),
             )
             results.extend(scan_checks(data, time.monotonic() - start))
             if data.certificates:
@@ -84,22 +98,22 @@ async def run_scan(ctx: Context) -> Report:
     )
 
 
-def _warm() -> None:
-    """What the end of a scan needs, done in a thread while the probes wait on the network:
-    the system store (a few hundred certificates to parse) and the modules that judge the
-    chains and the failures (cryptography's x509 and the inference rules: a third of the
-    process's start-up). On loopback the probes leave the CPU idle half the time."""
-    import importlib
-    import os
+def _warm(ca_file: str | None) -> TrustAnchors:
+    """What the end of a scan needs, done in a thread while the probes wait on the network: the
+    trust anchors (the system store is a few hundred certificates to parse; it is loaded once
+    here, the certificate analysis and CertificateCheck wait for it rather than parse it again
+    in a thread of their own), cryptography's x509 with it, and the modules named below."""
+    from pathlib import Path
 
-    if os.environ.get("TLSDOCTOR_SCAN_NOWARM"):
-        return
-    from tlsdoctor.certs.trust import load_system_store
+    from tlsdoctor.certs.trust import load_ca_file, load_system_store
 
-    load_system_store()
-    for name in ("tlsdoctor.certs.analysis", "tlsdoctor.checks.certificate", "tlsdoctor.runner",
-                 "tlsdoctor.inference.engine", "tlsdoctor.report.envelope"):  # fmt: skip
-        importlib.import_module(name)
+    system = load_system_store()
+    # What judges the chain and, when a check fails, the causes: on loopback the probes leave
+    # the CPU idle a good part of the time, and a remote target leaves it idle nearly always.
+    import tlsdoctor.checks.certificate
+    import tlsdoctor.inference.engine  # noqa: F401
+
+    return load_ca_file(Path(ca_file)) if ca_file else system
 
 
 async def _reach(ctx: Context, address: str) -> CheckResult:

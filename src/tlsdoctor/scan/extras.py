@@ -152,9 +152,12 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
     from tlsdoctor.certs.trust import load_ca_file, load_system_store
 
     t = prober.target
-    anchors = await asyncio.to_thread(
-        lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store()
-    )
+    if prober.anchors is not None:  # loading already (commands/scan.py): do not parse it twice
+        anchors = await prober.anchors
+    else:
+        anchors = await asyncio.to_thread(
+            lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store()
+        )
     now = dt.datetime.now(dt.UTC)
     for kind, chain in chains:
         found = analyse_chain(chain, t.verify_name, anchors.certificates, now, store=anchors.label)

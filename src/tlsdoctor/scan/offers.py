@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import secrets
+import struct
 
 from tlsdoctor.wire.codepoints import CompressionMethod, ProtocolVersion
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
@@ -165,7 +166,7 @@ def build(offer: Offer) -> bytes:
 
 
 def _u16s(values: tuple[int, ...]) -> bytes:
-    return b"".join([c.to_bytes(2, "big") for c in values])
+    return struct.pack(f">{len(values)}H", *values)
 
 
 def _splice_extensions(block: bytes, groups: tuple[int, ...], schemes: tuple[int, ...]) -> bytes:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
@@ -22,6 +24,9 @@ from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.handshake import ServerHello
 from tlsdoctor.wire.registry import SUITES
 from tlsdoctor.wire.variants import SSL2_KINDS
+
+if TYPE_CHECKING:
+    from tlsdoctor.certs.trust import TrustAnchors
 
 V = ProtocolVersion
 
@@ -42,12 +47,14 @@ class ScanTarget:
 
 
 class Prober:
-    """Opens connections and runs probes for one target, at most ``concurrency`` at a time."""
+    """Opens connections and runs probes for one target, at most ``concurrency`` at a time.
+    ``anchors``: the trust anchors being loaded elsewhere (None: the scan loads them itself)."""
 
-    def __init__(self, target: ScanTarget) -> None:
+    def __init__(self, target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None) -> None:
         self.target = target
         self.gate = asyncio.Semaphore(target.concurrency)
         self.count = 0
+        self.anchors = anchors
 
     async def open_stream(self, timeout: float) -> tuple[Stream | None, str]:
         tcp, sock = await open_tcp(self.target.address, self.target.port, timeout)
@@ -77,9 +84,10 @@ def selected(result: ProbeResult, version: ProtocolVersion) -> bool:
     return chosen is not None and chosen.selected_version == version
 
 
-async def scan(target: ScanTarget) -> ScanData:
-    """Scan one endpoint; network failures end up in the data, never as exceptions."""
-    prober = Prober(target)
+async def scan(target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None) -> ScanData:
+    """Scan one endpoint; network failures end up in the data, never as exceptions. ``anchors``:
+    the trust anchors for the certificate analysis, when the caller loads them already."""
+    prober = Prober(target, anchors)
     first = await asyncio.gather(*(prober.probe(Offer(version=v, suites=suites_for(v))) for _, v in VERSIONS))
     data = ScanData()
     supported: dict[ProtocolVersion, ProbeResult] = {}
