@@ -10,6 +10,10 @@ passes the same hello naming another. Which shapes are answered and which die is
 Two checks, so diagnose can cancel what a working default handshake makes moot:
 ``hello.size`` (SIZE) runs on every diagnosis, ``hello.matrix`` (MATRIX) only while the default fails.
 Every probe of a check shares one deadline: the matrix costs one timeout, not one per probe.
+
+The codec (wire/, net/exchange.py) is imported in a thread when a check first runs, not with this module:
+its set-up (dozens of dataclasses and enums, the IANA tables) costs tens of milliseconds of CPU, which the
+default handshake, started at the same moment, would otherwise wait for instead of the network.
 """
 
 from __future__ import annotations
@@ -21,15 +25,16 @@ import secrets
 import ssl
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
-from tlsdoctor.net.exchange import exchange
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
-from tlsdoctor.wire import variants
-from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.sniff import sniff
+
+if TYPE_CHECKING:
+    from tlsdoctor.wire.hello import HelloSpec
 
 PROBE_CAP = 64 * 1024  # a ServerHello is the first message; nothing decisive needs more bytes
 HTTP_GRACE_S = 0.5  # the HTTP probe's time after every hello died (see HelloCheck._gather)
@@ -38,30 +43,31 @@ NEUTRAL_NAMES = ("www.example.com", "www.example.org")  # RFC 2606 §3: reserved
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Probe:
-    """One row of the matrix: the hello shape (None: a plain HTTP request) and the SNI it carries."""
+    """One row of the matrix: the hello shape (a name in wire/variants.py; None: a plain HTTP request)
+    and the SNI it carries."""
 
     name: str
-    shape: HelloSpec | None
+    shape: str | None
     sni_role: str  # "target" | "none" | "neutral" | "random"
     why: str
 
 
 # Started with the default handshake and kept even when it succeeds: sizes the default client never sends.
 SIZE: tuple[Probe, ...] = (
-    Probe("modern", variants.MODERN, "target", "a typical TLS 1.3 hello (512 B): the control"),
-    Probe("minimal", variants.MINIMAL, "target", "under 200 B: passes any size limit"),
-    Probe("pq-large", variants.PQ_LARGE, "target", "browser-like, X25519MLKEM768 share, ~1.8 KB, 2 segments"),
-    Probe("padded-300", variants.PADDED_300, "target", "inside 256-511 B (the F5 range); others are out"),
+    Probe("modern", "modern", "target", "a typical TLS 1.3 hello (512 B): the control"),
+    Probe("minimal", "minimal", "target", "under 200 B: passes any size limit"),
+    Probe("pq-large", "pq-large", "target", "browser-like, X25519MLKEM768 share, ~1.8 KB, 2 segments"),
+    Probe("padded-300", "padded-300", "target", "inside 256-511 B (the F5 range); others are out"),
 )
 # Started after the default's head start; cancelled when the default handshake succeeds.
 MATRIX: tuple[Probe, ...] = (
-    Probe("sni-none", variants.MODERN, "none", "the control without SNI"),
-    Probe("sni-neutral", variants.MODERN, "neutral", "the control naming www.example.com"),
-    Probe("sni-random", variants.MODERN, "random", "the control naming a random .invalid host"),
-    Probe("tls1.3", variants.TLS13, "target", "only TLS 1.3"),
-    Probe("tls1.2", variants.TLS12, "target", "TLS 1.2 without supported_versions"),
-    Probe("tls1.1", variants.TLS11, "target", "TLS 1.1, legacy CBC suites"),
-    Probe("tls1.0", variants.TLS10, "target", "TLS 1.0, legacy CBC suites"),
+    Probe("sni-none", "modern", "none", "the control without SNI"),
+    Probe("sni-neutral", "modern", "neutral", "the control naming www.example.com"),
+    Probe("sni-random", "modern", "random", "the control naming a random .invalid host"),
+    Probe("tls1.3", "tls1.3", "target", "only TLS 1.3"),
+    Probe("tls1.2", "tls1.2", "target", "TLS 1.2 without supported_versions"),
+    Probe("tls1.1", "tls1.1", "target", "TLS 1.1, legacy CBC suites"),
+    Probe("tls1.0", "tls1.0", "target", "TLS 1.0, legacy CBC suites"),
     Probe("http", None, "target", "HEAD / HTTP/1.1: does the port speak HTTP when TLS dies"),
 )
 
@@ -83,8 +89,23 @@ def sni_for(role: str, target: str | None) -> str | None:
     return None
 
 
+def load_codec() -> None:
+    """Import what the probes need from wire/ and net/ (see the module docstring); idempotent."""
+    import tlsdoctor.net.exchange
+    import tlsdoctor.wire.variants  # noqa: F401
+
+
+def spec_for(shape: str) -> HelloSpec:
+    """The wire variant a probe's shape names."""
+    from tlsdoctor.wire.variants import VARIANTS
+
+    return VARIANTS[shape]
+
+
 def hello_bytes(shape: HelloSpec, sni: str | None) -> bytes | None:
     """The record bytes for a shape and SNI; None when a padded shape cannot stay in its range."""
+    from tlsdoctor.wire.hello import F5_RANGE, build_client_hello
+
     spec = dataclasses.replace(shape, sni=sni)
     if spec.padding_target is None:
         return build_client_hello(spec)
@@ -109,8 +130,8 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         host = ctx.servername or (f"[{route.address}]" if ":" in route.address else route.address)
         payload: bytes | None = http_request(host)
     else:
-        payload = hello_bytes(probe.shape, sni)
-    base = HelloProbe(probe=probe.name, shape=probe.shape.name if probe.shape else "http",
+        payload = hello_bytes(spec_for(probe.shape), sni)
+    base = HelloProbe(probe=probe.name, shape=probe.shape or "http",
                       address=route.address, port=ctx.options.port, sni=sni, sni_role=probe.sni_role,
                       hello_bytes=len(payload or b""), end=HelloEnd.ERROR)
     if payload is None:
@@ -122,6 +143,8 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         return dataclasses.replace(base, end=HelloEnd.CONNECT_FAILED, connect_ms=connect_ms,
                                    error=obs[-1].describe())
     stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
+    from tlsdoctor.net.exchange import exchange
+
     try:
         t = await exchange(stream, payload)
     finally:
@@ -196,6 +219,7 @@ class HelloCheck:
 
     async def run(self, ctx: Context) -> CheckResult:
         deadline = time.monotonic() + ctx.timeout * (2 if self.route.proxy else 1)
+        await asyncio.to_thread(load_codec)  # the event loop keeps serving the default handshake meanwhile
         tasks = {p.name: asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in self.probes}
         try:
             results = await self._gather(tasks)

@@ -124,7 +124,6 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.extend(runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks)
     else:
         results.extend(await asyncio.gather(*variant_tasks))
-    results.append(await size_task)
     if mss_task is not None:
         stalled = any(isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT
                       for o in default.observations)
@@ -135,6 +134,7 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
             await asyncio.gather(mss_task, return_exceptions=True)
     results.extend(await runner.run(path_checks(ctx, route, results), ctx))
     await inspect(ctx, route, results)
+    results.append(await size_task)  # it ran alongside all of the above
 
 
 def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
