@@ -195,6 +195,38 @@ def test_cli_json_contract_shape(certs: Certs) -> None:
     assert protocol(report, "TLSv1.2")["server_order"] is None  # one suite: no order to tell
 
 
+@needs_openssl
+def test_cli_helper_process_gives_the_in_process_answer(certs: Certs) -> None:
+    """The CLI does its certificate work in a forked helper (scan/helper.py); without it
+    (TLSDOCTOR_NO_HELPER=1) the same work runs in-process. Untrusted here (no --ca-file), so
+    the helper also judges: same verdict, causes, certificate findings and exit status."""
+    import os
+
+    def run(no_helper: bool) -> tuple[int, dict[str, Any]]:
+        env = dict(os.environ)
+        env.pop("TLSDOCTOR_NO_HELPER", None)
+        if no_helper:
+            env["TLSDOCTOR_NO_HELPER"] = "1"
+        out = subprocess.run(
+            [sys.executable, "-m", "tlsdoctor", "scan", f"127.0.0.1:{port}", "--servername", "localhost",
+             "--json", "--timeout", "3"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert out.returncode in (0, 1), out.stderr
+        return out.returncode, json.loads(out.stdout)
+
+    with s_server(certs, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA"]) as port:
+        (rc_helper, helper), (rc_plain, plain) = run(False), run(True)
+    assert rc_helper == rc_plain == 1
+    assert helper["verdict"] == plain["verdict"]
+    assert [c["id"] for c in helper["causes"]] == [c["id"] for c in plain["causes"]]
+    assert "cert-untrusted" in [c["id"] for c in helper["causes"]]
+    for h, p in zip(helper["scan"]["certificates"], plain["scan"]["certificates"], strict=True):
+        assert [x["problem"] for x in h["problems"]] == [x["problem"] for x in p["problems"]]
+        assert h["key_type"] == p["key_type"]
+    assert helper["scan"]["protocols"] == plain["scan"]["protocols"]
+
+
 def test_cli_usage_error_exits_2() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "tlsdoctor", "scan", "127.0.0.1:0"], capture_output=True, text=True, timeout=30

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status, TargetInfo, Verdict
+from tlsdoctor.scan.helper import Helper, HelperError
 from tlsdoctor.scan.result import ScanData, group_name, scheme_name, to_contract
 from tlsdoctor.scan.scanner import ScanTarget, scan
 
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from tlsdoctor.context import Context
 
 # A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
-# end of a scan needs (the certificate check, cryptography's x509, the inference engine) and what
-# only a failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where it is used.
+# end of a scan needs (the certificate check, cryptography's x509, the inference engine) runs in
+# the helper process (scan/helper.py; a thread where forking is not safe), and what only a
+# failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where it is used.
 
 
 async def run_scan(ctx: Context) -> Report:
@@ -45,8 +47,22 @@ async def run_scan(ctx: Context) -> Report:
 
 async def _run_scan(ctx: Context, start: float) -> Report:
     opts = ctx.options
+    ca_file = str(opts.ca_file) if opts.ca_file else None
+    # The certificate work (x509, the trust store, the chain analysis, the inference rules) runs
+    # beside the probes: in a forked helper on the other core where that is safe, else in a thread.
+    helper = Helper.start(ctx, ca_file)
+    try:
+        return await _scan_with(ctx, start, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Report:
+    opts = ctx.options
     results: list[CheckResult] = []
-    warm = asyncio.create_task(asyncio.to_thread(_warm, str(opts.ca_file) if opts.ca_file else None))
+    ca_file = str(opts.ca_file) if opts.ca_file else None
+    warm = None if helper is not None else asyncio.create_task(asyncio.to_thread(_warm, ca_file))
     addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
     extra: dict[str, object] = {}
@@ -60,6 +76,7 @@ async def _run_scan(ctx: Context, start: float) -> Report:
         if reached.status is Status.PASS:
             data = await scan(
                 anchors=warm,
+                helper=helper,
                 target=ScanTarget(
                     address=addresses[0],
                     port=opts.port,
@@ -68,23 +85,17 @@ async def _run_scan(ctx: Context, start: float) -> Report:
                     timeout=ctx.timeout,
                     max_bytes=ctx.limits.max_read_bytes,
                     concurrency=ctx.limits.max_concurrency,
-                    ca_file=str(opts.ca_file) if opts.ca_file else None,
+                    ca_file=ca_file,
                     starttls=opts.starttls,
                 ),
             )
             results.extend(scan_checks(data, time.monotonic() - start))
             if data.certificates:
-                from tlsdoctor import runner
-                from tlsdoctor.checks.certificate import CertificateCheck
-                from tlsdoctor.observations.tls import PeerChain
-
-                chain = PeerChain(
-                    variant="default", servername=ctx.servername, chain=data.certificates[0].chain
-                )
-                results.append(await runner.run_one(CertificateCheck([chain], fetch_issuers=False), ctx))
+                results.append(await _certificate_check(ctx, data.certificates[0].chain, helper))
             extra["scan"] = to_contract(data)
-    await warm
-    verdict, causes = _judge(results)
+    if warm is not None:
+        await warm
+    verdict, causes = await _judge_with(results, helper)
     if "scan" in extra and not any(p["supported"] for p in extra["scan"]["protocols"]):  # type: ignore[index]
         verdict = Verdict.INCONCLUSIVE if verdict is Verdict.HEALTHY else verdict
     return Report(
@@ -99,7 +110,8 @@ async def _run_scan(ctx: Context, start: float) -> Report:
 
 
 def _warm(ca_file: str | None) -> TrustAnchors:
-    """What the end of a scan needs, done in a thread while the probes wait on the network: the
+    """Without the helper process: what the end of a scan needs, done in a thread while the
+    probes wait on the network: the
     trust anchors (the system store is a few hundred certificates to parse; it is loaded once
     here, the certificate analysis and CertificateCheck wait for it rather than parse it again
     in a thread of their own), cryptography's x509 with it, and the modules named below."""
@@ -152,6 +164,32 @@ async def _addresses(ctx: Context, results: list[CheckResult]) -> list[str]:
     from tlsdoctor.commands.diagnose import resolve
 
     return await resolve(ctx, results)
+
+
+async def _certificate_check(ctx: Context, chain: tuple[bytes, ...], helper: Helper | None) -> CheckResult:
+    """CertificateCheck on the first chain (the one ``diagnose`` runs), in the helper if any."""
+    if helper is not None:
+        try:
+            result: CheckResult = await helper.call("check", chain, ctx.servername)
+            return result
+        except HelperError:
+            pass  # the same check in-process
+    from tlsdoctor import runner
+    from tlsdoctor.checks.certificate import CertificateCheck
+    from tlsdoctor.observations.tls import PeerChain
+
+    peer = PeerChain(variant="default", servername=ctx.servername, chain=chain)
+    return await runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx)
+
+
+async def _judge_with(results: list[CheckResult], helper: Helper | None) -> tuple[Verdict, list[Cause]]:
+    if helper is not None and any(r.status in (Status.FAIL, Status.ERROR) for r in results):
+        try:
+            verdict, causes = await helper.call("judge", results)
+            return verdict, list(causes)
+        except HelperError:
+            pass
+    return _judge(results)
 
 
 def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:

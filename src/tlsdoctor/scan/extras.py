@@ -148,17 +148,28 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
             data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")
     if not chains:
         return
+    t = prober.target
+    now = dt.datetime.now(dt.UTC)
+    if prober.helper is not None:
+        from tlsdoctor.scan.helper import HelperError
+
+        try:
+            analysed = await prober.helper.call("analyse", [c for _, c in chains], t.verify_name, now)
+        except HelperError:
+            analysed = None  # the same analysis in-process, below
+        if analysed is not None:
+            for (kind, chain), found in zip(chains, analysed, strict=True):
+                data.certificates.append(CertificateResult(key_type=kind, chain=chain, observations=found))
+            return
     from tlsdoctor.certs.analysis import analyse_chain  # cryptography's x509: only once there is a chain
     from tlsdoctor.certs.trust import load_ca_file, load_system_store
 
-    t = prober.target
     if prober.anchors is not None:  # loading already (commands/scan.py): do not parse it twice
         anchors = await prober.anchors
     else:
         anchors = await asyncio.to_thread(
             lambda: load_ca_file(Path(t.ca_file)) if t.ca_file else load_system_store()
         )
-    now = dt.datetime.now(dt.UTC)
     for kind, chain in chains:
         found = analyse_chain(chain, t.verify_name, anchors.certificates, now, store=anchors.label)
         data.certificates.append(CertificateResult(key_type=kind, chain=chain, observations=found))

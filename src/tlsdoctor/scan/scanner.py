@@ -27,6 +27,7 @@ from tlsdoctor.wire.variants import SSL2_KINDS
 
 if TYPE_CHECKING:
     from tlsdoctor.certs.trust import TrustAnchors
+    from tlsdoctor.scan.helper import Helper
 
 V = ProtocolVersion
 
@@ -50,11 +51,14 @@ class Prober:
     """Opens connections and runs probes for one target, at most ``concurrency`` at a time.
     ``anchors``: the trust anchors being loaded elsewhere (None: the scan loads them itself)."""
 
-    def __init__(self, target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None) -> None:
+    def __init__(
+        self, target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None, helper: Helper | None = None
+    ) -> None:
         self.target = target
         self.gate = asyncio.Semaphore(target.concurrency)
         self.count = 0
         self.anchors = anchors
+        self.helper = helper
 
     async def open_stream(self, timeout: float) -> tuple[Stream | None, str]:
         tcp, sock = await open_tcp(self.target.address, self.target.port, timeout)
@@ -84,10 +88,13 @@ def selected(result: ProbeResult, version: ProtocolVersion) -> bool:
     return chosen is not None and chosen.selected_version == version
 
 
-async def scan(target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None) -> ScanData:
+async def scan(
+    target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None, helper: Helper | None = None
+) -> ScanData:
     """Scan one endpoint; network failures end up in the data, never as exceptions. ``anchors``:
-    the trust anchors for the certificate analysis, when the caller loads them already."""
-    prober = Prober(target, anchors)
+    the trust anchors for the certificate analysis, when the caller loads them already;
+    ``helper``: a process that analyses the chains (scan/helper.py)."""
+    prober = Prober(target, anchors, helper)
     first = await asyncio.gather(*(prober.probe(Offer(version=v, suites=suites_for(v))) for _, v in VERSIONS))
     data = ScanData()
     supported: dict[ProtocolVersion, ProbeResult] = {}

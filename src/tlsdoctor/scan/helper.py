@@ -1,0 +1,168 @@
+"""A helper process for a scan's certificate work, on the machine's other core.
+
+A loopback scan is client-CPU bound, and a fifth of that CPU is certificate work that needs none
+of the probes: importing cryptography's x509, the chain analysis and the inference rules, and
+parsing the system trust store (a few hundred certificates). In a thread it competes with the
+probes for the GIL; in a forked child it runs beside them. The child starts on that work at
+once, then answers requests on a pipe: ``analyse`` (certs.analysis.analyse_chain per chain),
+``check`` (CertificateCheck on one chain) and ``judge`` (the inference engine), with pickled
+values (observations, CheckResults and causes are plain frozen data).
+
+Only where it is safe: ``os.fork`` exists and the process has one thread (a fork copies only
+the calling thread, and a lock another thread held would stay held in the child). Anything
+else, or a helper that fails or dies, and the caller does the same work in-process: the
+helper changes where the work runs, never its result. ``TLSDOCTOR_NO_HELPER=1`` turns it off
+(tests compare both ways; a bisect can rule it out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pickle
+import signal
+import struct
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlsdoctor.context import Context
+
+_LEN = struct.Struct(">I")
+MAX_MESSAGE = 64 * 1024 * 1024  # a chain is kilobytes; a message this large is a bug
+
+
+class HelperError(Exception):
+    """The helper could not answer (it died, or the request raised there)."""
+
+
+class Helper:
+    """The parent's end: one request at a time, from a worker thread (the pipe blocks)."""
+
+    def __init__(self, pid: int, to_child: int, from_child: int) -> None:
+        self.pid, self.to_child, self.from_child = pid, to_child, from_child
+        self.lock = threading.Lock()
+        self.closed = False
+
+    @classmethod
+    def start(cls, ctx: Context, ca_file: str | None) -> Helper | None:
+        """Fork the helper, or None where that is not safe (see the module docstring)."""
+        if not hasattr(os, "fork") or threading.active_count() != 1 or os.environ.get("TLSDOCTOR_NO_HELPER"):
+            return None
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (down_r, down_w, up_r, up_w):
+                os.close(fd)
+            return None
+        if pid == 0:  # the child: never returns into the caller's code
+            code = 0
+            try:
+                os.close(down_w)
+                os.close(up_r)
+                _serve(ctx, ca_file, down_r, up_w)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(down_r)
+        os.close(up_w)
+        return cls(pid, down_w, up_r)
+
+    async def call(self, op: str, *args: Any) -> Any:
+        """Send one request and wait for its answer without blocking the event loop."""
+        if self.closed:
+            raise HelperError("helper closed")
+        return await asyncio.to_thread(self._roundtrip, pickle.dumps((op, args)))
+
+    def _roundtrip(self, request: bytes) -> Any:
+        with self.lock:
+            try:
+                _send(self.to_child, request)
+                ok, value = pickle.loads(_recv(self.from_child))
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                raise HelperError(f"helper gone: {exc}") from None
+        if not ok:
+            raise HelperError(value)
+        return value
+
+    def close(self) -> None:
+        """End the child and reap it. It holds nothing but its pipes, and may still be loading
+        (a scan that found no server ends long before), so it is killed, not waited for."""
+        if self.closed:
+            return
+        self.closed = True
+        for fd in (self.to_child, self.from_child):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(_LEN.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("pipe closed")
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _recv(fd: int) -> bytes:
+    (n,) = _LEN.unpack(_read_exactly(fd, _LEN.size))
+    if n > MAX_MESSAGE:
+        raise EOFError(f"message of {n} bytes")
+    return _read_exactly(fd, n)
+
+
+def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
+    """The child: load everything, then answer until the parent closes the pipe."""
+    asyncio.events._set_running_loop(None)  # the parent's loop is not ours to run
+    from pathlib import Path
+
+    from tlsdoctor import runner
+    from tlsdoctor.certs.analysis import analyse_chain
+    from tlsdoctor.certs.trust import load_ca_file, load_system_store
+    from tlsdoctor.checks.certificate import CertificateCheck
+    from tlsdoctor.inference import engine
+    from tlsdoctor.observations.tls import PeerChain
+
+    system = load_system_store()
+    anchors = load_ca_file(Path(ca_file)) if ca_file else system
+    while True:
+        try:
+            op, args = pickle.loads(_recv(down))
+        except EOFError:
+            return
+        try:
+            if op == "analyse":
+                chains, name, now = args
+                value: Any = [
+                    analyse_chain(chain, name, anchors.certificates, now, store=anchors.label)
+                    for chain in chains
+                ]
+            elif op == "check":
+                chain, servername = args
+                peer = PeerChain(variant="default", servername=servername, chain=chain)
+                value = asyncio.run(runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx))
+            elif op == "judge":
+                value = engine.diagnose(args[0])
+            else:
+                raise ValueError(f"unknown request {op!r}")
+            reply = pickle.dumps((True, value))
+        except Exception as exc:
+            reply = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+        _send(up, reply)
