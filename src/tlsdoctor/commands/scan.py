@@ -17,19 +17,19 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status, TargetInfo, Verdict
 from tlsdoctor.scan.helper import Helper, HelperError
-from tlsdoctor.scan.result import ScanData, group_name, scheme_name, to_contract
-from tlsdoctor.scan.scanner import ScanTarget, scan
 
 if TYPE_CHECKING:
     from tlsdoctor.certs.trust import TrustAnchors
     from tlsdoctor.context import Context
+    from tlsdoctor.model import Cause, CheckResult, Report, Verdict
+    from tlsdoctor.scan.result import ScanData
 
 # A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
 # end of a scan needs (the certificate check, cryptography's x509, the inference engine) runs in
-# the helper process (scan/helper.py; a thread where forking is not safe), and what only a
-# failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where it is used.
+# the helper process (scan/helper.py; a thread where forking is not safe), forked before this
+# process imports the codec and the probes (so both imports run at once, on two cores), and
+# what only a failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where used.
 
 
 async def run_scan(ctx: Context) -> Report:
@@ -50,6 +50,10 @@ async def _run_scan(ctx: Context, start: float) -> Report:
     ca_file = str(opts.ca_file) if opts.ca_file else None
     # The certificate work (x509, the trust store, the chain analysis, the inference rules) runs
     # beside the probes: in a forked helper on the other core where that is safe, else in a thread.
+    # Forked after what both sides need (the model and its observations: imported once, not
+    # twice) and before what only this side needs (the codec, the probes).
+    import tlsdoctor.model  # noqa: F401
+
     helper = Helper.start(ctx, ca_file)
     try:
         return await _scan_with(ctx, start, helper)
@@ -59,6 +63,10 @@ async def _run_scan(ctx: Context, start: float) -> Report:
 
 
 async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Report:
+    from tlsdoctor.model import Report, Status, TargetInfo, Verdict
+    from tlsdoctor.scan.result import to_contract
+    from tlsdoctor.scan.scanner import ScanTarget, scan
+
     opts = ctx.options
     results: list[CheckResult] = []
     ca_file = str(opts.ca_file) if opts.ca_file else None
@@ -132,6 +140,8 @@ async def _reach(ctx: Context, address: str) -> CheckResult:
     """The ``tcp.<address>`` check. A plain connect that works gives the result TcpCheck gives
     (its observation, PASS) without importing it; anything else (a failure, a proxy, STARTTLS)
     runs the real TcpCheck, whose observations the inference engine reads."""
+    from tlsdoctor.model import CheckResult, Status
+
     opts = ctx.options
     if not opts.proxy and not opts.starttls:
         from tlsdoctor.net.tcp import open_tcp
@@ -183,6 +193,8 @@ async def _certificate_check(ctx: Context, chain: tuple[bytes, ...], helper: Hel
 
 
 async def _judge_with(results: list[CheckResult], helper: Helper | None) -> tuple[Verdict, list[Cause]]:
+    from tlsdoctor.model import Status
+
     if helper is not None and any(r.status in (Status.FAIL, Status.ERROR) for r in results):
         try:
             verdict, causes = await helper.call("judge", results)
@@ -195,6 +207,8 @@ async def _judge_with(results: list[CheckResult], helper: Helper | None) -> tupl
 def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
     """The inference engine when something failed (it names the cause); healthy otherwise.
     Importing the engine and its rules costs more than a loopback scan, so only when needed."""
+    from tlsdoctor.model import Cause, Evidence, Status, Verdict
+
     if any(r.status in (Status.FAIL, Status.ERROR) for r in results):
         from tlsdoctor.inference import engine
 
@@ -209,6 +223,9 @@ def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
 
 def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:
     """The scan's findings as checks: one line each for ``checks[]`` and the human table."""
+    from tlsdoctor.model import CheckResult, Status
+    from tlsdoctor.scan.result import group_name, scheme_name
+
     supported = data.supported()
     out = [
         CheckResult(

@@ -8,8 +8,8 @@ once, then answers requests on a pipe: ``analyse`` (certs.analysis.analyse_chain
 ``check`` (CertificateCheck on one chain) and ``judge`` (the inference engine), with pickled
 values (observations, CheckResults and causes are plain frozen data).
 
-Only where it is safe: ``os.fork`` exists and the process has one thread (a fork copies only
-the calling thread, and a lock another thread held would stay held in the child). Anything
+Only where it is safe: on Linux, in a process with one thread (a fork copies only the calling
+thread, and a lock another thread held would stay held in the child). Anything
 else, or a helper that fails or dies, and the caller does the same work in-process: the
 helper changes where the work runs, never its result. ``TLSDOCTOR_NO_HELPER=1`` turns it off
 (tests compare both ways; a bisect can rule it out).
@@ -23,6 +23,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,11 @@ class Helper:
     @classmethod
     def start(cls, ctx: Context, ca_file: str | None) -> Helper | None:
         """Fork the helper, or None where that is not safe (see the module docstring)."""
-        if not hasattr(os, "fork") or threading.active_count() != 1 or os.environ.get("TLSDOCTOR_NO_HELPER"):
+        if (
+            not sys.platform.startswith("linux")  # macOS: fork without exec is unsafe with its frameworks
+            or threading.active_count() != 1
+            or os.environ.get("TLSDOCTOR_NO_HELPER")
+        ):
             return None
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
@@ -129,7 +134,8 @@ def _recv(fd: int) -> bytes:
 
 
 def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
-    """The child: load everything, then answer until the parent closes the pipe."""
+    """The child: load everything the requests need (the parent asks for all three at the end of
+    its scan, so none is worth answering early), then answer until the parent closes the pipe."""
     asyncio.events._set_running_loop(None)  # the parent's loop is not ours to run
     from pathlib import Path
 
@@ -150,10 +156,8 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
         try:
             if op == "analyse":
                 chains, name, now = args
-                value: Any = [
-                    analyse_chain(chain, name, anchors.certificates, now, store=anchors.label)
-                    for chain in chains
-                ]
+                found = anchors.certificates
+                value: Any = [analyse_chain(c, name, found, now, store=anchors.label) for c in chains]
             elif op == "check":
                 chain, servername = args
                 peer = PeerChain(variant="default", servername=servername, chain=chain)
