@@ -55,8 +55,16 @@ def testssl_suites(work: Path) -> dict[str, int]:
     findings = json.loads(path.read_text())
     out: dict[str, int] = {}
     for f in findings:
-        m = re.match(r"cipher-(tls1_3|tls1_2|tls1_1|tls1|ssl3|ssl2)_", f.get("id", ""))
-        if m:
+        # default run: "cipherorder_TLSv1_2" lists the accepted suites in order; with -E/-e the
+        # per-protocol "cipher-tls1_2_x..." ids do
+        m = re.match(r"cipherorder_(\S+)$", f.get("id", "")) or re.match(
+            r"cipher-(tls1_3|tls1_2|tls1_1|tls1|ssl3|ssl2)_", f.get("id", "")
+        )
+        if m is None:
+            continue
+        if f["id"].startswith("cipherorder_"):
+            out[m.group(1)] = len(f.get("finding", "").split())
+        else:
             out[m.group(1)] = out.get(m.group(1), 0) + 1
     return out
 
@@ -96,7 +104,7 @@ def main(work: Path) -> None:
         print(f"testssl    wall {ts_wall:7.2f} s   peak RSS {ts_rss / 1024:7.1f} MB (one run)")
         print(f"ratio wall tlsdoctor/testssl = {t_wall / ts_wall:.4f} (median tlsdoctor; target <= 0.050)")
         print(
-            f"suites accepted testssl {testssl_suites(work)} (ids cipher-<proto>_*, when its run lists them)"
+            f"suites accepted testssl {testssl_suites(work)} (its cipherorder_* findings)"
         )
 
 
