@@ -103,9 +103,7 @@ def main(work: Path) -> None:
         ts_wall, ts_rss = timing(work / "testssl.time")
         print(f"testssl    wall {ts_wall:7.2f} s   peak RSS {ts_rss / 1024:7.1f} MB (one run)")
         print(f"ratio wall tlsdoctor/testssl = {t_wall / ts_wall:.4f} (median tlsdoctor; target <= 0.050)")
-        print(
-            f"suites accepted testssl {testssl_suites(work)} (its cipherorder_* findings)"
-        )
+        print(f"suites accepted testssl {testssl_suites(work)} (its cipherorder_* findings)")
 
 
 if __name__ == "__main__":
