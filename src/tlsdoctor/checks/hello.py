@@ -7,13 +7,14 @@ hangs some F5 BIG-IP versions (RFC 7685 §1); a DPI box resets a hello that name
 passes the same hello naming another. Which shapes are answered and which die is the evidence
 (inference/rules/matrix.py reads it); each probe records its end, bytes and milliseconds.
 
-Two checks, so diagnose can cancel what a working default handshake makes moot:
-``hello.size`` (SIZE) runs on every diagnosis, ``hello.matrix`` (MATRIX) only while the default fails.
-Every probe of a check shares one deadline: the matrix costs one timeout, not one per probe.
+Two checks, so diagnose can cancel what a working default handshake makes moot: ``hello.size`` (SIZE:
+the control and the post-quantum hello, two connections) runs on every diagnosis; ``hello.matrix``
+(MATRIX, ten more) only while the default fails. Every probe of a check shares one deadline: the matrix
+costs one timeout, not one per probe.
 
-The codec (wire/, net/exchange.py) is imported in a thread when a check first runs, not with this module:
-its set-up (dozens of dataclasses and enums, the IANA tables) costs tens of milliseconds of CPU, which the
-default handshake, started at the same moment, would otherwise wait for instead of the network.
+The codec (wire/) is imported with this module, which diagnose imports before the default handshake
+starts. Measured on loopback, that is cheaper than importing it in a thread (GIL hand-offs) or inside a
+probe (the blocked event loop would also inflate the default handshake's measured timings).
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ import secrets
 import ssl
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.exchange import exchange
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.sniff import sniff
-
-if TYPE_CHECKING:
-    from tlsdoctor.wire.hello import HelloSpec
+from tlsdoctor.wire.variants import VARIANTS
 
 PROBE_CAP = 64 * 1024  # a ServerHello is the first message; nothing decisive needs more bytes
 HTTP_GRACE_S = 0.5  # the HTTP probe's time after every hello died (see HelloCheck._gather)
@@ -52,15 +52,15 @@ class Probe:
     why: str
 
 
-# Started with the default handshake and kept even when it succeeds: sizes the default client never sends.
+# Started with the default handshake and kept even when it succeeds: the size browsers send and it does not.
 SIZE: tuple[Probe, ...] = (
     Probe("modern", "modern", "target", "a typical TLS 1.3 hello (512 B): the control"),
-    Probe("minimal", "minimal", "target", "under 200 B: passes any size limit"),
     Probe("pq-large", "pq-large", "target", "browser-like, X25519MLKEM768 share, ~1.8 KB, 2 segments"),
-    Probe("padded-300", "padded-300", "target", "inside 256-511 B (the F5 range); others are out"),
 )
 # Started after the default's head start; cancelled when the default handshake succeeds.
 MATRIX: tuple[Probe, ...] = (
+    Probe("minimal", "minimal", "target", "under 200 B: passes any size limit"),
+    Probe("padded-300", "padded-300", "target", "inside 256-511 B (the F5 range); the others are out"),
     Probe("sni-none", "modern", "none", "the control without SNI"),
     Probe("sni-neutral", "modern", "neutral", "the control naming www.example.com"),
     Probe("sni-random", "modern", "random", "the control naming a random .invalid host"),
@@ -89,23 +89,8 @@ def sni_for(role: str, target: str | None) -> str | None:
     return None
 
 
-def load_codec() -> None:
-    """Import what the probes need from wire/ and net/ (see the module docstring); idempotent."""
-    import tlsdoctor.net.exchange
-    import tlsdoctor.wire.variants  # noqa: F401
-
-
-def spec_for(shape: str) -> HelloSpec:
-    """The wire variant a probe's shape names."""
-    from tlsdoctor.wire.variants import VARIANTS
-
-    return VARIANTS[shape]
-
-
 def hello_bytes(shape: HelloSpec, sni: str | None) -> bytes | None:
     """The record bytes for a shape and SNI; None when a padded shape cannot stay in its range."""
-    from tlsdoctor.wire.hello import F5_RANGE, build_client_hello
-
     spec = dataclasses.replace(shape, sni=sni)
     if spec.padding_target is None:
         return build_client_hello(spec)
@@ -130,7 +115,7 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         host = ctx.servername or (f"[{route.address}]" if ":" in route.address else route.address)
         payload: bytes | None = http_request(host)
     else:
-        payload = hello_bytes(spec_for(probe.shape), sni)
+        payload = hello_bytes(VARIANTS[probe.shape], sni)
     base = HelloProbe(probe=probe.name, shape=probe.shape or "http",
                       address=route.address, port=ctx.options.port, sni=sni, sni_role=probe.sni_role,
                       hello_bytes=len(payload or b""), end=HelloEnd.ERROR)
@@ -143,8 +128,6 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         return dataclasses.replace(base, end=HelloEnd.CONNECT_FAILED, connect_ms=connect_ms,
                                    error=obs[-1].describe())
     stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
-    from tlsdoctor.net.exchange import exchange
-
     try:
         t = await exchange(stream, payload)
     finally:
@@ -219,7 +202,6 @@ class HelloCheck:
 
     async def run(self, ctx: Context) -> CheckResult:
         deadline = time.monotonic() + ctx.timeout * (2 if self.route.proxy else 1)
-        await asyncio.to_thread(load_codec)  # the event loop keeps serving the default handshake meanwhile
         tasks = {p.name: asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in self.probes}
         try:
             results = await self._gather(tasks)
