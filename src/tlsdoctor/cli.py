@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tlsdoctor.model import Report
 
 PROG = "tlsdoctor"
+PIPED_WIDTH = 120
 # The --starttls values (contract/cli.md): wire.starttls.PROTOCOLS, repeated here so --help stays fast.
 STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres", "mysql")
 
@@ -215,7 +216,11 @@ def make_console(stderr: bool = False) -> object:
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped into a file or a pager: no screen to wrap at, so do not fold evidence lines at 80.
+        console.width = PIPED_WIDTH
+    return console
 
 
 def emit(report: Report, args: argparse.Namespace) -> int:

@@ -285,3 +285,17 @@ def test_size_check_near_miss_one_odd_probe_only_warns() -> None:
     assert status_for(odd, size_only=True) is Status.WARN
     assert status_for(odd) is Status.FAIL  # hello.matrix (the default failed anyway) says so plainly
     assert status_for(size_pattern(pq=E.SERVER_HELLO), size_only=True) is Status.PASS
+
+
+def test_pq_death_that_does_not_reproduce_is_not_a_size_limit() -> None:
+    """One lost segment must not read as a ClientHello size limit: the re-runs decide."""
+    def probe(name: str, size: int, end: E) -> HelloProbe:
+        return HelloProbe(probe=name, shape=name, address="198.18.0.10", port=443, sni="example.test",
+                          sni_role="target", hello_bytes=size, end=end,
+                          bytes_received=0 if end is not E.SERVER_HELLO else 90)
+
+    first = [probe("modern", 517, E.SERVER_HELLO), probe("pq-large", 1783, E.RESET)]
+    confirmed = [*first, probe("pq-large", 1783, E.RESET), probe("modern", 517, E.SERVER_HELLO)]
+    flaky = [*first, probe("pq-large", 1783, E.SERVER_HELLO), probe("modern", 517, E.SERVER_HELLO)]
+    assert matrix.clienthello_too_large(facts(*confirmed)) is not None
+    assert matrix.clienthello_too_large(facts(*flaky)) is None

@@ -31,12 +31,13 @@ from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.exchange import exchange
-from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.sniff import sniff
 from tlsdoctor.wire.variants import VARIANTS
 
 PROBE_CAP = 64 * 1024  # a ServerHello is the first message; nothing decisive needs more bytes
+CONFIRM_RUNS = 2  # re-runs of a size-dependent death before it counts (HelloCheck._confirm)
 HTTP_GRACE_S = 0.5  # the HTTP probe's time after every hello died (see HelloCheck._gather)
 NEUTRAL_NAMES = ("www.example.com", "www.example.org")  # RFC 2606 §3: reserved, unrelated to any target
 
@@ -162,13 +163,16 @@ def status_for(probes: Sequence[HelloProbe], *, size_only: bool = False) -> Stat
 def size_dependent(probes: Sequence[HelloProbe]) -> bool:
     """pq-large died and every hello that died is larger than every one answered; or padded-300 (in the
     256-511 byte range) died while minimal (below it) and modern (above it) were answered."""
-    by = {p.probe: p for p in probes}
+    by: dict[str, HelloProbe] = {}
+    for p in probes:
+        by.setdefault(p.probe, p)  # the first run; re-runs only confirm (see reproduced)
     sized = [by[n] for n in ("minimal", "modern", "pq-large") if n in by]
     alive, dead = [p for p in sized if p.answered], [p for p in sized if p.died]
     pq, f5 = by.get("pq-large"), by.get("padded-300")
     largest_alive = max((p.hello_bytes for p in alive), default=0)
     if pq is not None and pq.died and alive and min(p.hello_bytes for p in dead) > largest_alive:
-        return True
+        small = max(alive, key=lambda p: p.hello_bytes)
+        return reproduced(probes, pq.probe, small.probe)
     neighbours = [by.get("minimal"), by.get("modern")]
     return f5 is not None and f5.died and all(n is not None and n.answered for n in neighbours)
 
@@ -209,9 +213,29 @@ class HelloCheck:
             for task in tasks.values():
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+        if self.size_only and size_dependent(results):
+            results += await self._confirm(ctx, results)
         status = status_for(results, size_only=self.size_only)
         return CheckResult(id=self.id, status=status, summary=summary_for(results),
                            observations=tuple(results))
+
+    async def _confirm(self, ctx: Context, first: Sequence[HelloProbe]) -> list[HelloProbe]:
+        """Re-run the probes of a size-dependent death CONFIRM_RUNS times, concurrently.
+
+        hello.size runs on every diagnosis, even a healthy one, so a single lost segment must not
+        make a working endpoint a fault: rules/matrix.py trusts the pattern only when every re-run
+        repeats it.
+        """
+        wanted = {p.probe for p in first if p.probe in ("modern", "pq-large")}
+        again = [p for p in self.probes if p.name in wanted] * CONFIRM_RUNS
+        deadline = time.monotonic() + ctx.timeout
+        tasks = [asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in again]
+        try:
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return [r for r in done if isinstance(r, HelloProbe)]
 
     async def _gather(self, tasks: dict[str, asyncio.Task[HelloProbe]]) -> list[HelloProbe]:
         """The probes' results. The HTTP probe only tells server-not-tls from a dead port when every hello

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Iterable
 from typing import ClassVar
 
 from tlsdoctor.observations.base import Observation
@@ -116,3 +117,13 @@ class HelloProbe(Observation):
                 return f"{head}: no answer within {t} ({n} bytes received)"
             case _:
                 return f"{head}: {self.end.value} {self.error}".rstrip()
+
+
+def reproduced(probes: Iterable[HelloProbe], dies: str, passes: str) -> bool:
+    """Every run of probe ``dies`` died and every run of ``passes`` was answered (re-runs included).
+
+    A size-dependent death is only trusted when it repeats: one lost segment on a lossy path
+    must not read as a ClientHello size limit.
+    """
+    runs = [p for p in probes if p.ran]
+    return all(p.died for p in runs if p.probe == dies) and all(p.answered for p in runs if p.probe == passes)

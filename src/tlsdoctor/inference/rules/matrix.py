@@ -38,7 +38,7 @@ from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match
 from tlsdoctor.inference.rules.helpers import cite, default_attempt, default_ok
 from tlsdoctor.inference.rules.path import small_mss_passes
-from tlsdoctor.observations.hello import LEGACY_VERSIONS, HelloEnd, HelloProbe
+from tlsdoctor.observations.hello import LEGACY_VERSIONS, HelloEnd, HelloProbe, reproduced
 from tlsdoctor.observations.tls import HandshakeOutcome
 from tlsdoctor.wire.sniff import sniff
 
@@ -92,6 +92,8 @@ def clienthello_too_large(facts: Facts) -> Match | None:
         dead = [p for p in sized if p.died]
         if alive and min(p.hello_bytes for p in dead) > max(p.hello_bytes for p in alive):
             small = max(alive, key=lambda p: p.hello_bytes)
+            if not reproduced(facts.all(HelloProbe), big.probe, small.probe):
+                return None  # a re-run disagreed: a lost packet, not a size limit
             conf = 0.9 if small.probe == "modern" else 0.8
             if _mtu_suspect(facts):  # full-size segments vanish both ways: the path, not a size limit
                 conf = min(conf, PMTU_CAP)
