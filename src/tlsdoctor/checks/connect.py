@@ -40,7 +40,15 @@ async def open_stream(ctx: Context, route: Route, timeout: float, *, preamble: b
     passes ``preamble=False``: it measures the transport only.
     """
     obs, stream = await _open_transport(ctx, route, timeout)
-    if stream is None or not preamble or ctx.options.starttls is None:
+    if stream is None or not preamble:
+        return obs, stream
+    return await with_preamble(ctx, obs, stream, timeout)
+
+
+async def with_preamble(ctx: Context, obs: list[Observation], stream: Stream, timeout: float
+                        ) -> tuple[list[Observation], Stream | None]:
+    """Run the ``--starttls`` preamble (if any) on a fresh stream; every probe that speaks TLS uses it."""
+    if ctx.options.starttls is None:
         return obs, stream
     stream.deadline = time.monotonic() + timeout
     result = await upgrade(stream, ctx.options.starttls, ctx.servername or ctx.options.host)

@@ -101,7 +101,9 @@ class HandshakeCheck:
         return f"handshake.{self.variant.name}"
 
     def budget(self, ctx: Context) -> float:
-        return ctx.timeout * (3 if self.route.proxy else 2) + 1.0
+        # connect (and CONNECT), the STARTTLS preamble, the handshake: each has its own timeout
+        steps = 2 + (1 if self.route.proxy else 0) + (1 if ctx.options.starttls else 0)
+        return ctx.timeout * steps + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
         result, obs = await attempt(ctx, self.variant, self.route)

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import time
 
-from tlsdoctor.checks.connect import Route
+from tlsdoctor.checks.connect import Route, with_preamble
 from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
@@ -30,7 +30,12 @@ async def default_handshake(ctx: Context, route: Route, *, mss: int | None = Non
     if sock is None:
         return None, None
     local_port = int(sock.getsockname()[1])
-    stream = Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes)
+    _obs, ready = await with_preamble(ctx, [], Stream(sock, time.monotonic() + ctx.timeout,
+                                                      ctx.limits.max_read_bytes), ctx.timeout)
+    if ready is None:
+        return None, local_port
+    stream = ready
+    stream.deadline = time.monotonic() + ctx.timeout
     try:
         result = await handshake(stream, build_context(ctx, DEFAULT), variant=DEFAULT.name,
                                  address=route.address, port=ctx.options.port, servername=ctx.servername)

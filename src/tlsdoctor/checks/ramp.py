@@ -12,7 +12,7 @@ import socket
 import struct
 import time
 
-from tlsdoctor.checks.connect import Route
+from tlsdoctor.checks.connect import Route, with_preamble
 from tlsdoctor.checks.handshake import VARIANTS, build_context
 from tlsdoctor.checks.repeat import SLOW_CONNECT_MS, percentile
 from tlsdoctor.context import Context
@@ -66,7 +66,12 @@ async def sample(ctx: Context, route: Route) -> Sample:
     tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout)
     if sock is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
-    stream = Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes)
+    _obs, ready = await with_preamble(ctx, [], Stream(sock, time.monotonic() + ctx.timeout,
+                                                      ctx.limits.max_read_bytes), ctx.timeout)
+    if ready is None:
+        return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
+    stream = ready
+    stream.deadline = time.monotonic() + ctx.timeout
     try:
         result = await handshake(stream, build_context(ctx, NO_VERIFY), variant="ramp", address=route.address,
                                  port=ctx.options.port, servername=ctx.servername, grace=0.0)
