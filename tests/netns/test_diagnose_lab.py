@@ -97,11 +97,15 @@ def test_path_mtu_blackhole(lab: Lab) -> None:
 def test_path_mtu_measured_when_icmp_flows(lab: Lab) -> None:
     """A narrow link that signals properly: the UDP probe learns 1280 from mid's ICMP, as tracepath would."""
     lab.set_fault("narrow-link", mtu=1280)
-    code = "import asyncio,sys\nfrom tlsdoctor.net.pmtu import measure\n" \
-           "m=asyncio.run(measure(sys.argv[1],1.0))\nprint(m.icmp_mtu, m.icmp_from)\nprint(m.describe())"
+    code = ("import asyncio,sys\nfrom tlsdoctor.net.pmtu import measure\n"
+            "m=asyncio.run(measure(sys.argv[1],1.0))\n"
+            "print(m.icmp_mtu, m.icmp_from, m.route_mtu)\nprint(m.describe())")
     r = lab.run_python("client", code, SERVER_IP, timeout=20)
-    mtu, router = r.stdout.decode().split("\n")[0].split()
-    assert (mtu, router) == ("1280", MID_CLIENT_IP), r.stdout.decode() + r.stderr.decode()
+    mtu, router, route_mtu = r.stdout.decode().split("\n")[0].split()
+    # Either the probe's own ICMP names mid, or the kernel already learned 1280 from mid's ICMP to an
+    # earlier packet (a retransmission left over from the previous test can teach it first).
+    learned = route_mtu == "1280" and mtu == "None"
+    assert learned or (mtu, router) == ("1280", MID_CLIENT_IP), r.stdout.decode() + r.stderr.decode()
     assert_cause(diagnose(lab, label="narrow-link (ICMP allowed)"), "healthy")  # the server's MSS fits
 
 

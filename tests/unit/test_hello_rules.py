@@ -299,3 +299,18 @@ def test_pq_death_that_does_not_reproduce_is_not_a_size_limit() -> None:
     flaky = [*first, probe("pq-large", 1783, E.SERVER_HELLO), probe("modern", 517, E.SERVER_HELLO)]
     assert matrix.clienthello_too_large(facts(*confirmed)) is not None
     assert matrix.clienthello_too_large(facts(*flaky)) is None
+
+
+def test_firewall_reset_holds_when_plain_http_passes_the_filter() -> None:
+    """A DPI box that resets TLS lets HTTP through: the HTTP answer must not make it server-not-tls."""
+    http = probe("http", E.NOT_TLS, first_bytes=b"HTTP/1.1 400 Bad Request\r\n", sniffed="http")
+    observed = facts(*every(H.RESET), *matrix_all(E.RESET), http)
+    assert tls.firewall_reset(observed) is not None
+    assert tls.server_not_tls(observed) is None
+
+
+def test_firewall_drop_holds_when_plain_http_passes_the_filter() -> None:
+    http = probe("http", E.NOT_TLS, first_bytes=b"HTTP/1.1 400 Bad Request\r\n", sniffed="http")
+    observed = facts(*every(H.TIMEOUT), *matrix_all(E.TIMEOUT), http)
+    assert tls.firewall_drop(observed) is not None
+    assert tls.server_not_tls(observed) is None

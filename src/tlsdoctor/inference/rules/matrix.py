@@ -131,11 +131,15 @@ def uniform(facts: Facts, ends: frozenset[HelloEnd]) -> list[HelloProbe] | None:
     return runs
 
 
-def contradicting(facts: Facts) -> list[HelloProbe]:
-    """Hellos that were answered (in TLS or not), and an HTTP answer: evidence against "every hello dies"."""
+def contradicting(facts: Facts, ends: frozenset[HelloEnd]) -> list[HelloProbe]:
+    """Evidence against "every hello dies this way": hellos that were answered (in TLS or not).
+
+    An HTTP answer counts only against FIN endings (an HTTP server hanging up on binary bytes):
+    a filter that resets or drops TLS lets plain HTTP through, so it is consistent with those.
+    """
     out = [p for p in hellos(facts) if p.answered or p.end is HelloEnd.NOT_TLS]
     http = probes(facts).get("http")
-    if http is not None and http.end is HelloEnd.NOT_TLS and http.sniffed == "http":
+    if HelloEnd.EOF in ends and http is not None and http.end is HelloEnd.NOT_TLS and http.sniffed == "http":
         out.append(http)
     return out
 
@@ -147,11 +151,13 @@ def server_not_tls(facts: Facts) -> Match | None:
         seen = sniff(other[0].first_bytes)
         hint = f"; use --starttls {seen.starttls}" if seen.starttls else ""
         return Match(0.95, cite(facts, other[:2]), f"the port speaks {seen.label}, not TLS{hint}")
+    # Every hello closed with a FIN while HEAD gets HTTP: an HTTP server hanging up on binary bytes.
+    # Resets and silence are not read this way: a filter that kills TLS passes HTTP just the same.
     http = probes(facts).get("http")
     runs = hellos(facts)
-    if http is None or http.sniffed != "http" or not runs or not all(p.died for p in runs):
+    if http is None or http.sniffed != "http" or not runs or not all(p.end is HelloEnd.EOF for p in runs):
         return None
-    return Match(0.85, cite(facts, [http, runs[0]]),
+    return Match(0.8, cite(facts, [http, runs[0]]),
                  f"the port answers plain HTTP ({sniff(http.first_bytes).label}) while every ClientHello "
                  f"is {runs[0].end.value}: use http://, or the TLS port")
 
@@ -270,8 +276,9 @@ def weighs(cause: CauseId) -> Callable[[RuleFn], RuleFn]:
 def unless_answered(*ends: HelloEnd) -> Callable[[RuleFn], RuleFn]:
     """For the rules that say every hello dies the same way (firewall-reset, firewall-drop, server-closed).
 
-    A hello the matrix got answered (in TLS or another protocol), or an HTTP answer on the port, vetoes
-    them: the port is not dead to every hello. A matrix whose hellos all ended in ``ends`` is cited.
+    A hello the matrix got answered (in TLS or another protocol) vetoes them: the port is not dead to
+    every hello; an HTTP answer vetoes only the FIN reading (see contradicting). A matrix whose hellos
+    all ended in ``ends`` is cited.
     """
     wanted = frozenset(ends)
 
@@ -279,7 +286,7 @@ def unless_answered(*ends: HelloEnd) -> Callable[[RuleFn], RuleFn]:
         @functools.wraps(rule)
         def checked(facts: Facts) -> Match | None:
             own = rule(facts)
-            if own is None or contradicting(facts):
+            if own is None or contradicting(facts, wanted):
                 return None
             same = uniform(facts, wanted)
             if same is None:
