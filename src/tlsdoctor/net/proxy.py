@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import urllib.parse
-import urllib.request
 
 from tlsdoctor.errors import UsageError
 from tlsdoctor.net.stream import ReadEnd, Stream
@@ -60,6 +60,10 @@ def proxy_for(host: str, explicit: str | None, no_proxy: bool) -> ProxyUrl | Non
         return None
     if explicit:
         return parse_proxy_url(explicit)
+    if not any(k.lower() == "https_proxy" for k in os.environ):
+        return None  # the common case, without importing urllib.request (tens of ms at start-up)
+    import urllib.request
+
     env = urllib.request.getproxies_environment()
     chosen = env.get("https")
     if not chosen:
