@@ -114,3 +114,30 @@ def test_tunnel_through_real_proxy(proxy: tuple[str, str], healthy: FaultServer)
         assert top == "proxy-error", causes
         assert "407" in json.dumps(causes[0])
         assert status == 1
+
+
+def test_https_url_for_a_plain_http_proxy(tmp_path: Path, healthy: FaultServer) -> None:
+    """``--proxy https://`` against a proxy that speaks plain HTTP: a common misconfiguration."""
+    port = free_port()
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
+                    f"PidFile \"{tmp_path / 'tp.pid'}\"\n")
+    proc = subprocess.Popen([str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        status, report = diagnose(healthy, f"https://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    causes = report["causes"]
+    assert isinstance(causes, list)
+    assert causes[0]["id"] == "proxy-error", causes
+    assert "plain HTTP" in json.dumps(causes[0])
+    assert status == 1

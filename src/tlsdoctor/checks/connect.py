@@ -64,8 +64,10 @@ async def _open_transport(ctx: Context, route: Route, timeout: float
     """TCP to the target, or TCP to the proxy and a CONNECT tunnel through it."""
     port = ctx.options.port
     if route.proxy is not None and route.proxy_address is not None:
-        tcp, tunnel, stream = await open_tunnel(route.proxy, route.proxy_address, ctx.options.host, port,
-                                                timeout, ctx.limits.max_read_bytes)
+        tcp, tunnel, stream = await open_tunnel(
+            route.proxy, route.proxy_address, ctx.options.host, port, timeout, ctx.limits.max_read_bytes,
+            ca_file=ctx.options.ca_file,
+        )
         return [tcp, tunnel], stream
     tcp, sock = await open_tcp(route.address, port, timeout)
     if sock is None:

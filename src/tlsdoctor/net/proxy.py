@@ -6,12 +6,14 @@ import dataclasses
 import os
 import time
 import urllib.parse
+from pathlib import Path
 
 from tlsdoctor.errors import UsageError
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.wire.connect_proxy import (
+    MAX_RESPONSE_HEAD,
     ConnectResponse,
     NeedData,
     authority,
@@ -74,10 +76,41 @@ def proxy_for(host: str, explicit: str | None, no_proxy: bool) -> ProxyUrl | Non
     return parse_proxy_url(chosen, name)
 
 
+async def speaks_plain_http(
+    proxy: ProxyUrl, proxy_address: str, host: str, port: int, timeout: float
+) -> bool:
+    """Whether the proxy answers a plain-text CONNECT in HTTP: the differential that proves an
+    ``https://`` proxy URL wrong (many plain proxies just wait, silent, on a ClientHello)."""
+    _tcp, sock = await open_tcp(proxy_address, proxy.port, timeout, role="proxy")
+    if sock is None:
+        return False
+    stream = Stream(sock, time.monotonic() + timeout, MAX_RESPONSE_HEAD)
+    try:
+        if await stream.send(build_connect(host, port, proxy.credentials)) is not ReadEnd.DATA:
+            return False
+        buffer = b""
+        while len(buffer) < MAX_RESPONSE_HEAD:
+            end, data = await stream.recv()
+            if end is not ReadEnd.DATA:
+                return False
+            buffer += data
+            parsed = parse_connect_response(buffer)
+            if not isinstance(parsed, NeedData):
+                return isinstance(parsed, ConnectResponse)
+        return False
+    finally:
+        stream.close()
+
+
 async def open_tunnel(
-    proxy: ProxyUrl, proxy_address: str, host: str, port: int, timeout: float, cap: int
+    proxy: ProxyUrl, proxy_address: str, host: str, port: int, timeout: float, cap: int,
+    *, ca_file: Path | None = None,
 ) -> tuple[TcpConnect, ProxyTunnel, Stream | None]:
-    """TCP to the proxy, CONNECT host:port; the stream is positioned inside the tunnel."""
+    """TCP to the proxy, CONNECT host:port; the stream is positioned inside the tunnel.
+
+    An ``https://`` proxy is verified against the system store plus ``ca_file`` (--ca-file), as
+    a private CA that signs the target usually signs the proxy too.
+    """
     start = time.monotonic()
     target = authority(host, port)
     tcp, sock = await open_tcp(proxy_address, proxy.port, timeout, role="proxy")
@@ -94,7 +127,23 @@ async def open_tunnel(
 
     if sock is None:
         return tcp, tunnel(TunnelOutcome.CONNECT_FAILED, reason=tcp.outcome.value), None
-    stream = Stream(sock, time.monotonic() + timeout, cap)
+    stream: Stream = Stream(sock, time.monotonic() + timeout, cap)
+    if proxy.scheme == "https":  # TLS to the proxy first; the CONNECT and the tunnel run inside it
+        import ssl
+
+        from tlsdoctor.net.tls_stream import wrap
+
+        context = ssl.create_default_context()
+        if ca_file is not None:
+            context.load_verify_locations(cafile=str(ca_file))
+        wrapped, why = await wrap(stream, proxy.host, context)
+        if wrapped is None:
+            stream.close()
+            if why == "plain" or await speaks_plain_http(proxy, proxy_address, host, port, timeout):
+                plain = tunnel(TunnelOutcome.PLAIN_PROXY, reason="the proxy answers a plain CONNECT in HTTP")
+                return tcp, plain, None
+            return tcp, tunnel(TunnelOutcome.PROXY_TLS_FAILED, reason=why), None
+        stream = wrapped
     if await stream.send(build_connect(host, port, proxy.credentials)) is not ReadEnd.DATA:
         stream.close()
         return tcp, tunnel(TunnelOutcome.CLOSED, reason=stream.error), None
@@ -116,6 +165,7 @@ async def open_tunnel(
     if 200 <= parsed.status < 300:
         early = bytes(buffer[parsed.head_length :])  # the server spoke first inside the tunnel
         stream.received, stream.head, stream.pending = len(early), bytearray(early[:256]), early
+        stream.sent = 0
         stream.deadline = time.monotonic() + timeout
         return tcp, tunnel(TunnelOutcome.ESTABLISHED, parsed.status, parsed.reason), stream
     stream.close()

@@ -59,6 +59,8 @@ class TunnelOutcome(enum.StrEnum):
     UPSTREAM_FAILED = "upstream-failed"  # 502/503/504: the proxy could not reach the target
     CLOSED = "closed"  # the proxy closed without an answer
     NOT_HTTP = "not-http"  # the proxy answered something that is not HTTP (e.g. TLS to an https:// URL)
+    PLAIN_PROXY = "plain-proxy"  # an https:// proxy URL, but the proxy speaks plain HTTP
+    PROXY_TLS_FAILED = "proxy-tls-failed"  # TLS to an https:// proxy failed (its certificate, versions...)
     TIMEOUT = "timeout"
     CONNECT_FAILED = "connect-failed"  # could not reach the proxy itself
 
@@ -78,4 +80,6 @@ class ProxyTunnel(Observation):
 
     def describe(self) -> str:
         code = f" {self.status} {self.reason}".rstrip() if self.status else ""
+        if not self.status and self.reason:
+            code = f" ({self.reason})"
         return f"CONNECT {self.target} via {self.proxy}: {self.outcome.value}{code}"

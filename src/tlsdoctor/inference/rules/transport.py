@@ -67,6 +67,8 @@ _TUNNEL_CONFIDENCE = {
     TunnelOutcome.DENIED: (0.9, "the proxy refused the CONNECT"),
     TunnelOutcome.CLOSED: (0.85, "the proxy closed the connection without answering the CONNECT"),
     TunnelOutcome.NOT_HTTP: (0.85, "the proxy did not answer in HTTP (wrong scheme or port?)"),
+    TunnelOutcome.PLAIN_PROXY: (0.9, "the proxy URL says https:// but the proxy speaks plain HTTP: use http://"),
+    TunnelOutcome.PROXY_TLS_FAILED: (0.85, "TLS to the https:// proxy itself failed"),
     TunnelOutcome.TIMEOUT: (0.7, "the proxy never answered the CONNECT"),
     TunnelOutcome.CONNECT_FAILED: (0.85, "the proxy itself cannot be reached"),
     TunnelOutcome.UPSTREAM_FAILED: (0.6, "the proxy could not reach the target (502/503/504)"),

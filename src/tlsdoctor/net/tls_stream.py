@@ -1,0 +1,104 @@
+"""A Stream inside TLS: for HTTPS proxies (``--proxy https://...``), whose CONNECT tunnel, and the
+target's own handshake inside it, run within a TLS session to the proxy (TLS in TLS).
+
+It keeps the Stream interface (send/recv under the same deadline and byte cap, ``head`` and
+counters of the inner bytes), so every probe above it works unchanged.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from tlsdoctor.net.stream import ReadEnd, Stream
+from tlsdoctor.wire.sniff import looks_like_tls
+
+
+class TlsStream(Stream):
+    """Plaintext in and out of an established ``ssl.SSLObject`` over a raw Stream."""
+
+    def __init__(
+        self, raw: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO
+    ) -> None:
+        super().__init__(raw.sock, raw.deadline, raw.cap)
+        self.raw, self.obj, self.incoming, self.outgoing = raw, obj, incoming, outgoing
+
+    async def send(self, data: bytes) -> ReadEnd:
+        if not data:
+            return ReadEnd.DATA
+        try:
+            self.obj.write(data)
+        except ssl.SSLError as exc:
+            self.error = f"TLS to the proxy: {exc}"
+            return ReadEnd.ERROR
+        self.raw.deadline = self.deadline
+        end = await self.raw.send(self.outgoing.read())
+        if end is ReadEnd.DATA:
+            self.sent += len(data)
+        else:
+            self.error = self.raw.error
+        return end
+
+    async def recv(self, limit: float | None = None) -> tuple[ReadEnd, bytes]:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return ReadEnd.DATA, data
+        if self.received >= self.cap:
+            return ReadEnd.CAP, b""
+        while True:
+            try:
+                data = self.obj.read(min(65536, self.cap - self.received))
+            except ssl.SSLWantReadError:
+                self.raw.deadline = self.deadline
+                end, raw = await self.raw.recv(limit)
+                if end is not ReadEnd.DATA:
+                    self.error = self.raw.error
+                    return end, b""
+                self.incoming.write(raw)
+                continue
+            except ssl.SSLZeroReturnError:
+                return ReadEnd.EOF, b""
+            except ssl.SSLError as exc:
+                self.error = f"TLS to the proxy: {exc}"
+                return ReadEnd.ERROR, b""
+            if not data:
+                return ReadEnd.EOF, b""
+            self.received += len(data)
+            if len(self.head) < 256:
+                self.head += data[: 256 - len(self.head)]
+            return ReadEnd.DATA, data
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+async def wrap(raw: Stream, server_hostname: str, context: ssl.SSLContext) -> tuple[TlsStream | None, str]:
+    """TLS to the proxy on ``raw``: (the stream, "") or (None, why it failed).
+
+    A reply that is not TLS at all (an HTTP 400 from a plain proxy) is told apart, because
+    an ``https://`` proxy URL for a proxy that speaks plain HTTP is a common misconfiguration.
+    """
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLError as exc:
+            head = bytes(raw.head)
+            if head and not looks_like_tls(head):
+                return None, "plain"
+            return None, f"TLS to the proxy failed: {exc.reason or exc}"
+        if await raw.send(outgoing.read()) is not ReadEnd.DATA:
+            return None, raw.error or "the proxy closed the connection during TLS"
+        end, data = await raw.recv()
+        if end is not ReadEnd.DATA:
+            head = bytes(raw.head)
+            if head and not looks_like_tls(head):
+                return None, "plain"
+            return None, raw.error or f"TLS to the proxy ended: {end.value}"
+        incoming.write(data)
+    if await raw.send(outgoing.read()) is not ReadEnd.DATA:
+        return None, raw.error or "the proxy closed the connection after TLS"
+    return TlsStream(raw, obj, incoming, outgoing), ""
