@@ -188,7 +188,12 @@ def test_network_unstable(lab: Lab) -> None:
     default hello lost, the small-MSS retry passing); the re-runs of the pair (path.reproduce) and the
     kernel's retransmission counters must make network-unstable outrank the differential causes."""
     lab.set_fault("loss", probability=0.1)
-    report = diagnose(lab, "--repeat", "20", label="loss 10% + --repeat 20")
+    # Random loss is random: a run can see too few losses to show. Up to 3 runs (bounded); any
+    # differential cause in between still fails the test, only "healthy" earns a re-run.
+    for _ in range(3):
+        report = diagnose(lab, "--repeat", "20", label="loss 10% + --repeat 20")
+        if top(report) != "healthy":
+            break
     assert_cause(report, "network-unstable")
     assert report["causes"][0]["confidence"] >= 0.6
 
