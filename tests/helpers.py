@@ -10,7 +10,8 @@ from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
-ALL_VARIANTS = ("default", "no-verify", "no-sni", "tls1.3", "tls1.2", "tls1.1", "tls1.0", "all-ciphers")
+ALL_VARIANTS = ("default", "no-verify", "no-sni", "tls1.3", "tls1.2", "tls1.1", "tls1.0", "unrelated-name",
+                "all-ciphers")
 
 
 def hs(variant: str, outcome: HandshakeOutcome, **fields: Any) -> HandshakeAttempt:

@@ -169,3 +169,8 @@ def test_every_variant_in_helpers_is_a_real_variant() -> None:
     from tlsdoctor.checks.handshake import DEFAULT, VARIANTS
 
     assert set(ALL_VARIANTS) == {DEFAULT.name, *(v.name for v in VARIANTS)}
+
+
+def test_sni_required_near_miss_only_the_unrelated_name_is_refused() -> None:
+    refused = hs("unrelated-name", H.ALERT, alert="unrecognized_name", servername="www.example.com")
+    assert tls.sni_required(facts(hs("default", H.VERIFY_FAILED), hs("no-verify", H.OK), refused)) is None

@@ -9,12 +9,15 @@ tell "the server left out an intermediate" from "the client does not trust the r
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Sequence
 
 from tlsdoctor.certs import fetch
 from tlsdoctor.certs.analysis import analyse_chain, validation
+from tlsdoctor.certs.mint import minted_for_any_name
 from tlsdoctor.certs.trust import TrustAnchors, load_ca_file, load_system_store
+from tlsdoctor.checks.handshake import UNRELATED_VARIANT
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.observations.base import Observation
@@ -89,6 +92,10 @@ class CertificateCheck:
         obs += found
         if system is not anchors:
             obs.append(validation(peer.chain, name, system.certificates, at, store=system.label))
+        minted = self._minted(peer, name, at)
+        if minted is not None:
+            found.append(minted)
+            obs.append(minted)
         status, summary = judge(found, name)
         return CheckResult(
             id=self.id,
@@ -97,6 +104,13 @@ class CertificateCheck:
             observations=tuple(obs),
             duration_ms=(time.monotonic() - start) * 1000,
         )
+
+    def _minted(self, peer: PeerChain, name: str, at: dt.datetime) -> CertificateProblem | None:
+        """Compare the target's leaf with the one sent for an unrelated name (checks/handshake.py)."""
+        other = next((c for c in self.chains if c.variant == UNRELATED_VARIANT and c.chain), None)
+        if other is None or other.servername is None:
+            return None
+        return minted_for_any_name(peer.chain, other.chain, other.servername, name, at)
 
     async def _complete(
         self, ctx: Context, peer: PeerChain, found: list[Observation], anchors: TrustAnchors, name: str

@@ -33,7 +33,11 @@ class Variant:
     version: ssl.TLSVersion | None = None  # pin min = max to this version
     ciphers: str | None = None
     describe: str = ""
+    sni_name: str | None = None  # send this name instead of the target's (the certificate is not checked)
 
+
+UNRELATED_VARIANT = "unrelated-name"
+UNRELATED_NAME = "www.example.com"  # reserved (RFC 2606 §3); only sent as SNI to the target's address
 
 DEFAULT = Variant("default", verify=True, describe="the default client: verification, SNI, system policy")
 VARIANTS: tuple[Variant, ...] = (
@@ -47,6 +51,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"
     ),
+    Variant(UNRELATED_VARIANT, sni_name=UNRELATED_NAME,
+            describe="SNI of an unrelated name: does something on the path mint certificates for any name?"),
     Variant("all-ciphers", version=None, ciphers=LEGACY_CIPHERS, describe="every cipher suite, SECLEVEL 0"),
 )
 
@@ -121,7 +127,7 @@ async def attempt(
     try:
         # The handshake gets its own full timeout, as a client's handshake timer would.
         stream.deadline = time.monotonic() + ctx.timeout
-        servername = ctx.servername if variant.sni else None
+        servername = (variant.sni_name or ctx.servername) if variant.sni else None
         result = await handshake(
             stream,
             context,

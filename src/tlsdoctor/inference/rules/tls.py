@@ -160,7 +160,8 @@ def client_cert_required(facts: Facts) -> Match | None:
 def sni_required(facts: Facts) -> Match | None:
     """The server rejects the name sent, or fails without SNI where SNI would work."""
     runs = attempts(facts)
-    named = [a for a in runs.values() if a.alert == "unrecognized_name"]
+    # The unrelated-name probe is refused by any server that checks SNI: that says nothing here.
+    named = [a for v, a in runs.items() if a.alert == "unrecognized_name" and v != "unrelated-name"]
     if named:
         with_sni = [a for a in named if a.servername]
         what = "the server does not recognise the name sent" if with_sni else "the server needs SNI"
