@@ -2,7 +2,8 @@
 
 Used by bench/run.sh to time whole `tlsdoctor` processes against loopback endpoints:
 
-    python bench/diagnose_bench.py healthy   # prints "127.0.0.1 PORT localhost /tmp/.../ca.pem", runs until killed
+    python bench/diagnose_bench.py healthy
+    # prints "127.0.0.1 PORT localhost /tmp/.../ca.pem", then runs until killed
 """
 
 from __future__ import annotations

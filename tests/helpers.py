@@ -10,16 +10,27 @@ from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
-ALL_VARIANTS = ("default", "no-verify", "no-sni", "tls1.3", "tls1.2", "tls1.1", "tls1.0", "unrelated-name",
-                "all-ciphers")
+ALL_VARIANTS = (
+    "default",
+    "no-verify",
+    "no-sni",
+    "tls1.3",
+    "tls1.2",
+    "tls1.1",
+    "tls1.0",
+    "unrelated-name",
+    "all-ciphers",
+)
 
 
 def hs(variant: str, outcome: HandshakeOutcome, **fields: Any) -> HandshakeAttempt:
     """A handshake attempt; SNI 'example.test' unless the variant is no-sni."""
     fields.setdefault("servername", None if variant == "no-sni" else "example.test")
     fields.setdefault("bytes_sent", 517)
-    fields.setdefault("bytes_received", 0 if outcome in (HandshakeOutcome.RESET, HandshakeOutcome.EOF,
-                                                          HandshakeOutcome.TIMEOUT) else 1200)
+    fields.setdefault(
+        "bytes_received",
+        0 if outcome in (HandshakeOutcome.RESET, HandshakeOutcome.EOF, HandshakeOutcome.TIMEOUT) else 1200,
+    )
     return HandshakeAttempt(variant=variant, address="198.18.0.10", port=443, outcome=outcome, **fields)
 
 
@@ -29,8 +40,10 @@ def tcp(outcome: ConnectOutcome, address: str = "198.18.0.10", **fields: Any) ->
 
 def facts(*observations: Observation) -> Facts:
     """Facts with each observation in a check of its own kind."""
-    results = [CheckResult(id=f"{o.kind}.{i}", status=Status.PASS, summary="", observations=(o,))
-               for i, o in enumerate(observations)]
+    results = [
+        CheckResult(id=f"{o.kind}.{i}", status=Status.PASS, summary="", observations=(o,))
+        for i, o in enumerate(observations)
+    ]
     return Facts(results)
 
 

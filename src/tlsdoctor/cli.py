@@ -56,8 +56,10 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Find out why a TLS connection fails: the root cause, "
-                     "the evidence, and what to change.")
+    parser = _Parser(
+        prog=PROG,
+        description="Find out why a TLS connection fails: the root cause, the evidence, and what to change.",
+    )
     from tlsdoctor import __version__
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -66,26 +68,36 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diagnose", help="live, layered diagnosis of one endpoint")
     d.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
     d.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
-    d.add_argument("--servername", metavar="NAME",
-                   help="SNI and certificate name to use instead of the host")
-    d.add_argument("--connect-to", metavar="ADDR",
-                   help="connect to this address instead of resolving the host")
-    d.add_argument("--resolver", metavar="IP[:PORT]", action="append", default=[],
-                   help="DNS server to ask (repeatable)")
+    d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
+    d.add_argument(
+        "--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host"
+    )
+    d.add_argument(
+        "--resolver", metavar="IP[:PORT]", action="append", default=[], help="DNS server to ask (repeatable)"
+    )
     d.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     d.add_argument("--proxy", metavar="URL", help="HTTP CONNECT proxy to use")
     d.add_argument("--no-proxy", action="store_true", help="ignore proxy settings from the environment")
-    d.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
-                   help="per-step timeout (default 5)")
-    d.add_argument("--repeat", type=bounded_int(0, 1000), default=0, metavar="N",
-                   help="repeat the handshake N times")
+    d.add_argument(
+        "--timeout", type=positive_float, default=5.0, metavar="S", help="per-step timeout (default 5)"
+    )
+    d.add_argument(
+        "--repeat", type=bounded_int(0, 1000), default=0, metavar="N", help="repeat the handshake N times"
+    )
     d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
-    d.add_argument("--expect-fingerprint", metavar="SHA256",
-                   help="SHA-256 of the leaf the server really has; another one means interception")
-    d.add_argument("--starttls", metavar="PROTO", choices=STARTTLS_PROTOCOLS,
-                   help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
+    d.add_argument(
+        "--expect-fingerprint",
+        metavar="SHA256",
+        help="SHA-256 of the leaf the server really has; another one means interception",
+    )
+    d.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        choices=STARTTLS_PROTOCOLS,
+        help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}",
+    )
     _output_options(d)
 
     s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, weaknesses")
@@ -95,8 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--connect-to", metavar="ADDR", help="connect to this address, not the host's")
     s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe deadline")
-    s.add_argument("--starttls", metavar="PROTO", choices=STARTTLS_PROTOCOLS,
-                   help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}")
+    s.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        choices=STARTTLS_PROTOCOLS,
+        help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}",
+    )
     s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=0, ntp=None, cert=None, key=None)
     _output_options(s)
 
@@ -105,13 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(e)
 
     m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
-    m.add_argument("--only", metavar="NAME", action="append", default=[],
-                   help="run only these endpoints")
-    m.add_argument("--timeout", type=positive_float, metavar="S",
-                   help="per-step timeout (default 2; --lab 3)")
+    m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
+    m.add_argument(
+        "--timeout", type=positive_float, metavar="S", help="per-step timeout (default 2; --lab 3)"
+    )
     m.add_argument("--json", action="store_true", help="print the results as JSON")
-    m.add_argument("--lab", action="store_true",
-                   help="(root) the middlebox lab in network namespaces instead")
+    m.add_argument(
+        "--lab", action="store_true", help="(root) the middlebox lab in network namespaces instead"
+    )
     return parser
 
 
@@ -173,13 +190,21 @@ def diagnose_options(args: argparse.Namespace) -> Options:
     if args.key and not args.cert:
         raise UsageError("--key needs --cert")
     return Options(
-        host=target.host, port=target.port, servername=servername, connect_to=connect_to,
+        host=target.host,
+        port=target.port,
+        servername=servername,
+        connect_to=connect_to,
         resolvers=tuple(resolver_spec(r) for r in args.resolver),
         ca_file=readable_file(args.ca_file, "--ca-file") if args.ca_file else None,
-        proxy=args.proxy, no_proxy=args.no_proxy, timeout=args.timeout, repeat=args.repeat, ntp=args.ntp,
+        proxy=args.proxy,
+        no_proxy=args.no_proxy,
+        timeout=args.timeout,
+        repeat=args.repeat,
+        ntp=args.ntp,
         cert=readable_file(args.cert, "--cert") if args.cert else None,
         key=readable_file(args.key, "--key") if args.key else None,
-        host_is_ip=target.is_ip, starttls=getattr(args, "starttls", None),
+        host_is_ip=target.is_ip,
+        starttls=getattr(args, "starttls", None),
         expect_fingerprint=expected_fingerprint(getattr(args, "expect_fingerprint", None)),
     )
 

@@ -13,8 +13,13 @@ CLI = [sys.executable, "-m", "tlsdoctor"]
 
 
 def run(*args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([*CLI, *args], input=stdin if stdin is not None else b"", capture_output=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [*CLI, *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def assert_usage_error(proc: subprocess.CompletedProcess[bytes]) -> None:
@@ -25,8 +30,22 @@ def assert_usage_error(proc: subprocess.CompletedProcess[bytes]) -> None:
     assert err.startswith("tlsdoctor: error:")
 
 
-@pytest.mark.parametrize("target", ["host:99999", "::1:443", "", "a" * 300, "a" * 70 + ".test", "bad host",
-                                    "host:0", "https://", "ftp://example.test", "[::1", "[::1]x"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "host:99999",
+        "::1:443",
+        "",
+        "a" * 300,
+        "a" * 70 + ".test",
+        "bad host",
+        "host:0",
+        "https://",
+        "ftp://example.test",
+        "[::1",
+        "[::1]x",
+    ],
+)
 def test_invalid_targets(target: str) -> None:
     assert_usage_error(run("diagnose", target))
 
@@ -77,8 +96,12 @@ def test_refused_port_json_contract(unused_port: int) -> None:
     assert report["schema"] == "tlsdoctor.report/1"
     assert report["command"] == "diagnose"
     assert report["verdict"] == "fault"
-    assert report["target"] == {"host": "127.0.0.1", "port": unused_port, "servername": None,
-                                "addresses": ["127.0.0.1"]}
+    assert report["target"] == {
+        "host": "127.0.0.1",
+        "port": unused_port,
+        "servername": None,
+        "addresses": ["127.0.0.1"],
+    }
     top = report["causes"][0]
     assert top["id"] == "tcp-refused"
     assert 0 <= top["confidence"] <= 1

@@ -28,8 +28,17 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
 
 
 def diagnose(server: FaultServer, *extra: str, timeout: float = 2.0) -> tuple[int, dict[str, Any]]:
-    args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"{server.host}:{server.port}", "--json",
-            "--timeout", str(timeout), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "tlsdoctor",
+        "diagnose",
+        f"{server.host}:{server.port}",
+        "--json",
+        "--timeout",
+        str(timeout),
+        *extra,
+    ]
     try:
         ipaddress.ip_address(server.servername)
     except ValueError:
@@ -58,8 +67,9 @@ def test_endpoint_diagnosed_as_expected(endpoint: FaultServer, request: pytest.F
 @pytest.mark.parametrize("endpoint", ["client-cert-required"], indirect=True)
 def test_client_certificate_presented_makes_it_healthy(endpoint: FaultServer) -> None:
     assert endpoint.client_cert_file and endpoint.client_key_file
-    status, report = diagnose(endpoint, "--cert", str(endpoint.client_cert_file),
-                              "--key", str(endpoint.client_key_file))
+    status, report = diagnose(
+        endpoint, "--cert", str(endpoint.client_cert_file), "--key", str(endpoint.client_key_file)
+    )
     assert report["causes"][0]["id"] == "healthy", report["causes"]
     assert status == 0
 

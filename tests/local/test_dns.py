@@ -45,8 +45,11 @@ from tlsdoctor.testing.dnsserver import DnsServer, Mode
 
 NAME = "www.lab.test"
 PUBLIC = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
-RECORDS = {NAME: PUBLIC, "v4.lab.test": ["93.184.215.15"],
-           "many.lab.test": [f"93.184.215.{i}" for i in range(20, 30)]}
+RECORDS = {
+    NAME: PUBLIC,
+    "v4.lab.test": ["93.184.215.15"],
+    "many.lab.test": [f"93.184.215.{i}" for i in range(20, 30)],
+}
 TIMEOUT = 0.6
 DNS_RULES = (DNS_NXDOMAIN, DNS_FAILURE, DNS_INCONSISTENT)
 
@@ -83,6 +86,7 @@ def fake_lookup(*found: str, error: int | None = None) -> Callable[[str], list[s
         if error is not None:
             raise socket.gaierror(error, "injected")
         return list(found)
+
     return lookup
 
 
@@ -106,9 +110,14 @@ def test_nodata_is_told_from_nxdomain(servers: Callable[..., DnsServer]) -> None
     assert {lk.outcome for lk in lookups(missing).values()} == {DnsOutcome.NXDOMAIN}
 
 
-@pytest.mark.parametrize(("mode", "outcome"), [(Mode.NXDOMAIN, DnsOutcome.NXDOMAIN),
-                                              (Mode.SERVFAIL, DnsOutcome.SERVFAIL),
-                                              (Mode.REFUSED, DnsOutcome.REFUSED)])
+@pytest.mark.parametrize(
+    ("mode", "outcome"),
+    [
+        (Mode.NXDOMAIN, DnsOutcome.NXDOMAIN),
+        (Mode.SERVFAIL, DnsOutcome.SERVFAIL),
+        (Mode.REFUSED, DnsOutcome.REFUSED),
+    ],
+)
 def test_error_rcodes(servers: Callable[..., DnsServer], mode: Mode, outcome: DnsOutcome) -> None:
     result = ask(servers(mode))
     assert result.status is Status.FAIL
@@ -130,8 +139,10 @@ def test_sinkhole_mode_is_noted_and_warned(servers: Callable[..., DnsServer]) ->
     result = ask(servers(Mode.SINKHOLE))
     assert result.status is Status.WARN and "sinkhole" in result.summary
     notes = [o for o in result.observations if isinstance(o, AddressNote)]
-    assert {(n.address, n.category, n.sinkhole) for n in notes} == {("0.0.0.0", "unspecified", True),
-                                                                    ("::", "unspecified", True)}
+    assert {(n.address, n.category, n.sinkhole) for n in notes} == {
+        ("0.0.0.0", "unspecified", True),
+        ("::", "unspecified", True),
+    }
 
 
 def test_truncated_udp_falls_back_to_tcp(servers: Callable[..., DnsServer]) -> None:
@@ -185,10 +196,15 @@ def test_server_stops_quickly_and_releases_its_port() -> None:
 
 
 # -- the system resolver ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("error", "outcome"), [(socket.EAI_NONAME, DnsOutcome.NXDOMAIN),
-                                                (socket.EAI_AGAIN, DnsOutcome.TIMEOUT),
-                                                (socket.EAI_NODATA, DnsOutcome.NO_ADDRESS),
-                                                (socket.EAI_FAIL, DnsOutcome.SERVFAIL)])
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (socket.EAI_NONAME, DnsOutcome.NXDOMAIN),
+        (socket.EAI_AGAIN, DnsOutcome.TIMEOUT),
+        (socket.EAI_NODATA, DnsOutcome.NO_ADDRESS),
+        (socket.EAI_FAIL, DnsOutcome.SERVFAIL),
+    ],
+)
 def test_system_gai_errors(error: int, outcome: DnsOutcome) -> None:
     result = asyncio.run(SystemResolverCheck(fake_lookup(error=error)).run(ctx()))
     (lookup,) = lookups(result).values()
@@ -279,8 +295,9 @@ def test_consistency_round_robin_subsets_agree(servers: Callable[..., DnsServer]
 
 
 def test_consistency_local_names_follow_the_hosts_file(servers: Callable[..., DnsServer]) -> None:
-    results = asyncio.run(resolve(ctx("localhost", servers(Mode.NXDOMAIN).address),
-                                  lookup=fake_lookup("127.0.0.1", "::1")))
+    results = asyncio.run(
+        resolve(ctx("localhost", servers(Mode.NXDOMAIN).address), lookup=fake_lookup("127.0.0.1", "::1"))
+    )
     compared = results[-1]
     assert compared.id == CONSISTENCY_ID and compared.observations
     assert not any(d.suspicious for d in compared.observations if isinstance(d, ResolverDisagreement))
@@ -302,19 +319,25 @@ def test_resolve_end_to_end_system_sinkhole(servers: Callable[..., DnsServer]) -
 
 
 def test_resolve_end_to_end_nxdomain(servers: Callable[..., DnsServer]) -> None:
-    results = asyncio.run(resolve(ctx("gone.lab.test", servers().address),
-                                  lookup=fake_lookup(error=socket.EAI_NONAME)))
+    results = asyncio.run(
+        resolve(ctx("gone.lab.test", servers().address), lookup=fake_lookup(error=socket.EAI_NONAME))
+    )
     causes = evaluate(Facts(results), DNS_RULES)
     assert causes[0].id == "dns-nxdomain" and causes[0].confidence == 0.95
 
 
 def test_addresses_from_prefers_the_system_and_bounds(servers: Callable[..., DnsServer]) -> None:
     server = servers()
-    results = asyncio.run(resolve(ctx("many.lab.test", server.address), lookup=fake_lookup(
-        "10.0.0.1", "10.0.0.1", "fd00::1", *[f"10.0.0.{i}" for i in range(2, 9)])))
+    results = asyncio.run(
+        resolve(
+            ctx("many.lab.test", server.address),
+            lookup=fake_lookup("10.0.0.1", "10.0.0.1", "fd00::1", *[f"10.0.0.{i}" for i in range(2, 9)]),
+        )
+    )
     assert addresses_from(results) == ["10.0.0.1", "fd00::1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
-    fallback = asyncio.run(resolve(ctx("many.lab.test", server.address),
-                                   lookup=fake_lookup(error=socket.EAI_AGAIN)))
+    fallback = asyncio.run(
+        resolve(ctx("many.lab.test", server.address), lookup=fake_lookup(error=socket.EAI_AGAIN))
+    )
     picked = addresses_from(fallback)  # an RRset has no order: any 4 of the server's 10
     assert len(picked) == 4 and set(picked) <= set(RECORDS["many.lab.test"])
 
@@ -329,18 +352,32 @@ def _free_port() -> int:
 @pytest.fixture
 def dnsmasq() -> Iterator[str]:
     """dnsmasq on a free loopback port, authoritative for a few names; killed by PID afterwards."""
-    binary = shutil.which("dnsmasq") or next((p for p in ("/usr/sbin/dnsmasq", "/sbin/dnsmasq")
-                                               if os.access(p, os.X_OK)), None)
+    binary = shutil.which("dnsmasq") or next(
+        (p for p in ("/usr/sbin/dnsmasq", "/sbin/dnsmasq") if os.access(p, os.X_OK)), None
+    )
     if binary is None:
         pytest.skip("dnsmasq is not installed (apt-get install dnsmasq; listed in .ci/dns-packages.txt)")
     for _ in range(5):
         port = _free_port()
         proc = subprocess.Popen(
-            [binary, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-             "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
-             f"--host-record={NAME},{PUBLIC[0]},{PUBLIC[1]}", "--host-record=v4.lab.test,93.184.215.15",
-             "--address=/blocked.lab.test/#", "--address=/gone.lab.test/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--no-daemon",
+                f"--port={port}",
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--no-resolv",
+                "--no-hosts",
+                "--conf-file=/dev/null",
+                "--pid-file=",
+                f"--host-record={NAME},{PUBLIC[0]},{PUBLIC[1]}",
+                "--host-record=v4.lab.test,93.184.215.15",
+                "--address=/blocked.lab.test/#",
+                "--address=/gone.lab.test/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             if _wait_ready(proc, port):
                 yield f"127.0.0.1:{port}"

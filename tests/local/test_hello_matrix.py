@@ -36,10 +36,16 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
 
 def context(server: FaultServer, timeout: float) -> Context:
     _, is_ip = normalize_host(server.servername) if server.servername else ("", True)
-    return Context(options=Options(
-        host=server.host, port=server.port, host_is_ip=True, timeout=timeout,
-        servername=None if is_ip else server.servername,
-        ca_file=Path(server.ca_file) if server.ca_file else None))
+    return Context(
+        options=Options(
+            host=server.host,
+            port=server.port,
+            host_is_ip=True,
+            timeout=timeout,
+            servername=None if is_ip else server.servername,
+            ca_file=Path(server.ca_file) if server.ca_file else None,
+        )
+    )
 
 
 def run_diagnose(server: FaultServer, timeout: float = 2.0) -> Report:

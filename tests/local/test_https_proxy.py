@@ -103,9 +103,22 @@ def healthy() -> Iterator[FaultServer]:
 
 
 def test_diagnosis_through_an_https_proxy(proxy: HttpsConnectProxy, healthy: FaultServer) -> None:
-    args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"127.0.0.1:{healthy.port}", "--servername",
-            "localhost", "--json", "--timeout", "3", "--proxy", f"https://localhost:{proxy.port}",
-            "--ca-file", str(healthy.ca_file)]
+    args = [
+        sys.executable,
+        "-m",
+        "tlsdoctor",
+        "diagnose",
+        f"127.0.0.1:{healthy.port}",
+        "--servername",
+        "localhost",
+        "--json",
+        "--timeout",
+        "3",
+        "--proxy",
+        f"https://localhost:{proxy.port}",
+        "--ca-file",
+        str(healthy.ca_file),
+    ]
     proc = subprocess.run(args, capture_output=True, timeout=60, check=False)
     assert b"Traceback" not in proc.stderr, proc.stderr.decode()
     report = json.loads(proc.stdout)

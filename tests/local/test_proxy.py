@@ -120,10 +120,13 @@ def test_https_url_for_a_plain_http_proxy(tmp_path: Path, healthy: FaultServer) 
     """``--proxy https://`` against a proxy that speaks plain HTTP: a common misconfiguration."""
     port = free_port()
     conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
-                    f"PidFile \"{tmp_path / 'tp.pid'}\"\n")
-    proc = subprocess.Popen([str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    conf.write_text(
+        f"Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
+        f'PidFile "{tmp_path / "tp.pid"}"\n'
+    )
+    proc = subprocess.Popen(
+        [str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:

@@ -12,8 +12,12 @@ pytestmark = pytest.mark.netns
 
 
 def test_demo_lab_every_row_ok(netns_ok: None) -> None:
-    r = subprocess.run([sys.executable, "-m", "tlsdoctor", "demo", "--lab", "--json"], capture_output=True,
-                       text=True, timeout=400)
+    r = subprocess.run(
+        [sys.executable, "-m", "tlsdoctor", "demo", "--lab", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     out = json.loads(r.stdout)
     bad = [(row["endpoint"], row["expected"], row["diagnosed"]) for row in out["results"] if not row["ok"]]
     assert not bad, bad

@@ -29,11 +29,23 @@ pytestmark = pytest.mark.netns
 BUDGET_S = 10.0  # issue 4: with --timeout 3 every lab fault is diagnosed in <= 10 s
 
 
-def diagnose(lab: Lab, *extra: str, target: str = f"{SERVER_IP}:443", name: str | None = NAME,
-             label: str = "") -> dict[str, Any]:
+def diagnose(
+    lab: Lab, *extra: str, target: str = f"{SERVER_IP}:443", name: str | None = NAME, label: str = ""
+) -> dict[str, Any]:
     """Run ``tlsdoctor diagnose --json`` in the client namespace; print the time and the evidence."""
-    argv = [sys.executable, "-m", "tlsdoctor", "diagnose", target, "--ca-file", str(lab.ca_file),
-            "--json", "--timeout", "3", *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "tlsdoctor",
+        "diagnose",
+        target,
+        "--ca-file",
+        str(lab.ca_file),
+        "--json",
+        "--timeout",
+        "3",
+        *extra,
+    ]
     if name:
         argv += ["--servername", name]
     start = time.monotonic()
@@ -97,9 +109,11 @@ def test_path_mtu_blackhole(lab: Lab) -> None:
 def test_path_mtu_measured_when_icmp_flows(lab: Lab) -> None:
     """A narrow link that signals properly: the UDP probe learns 1280 from mid's ICMP, as tracepath would."""
     lab.set_fault("narrow-link", mtu=1280)
-    code = ("import asyncio,sys\nfrom tlsdoctor.net.pmtu import measure\n"
-            "m=asyncio.run(measure(sys.argv[1],1.0))\n"
-            "print(m.icmp_mtu, m.icmp_from, m.route_mtu)\nprint(m.describe())")
+    code = (
+        "import asyncio,sys\nfrom tlsdoctor.net.pmtu import measure\n"
+        "m=asyncio.run(measure(sys.argv[1],1.0))\n"
+        "print(m.icmp_mtu, m.icmp_from, m.route_mtu)\nprint(m.describe())"
+    )
     r = lab.run_python("client", code, SERVER_IP, timeout=20)
     mtu, router, route_mtu = r.stdout.decode().split("\n")[0].split()
     # Either the probe's own ICMP names mid, or the kernel already learned 1280 from mid's ICMP to an
@@ -174,8 +188,9 @@ def test_tls_interception_by_expected_fingerprint(lab: Lab) -> None:
 
 
 def test_expected_fingerprint_matches_on_the_healthy_path(lab: Lab) -> None:
-    assert_cause(diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="healthy + fingerprint"),
-                 "healthy")
+    assert_cause(
+        diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="healthy + fingerprint"), "healthy"
+    )
 
 
 def test_server_overloaded(lab: Lab) -> None:

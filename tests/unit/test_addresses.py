@@ -56,8 +56,18 @@ def test_special_addresses_are_categorised(ip: str, category: str) -> None:
 
 @pytest.mark.parametrize(
     "ip",
-    ["93.184.215.14", "1.1.1.1", "8.8.8.8", "172.32.0.1", "100.128.0.1", "146.112.61.111",
-     "2606:4700::1111", "64:ff9b::5db8:d70e", "192.0.0.9", "198.20.0.1"],
+    [
+        "93.184.215.14",
+        "1.1.1.1",
+        "8.8.8.8",
+        "172.32.0.1",
+        "100.128.0.1",
+        "146.112.61.111",
+        "2606:4700::1111",
+        "64:ff9b::5db8:d70e",
+        "192.0.0.9",
+        "198.20.0.1",
+    ],
 )
 def test_ordinary_addresses_are_none(ip: str) -> None:
     assert addresses.classify(ip) is None
@@ -70,8 +80,19 @@ def test_invalid_address_raises() -> None:
 
 @given(st.ip_addresses())
 def test_every_address_gets_a_known_category_or_none(ip: addresses.IPAddress) -> None:
-    known = {"unspecified", "loopback", "private", "cgnat", "link-local", "documentation", "benchmarking",
-             "multicast", "reserved", "sinkhole", None}
+    known = {
+        "unspecified",
+        "loopback",
+        "private",
+        "cgnat",
+        "link-local",
+        "documentation",
+        "benchmarking",
+        "multicast",
+        "reserved",
+        "sinkhole",
+        None,
+    }
     assert addresses.classify(str(ip)) in known
 
 
@@ -134,8 +155,9 @@ def test_hosts_file_names_are_answered_locally(tmp_path: Path) -> None:
     from tlsdoctor.net.hosts import parse_hosts_names
 
     hosts = tmp_path / "hosts"
-    hosts.write_text("127.0.0.1 localhost\n# 10.0.0.1 commented.test\n"
-                     "198.18.0.5 pinned.test alias.test.  # lab\n")
+    hosts.write_text(
+        "127.0.0.1 localhost\n# 10.0.0.1 commented.test\n198.18.0.5 pinned.test alias.test.  # lab\n"
+    )
     assert parse_hosts_names(hosts.read_text()) == {"localhost", "pinned.test", "alias.test"}
     assert answered_locally("PINNED.test", hosts)
     assert answered_locally("alias.test", hosts)

@@ -40,25 +40,41 @@ def server(a: DnsOutcome, aaaa: DnsOutcome, *found: str, resolver: str = SERVER)
     v4 = tuple(x for x in found if ":" not in x)
     v6 = tuple(x for x in found if ":" in x)
     status = Status.PASS if found else Status.FAIL
-    return check(f"dns.server.{resolver}", lookup(resolver, "A", a, *v4), lookup(resolver, "AAAA", aaaa, *v6),
-                 status=status)
+    return check(
+        f"dns.server.{resolver}",
+        lookup(resolver, "A", a, *v4),
+        lookup(resolver, "AAAA", aaaa, *v6),
+        status=status,
+    )
 
 
 def connect(address: str, outcome: ConnectOutcome) -> CheckResult:
     family = "ipv6" if ":" in address else "ipv4"
-    return check(f"tcp.{address}", TcpConnect(address=address, port=443, family=family, outcome=outcome),
-                 status=Status.PASS if outcome is ConnectOutcome.CONNECTED else Status.FAIL)
+    return check(
+        f"tcp.{address}",
+        TcpConnect(address=address, port=443, family=family, outcome=outcome),
+        status=Status.PASS if outcome is ConnectOutcome.CONNECTED else Status.FAIL,
+    )
 
 
 def handshake_ok(address: str) -> CheckResult:
-    attempt = HandshakeAttempt(variant="default", address=address, port=443, servername=NAME,
-                               outcome=HandshakeOutcome.OK, version="TLSv1.3")
+    attempt = HandshakeAttempt(
+        variant="default",
+        address=address,
+        port=443,
+        servername=NAME,
+        outcome=HandshakeOutcome.OK,
+        version="TLSv1.3",
+    )
     return check("tls.default", attempt)
 
 
 def note(address: str, category: str, resolver: str = "system", sinkhole: bool = False) -> CheckResult:
-    return check(f"dns.note.{address}", AddressNote(address=address, category=category, resolver=resolver,
-                                                     name=NAME, sinkhole=sinkhole), status=Status.WARN)
+    return check(
+        f"dns.note.{address}",
+        AddressNote(address=address, category=category, resolver=resolver, name=NAME, sinkhole=sinkhole),
+        status=Status.WARN,
+    )
 
 
 NX, ANSWER, NODATA = DnsOutcome.NXDOMAIN, DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS
@@ -143,33 +159,54 @@ def test_sinkhole_from_the_system_resolver_with_no_working_connect() -> None:
 
 def test_loopback_sinkhole_still_a_fault_when_a_local_listener_accepts() -> None:
     # TCP to 127.0.0.1 "works" against whatever listens locally: not the real endpoint.
-    facts = Facts([system(ANSWER, "127.0.0.1"), note("127.0.0.1", "loopback", sinkhole=True),
-                   connect("127.0.0.1", ConnectOutcome.CONNECTED)])
+    facts = Facts(
+        [
+            system(ANSWER, "127.0.0.1"),
+            note("127.0.0.1", "loopback", sinkhole=True),
+            connect("127.0.0.1", ConnectOutcome.CONNECTED),
+        ]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence == 0.9
 
 
 def test_sinkhole_near_miss_when_the_handshake_succeeds() -> None:
     # A deliberate /etc/hosts entry for a local development server: the endpoint works.
-    facts = Facts([system(ANSWER, "127.0.0.1"), note("127.0.0.1", "loopback", sinkhole=True),
-                   handshake_ok("127.0.0.1")])
+    facts = Facts(
+        [system(ANSWER, "127.0.0.1"), note("127.0.0.1", "loopback", sinkhole=True), handshake_ok("127.0.0.1")]
+    )
     assert DNS_INCONSISTENT.match(facts) is None
     assert diagnose(facts.results, DNS_RULES)[0] is Verdict.HEALTHY
 
 
 def test_sinkhole_from_another_resolver_only_is_a_candidate() -> None:
-    facts = Facts([system(ANSWER, "93.184.215.14"), server(ANSWER, ANSWER, "0.0.0.0", "::"),
-                   note("0.0.0.0", "unspecified", resolver=SERVER, sinkhole=True)])
+    facts = Facts(
+        [
+            system(ANSWER, "93.184.215.14"),
+            server(ANSWER, ANSWER, "0.0.0.0", "::"),
+            note("0.0.0.0", "unspecified", resolver=SERVER, sinkhole=True),
+        ]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence < 0.5
 
 
 def test_resolvers_disagree_nxdomain_vs_answer() -> None:
     answers = (("system", ()), (SERVER, ("93.184.215.14",)))
-    disagreement = ResolverDisagreement(name=NAME, qtype="A/AAAA", answers=answers, suspicious=True,
-                                        reason="system says the name does not exist")
-    facts = Facts([system(NX), server(ANSWER, NODATA, "93.184.215.14"),
-                   check("dns.consistency", disagreement, status=Status.WARN)])
+    disagreement = ResolverDisagreement(
+        name=NAME,
+        qtype="A/AAAA",
+        answers=answers,
+        suspicious=True,
+        reason="system says the name does not exist",
+    )
+    facts = Facts(
+        [
+            system(NX),
+            server(ANSWER, NODATA, "93.184.215.14"),
+            check("dns.consistency", disagreement, status=Status.WARN),
+        ]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence == 0.8
     assert any(e.check == "dns.consistency" for e in match.evidence)
@@ -178,26 +215,47 @@ def test_resolvers_disagree_nxdomain_vs_answer() -> None:
 def test_resolvers_disagree_near_miss_when_the_system_answers() -> None:
     # The system answers (a private address); another resolver denies the name: the client is fine.
     answers = ((SERVER, ()), ("system", ("10.1.2.3",)))
-    disagreement = ResolverDisagreement(name=NAME, qtype="A/AAAA", answers=answers, suspicious=True,
-                                        reason="split horizon")
-    facts = Facts([system(ANSWER, "10.1.2.3"), server(NX, NX), note("10.1.2.3", "private"),
-                   check("dns.consistency", disagreement, status=Status.WARN)])
+    disagreement = ResolverDisagreement(
+        name=NAME, qtype="A/AAAA", answers=answers, suspicious=True, reason="split horizon"
+    )
+    facts = Facts(
+        [
+            system(ANSWER, "10.1.2.3"),
+            server(NX, NX),
+            note("10.1.2.3", "private"),
+            check("dns.consistency", disagreement, status=Status.WARN),
+        ]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence < 0.5
 
 
 def test_geo_dns_near_miss() -> None:
-    disagreement = ResolverDisagreement(name=NAME, qtype="A", answers=(("system", ("93.184.215.14",)),
-                                                                       (SERVER, ("23.1.2.3",))),
-                                        suspicious=False, reason="different addresses: CDN")
-    facts = Facts([system(ANSWER, "93.184.215.14"), server(ANSWER, NODATA, "23.1.2.3"),
-                   check("dns.consistency", disagreement, status=Status.WARN)])
+    disagreement = ResolverDisagreement(
+        name=NAME,
+        qtype="A",
+        answers=(("system", ("93.184.215.14",)), (SERVER, ("23.1.2.3",))),
+        suspicious=False,
+        reason="different addresses: CDN",
+    )
+    facts = Facts(
+        [
+            system(ANSWER, "93.184.215.14"),
+            server(ANSWER, NODATA, "23.1.2.3"),
+            check("dns.consistency", disagreement, status=Status.WARN),
+        ]
+    )
     assert DNS_INCONSISTENT.match(facts) is None
 
 
 def test_private_answer_that_connects_is_not_a_fault() -> None:
-    facts = Facts([system(ANSWER, "10.1.2.3"), note("10.1.2.3", "private"),
-                   connect("10.1.2.3", ConnectOutcome.CONNECTED)])
+    facts = Facts(
+        [
+            system(ANSWER, "10.1.2.3"),
+            note("10.1.2.3", "private"),
+            connect("10.1.2.3", ConnectOutcome.CONNECTED),
+        ]
+    )
     assert DNS_INCONSISTENT.match(facts) is None
     assert diagnose(facts.results, DNS_RULES)[0] is not Verdict.FAULT
 
@@ -207,21 +265,32 @@ def test_private_answer_alone_is_only_noted() -> None:
 
 
 def test_private_answer_that_never_connects_is_a_hint() -> None:
-    facts = Facts([system(ANSWER, "10.1.2.3"), note("10.1.2.3", "private"),
-                   connect("10.1.2.3", ConnectOutcome.TIMEOUT)])
+    facts = Facts(
+        [system(ANSWER, "10.1.2.3"), note("10.1.2.3", "private"), connect("10.1.2.3", ConnectOutcome.TIMEOUT)]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence < 0.5
 
 
 def test_localhost_that_refuses_is_not_a_dns_matter() -> None:
-    facts = Facts([system(ANSWER, "127.0.0.1"), note("127.0.0.1", "loopback"),
-                   connect("127.0.0.1", ConnectOutcome.REFUSED)])
+    facts = Facts(
+        [
+            system(ANSWER, "127.0.0.1"),
+            note("127.0.0.1", "loopback"),
+            connect("127.0.0.1", ConnectOutcome.REFUSED),
+        ]
+    )
     assert all(rule.match(facts) is None for rule in DNS_RULES)
 
 
 def test_documentation_range_answer_that_fails() -> None:
-    facts = Facts([system(ANSWER, "192.0.2.10"), note("192.0.2.10", "documentation"),
-                   connect("192.0.2.10", ConnectOutcome.TIMEOUT)])
+    facts = Facts(
+        [
+            system(ANSWER, "192.0.2.10"),
+            note("192.0.2.10", "documentation"),
+            connect("192.0.2.10", ConnectOutcome.TIMEOUT),
+        ]
+    )
     match = DNS_INCONSISTENT.match(facts)
     assert match is not None and match.confidence >= 0.5
 
@@ -233,9 +302,16 @@ def test_no_dns_observations_no_match() -> None:
 
 def test_working_endpoint_without_failed_dns_check_is_never_a_dns_cause() -> None:
     # A resolver timed out (warn, not fail) but the endpoint works: healthy, no DNS cause at all.
-    results = [system(ANSWER, "93.184.215.14"),
-               check(f"dns.server.{SERVER}", lookup(SERVER, "A", ANSWER, "93.184.215.14"),
-                     lookup(SERVER, "AAAA", SERVFAIL), status=Status.WARN),
-               connect("93.184.215.14", ConnectOutcome.CONNECTED), handshake_ok("93.184.215.14")]
+    results = [
+        system(ANSWER, "93.184.215.14"),
+        check(
+            f"dns.server.{SERVER}",
+            lookup(SERVER, "A", ANSWER, "93.184.215.14"),
+            lookup(SERVER, "AAAA", SERVFAIL),
+            status=Status.WARN,
+        ),
+        connect("93.184.215.14", ConnectOutcome.CONNECTED),
+        handshake_ok("93.184.215.14"),
+    ]
     assert all(rule.match(Facts(results)) is None for rule in DNS_RULES)
     assert diagnose(results, DNS_RULES)[0] is Verdict.HEALTHY

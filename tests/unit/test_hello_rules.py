@@ -18,10 +18,26 @@ from tlsdoctor.observations.hello import HelloProbe
 from tlsdoctor.observations.path import MssProbe
 from tlsdoctor.observations.tls import HandshakeOutcome as H
 
-SIZES = {"minimal": 109, "modern": 517, "pq-large": 1783, "padded-300": 305, "tls1.3": 517, "tls1.2": 165,
-         "tls1.1": 113, "tls1.0": 113, "sni-none": 517, "sni-neutral": 517, "sni-random": 517, "http": 60}
-ROLES = {"sni-none": ("none", None), "sni-neutral": ("neutral", "www.example.com"),
-         "sni-random": ("random", "tlsdoctor-0badc0ffee.invalid"), "http": ("target", "example.test")}
+SIZES = {
+    "minimal": 109,
+    "modern": 517,
+    "pq-large": 1783,
+    "padded-300": 305,
+    "tls1.3": 517,
+    "tls1.2": 165,
+    "tls1.1": 113,
+    "tls1.0": 113,
+    "sni-none": 517,
+    "sni-neutral": 517,
+    "sni-random": 517,
+    "http": 60,
+}
+ROLES = {
+    "sni-none": ("none", None),
+    "sni-neutral": ("neutral", "www.example.com"),
+    "sni-random": ("random", "tlsdoctor-0badc0ffee.invalid"),
+    "http": ("target", "example.test"),
+}
 SHAPES = {"sni-none": "modern", "sni-neutral": "modern", "sni-random": "modern", "http": "http"}
 
 
@@ -33,8 +49,17 @@ def probe(name: str, end: E, **fields: Any) -> HelloProbe:
         fields.setdefault("version", "TLSv1.3")
         fields.setdefault("cipher", "TLS_AES_256_GCM_SHA384")
         fields.setdefault("default_offers_cipher", True)
-    return HelloProbe(probe=name, shape=SHAPES.get(name, name), address="198.18.0.10", port=443,
-                      sni=fields.pop("sni", sni), sni_role=role, hello_bytes=SIZES[name], end=end, **fields)
+    return HelloProbe(
+        probe=name,
+        shape=SHAPES.get(name, name),
+        address="198.18.0.10",
+        port=443,
+        sni=fields.pop("sni", sni),
+        sni_role=role,
+        hello_bytes=SIZES[name],
+        end=end,
+        **fields,
+    )
 
 
 def matrix_all(end: E, **fields: Any) -> list[HelloProbe]:
@@ -91,10 +116,15 @@ def test_sni_filtered_near_miss_a_named_hello_passes_vetoes_the_variants() -> No
 # -- clienthello-too-large -------------------------------------------------------------------------------
 
 
-def size_pattern(pq: E = E.RESET, modern: E = E.SERVER_HELLO, minimal: E = E.SERVER_HELLO,
-                 padded: E = E.SERVER_HELLO) -> list[HelloProbe]:
-    return [probe("modern", modern), probe("minimal", minimal), probe("pq-large", pq),
-            probe("padded-300", padded)]
+def size_pattern(
+    pq: E = E.RESET, modern: E = E.SERVER_HELLO, minimal: E = E.SERVER_HELLO, padded: E = E.SERVER_HELLO
+) -> list[HelloProbe]:
+    return [
+        probe("modern", modern),
+        probe("minimal", minimal),
+        probe("pq-large", pq),
+        probe("padded-300", padded),
+    ]
 
 
 def test_too_large_pq_dies_while_default_works() -> None:
@@ -104,10 +134,12 @@ def test_too_large_pq_dies_while_default_works() -> None:
 
 
 def test_too_large_makes_the_verdict_a_fault_though_the_default_works() -> None:
-    size = CheckResult(id="hello.size", status=Status.FAIL, summary="pq-large: reset",
-                       observations=tuple(size_pattern()))
-    default = CheckResult(id="handshake.default", status=Status.PASS, summary="ok",
-                          observations=(hs("default", H.OK),))
+    size = CheckResult(
+        id="hello.size", status=Status.FAIL, summary="pq-large: reset", observations=tuple(size_pattern())
+    )
+    default = CheckResult(
+        id="handshake.default", status=Status.PASS, summary="ok", observations=(hs("default", H.OK),)
+    )
     verdict, causes = engine.diagnose([default, size])
     assert verdict is Verdict.FAULT
     assert causes[0].id == "clienthello-too-large"
@@ -219,8 +251,11 @@ def test_sni_required_without_sni_refused_with_sni_accepted() -> None:
 
 
 def test_sni_required_near_miss_only_a_random_name_is_unrecognized() -> None:
-    runs = [probe("modern", E.SERVER_HELLO), probe("sni-none", E.SERVER_HELLO),
-            probe("sni-random", E.ALERT, alert="unrecognized_name")]
+    runs = [
+        probe("modern", E.SERVER_HELLO),
+        probe("sni-none", E.SERVER_HELLO),
+        probe("sni-random", E.ALERT, alert="unrecognized_name"),
+    ]
     assert tls.sni_required(facts(hs("default", H.VERIFY_FAILED), *runs)) is None
 
 
@@ -234,8 +269,16 @@ def test_sni_required_near_miss_matrix_is_mute_when_the_default_works() -> None:
 
 def legacy_only() -> list[HelloProbe]:
     refused = [probe(n, E.ALERT, alert="protocol_version") for n in ("modern", "tls1.3", "pq-large")]
-    legacy = [probe(n, E.SERVER_HELLO, version="TLSv1.0", cipher="TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-                    default_offers_cipher=False) for n in ("tls1.2", "tls1.0", "minimal")]
+    legacy = [
+        probe(
+            n,
+            E.SERVER_HELLO,
+            version="TLSv1.0",
+            cipher="TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+            default_offers_cipher=False,
+        )
+        for n in ("tls1.2", "tls1.0", "minimal")
+    ]
     return refused + legacy
 
 
@@ -289,10 +332,19 @@ def test_size_check_near_miss_one_odd_probe_only_warns() -> None:
 
 def test_pq_death_that_does_not_reproduce_is_not_a_size_limit() -> None:
     """One lost segment must not read as a ClientHello size limit: the re-runs decide."""
+
     def probe(name: str, size: int, end: E) -> HelloProbe:
-        return HelloProbe(probe=name, shape=name, address="198.18.0.10", port=443, sni="example.test",
-                          sni_role="target", hello_bytes=size, end=end,
-                          bytes_received=0 if end is not E.SERVER_HELLO else 90)
+        return HelloProbe(
+            probe=name,
+            shape=name,
+            address="198.18.0.10",
+            port=443,
+            sni="example.test",
+            sni_role="target",
+            hello_bytes=size,
+            end=end,
+            bytes_received=0 if end is not E.SERVER_HELLO else 90,
+        )
 
     first = [probe("modern", 517, E.SERVER_HELLO), probe("pq-large", 1783, E.RESET)]
     confirmed = [*first, probe("pq-large", 1783, E.RESET), probe("modern", 517, E.SERVER_HELLO)]

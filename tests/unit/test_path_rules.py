@@ -40,23 +40,47 @@ def rule(cause: CauseId) -> Callable[[Facts], Match | None]:
 
 def origin(verdict: str) -> ResetOrigin:
     rst_ttl = 64 if verdict == "injected" else 63
-    return ResetOrigin(address="198.18.2.2", port=443, verdict=verdict, method="capture", syn_ack_ttl=63,
-                       rst_ttl=rst_ttl, syn_ack_ip_id=0, rst_ip_id=0, rst_after_ms=1.0)
+    return ResetOrigin(
+        address="198.18.2.2",
+        port=443,
+        verdict=verdict,
+        method="capture",
+        syn_ack_ttl=63,
+        rst_ttl=rst_ttl,
+        syn_ack_ip_id=0,
+        rst_ip_id=0,
+        rst_after_ms=1.0,
+    )
 
 
 def mss(size: int, outcome: str) -> MssProbe:
     return MssProbe(address="198.18.2.2", port=443, mss=size, outcome=outcome, bytes_received=5524)
 
 
-def level(n: int, p50: float, *, minimum: float = 30.0, failures: int = 0, connect: float = 2.0,
-          lost: int = 0) -> RampLevel:
-    return RampLevel(concurrency=n, failures=failures, connect_p50_ms=connect, handshake_p50_ms=p50,
-                     handshake_max_ms=p50 * 1.5, handshake_min_ms=minimum, retransmits=lost)
+def level(
+    n: int, p50: float, *, minimum: float = 30.0, failures: int = 0, connect: float = 2.0, lost: int = 0
+) -> RampLevel:
+    return RampLevel(
+        concurrency=n,
+        failures=failures,
+        connect_p50_ms=connect,
+        handshake_p50_ms=p50,
+        handshake_max_ms=p50 * 1.5,
+        handshake_min_ms=minimum,
+        retransmits=lost,
+    )
 
 
 def stats(retransmits: int = 0, slow: int = 0, failures: int = 0, ooo: int = 0) -> PathStats:
-    return PathStats(attempts=8, failures=failures, retransmits=retransmits, slow_connects=slow,
-                     rtt_ms_min=0.1, rtt_ms_max=5.0, out_of_order=ooo)
+    return PathStats(
+        attempts=8,
+        failures=failures,
+        retransmits=retransmits,
+        slow_connects=slow,
+        rtt_ms_min=0.1,
+        rtt_ms_max=5.0,
+        out_of_order=ooo,
+    )
 
 
 # ---- ResetOrigin
@@ -130,8 +154,9 @@ def test_network_unstable_near_miss_clean_counters() -> None:
 
 
 def test_network_unstable_syn_retransmissions_seen_by_repeats() -> None:
-    repeats = RepeatStats(attempts=20, failures=0, outcomes=(("ok", 20),), p50_ms=30, p90_ms=230, max_ms=900,
-                          slow_connects=4)
+    repeats = RepeatStats(
+        attempts=20, failures=0, outcomes=(("ok", 20),), p50_ms=30, p90_ms=230, max_ms=900, slow_connects=4
+    )
     m = transport.network_unstable(facts(stats(), repeats))
     assert m is not None and "4 SYN retransmissions" in m.summary
 
@@ -165,8 +190,13 @@ def test_sni_filtered_capped_when_the_answer_does_not_reproduce() -> None:
 
 # ---- PathMtu
 def _mtu(*sizes: tuple[int, str, str], icmp_mtu: int | None = None) -> PathMtu:
-    return PathMtu(address="198.18.2.2", route_mtu=1500, sizes=sizes, icmp_mtu=icmp_mtu,
-                   icmp_from=ROUTER if icmp_mtu else None)
+    return PathMtu(
+        address="198.18.2.2",
+        route_mtu=1500,
+        sizes=sizes,
+        icmp_mtu=icmp_mtu,
+        icmp_from=ROUTER if icmp_mtu else None,
+    )
 
 
 def test_path_mtu_blackhole_supported_by_udp_probe() -> None:
@@ -189,16 +219,19 @@ def _trace(*hops: TraceHop) -> PathTrace:
 
 
 def test_tcp_timeout_names_the_last_hop_that_answers() -> None:
-    trace = _trace(TraceHop(ttl=1, answer="time exceeded", address=ROUTER),
-                   TraceHop(ttl=2, answer="no answer"))
+    trace = _trace(
+        TraceHop(ttl=1, answer="time exceeded", address=ROUTER), TraceHop(ttl=2, answer="no answer")
+    )
     m = transport.tcp_timeout(facts(tcp(C.TIMEOUT), trace))
     assert m is not None and f"last hop that answers is {ROUTER} (hop 1" in m.summary
     assert any("traceroute" in e.observation for e in m.evidence)
 
 
 def test_tcp_timeout_near_miss_trace_reached_the_target() -> None:
-    trace = _trace(TraceHop(ttl=1, answer="time exceeded", address=ROUTER),
-                   TraceHop(ttl=2, answer="syn-ack", address="198.18.2.2"))
+    trace = _trace(
+        TraceHop(ttl=1, answer="time exceeded", address=ROUTER),
+        TraceHop(ttl=2, answer="syn-ack", address="198.18.2.2"),
+    )
     m = transport.tcp_timeout(facts(tcp(C.TIMEOUT), trace))
     assert m is not None and "last hop" not in m.summary
 

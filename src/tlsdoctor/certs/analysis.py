@@ -45,8 +45,14 @@ def parse_chain(chain_der: Sequence[bytes]) -> tuple[list[x509.Certificate], lis
                 warnings.simplefilter("ignore", CryptographyDeprecationWarning)
                 certs.append(x509.load_der_x509_certificate(der))
         except ValueError as exc:
-            problems.append(CertificateProblem(problem=ProblemKind.UNPARSEABLE, index=i, subject="?",
-                                               detail=f"certificate #{i} does not parse: {exc}"))
+            problems.append(
+                CertificateProblem(
+                    problem=ProblemKind.UNPARSEABLE,
+                    index=i,
+                    subject="?",
+                    detail=f"certificate #{i} does not parse: {exc}",
+                )
+            )
     return certs, problems
 
 
@@ -68,8 +74,14 @@ def analyse_chain(
     certs, problems = parse_chain(chain_der)
     if not certs:
         if not problems:
-            problems.append(CertificateProblem(problem=ProblemKind.UNPARSEABLE, index=-1, subject="",
-                                               detail="the server sent no certificate"))
+            problems.append(
+                CertificateProblem(
+                    problem=ProblemKind.UNPARSEABLE,
+                    index=-1,
+                    subject="",
+                    detail="the server sent no certificate",
+                )
+            )
         return list(problems)
     extra, _ = parse_chain(fetched)
     infos = [certificate_info(c, i, at, is_anchor=is_anchor(c, anchors)) for i, c in enumerate(certs)]
@@ -84,31 +96,66 @@ def analyse_chain(
     problems += _interception(infos, at, expect_fingerprint)
     verdict = verify(certs + extra, anchors, name, at)
     label = store + ("+fetched" if extra else "")
-    out.append(ChainValidation(store=label, anchors=len(anchors), name=name, at=at, valid=verdict.valid,
-                               error=verdict.error, path=verdict.path))
+    out.append(
+        ChainValidation(
+            store=label,
+            anchors=len(anchors),
+            name=name,
+            at=at,
+            valid=verdict.valid,
+            error=verdict.error,
+            path=verdict.path,
+        )
+    )
     # Weak keys and signatures do explain a refusal (the verifier's profile rejects them).
     explained = any(p.problem not in (ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF) for p in problems)
     if not verdict.valid and not explained:
-        problems.append(CertificateProblem(problem=ProblemKind.REJECTED, index=-1, subject=infos[0].subject,
-                                           detail=f"path validation refused the chain: {verdict.error}"))
+        problems.append(
+            CertificateProblem(
+                problem=ProblemKind.REJECTED,
+                index=-1,
+                subject=infos[0].subject,
+                detail=f"path validation refused the chain: {verdict.error}",
+            )
+        )
     out.extend(problems)
     return out
 
 
-def validation(chain_der: Sequence[bytes], name: str, anchors: Sequence[x509.Certificate], at: dt.datetime,
-               *, store: str = "anchors") -> ChainValidation:
+def validation(
+    chain_der: Sequence[bytes],
+    name: str,
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    *,
+    store: str = "anchors",
+) -> ChainValidation:
     """Only the path-validation verdict, e.g. against a second store (the system one beside --ca-file)."""
     certs, _ = parse_chain(chain_der)
     if not certs:
-        return ChainValidation(store=store, anchors=len(anchors), name=name, at=at, valid=False,
-                               error="no parseable certificate")
+        return ChainValidation(
+            store=store, anchors=len(anchors), name=name, at=at, valid=False, error="no parseable certificate"
+        )
     verdict = verify(certs, anchors, name, at)
-    return ChainValidation(store=store, anchors=len(anchors), name=name, at=at, valid=verdict.valid,
-                           error=verdict.error, path=verdict.path)
+    return ChainValidation(
+        store=store,
+        anchors=len(anchors),
+        name=name,
+        at=at,
+        valid=verdict.valid,
+        error=verdict.error,
+        path=verdict.path,
+    )
 
 
-def would_validate_at(chain_der: Sequence[bytes], name: str, anchors: Sequence[x509.Certificate],
-                      at: dt.datetime, *, fetched: Sequence[bytes] = ()) -> bool:
+def would_validate_at(
+    chain_der: Sequence[bytes],
+    name: str,
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    *,
+    fetched: Sequence[bytes] = (),
+) -> bool:
     """Whether the chain validates for ``name`` at another instant (e.g. the NTP-corrected time)."""
     certs, problems = parse_chain(tuple(chain_der) + tuple(fetched))
     if problems or not certs:
@@ -129,14 +176,28 @@ def valid_at(info: CertificateInfo | CertificateProblem, at: dt.datetime) -> boo
     return info.not_before <= at <= info.not_after
 
 
-def _found(kind: ProblemKind, info: CertificateInfo, detail: str, *, days: float | None = None,
-           at: dt.datetime | None = None, confirmed: bool | None = None,
-           product: interception.InterceptionProduct | None = None) -> CertificateProblem:
+def _found(
+    kind: ProblemKind,
+    info: CertificateInfo,
+    detail: str,
+    *,
+    days: float | None = None,
+    at: dt.datetime | None = None,
+    confirmed: bool | None = None,
+    product: interception.InterceptionProduct | None = None,
+) -> CertificateProblem:
     """A finding about one certificate; dated findings keep its validity period and ``at``."""
     return CertificateProblem(
-        problem=kind, index=info.index, subject=info.subject, detail=detail, days=days,
-        not_before=info.not_before if at else None, not_after=info.not_after if at else None, at=at,
-        confirmed=confirmed, product=product.product if product else "",
+        problem=kind,
+        index=info.index,
+        subject=info.subject,
+        detail=detail,
+        days=days,
+        not_before=info.not_before if at else None,
+        not_after=info.not_after if at else None,
+        at=at,
+        confirmed=confirmed,
+        product=product.product if product else "",
         source=product.source if product else "",
     )
 
@@ -180,8 +241,9 @@ def _hostname(leaf: x509.Certificate, info: CertificateInfo, name: str) -> list[
     return [_found(ProblemKind.HOSTNAME_MISMATCH, info, mismatch_detail(info.sans, name, cn))]
 
 
-def _path_end(infos: list[CertificateInfo], sent_end: PathEnd, sent: tuple[int, ...], full_end: PathEnd,
-              tried: bool) -> list[CertificateProblem]:
+def _path_end(
+    infos: list[CertificateInfo], sent_end: PathEnd, sent: tuple[int, ...], full_end: PathEnd, tried: bool
+) -> list[CertificateProblem]:
     """Where the sent chain stops, and whether fetched issuers changed that.
 
     A missing issuer is ambiguous on its own: an intermediate left out by the server, or
@@ -201,9 +263,11 @@ def _path_end(infos: list[CertificateInfo], sent_end: PathEnd, sent: tuple[int, 
         detail = f"the issuer of {info.subject} ({info.issuer}), fetched from AIA, is an untrusted root"
         return [_found(ProblemKind.UNTRUSTED_ROOT, info, detail)]
     confirmed = (full_end is PathEnd.ANCHOR) if tried else None
-    verdicts = {True: "the fetched issuer completes the chain, so an intermediate is missing",
-                False: "the fetched issuer does not complete the chain",
-                None: "an intermediate is missing, or the root is not trusted"}
+    verdicts = {
+        True: "the fetched issuer completes the chain, so an intermediate is missing",
+        False: "the fetched issuer does not complete the chain",
+        None: "an intermediate is missing, or the root is not trusted",
+    }
     detail = f"the issuer of {info.subject}, {info.issuer}, was not sent and is not a trust anchor: "
     return [_found(ProblemKind.INCOMPLETE_CHAIN, info, detail + verdicts[confirmed], confirmed=confirmed)]
 
@@ -214,8 +278,10 @@ def _weakness(infos: list[CertificateInfo], on_path: list[int]) -> list[Certific
     for i in sorted({0, *on_path}):
         info = infos[i]
         if info.signature_hash in WEAK_HASHES and not info.self_signed and not info.is_anchor:
-            detail = (f"{info.subject} is signed with {str(info.signature_hash).upper()}, which clients "
-                      "refuse (collisions; RFC 9155, CA/B BR section 7.1.3)")
+            detail = (
+                f"{info.subject} is signed with {str(info.signature_hash).upper()}, which clients "
+                "refuse (collisions; RFC 9155, CA/B BR section 7.1.3)"
+            )
             out.append(_found(ProblemKind.WEAK_SIGNATURE, info, detail))
         minimum = MIN_BITS.get(info.key_type)
         if minimum is not None and info.key_bits < minimum:
@@ -224,28 +290,35 @@ def _weakness(infos: list[CertificateInfo], on_path: list[int]) -> list[Certific
     return out
 
 
-def _interception(infos: list[CertificateInfo], at: dt.datetime,
-                  expect_fingerprint: str | None) -> list[CertificateProblem]:
+def _interception(
+    infos: list[CertificateInfo], at: dt.datetime, expect_fingerprint: str | None
+) -> list[CertificateProblem]:
     """Issuers of known interception products, freshly minted leaves, and a leaf other than expected."""
     out: list[CertificateProblem] = []
     for info in infos:
         product = interception.match_issuer(info.issuer)
         if product is not None:
-            detail = (f"{info.subject} is issued by {info.issuer}, the CA of {product.product}, "
-                      "a TLS-interception product")
+            detail = (
+                f"{info.subject} is issued by {info.issuer}, the CA of {product.product}, "
+                "a TLS-interception product"
+            )
             out.append(_found(ProblemKind.INTERCEPTION, info, detail, product=product))
             break
     leaf = infos[0]
     age = at - leaf.not_before
     if dt.timedelta(0) <= age < FRESH_LEAF:
-        detail = (f"the leaf was issued {age.total_seconds() / 60:.0f} minutes ago, as interception proxies "
-                  "mint certificates on the fly")
+        detail = (
+            f"the leaf was issued {age.total_seconds() / 60:.0f} minutes ago, as interception proxies "
+            "mint certificates on the fly"
+        )
         out.append(_found(ProblemKind.FRESH_LEAF, leaf, detail, at=at))
     if expect_fingerprint:
         want = normalise_fingerprint(expect_fingerprint)
         if want != leaf.sha256:
-            detail = (f"the leaf's SHA-256 is {leaf.sha256}, not the expected {want}: another certificate "
-                      f"(issued by {leaf.issuer}) was presented")
+            detail = (
+                f"the leaf's SHA-256 is {leaf.sha256}, not the expected {want}: another certificate "
+                f"(issued by {leaf.issuer}) was presented"
+            )
             out.append(_found(ProblemKind.FINGERPRINT_MISMATCH, leaf, detail))
     return out
 
@@ -255,5 +328,5 @@ def normalise_fingerprint(text: str) -> str:
     text = text.strip().lower()
     for prefix in ("sha256:", "sha256/", "sha256="):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     return text.replace(":", "").replace(" ", "")

@@ -38,8 +38,9 @@ class HttpResult:
     detail: str = ""
 
 
-async def http_request(url: str, timeout: float, *, body: bytes | None = None, content_type: str = "",
-                       max_body: int = MAX_BODY) -> HttpResult:
+async def http_request(
+    url: str, timeout: float, *, body: bytes | None = None, content_type: str = "", max_body: int = MAX_BODY
+) -> HttpResult:
     """GET (or POST ``body``) an http:// URL with HTTP/1.0, within ``timeout`` seconds in all."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -63,12 +64,17 @@ async def http_request(url: str, timeout: float, *, body: bytes | None = None, c
         stream.close()
 
 
-async def _exchange(stream: Stream, parts: urllib.parse.SplitResult, body: bytes | None, content_type: str,
-                    max_body: int) -> HttpResult:
+async def _exchange(
+    stream: Stream, parts: urllib.parse.SplitResult, body: bytes | None, content_type: str, max_body: int
+) -> HttpResult:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     method = "POST" if body is not None else "GET"
-    head = [f"{method} {target} HTTP/1.0", f"Host: {parts.netloc}", "User-Agent: tlsdoctor",
-            "Connection: close"]
+    head = [
+        f"{method} {target} HTTP/1.0",
+        f"Host: {parts.netloc}",
+        "User-Agent: tlsdoctor",
+        "Connection: close",
+    ]
     if body is not None:
         head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")

@@ -55,8 +55,11 @@ def sans(cert: x509.Certificate) -> tuple[str, ...]:
     except x509.ExtensionNotFound:
         return ()
     out = [f"DNS:{n}" for n in ext.get_values_for_type(x509.DNSName)]
-    out += [f"IP:{ipaddress.ip_address(a)}" for a in ext.get_values_for_type(x509.IPAddress)
-            if isinstance(a, ipaddress.IPv4Address | ipaddress.IPv6Address)]
+    out += [
+        f"IP:{ipaddress.ip_address(a)}"
+        for a in ext.get_values_for_type(x509.IPAddress)
+        if isinstance(a, ipaddress.IPv4Address | ipaddress.IPv6Address)
+    ]
     return tuple(out)
 
 

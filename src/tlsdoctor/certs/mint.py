@@ -17,8 +17,12 @@ from tlsdoctor.certs.info import certificate_info
 from tlsdoctor.certs.names import covers
 from tlsdoctor.observations.cert import CertificateProblem, ProblemKind
 
+
 def minted_for_any_name(
-    target_chain: Sequence[bytes], other_chain: Sequence[bytes], other_name: str, target_name: str,
+    target_chain: Sequence[bytes],
+    other_chain: Sequence[bytes],
+    other_name: str,
+    target_name: str,
     at: dt.datetime,
 ) -> CertificateProblem | None:
     """An INTERCEPTION finding when one issuer produced leaves for both the target and ``other_name``."""
@@ -33,8 +37,12 @@ def minted_for_any_name(
     if theirs.issuer != mine.issuer or theirs.self_signed or not covers(theirs.sans, other_name):
         return None
     return CertificateProblem(
-        problem=ProblemKind.INTERCEPTION, index=0, subject=mine.subject,
-        detail=(f"the issuer {mine.issuer} also signed a certificate for the unrelated name {other_name} "
-                "on this path: something between client and server mints certificates for any name "
-                "(a TLS-inspecting proxy or antivirus)"),
+        problem=ProblemKind.INTERCEPTION,
+        index=0,
+        subject=mine.subject,
+        detail=(
+            f"the issuer {mine.issuer} also signed a certificate for the unrelated name {other_name} "
+            "on this path: something between client and server mints certificates for any name "
+            "(a TLS-inspecting proxy or antivirus)"
+        ),
     )

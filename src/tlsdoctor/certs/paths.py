@@ -65,8 +65,14 @@ def walk(pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) 
                 return WalkedPath(tuple(indices), PathEnd.ANCHOR, anchor)
         if is_self_signed(current):
             return WalkedPath(tuple(indices), PathEnd.SELF_SIGNED)
-        nxt = next((i for i, c in enumerate(pool)
-                    if i not in indices and c.subject == current.issuer and signed_by(current, c)), None)
+        nxt = next(
+            (
+                i
+                for i, c in enumerate(pool)
+                if i not in indices and c.subject == current.issuer and signed_by(current, c)
+            ),
+            None,
+        )
         if nxt is None:
             break
         indices.append(nxt)
@@ -83,8 +89,9 @@ class Verdict:
     path: tuple[str, ...] = ()
 
 
-def verify(pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], name: str,
-           at: dt.datetime) -> Verdict:
+def verify(
+    pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], name: str, at: dt.datetime
+) -> Verdict:
     """Validate ``pool[0]`` for ``name`` at ``at`` with the rest of ``pool`` as intermediates.
 
     This is cryptography's RFC 5280 + CA/Browser Forum profile: stricter than OpenSSL on

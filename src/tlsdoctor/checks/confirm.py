@@ -69,8 +69,14 @@ class ConfirmCheck:
     async def run(self, ctx: Context) -> CheckResult:
         runs = [[rerun(ctx, self.route, name) for _ in range(self.rounds)] for name, _ in self.pair]
         outcomes = await asyncio.gather(*(asyncio.gather(*r) for r in runs))
-        found = tuple(Reproduction(probe=name, first=first, outcomes=tuple(got))
-                      for (name, first), got in zip(self.pair, outcomes, strict=True))
+        found = tuple(
+            Reproduction(probe=name, first=first, outcomes=tuple(got))
+            for (name, first), got in zip(self.pair, outcomes, strict=True)
+        )
         held = all(r.reproduced for r in found)
-        return CheckResult(id=self.id, status=Status.PASS if held else Status.WARN,
-                           summary="; ".join(r.describe() for r in found), observations=found)
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if held else Status.WARN,
+            summary="; ".join(r.describe() for r in found),
+            observations=found,
+        )

@@ -30,8 +30,9 @@ class Route:
     proxy_address: str | None = None
 
 
-async def open_stream(ctx: Context, route: Route, timeout: float, *, preamble: bool = True
-                      ) -> tuple[list[Observation], Stream | None]:
+async def open_stream(
+    ctx: Context, route: Route, timeout: float, *, preamble: bool = True
+) -> tuple[list[Observation], Stream | None]:
     """Open a stream to the target along ``route`` within ``timeout``; failures are observations.
 
     With ``--starttls`` (and ``preamble``), the protocol's plaintext preamble runs next, in a timeout of
@@ -45,8 +46,9 @@ async def open_stream(ctx: Context, route: Route, timeout: float, *, preamble: b
     return await with_preamble(ctx, obs, stream, timeout)
 
 
-async def with_preamble(ctx: Context, obs: list[Observation], stream: Stream, timeout: float
-                        ) -> tuple[list[Observation], Stream | None]:
+async def with_preamble(
+    ctx: Context, obs: list[Observation], stream: Stream, timeout: float
+) -> tuple[list[Observation], Stream | None]:
     """Run the ``--starttls`` preamble (if any) on a fresh stream; every probe that speaks TLS uses it."""
     if ctx.options.starttls is None:
         return obs, stream
@@ -59,13 +61,19 @@ async def with_preamble(ctx: Context, obs: list[Observation], stream: Stream, ti
     return obs, stream
 
 
-async def _open_transport(ctx: Context, route: Route, timeout: float
-                          ) -> tuple[list[Observation], Stream | None]:
+async def _open_transport(
+    ctx: Context, route: Route, timeout: float
+) -> tuple[list[Observation], Stream | None]:
     """TCP to the target, or TCP to the proxy and a CONNECT tunnel through it."""
     port = ctx.options.port
     if route.proxy is not None and route.proxy_address is not None:
         tcp, tunnel, stream = await open_tunnel(
-            route.proxy, route.proxy_address, ctx.options.host, port, timeout, ctx.limits.max_read_bytes,
+            route.proxy,
+            route.proxy_address,
+            ctx.options.host,
+            port,
+            timeout,
+            ctx.limits.max_read_bytes,
             ca_file=ctx.options.ca_file,
         )
         return [tcp, tunnel], stream
@@ -106,8 +114,12 @@ class TcpCheck:
             stream.close()
         tcp = obs[0]
         ok = getattr(tcp, "outcome", None) is ConnectOutcome.CONNECTED
-        return CheckResult(id=self.id, status=Status.PASS if ok else Status.FAIL, summary=tcp.describe(),
-                           observations=tuple(obs))
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if ok else Status.FAIL,
+            summary=tcp.describe(),
+            observations=tuple(obs),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -130,5 +142,9 @@ class ProxyCheck:
             stream.close()
         tunnel = obs[-1]
         ok = getattr(tunnel, "outcome", None) is TunnelOutcome.ESTABLISHED
-        return CheckResult(id=self.id, status=Status.PASS if ok else Status.FAIL, summary=tunnel.describe(),
-                           observations=tuple(obs))
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if ok else Status.FAIL,
+            summary=tunnel.describe(),
+            observations=tuple(obs),
+        )

@@ -40,16 +40,28 @@ Lookup = Callable[[str], list[str]]  # blocking host -> addresses; raises socket
 
 # getaddrinfo's codes, and what each can and cannot tell (glibc; musl and macOS differ).
 _GAI: dict[int, tuple[DnsOutcome, str]] = {
-    socket.EAI_NONAME: (DnsOutcome.NXDOMAIN, "getaddrinfo EAI_NONAME: no such name, or no address for it "
-                        "(getaddrinfo cannot reliably tell NXDOMAIN from NODATA; see dns.server.*)"),
-    socket.EAI_AGAIN: (DnsOutcome.TIMEOUT, "getaddrinfo EAI_AGAIN: temporary failure, the resolver timed out "
-                       "or answered SERVFAIL (getaddrinfo cannot tell which; see dns.server.*)"),
-    socket.EAI_FAIL: (DnsOutcome.SERVFAIL, "getaddrinfo EAI_FAIL: non-recoverable failure (REFUSED, "
-                      "FORMERR or a broken answer)"),
-    getattr(socket, "EAI_NODATA", -5): (DnsOutcome.NO_ADDRESS, "getaddrinfo EAI_NODATA: the name exists "
-                                        "but has no address (NODATA)"),
-    getattr(socket, "EAI_ADDRFAMILY", -9): (DnsOutcome.NO_ADDRESS, "getaddrinfo EAI_ADDRFAMILY: no address "
-                                            "of a usable family"),
+    socket.EAI_NONAME: (
+        DnsOutcome.NXDOMAIN,
+        "getaddrinfo EAI_NONAME: no such name, or no address for it "
+        "(getaddrinfo cannot reliably tell NXDOMAIN from NODATA; see dns.server.*)",
+    ),
+    socket.EAI_AGAIN: (
+        DnsOutcome.TIMEOUT,
+        "getaddrinfo EAI_AGAIN: temporary failure, the resolver timed out "
+        "or answered SERVFAIL (getaddrinfo cannot tell which; see dns.server.*)",
+    ),
+    socket.EAI_FAIL: (
+        DnsOutcome.SERVFAIL,
+        "getaddrinfo EAI_FAIL: non-recoverable failure (REFUSED, FORMERR or a broken answer)",
+    ),
+    getattr(socket, "EAI_NODATA", -5): (
+        DnsOutcome.NO_ADDRESS,
+        "getaddrinfo EAI_NODATA: the name exists but has no address (NODATA)",
+    ),
+    getattr(socket, "EAI_ADDRFAMILY", -9): (
+        DnsOutcome.NO_ADDRESS,
+        "getaddrinfo EAI_ADDRFAMILY: no address of a usable family",
+    ),
 }
 
 
@@ -96,8 +108,12 @@ def _notes(lookups: Sequence[DnsLookup], resolver: str) -> tuple[AddressNote, ..
             if category is None or address in notes:
                 continue
             notes[address] = AddressNote(
-                address=address, category=category, resolver=resolver, name=lookup.name,
-                sinkhole=addresses.is_sinkhole_answer(address, lookup.name, hostname))
+                address=address,
+                category=category,
+                resolver=resolver,
+                name=lookup.name,
+                sinkhole=addresses.is_sinkhole_answer(address, lookup.name, hostname),
+            )
     return tuple(notes.values())
 
 
@@ -145,9 +161,17 @@ class SystemResolverCheck:
             outcome, detail = _GAI.get(code or 0, (DnsOutcome.ERROR, f"getaddrinfo error {code}: {exc}"))
         if outcome is DnsOutcome.ANSWER and not found:
             outcome, detail = DnsOutcome.NO_ADDRESS, "getaddrinfo returned no address"
-        lookup = DnsLookup(resolver="system", name=name, qtype="ANY", outcome=outcome, addresses=found,
-                           rcode=None if code is None else str(code), detail=detail, transport="getaddrinfo",
-                           elapsed_ms=(time.monotonic() - start) * 1000)
+        lookup = DnsLookup(
+            resolver="system",
+            name=name,
+            qtype="ANY",
+            outcome=outcome,
+            addresses=found,
+            rcode=None if code is None else str(code),
+            detail=detail,
+            transport="getaddrinfo",
+            elapsed_ms=(time.monotonic() - start) * 1000,
+        )
         notes = _notes([lookup], "system")
         status, summary = _verdict("system resolver", [lookup], notes)
         return CheckResult(id=self.id, status=status, summary=summary, observations=(lookup, *notes))
@@ -165,8 +189,11 @@ def _views(results: Sequence[CheckResult]) -> dict[str, list[DnsLookup]]:
                 mine = tuple(a for a in lk.addresses if addresses.parse(a).version == version)
                 if lk.outcome is DnsOutcome.ANSWER and not mine:
                     continue  # the system returned the other family only: no opinion on this one
-                views.setdefault(lk.resolver, []).append(DnsLookup(
-                    resolver=lk.resolver, name=lk.name, qtype=qtype, outcome=lk.outcome, addresses=mine))
+                views.setdefault(lk.resolver, []).append(
+                    DnsLookup(
+                        resolver=lk.resolver, name=lk.name, qtype=qtype, outcome=lk.outcome, addresses=mine
+                    )
+                )
     return views
 
 
@@ -176,18 +203,28 @@ def _compare_family(name: str, qtype: str, sets: dict[str, frozenset[str]]) -> R
     if len(set(sets.values())) < 2:
         return None
     values = list(sets.values())
-    if not any(a.isdisjoint(b) for i, a in enumerate(values) for b in values[i + 1:]):
+    if not any(a.isdisjoint(b) for i, a in enumerate(values) for b in values[i + 1 :]):
         return None  # overlapping sets: rotation or truncated round-robin, not a disagreement
     special = {r: sorted({c for a in s if (c := addresses.classify(a))}) for r, s in sets.items()}
     odd, plain = [r for r in sets if special[r]], [r for r in sets if not special[r]]
     answers = tuple((r, tuple(sorted(s))) for r, s in sets.items())
     if odd and plain:
         kinds = ", ".join(f"{r}: {'/'.join(special[r])}" for r in odd)
-        return ResolverDisagreement(name=name, qtype=qtype, answers=answers, suspicious=True,
-                                    reason=f"special-range answers ({kinds}) where {', '.join(plain)} answer "
-                                           "public addresses: a DNS filter, /etc/hosts or split horizon")
-    return ResolverDisagreement(name=name, qtype=qtype, answers=answers, suspicious=False,
-                                reason="different addresses: usual for CDNs, geo-DNS and load balancers")
+        return ResolverDisagreement(
+            name=name,
+            qtype=qtype,
+            answers=answers,
+            suspicious=True,
+            reason=f"special-range answers ({kinds}) where {', '.join(plain)} answer "
+            "public addresses: a DNS filter, /etc/hosts or split horizon",
+        )
+    return ResolverDisagreement(
+        name=name,
+        qtype=qtype,
+        answers=answers,
+        suspicious=False,
+        reason="different addresses: usual for CDNs, geo-DNS and load balancers",
+    )
 
 
 def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
@@ -206,13 +243,23 @@ def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
     found: list[ResolverDisagreement] = []
     if nx and answering:
         answers = tuple((r, tuple(a for lk in views[r] for a in lk.addresses)) for r in [*nx, *answering])
-        found.append(ResolverDisagreement(
-            name=name, qtype="A/AAAA", answers=answers, suspicious=not local,
-            reason=f"{', '.join(nx)} say the name does not exist, {', '.join(answering)} answer it: split "
-                   "horizon, a filter answering NXDOMAIN, or a stale negative cache"))
+        found.append(
+            ResolverDisagreement(
+                name=name,
+                qtype="A/AAAA",
+                answers=answers,
+                suspicious=not local,
+                reason=f"{', '.join(nx)} say the name does not exist, {', '.join(answering)} answer it: "
+                "split horizon, a filter answering NXDOMAIN, or a stale negative cache",
+            )
+        )
     for qtype in ("A", "AAAA"):
-        sets = {r: frozenset(lk.addresses) for r, lks in views.items() for lk in lks
-                if lk.qtype == qtype and lk.outcome is DnsOutcome.ANSWER}
+        sets = {
+            r: frozenset(lk.addresses)
+            for r, lks in views.items()
+            for lk in lks
+            if lk.qtype == qtype and lk.outcome is DnsOutcome.ANSWER
+        }
         if (seen := _compare_family(name, qtype, sets)) is not None:
             found.append(dataclasses.replace(seen, suspicious=seen.suspicious and not local))
     if not found:
@@ -241,8 +288,9 @@ def answered_locally(name: str, hosts: Path = HOSTS) -> bool:
     return name.rstrip(".").lower() in hosts_names(hosts)
 
 
-def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
-               lookup: Lookup = _system_lookup, hosts: Path = HOSTS) -> list[runner.Check]:
+def dns_checks(
+    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = _system_lookup, hosts: Path = HOSTS
+) -> list[runner.Check]:
     """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot.
 
     resolv.conf's servers are not asked about a name the hosts file (or RFC 6761) answers:
@@ -262,8 +310,9 @@ def dns_checks(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
     return checks
 
 
-async def resolve(ctx: Context, *, resolv_conf: Path = RESOLV_CONF,
-                  lookup: Lookup = _system_lookup) -> list[CheckResult]:
+async def resolve(
+    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = _system_lookup
+) -> list[CheckResult]:
     """Phase 1 whole: the DNS checks, concurrently, then their comparison (or one skip result)."""
     reason = dns_skip_reason(ctx)
     if reason is not None:
@@ -281,9 +330,14 @@ def addresses_from(results: Sequence[CheckResult]) -> list[str]:
     the reach phase cannot make a broken resolution look healthy. Unconnectable answers
     (0.0.0.0, multicast) are dropped; at most MAX_PER_FAMILY per family, order kept.
     """
+
     def answers(result: CheckResult) -> list[str]:
-        return [a for o in result.observations
-                if isinstance(o, DnsLookup) and o.outcome is DnsOutcome.ANSWER for a in o.addresses]
+        return [
+            a
+            for o in result.observations
+            if isinstance(o, DnsLookup) and o.outcome is DnsOutcome.ANSWER
+            for a in o.addresses
+        ]
 
     system = [r for r in results if r.id == SYSTEM_ID and answers(r)]
     chosen = system or [r for r in results if r.id.startswith(SERVER_PREFIX)]

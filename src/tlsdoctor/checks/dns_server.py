@@ -49,8 +49,13 @@ class ServerCheck:
 
         async def attempt(delay: float) -> dns.message.Message:
             await asyncio.sleep(delay)
-            return await dns.asyncquery.udp(query, self.host, timeout=max(0.01, deadline - loop.time()),
-                                            port=self.port, ignore_unexpected=True)
+            return await dns.asyncquery.udp(
+                query,
+                self.host,
+                timeout=max(0.01, deadline - loop.time()),
+                port=self.port,
+                ignore_unexpected=True,
+            )
 
         tasks = [asyncio.ensure_future(attempt(0.0)), asyncio.ensure_future(attempt(timeout * RETRANSMIT_AT))]
         try:
@@ -71,8 +76,15 @@ class ServerCheck:
         start, transport = time.monotonic(), "udp"
 
         def failed(outcome: DnsOutcome, detail: str) -> DnsLookup:
-            return DnsLookup(resolver=self.label, name=name, qtype=qtype, outcome=outcome, detail=detail,
-                             transport=transport, elapsed_ms=(time.monotonic() - start) * 1000)
+            return DnsLookup(
+                resolver=self.label,
+                name=name,
+                qtype=qtype,
+                outcome=outcome,
+                detail=detail,
+                transport=transport,
+                elapsed_ms=(time.monotonic() - start) * 1000,
+            )
 
         try:
             response = await self._udp(query, timeout)
@@ -91,26 +103,40 @@ class ServerCheck:
         return _from_response(self.label, name, qtype, response, transport, elapsed)
 
 
-def _from_response(resolver: str, name: str, qtype: str, response: dns.message.Message,
-                   transport: str, elapsed_ms: float) -> DnsLookup:
+def _from_response(
+    resolver: str, name: str, qtype: str, response: dns.message.Message, transport: str, elapsed_ms: float
+) -> DnsLookup:
     """Map a response to an outcome (RFC 1035 4.1.1 rcodes; RFC 2308 NODATA; RFC 8914 EDE)."""
     rcode = response.rcode()
     wanted = dns.rdatatype.from_text(qtype)
     found = _unique([rd.to_text() for rrset in response.answer if rrset.rdtype == wanted for rd in rrset])
     chain = [rd.to_text() for rrset in response.answer if rrset.rdtype == dns.rdatatype.CNAME for rd in rrset]
     notes = [f"via CNAME {' -> '.join(chain)}"] if chain else []
-    notes += [f"EDE {e.code.name if hasattr(e.code, 'name') else e.code}" + (f": {e.text}" if e.text else "")
-              for e in response.extended_errors()]
+    notes += [
+        f"EDE {e.code.name if hasattr(e.code, 'name') else e.code}" + (f": {e.text}" if e.text else "")
+        for e in response.extended_errors()
+    ]
     if rcode == dns.rcode.NOERROR:
         outcome = DnsOutcome.ANSWER if found else DnsOutcome.NO_ADDRESS
         if not found:
             notes.insert(0, f"NOERROR with no {qtype} record (NODATA): the name exists")
     else:
-        outcome = {dns.rcode.NXDOMAIN: DnsOutcome.NXDOMAIN, dns.rcode.SERVFAIL: DnsOutcome.SERVFAIL,
-                   dns.rcode.REFUSED: DnsOutcome.REFUSED}.get(rcode, DnsOutcome.ERROR)
+        outcome = {
+            dns.rcode.NXDOMAIN: DnsOutcome.NXDOMAIN,
+            dns.rcode.SERVFAIL: DnsOutcome.SERVFAIL,
+            dns.rcode.REFUSED: DnsOutcome.REFUSED,
+        }.get(rcode, DnsOutcome.ERROR)
         found = ()
     if transport == "tcp":
         notes.append("over TCP after a truncated UDP answer")
-    return DnsLookup(resolver=resolver, name=name, qtype=qtype, outcome=outcome, addresses=found,
-                     rcode=dns.rcode.to_text(rcode), elapsed_ms=elapsed_ms, detail="; ".join(notes),
-                     transport=transport)
+    return DnsLookup(
+        resolver=resolver,
+        name=name,
+        qtype=qtype,
+        outcome=outcome,
+        addresses=found,
+        rcode=dns.rcode.to_text(rcode),
+        elapsed_ms=elapsed_ms,
+        detail="; ".join(notes),
+        transport=transport,
+    )

@@ -51,8 +51,11 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"
     ),
-    Variant(UNRELATED_VARIANT, sni_name=UNRELATED_NAME,
-            describe="SNI of an unrelated name: does something on the path mint certificates for any name?"),
+    Variant(
+        UNRELATED_VARIANT,
+        sni_name=UNRELATED_NAME,
+        describe="SNI of an unrelated name: does something on the path mint certificates for any name?",
+    ),
     Variant("all-ciphers", version=None, ciphers=LEGACY_CIPHERS, describe="every cipher suite, SECLEVEL 0"),
 )
 

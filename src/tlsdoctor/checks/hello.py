@@ -105,8 +105,10 @@ def hello_bytes(shape: HelloSpec, sni: str | None) -> bytes | None:
 
 def http_request(host: str) -> bytes:
     """A minimal HEAD request (RFC 9110 §9.3.2; Host is mandatory in HTTP/1.1, RFC 9112 §3.2)."""
-    return (f"HEAD / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nAccept: */*\r\n"
-            "Connection: close\r\n\r\n").encode("ascii", "replace")
+    return (
+        f"HEAD / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nAccept: */*\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode("ascii", "replace")
 
 
 async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -> HelloProbe:
@@ -117,17 +119,25 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         payload: bytes | None = http_request(host)
     else:
         payload = hello_bytes(VARIANTS[probe.shape], sni)
-    base = HelloProbe(probe=probe.name, shape=probe.shape or "http",
-                      address=route.address, port=ctx.options.port, sni=sni, sni_role=probe.sni_role,
-                      hello_bytes=len(payload or b""), end=HelloEnd.ERROR)
+    base = HelloProbe(
+        probe=probe.name,
+        shape=probe.shape or "http",
+        address=route.address,
+        port=ctx.options.port,
+        sni=sni,
+        sni_role=probe.sni_role,
+        hello_bytes=len(payload or b""),
+        end=HelloEnd.ERROR,
+    )
     if payload is None:
         return dataclasses.replace(base, error="this name leaves no room to pad the hello into 256-511 bytes")
     start = time.monotonic()
     obs, stream = await open_stream(ctx, route, max(0.0, deadline - start))
     connect_ms = (time.monotonic() - start) * 1000
     if stream is None:
-        return dataclasses.replace(base, end=HelloEnd.CONNECT_FAILED, connect_ms=connect_ms,
-                                   error=obs[-1].describe())
+        return dataclasses.replace(
+            base, end=HelloEnd.CONNECT_FAILED, connect_ms=connect_ms, error=obs[-1].describe()
+        )
     stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
     try:
         t = await exchange(stream, payload)
@@ -136,12 +146,19 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
     sh = t.server_hello
     suite = int(sh.cipher_suite) if sh is not None and not sh.is_hrr else None
     return dataclasses.replace(
-        base, end=t.end, alert=t.alert, version=str(sh.selected_version) if sh is not None else None,
+        base,
+        end=t.end,
+        alert=t.alert,
+        version=str(sh.selected_version) if sh is not None else None,
         cipher=sh.cipher_suite.name if suite is not None and sh is not None else None,
         default_offers_cipher=None if suite is None else suite in default_suites(),
-        bytes_received=t.bytes_received, elapsed_ms=t.elapsed_ms, connect_ms=connect_ms,
+        bytes_received=t.bytes_received,
+        elapsed_ms=t.elapsed_ms,
+        connect_ms=connect_ms,
         first_bytes=t.first_bytes if t.end is not HelloEnd.SERVER_HELLO else b"",
-        sniffed=sniff(t.first_bytes).protocol if t.end is HelloEnd.NOT_TLS else None, error=t.error)
+        sniffed=sniff(t.first_bytes).protocol if t.end is HelloEnd.NOT_TLS else None,
+        error=t.error,
+    )
 
 
 def status_for(probes: Sequence[HelloProbe], *, size_only: bool = False) -> Status:
@@ -179,6 +196,7 @@ def size_dependent(probes: Sequence[HelloProbe]) -> bool:
 
 def summary_for(probes: Sequence[HelloProbe]) -> str:
     """One line: each probe's size and end."""
+
     def one(p: HelloProbe) -> str:
         end = f"{p.end.value} {p.alert}" if p.end is HelloEnd.ALERT else p.end.value
         size = f" {p.hello_bytes} B" if p.is_tls else ""
@@ -216,8 +234,9 @@ class HelloCheck:
         if self.size_only and size_dependent(results):
             results += await self._confirm(ctx, results)
         status = status_for(results, size_only=self.size_only)
-        return CheckResult(id=self.id, status=status, summary=summary_for(results),
-                           observations=tuple(results))
+        return CheckResult(
+            id=self.id, status=status, summary=summary_for(results), observations=tuple(results)
+        )
 
     async def _confirm(self, ctx: Context, first: Sequence[HelloProbe]) -> list[HelloProbe]:
         """Re-run the probes of a size-dependent death CONFIRM_RUNS times, concurrently.

@@ -37,8 +37,12 @@ class TraceCheck:
         port = ctx.options.port
         hops = await tcp_trace(self.address, port, min(ctx.timeout, TRACE_WAIT_S))
         trace = PathTrace(address=self.address, port=port, hops=hops)
-        return CheckResult(id=self.id, status=Status.PASS if trace.reached else Status.WARN,
-                           summary=trace.describe(), observations=(trace,))
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if trace.reached else Status.WARN,
+            summary=trace.describe(),
+            observations=(trace,),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,5 +62,9 @@ class PmtuCheck:
     async def run(self, ctx: Context) -> CheckResult:
         found = await measure(self.address, min(ctx.timeout, MTU_WAIT_S))
         hole = bool(found.lost_silently)
-        return CheckResult(id=self.id, status=Status.WARN if hole else Status.PASS, summary=found.describe(),
-                           observations=(found,))
+        return CheckResult(
+            id=self.id,
+            status=Status.WARN if hole else Status.PASS,
+            summary=found.describe(),
+            observations=(found,),
+        )

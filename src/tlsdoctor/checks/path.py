@@ -23,22 +23,30 @@ from tlsdoctor.observations.path import MssProbe, ResetOrigin
 SMALL_MSS = (1200, 536)  # under a 1280-byte tunnel MTU, and the IPv4 minimum (RFC 879)
 
 
-async def default_handshake(ctx: Context, route: Route, *, mss: int | None = None
-                            ) -> tuple[HandshakeResult | None, int | None]:
+async def default_handshake(
+    ctx: Context, route: Route, *, mss: int | None = None
+) -> tuple[HandshakeResult | None, int | None]:
     """The default client's handshake on a fresh direct connection; also the local port used."""
     _tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout, mss=mss)
     if sock is None:
         return None, None
     local_port = int(sock.getsockname()[1])
-    _obs, ready = await with_preamble(ctx, [], Stream(sock, time.monotonic() + ctx.timeout,
-                                                      ctx.limits.max_read_bytes), ctx.timeout)
+    _obs, ready = await with_preamble(
+        ctx, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
+    )
     if ready is None:
         return None, local_port
     stream = ready
     stream.deadline = time.monotonic() + ctx.timeout
     try:
-        result = await handshake(stream, build_context(ctx, DEFAULT), variant=DEFAULT.name,
-                                 address=route.address, port=ctx.options.port, servername=ctx.servername)
+        result = await handshake(
+            stream,
+            build_context(ctx, DEFAULT),
+            variant=DEFAULT.name,
+            address=route.address,
+            port=ctx.options.port,
+            servername=ctx.servername,
+        )
     finally:
         stream.close()
     return result, local_port
@@ -76,17 +84,30 @@ class ResetOriginCheck:
         except PermissionError:
             result, _ = await default_handshake(ctx, self.route)
             ms = result.attempt.elapsed_ms if result else None
-            obs = ResetOrigin(address=addr, port=port, verdict="unknown", method="timing", rst_after_ms=ms,
-                              note="no CAP_NET_RAW to capture packets (run as root for the TTL comparison)")
+            obs = ResetOrigin(
+                address=addr,
+                port=port,
+                verdict="unknown",
+                method="timing",
+                rst_after_ms=ms,
+                note="no CAP_NET_RAW to capture packets (run as root for the TTL comparison)",
+            )
             return CheckResult(id=self.id, status=Status.WARN, summary=obs.describe(), observations=(obs,))
         flow = cap.flow(local_port) if local_port else []
         synack, rst, verdict = judge(flow)
         note = "" if rst else "the replayed handshake was not reset"
-        obs = ResetOrigin(address=addr, port=port, verdict=verdict, method="capture",
-                          syn_ack_ttl=synack.ttl if synack else None, rst_ttl=rst.ttl if rst else None,
-                          syn_ack_ip_id=synack.ip_id if synack else None,
-                          rst_ip_id=rst.ip_id if rst else None,
-                          rst_after_ms=(rst.at - start) * 1000 if rst else None, note=note)
+        obs = ResetOrigin(
+            address=addr,
+            port=port,
+            verdict=verdict,
+            method="capture",
+            syn_ack_ttl=synack.ttl if synack else None,
+            rst_ttl=rst.ttl if rst else None,
+            syn_ack_ip_id=synack.ip_id if synack else None,
+            rst_ip_id=rst.ip_id if rst else None,
+            rst_after_ms=(rst.at - start) * 1000 if rst else None,
+            note=note,
+        )
         status = Status.FAIL if verdict == "injected" else Status.PASS
         return CheckResult(id=self.id, status=status, summary=obs.describe(), observations=(obs,))
 
@@ -109,14 +130,22 @@ class MssCheck:
         async def one(mss: int) -> MssProbe:
             result, _ = await default_handshake(ctx, self.route, mss=mss)
             if result is None:
-                return MssProbe(address=self.route.address, port=ctx.options.port, mss=mss,
-                                outcome="connect-failed")
+                return MssProbe(
+                    address=self.route.address, port=ctx.options.port, mss=mss, outcome="connect-failed"
+                )
             a = result.attempt
-            return MssProbe(address=a.address, port=a.port, mss=mss, outcome=a.outcome.value,
-                            bytes_received=a.bytes_received, elapsed_ms=a.elapsed_ms)
+            return MssProbe(
+                address=a.address,
+                port=a.port,
+                mss=mss,
+                outcome=a.outcome.value,
+                bytes_received=a.bytes_received,
+                elapsed_ms=a.elapsed_ms,
+            )
 
         probes = await asyncio.gather(*(one(m) for m in SMALL_MSS))
         ok = any(p.outcome == "ok" for p in probes)
         summary = "; ".join(p.describe() for p in probes)
-        return CheckResult(id=self.id, status=Status.FAIL if ok else Status.PASS, summary=summary,
-                           observations=tuple(probes))
+        return CheckResult(
+            id=self.id, status=Status.FAIL if ok else Status.PASS, summary=summary, observations=tuple(probes)
+        )

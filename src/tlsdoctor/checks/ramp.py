@@ -66,21 +66,35 @@ async def sample(ctx: Context, route: Route) -> Sample:
     tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout)
     if sock is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
-    _obs, ready = await with_preamble(ctx, [], Stream(sock, time.monotonic() + ctx.timeout,
-                                                      ctx.limits.max_read_bytes), ctx.timeout)
+    _obs, ready = await with_preamble(
+        ctx, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
+    )
     if ready is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
     stream = ready
     stream.deadline = time.monotonic() + ctx.timeout
     try:
-        result = await handshake(stream, build_context(ctx, NO_VERIFY), variant="ramp", address=route.address,
-                                 port=ctx.options.port, servername=ctx.servername, grace=0.0)
+        result = await handshake(
+            stream,
+            build_context(ctx, NO_VERIFY),
+            variant="ramp",
+            address=route.address,
+            port=ctx.options.port,
+            servername=ctx.servername,
+            grace=0.0,
+        )
         retrans, rtt, ooo = tcp_info(sock)
     finally:
         stream.close()
     ok = result.attempt.outcome is HandshakeOutcome.OK
-    return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=(time.monotonic() - start) * 1000 - tcp.elapsed_ms,
-                  ok=ok, retransmits=retrans, rtt_ms=rtt, reordered=ooo)
+    return Sample(
+        connect_ms=tcp.elapsed_ms,
+        handshake_ms=(time.monotonic() - start) * 1000 - tcp.elapsed_ms,
+        ok=ok,
+        retransmits=retrans,
+        rtt_ms=rtt,
+        reordered=ooo,
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,16 +116,22 @@ class RampCheck:
         for n in LEVELS:
             samples = await asyncio.gather(*(sample(ctx, self.route) for _ in range(n)))
             done = [s.handshake_ms for s in samples if s.ok]
-            levels.append(RampLevel(concurrency=n, failures=sum(not s.ok for s in samples),
-                                    connect_p50_ms=percentile([s.connect_ms for s in samples], 0.5),
-                                    handshake_p50_ms=percentile(done, 0.5),
-                                    handshake_max_ms=max(done, default=0.0),
-                                    handshake_min_ms=min(done, default=0.0),
-                                    retransmits=sum(s.retransmits + s.reordered for s in samples)))
+            levels.append(
+                RampLevel(
+                    concurrency=n,
+                    failures=sum(not s.ok for s in samples),
+                    connect_p50_ms=percentile([s.connect_ms for s in samples], 0.5),
+                    handshake_p50_ms=percentile(done, 0.5),
+                    handshake_max_ms=max(done, default=0.0),
+                    handshake_min_ms=min(done, default=0.0),
+                    retransmits=sum(s.retransmits + s.reordered for s in samples),
+                )
+            )
             if not done:
                 break  # nothing completes even alone: not load, and more levels would only cost timeouts
-        summary = "; ".join(f"x{lv.concurrency}: p50 {lv.handshake_p50_ms:.0f} ms, {lv.failures} failed"
-                            for lv in levels)
+        summary = "; ".join(
+            f"x{lv.concurrency}: p50 {lv.handshake_p50_ms:.0f} ms, {lv.failures} failed" for lv in levels
+        )
         return CheckResult(id=self.id, status=Status.PASS, summary=summary, observations=tuple(levels))
 
 
@@ -139,11 +159,19 @@ class StabilityCheck:
 
         samples = await asyncio.gather(*(one() for _ in range(self.count)))
         rtts = [s.rtt_ms for s in samples if s.rtt_ms > 0]
-        stats = PathStats(attempts=len(samples), failures=sum(not s.ok for s in samples),
-                          retransmits=sum(s.retransmits for s in samples),
-                          out_of_order=sum(s.reordered for s in samples),
-                          slow_connects=sum(s.connect_ms >= SLOW_CONNECT_MS for s in samples),
-                          rtt_ms_min=min(rtts, default=0.0), rtt_ms_max=max(rtts, default=0.0))
+        stats = PathStats(
+            attempts=len(samples),
+            failures=sum(not s.ok for s in samples),
+            retransmits=sum(s.retransmits for s in samples),
+            out_of_order=sum(s.reordered for s in samples),
+            slow_connects=sum(s.connect_ms >= SLOW_CONNECT_MS for s in samples),
+            rtt_ms_min=min(rtts, default=0.0),
+            rtt_ms_max=max(rtts, default=0.0),
+        )
         bad = stats.failures or stats.retransmits or stats.slow_connects
-        return CheckResult(id=self.id, status=Status.WARN if bad else Status.PASS, summary=stats.describe(),
-                           observations=(stats,))
+        return CheckResult(
+            id=self.id,
+            status=Status.WARN if bad else Status.PASS,
+            summary=stats.describe(),
+            observations=(stats,),
+        )

@@ -59,11 +59,19 @@ class RepeatCheck:
         times = [ms for o, ms, _ in outcomes if o == HandshakeOutcome.OK.value]
         failures = self.count - counts.get(HandshakeOutcome.OK.value, 0)
         stats = RepeatStats(
-            attempts=self.count, failures=failures, outcomes=tuple(counts.most_common()),
-            p50_ms=percentile(times, 0.5), p90_ms=percentile(times, 0.9), max_ms=max(times, default=0.0),
+            attempts=self.count,
+            failures=failures,
+            outcomes=tuple(counts.most_common()),
+            p50_ms=percentile(times, 0.5),
+            p90_ms=percentile(times, 0.9),
+            max_ms=max(times, default=0.0),
             slow_connects=sum(ms >= SLOW_CONNECT_MS for _, _, ms in outcomes),
         )
         jitter = statistics.pstdev(times) if len(times) > 1 else 0.0
         status = Status.PASS if failures == 0 else Status.FAIL
-        return CheckResult(id=self.id, status=status, summary=f"{stats.describe()}; stdev {jitter:.0f} ms",
-                           observations=(stats,))
+        return CheckResult(
+            id=self.id,
+            status=status,
+            summary=f"{stats.describe()}; stdev {jitter:.0f} ms",
+            observations=(stats,),
+        )

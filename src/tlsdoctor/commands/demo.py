@@ -22,9 +22,25 @@ from tlsdoctor.model import Report
 # and the hostile peers (robustness tests, no single cause). large-hello-reset needs the hello
 # matrix's post-quantum hello (checks/hello.py): the default client's hello passes there.
 DEMO: tuple[str, ...] = (
-    "healthy", "refused", "reset-after-hello", "close-after-hello", "silent", "plain-http", "smtp-banner",
-    "expired", "not-yet-valid", "wrong-host", "self-signed", "missing-intermediate", "weak-key",
-    "sha1-signature", "tls10-only", "no-common-cipher", "client-cert-required", "sni-required", "sni-filter",
+    "healthy",
+    "refused",
+    "reset-after-hello",
+    "close-after-hello",
+    "silent",
+    "plain-http",
+    "smtp-banner",
+    "expired",
+    "not-yet-valid",
+    "wrong-host",
+    "self-signed",
+    "missing-intermediate",
+    "weak-key",
+    "sha1-signature",
+    "tls10-only",
+    "no-common-cipher",
+    "client-cert-required",
+    "sni-required",
+    "sni-filter",
     "large-hello-reset",
 )
 CONCURRENCY = 6
@@ -42,7 +58,10 @@ async def diagnose_endpoint(name: str, timeout: float) -> tuple[str, str, tuple[
     try:
         _, servername_is_ip = normalize_host(server.servername) if server.servername else ("", True)
         options = Options(
-            host=server.host, port=server.port, host_is_ip=True, timeout=timeout,
+            host=server.host,
+            port=server.port,
+            host_is_ip=True,
+            timeout=timeout,
             servername=None if servername_is_ip else server.servername,
             ca_file=Path(server.ca_file) if server.ca_file else None,
         )
@@ -54,7 +73,9 @@ async def diagnose_endpoint(name: str, timeout: float) -> tuple[str, str, tuple[
     return name, spec.expected or "", spec.also, report, elapsed
 
 
-async def run_all(names: Sequence[str], timeout: float) -> list[tuple[str, str, tuple[str, ...], Report, float]]:
+async def run_all(
+    names: Sequence[str], timeout: float
+) -> list[tuple[str, str, tuple[str, ...], Report, float]]:
     """Diagnose the endpoints, a few at a time."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -77,8 +98,16 @@ def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = Fal
     shown = []
     for name, expected, also, report, elapsed in rows:
         top = report.causes[0] if report.causes else None
-        shown.append(Row(name, expected, also, top.id if top else report.verdict.value,
-                         top.confidence if top else None, elapsed))
+        shown.append(
+            Row(
+                name,
+                expected,
+                also,
+                top.id if top else report.verdict.value,
+                top.confidence if top else None,
+                elapsed,
+            )
+        )
     return show(shown, "tlsdoctor demo: built-in broken endpoints on 127.0.0.1", total, as_json)
 
 
@@ -116,13 +145,38 @@ def show(rows: Sequence[Row], title: str, total: float, as_json: bool) -> int:
         table.add_column(col, overflow="fold")
     for r in rows:
         sure = f"{r.confidence:.0%}" if r.confidence is not None else "-"
-        table.add_row(r.name, r.expected, r.diagnosed, sure, f"{r.seconds:.2f} s",
-                      Text("ok", style="green") if r.ok else Text("MISMATCH", style="bold red"))
-        out.append({"endpoint": r.name, "expected": r.expected, "diagnosed": r.diagnosed, "ok": r.ok,
-                    "confidence": r.confidence, "seconds": round(r.seconds, 3)})
+        table.add_row(
+            r.name,
+            r.expected,
+            r.diagnosed,
+            sure,
+            f"{r.seconds:.2f} s",
+            Text("ok", style="green") if r.ok else Text("MISMATCH", style="bold red"),
+        )
+        out.append(
+            {
+                "endpoint": r.name,
+                "expected": r.expected,
+                "diagnosed": r.diagnosed,
+                "ok": r.ok,
+                "confidence": r.confidence,
+                "seconds": round(r.seconds, 3),
+            }
+        )
     if as_json:
-        sys.stdout.write(json.dumps({"schema": "tlsdoctor.demo/1", "results": out, "passed": passed,
-                                     "total": len(rows), "seconds": round(total, 2)}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "schema": "tlsdoctor.demo/1",
+                    "results": out,
+                    "passed": passed,
+                    "total": len(rows),
+                    "seconds": round(total, 2),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         console = make_console()
         assert isinstance(console, Console)

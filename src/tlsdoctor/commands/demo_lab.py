@@ -42,19 +42,40 @@ def run_lab_demo(only: Sequence[str] = (), timeout: float = 3.0, as_json: bool =
         for sc in chosen:
             info = lab.set_fault(sc.fault, **dict(sc.params)) if sc.fault else {}
             try:
-                rows.append(diagnose_in_lab(lab, sc.name, sc.expected, sc.target, sc.servername,
-                                            [a.format(**info) for a in sc.args], timeout))
+                rows.append(
+                    diagnose_in_lab(
+                        lab,
+                        sc.name,
+                        sc.expected,
+                        sc.target,
+                        sc.servername,
+                        [a.format(**info) for a in sc.args],
+                        timeout,
+                    )
+                )
             finally:
                 lab.clear_faults()
     title = "tlsdoctor demo --lab: real faults in network namespaces (198.18.0.0/15)"
     return show(rows, title, time.monotonic() - start, as_json)
 
 
-def diagnose_in_lab(lab: Lab, name: str, expected: str, target: str, servername: str | None,
-                    extra: list[str], timeout: float) -> Row:
+def diagnose_in_lab(
+    lab: Lab, name: str, expected: str, target: str, servername: str | None, extra: list[str], timeout: float
+) -> Row:
     """``tlsdoctor diagnose --json`` in the client namespace; its top cause as a demo row."""
-    argv = [sys.executable, "-m", "tlsdoctor", "diagnose", target, "--ca-file", str(lab.ca_file), "--json",
-            "--timeout", str(timeout), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "tlsdoctor",
+        "diagnose",
+        target,
+        "--ca-file",
+        str(lab.ca_file),
+        "--json",
+        "--timeout",
+        str(timeout),
+        *extra,
+    ]
     if servername:
         argv += ["--servername", servername]
     begun = time.monotonic()
@@ -63,9 +84,17 @@ def diagnose_in_lab(lab: Lab, name: str, expected: str, target: str, servername:
     try:
         report = json.loads(done.stdout)
     except ValueError:
-        raise InternalError(f"diagnose in the lab printed no report for {name}: "
-                            f"{done.stderr.decode(errors='replace').strip()[-300:]}") from None
+        raise InternalError(
+            f"diagnose in the lab printed no report for {name}: "
+            f"{done.stderr.decode(errors='replace').strip()[-300:]}"
+        ) from None
     causes = report.get("causes") or []
     top = causes[0] if causes else None
-    return Row(name, expected, (), top["id"] if top else str(report.get("verdict")),
-               float(top["confidence"]) if top else None, elapsed)
+    return Row(
+        name,
+        expected,
+        (),
+        top["id"] if top else str(report.get("verdict")),
+        float(top["confidence"]) if top else None,
+        elapsed,
+    )

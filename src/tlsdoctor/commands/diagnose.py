@@ -42,8 +42,14 @@ async def diagnose(ctx: Context) -> Report:
 
     verdict, causes = engine.diagnose(results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
-    return Report(command="diagnose", target=target, verdict=verdict, causes=tuple(causes),
-                  checks=tuple(results), duration_ms=(time.monotonic() - start) * 1000)
+    return Report(
+        command="diagnose",
+        target=target,
+        verdict=verdict,
+        causes=tuple(causes),
+        checks=tuple(results),
+        duration_ms=(time.monotonic() - start) * 1000,
+    )
 
 
 async def resolve(ctx: Context, results: list[CheckResult]) -> list[str]:
@@ -65,8 +71,11 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
     proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
     if proxy is not None:
         proxy_address = await resolve_proxy(proxy, ctx.timeout)
-        route = Route(address=addresses[0] if addresses else ctx.options.host, proxy=proxy,
-                      proxy_address=proxy_address or proxy.host)
+        route = Route(
+            address=addresses[0] if addresses else ctx.options.host,
+            proxy=proxy,
+            proxy_address=proxy_address or proxy.host,
+        )
         # The direct path too, concurrently: direct blocked + proxy passing is proxy-required.
         direct = [TcpCheck(a) for a in addresses]
         proxied, *_ = reached = await runner.run([ProxyCheck(route), *direct], ctx)
@@ -83,8 +92,12 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
                 return Route(address=o.address)
     # Nothing connected, and not because the target refused: which hop is the last to answer?
     silent = (ConnectOutcome.TIMEOUT, ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE)
-    lost = [o.address for r in tcp_results for o in r.observations
-            if isinstance(o, TcpConnect) and o.outcome in silent]
+    lost = [
+        o.address
+        for r in tcp_results
+        for o in r.observations
+        if isinstance(o, TcpConnect) and o.outcome in silent
+    ]
     if lost:
         from tlsdoctor.checks.icmp import TraceCheck
 
@@ -115,18 +128,23 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     variant_tasks = [asyncio.create_task(runner.run_one(c, ctx)) for c in variant_checks]
     default = await default_task
     results.append(default)
-    healthy = any(isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.OK
-                  for o in default.observations)
+    healthy = any(
+        isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.OK for o in default.observations
+    )
     if healthy:
         for task in variant_tasks:
             task.cancel()
         await asyncio.gather(*variant_tasks, return_exceptions=True)
-        results.extend(runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks)
+        results.extend(
+            runner.skipped(c.id, "not needed: the default handshake succeeded") for c in variant_checks
+        )
     else:
         results.extend(await asyncio.gather(*variant_tasks))
     if mss_task is not None:
-        stalled = any(isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT
-                      for o in default.observations)
+        stalled = any(
+            isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT
+            for o in default.observations
+        )
         if stalled:
             results.append(await mss_task)
         else:
@@ -147,8 +165,16 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
 
     runs = handshake_outcomes(results)
     default, twin = runs.get("default"), runs.get("no-verify")
-    connect = next((o.elapsed_ms for r in results if r.id == "handshake.default" for o in r.observations
-                    if isinstance(o, TcpConnect)), 0.0)
+    connect = next(
+        (
+            o.elapsed_ms
+            for r in results
+            if r.id == "handshake.default"
+            for o in r.observations
+            if isinstance(o, TcpConnect)
+        ),
+        0.0,
+    )
     checks: list[runner.Check] = []
     direct = route.proxy is None
     if default is not None and direct:
@@ -173,8 +199,12 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     # The decisive probes disagree (the default failed silently, another probe answered): a
     # difference counts only if it reproduces, so re-run the pair (checks/confirm.py).
     first = default.outcome.value if default is not None else first_connect(results)
-    if direct and first is not None and first != HandshakeOutcome.OK.value and (
-            default is None or default.outcome in SILENT_ENDS):
+    if (
+        direct
+        and first is not None
+        and first != HandshakeOutcome.OK.value
+        and (default is None or default.outcome in SILENT_ENDS)
+    ):
         mss = [o for r in results for o in r.observations if isinstance(o, MssProbe)]
         other = answering_probe(runs, mss)
         if other is not None:
@@ -184,8 +214,16 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
 
 def first_connect(results: list[CheckResult]) -> str | None:
     """How the default handshake's own connect failed ("connect-timeout"), when it never got to a hello."""
-    return next((f"connect-{o.outcome.value}" for r in results if r.id == "handshake.default"
-                 for o in r.observations if isinstance(o, TcpConnect)), None)
+    return next(
+        (
+            f"connect-{o.outcome.value}"
+            for r in results
+            if r.id == "handshake.default"
+            for o in r.observations
+            if isinstance(o, TcpConnect)
+        ),
+        None,
+    )
 
 
 async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> None:
@@ -200,9 +238,14 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
     results.extend(await runner.run(later, ctx))
     # The clock matters when asked for, or when a validity window is what failed: only then
     # can skew, not the certificate, be the cause. An unreachable NTP server costs nothing otherwise.
-    validity = any(isinstance(o, CertificateProblem) and o.problem in (ProblemKind.EXPIRED, ProblemKind.NOT_YET_VALID)
-                   for r in results for o in r.observations)
+    validity = any(
+        isinstance(o, CertificateProblem) and o.problem in (ProblemKind.EXPIRED, ProblemKind.NOT_YET_VALID)
+        for r in results
+        for o in r.observations
+    )
     if ctx.options.ntp or validity:
         results.extend(await runner.run([ClockCheck()], ctx))
     else:
-        results.append(runner.skipped("clock", "not needed: no certificate validity problem (use --ntp to force)"))
+        results.append(
+            runner.skipped("clock", "not needed: no certificate validity problem (use --ntp to force)")
+        )

@@ -39,8 +39,9 @@ def run_explain(text: str) -> Report:
     if found.truncated:
         summary += "; input over 1 MiB, only its end was read"
     elapsed = (time.perf_counter() - start) * 1000
-    result = CheckResult(id=CHECK_ID, status=status, summary=summary, duration_ms=round(elapsed, 1),
-                         observations=clues)
+    result = CheckResult(
+        id=CHECK_ID, status=status, summary=summary, duration_ms=round(elapsed, 1), observations=clues
+    )
     verdict, causes = diagnose_clues([result])
     target = found.target
     return Report(

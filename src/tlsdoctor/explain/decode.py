@@ -145,8 +145,9 @@ class OpenSslCode:
         return f"error:{self.code:08X} is an OpenSSL {self.version} code: " + ", ".join(parts)
 
 
-def decode_openssl_code(code: str | int, *, func_field: str | None = None,
-                        kb: Knowledge | None = None) -> OpenSslCode:
+def decode_openssl_code(
+    code: str | int, *, func_field: str | None = None, kb: Knowledge | None = None
+) -> OpenSslCode:
     """Unpack ``code`` (hex text like "14094410" or an int).
 
     1.x packs lib<<24 | func<<12 | reason (12 bits); 3.x packs lib<<23 | reason (23 bits)
@@ -170,11 +171,26 @@ def decode_openssl_code(code: str | int, *, func_field: str | None = None,
     if kb.alert_offset <= reason < kb.alert_offset + 256:
         alert = reason - kb.alert_offset
         pid = f"alert.{alert}"
-        return OpenSslCode(n, version, lib, func, reason, alert=alert, alert_name=kb.alerts.get(alert),
-                           pattern_id=pid if pid in kb.by_id else None)
+        return OpenSslCode(
+            n,
+            version,
+            lib,
+            func,
+            reason,
+            alert=alert,
+            alert_name=kb.alerts.get(alert),
+            pattern_id=pid if pid in kb.by_id else None,
+        )
     ref = kb.ssl_reasons.get(reason)
-    return OpenSslCode(n, version, lib, func, reason, reason_name=ref.name if ref else None,
-                       pattern_id=ref.pattern if ref else None)
+    return OpenSslCode(
+        n,
+        version,
+        lib,
+        func,
+        reason,
+        reason_name=ref.name if ref else None,
+        pattern_id=ref.pattern if ref else None,
+    )
 
 
 def eai_context(line: str) -> bool:

@@ -203,12 +203,14 @@ def knowledge() -> Knowledge:
             NumberContext(_compile(c["regex"], "errno context"), c.get("os"), c.get("sign"))
             for c in err["context"]
         ),
-        os_hints={os: tuple(_compile(h, f"os hint {os}") for h in hints)
-                  for os, hints in err["os_hints"].items()},
+        os_hints={
+            os: tuple(_compile(h, f"os hint {os}") for h in hints) for os, hints in err["os_hints"].items()
+        },
         other_names={os: {int(n): str(v) for n, v in names.items()} for os, names in err["other"].items()},
         cause_checks={c: tuple(v) for c, v in pat["cause_checks"].items()},
-        targets=tuple(_compile(_expand(t["regex"], tmacros), "target", FLAGS | re.MULTILINE)
-                      for t in pat["target"]),
+        targets=tuple(
+            _compile(_expand(t["regex"], tmacros), "target", FLAGS | re.MULTILINE) for t in pat["target"]
+        ),
         ssl_reasons=_refs(ossl["ssl_reasons"]),
         x509_verify=_refs(ossl["x509_verify"]),
         alerts={int(k): str(v) for k, v in ossl["alerts"].items()},

@@ -101,8 +101,12 @@ def _errno_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
             if reading is None:
                 continue
             pattern = kb.by_id[reading.entry.pattern_id]
-            yield Hit(pattern, m.start(), _clip(text[m.start() : m.end()] + after[:60]),
-                      f"{pattern.meaning} [errno {reading.describe()}]")
+            yield Hit(
+                pattern,
+                m.start(),
+                _clip(text[m.start() : m.end()] + after[:60]),
+                f"{pattern.meaning} [errno {reading.describe()}]",
+            )
 
 
 def _code_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
@@ -112,14 +116,17 @@ def _code_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
             reading = read_errno(code.system_errno, text, after=_line_rest(text, m.end()), kb=kb)
             if reading is not None:
                 pattern = kb.by_id[reading.entry.pattern_id]
-                yield Hit(pattern, m.start(), _excerpt(text, m),
-                          f"{pattern.meaning} [{code.describe()}; errno {reading.describe()}]")
+                yield Hit(
+                    pattern,
+                    m.start(),
+                    _excerpt(text, m),
+                    f"{pattern.meaning} [{code.describe()}; errno {reading.describe()}]",
+                )
             continue
         if code.pattern_id is None:
             continue
         pattern = kb.by_id[code.pattern_id]
-        yield Hit(pattern, m.start(), _excerpt(text, m),
-                  f"{pattern.meaning} [{code.describe()}]")
+        yield Hit(pattern, m.start(), _excerpt(text, m), f"{pattern.meaning} [{code.describe()}]")
 
 
 def _number_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
@@ -133,14 +140,24 @@ def _number_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
             ref = kb.x509_verify.get(int(m.group("num")))
             if ref is not None:
                 pattern = kb.by_id[ref.pattern]
-                yield Hit(pattern, m.start(), _excerpt(text, m),
-                          f"{pattern.meaning} [X509 verify error {m.group('num')}: {ref.name}]")
+                yield Hit(
+                    pattern,
+                    m.start(),
+                    _excerpt(text, m),
+                    f"{pattern.meaning} [X509 verify error {m.group('num')}: {ref.name}]",
+                )
 
 
 def _text_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
     for pattern in kb.patterns:
-        found = [m for m in (pattern.regex.search(low) if pattern.regex else None,
-                             pattern.exact.search(text) if pattern.exact else None) if m is not None]
+        found = [
+            m
+            for m in (
+                pattern.regex.search(low) if pattern.regex else None,
+                pattern.exact.search(text) if pattern.exact else None,
+            )
+            if m is not None
+        ]
         if found:
             m = min(found, key=lambda m: m.start())
             yield Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)
@@ -151,8 +168,9 @@ def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
     return [c.replace("{target}", where) for c in commands]
 
 
-def _next_checks(causes: Sequence[tuple[str, float]], own: Sequence[str], kb: Knowledge,
-                 target: DetectedTarget | None) -> tuple[str, ...]:
+def _next_checks(
+    causes: Sequence[tuple[str, float]], own: Sequence[str], kb: Knowledge, target: DetectedTarget | None
+) -> tuple[str, ...]:
     """A clue's own commands: those testing its likelier causes, then its specific ones."""
     out: list[str] = []
     for cause, weight in causes:
@@ -197,11 +215,16 @@ def _consolidate(hits: list[Hit], kb: Knowledge, target: DetectedTarget | None) 
         else:
             causes = tuple((c, 0.0) for c, _ in hit.pattern.causes if c in supported)
             meaning += " (made moot by a more specific message)"
-        clues.append(TextClue(
-            pattern_id=hit.pattern.id, family=hit.pattern.family, excerpt=" | ".join(excerpts),
-            meaning=meaning, causes=causes,
-            next_checks=_next_checks(causes or hit.pattern.causes, hit.pattern.next, kb, target),
-        ))
+        clues.append(
+            TextClue(
+                pattern_id=hit.pattern.id,
+                family=hit.pattern.family,
+                excerpt=" | ".join(excerpts),
+                meaning=meaning,
+                causes=causes,
+                next_checks=_next_checks(causes or hit.pattern.causes, hit.pattern.next, kb, target),
+            )
+        )
     return clues
 
 
@@ -210,8 +233,12 @@ def analyse(text: str) -> Analysis:
     text, truncated = prepare(text)
     kb = knowledge()
     low = lower_ascii(text)
-    hits = [*_errno_hits(text, low, kb), *_code_hits(text, low, kb), *_number_hits(text, low, kb),
-            *_text_hits(text, low, kb)]
+    hits = [
+        *_errno_hits(text, low, kb),
+        *_code_hits(text, low, kb),
+        *_number_hits(text, low, kb),
+        *_text_hits(text, low, kb),
+    ]
     target = detect_target(text, kb)
     return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated)
 
@@ -227,8 +254,10 @@ def suggest(causes: Sequence[Cause], clues: Sequence[TextClue], target: Detected
     out: list[str] = []
     for cause in causes:
         out += kb.cause_checks.get(cause.id, ())
-        weighted = sorted(((w, clue) for clue in clues for c, w in clue.causes if c == cause.id and w > 0),
-                          key=lambda t: -t[0])
+        weighted = sorted(
+            ((w, clue) for clue in clues for c, w in clue.causes if c == cause.id and w > 0),
+            key=lambda t: -t[0],
+        )
         for _, clue in weighted:
             pattern = kb.by_id.get(clue.pattern_id)
             out += pattern.next if pattern else ()

@@ -73,11 +73,14 @@ def to_cause(cause: CauseId, match: Match) -> Cause:
 
 def healthy_cause(results: Iterable[CheckResult]) -> Cause:
     """The single ``healthy`` cause, with the passing checks as its evidence."""
-    evidence = tuple(
-        Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS
+    evidence = tuple(Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS)
+    return Cause(
+        id=CauseId.HEALTHY.value,
+        confidence=1.0,
+        summary=info(CauseId.HEALTHY).summary,
+        evidence=evidence[:8],
+        fixes=(),
     )
-    return Cause(id=CauseId.HEALTHY.value, confidence=1.0, summary=info(CauseId.HEALTHY).summary,
-                 evidence=evidence[:8], fixes=())
 
 
 def diagnose(results: Sequence[CheckResult], rules: Sequence[Rule] = RULES) -> tuple[Verdict, list[Cause]]:

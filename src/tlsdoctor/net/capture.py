@@ -51,9 +51,17 @@ def parse_ipv4_tcp(data: bytes, at: float, outgoing: bool) -> TcpHeader | None:
         return None
     ip_id = struct.unpack_from("!H", data, 4)[0]
     sport, dport = struct.unpack_from("!HH", data, ihl)
-    return TcpHeader(at=at, src=socket.inet_ntoa(data[12:16]), dst=socket.inet_ntoa(data[16:20]),
-                     sport=sport, dport=dport, flags=data[ihl + 13], ttl=data[8], ip_id=ip_id,
-                     outgoing=outgoing)
+    return TcpHeader(
+        at=at,
+        src=socket.inet_ntoa(data[12:16]),
+        dst=socket.inet_ntoa(data[16:20]),
+        sport=sport,
+        dport=dport,
+        flags=data[ihl + 13],
+        ttl=data[8],
+        ip_id=ip_id,
+        outgoing=outgoing,
+    )
 
 
 class PacketCapture:

@@ -91,14 +91,22 @@ async def exchange(
     start = time.monotonic()
     warning: str | None = None
 
-    def done(end: HelloEnd, hello: ServerHello | None = None, alert: str | None = None,
-             error: str = "") -> Transcript:
+    def done(
+        end: HelloEnd, hello: ServerHello | None = None, alert: str | None = None, error: str = ""
+    ) -> Transcript:
         head = bytes(stream.head)
         if end in (HelloEnd.TIMEOUT, HelloEnd.EOF, HelloEnd.BROKEN) and _not_tls_start(head):
             end = HelloEnd.NOT_TLS  # fewer bytes than the codec's sniffer needs, but already not TLS
-        return Transcript(end=end, bytes_sent=stream.sent, bytes_received=stream.received,
-                          elapsed_ms=(time.monotonic() - start) * 1000, first_bytes=head[:64],
-                          server_hello=hello, alert=alert or warning, error=error)
+        return Transcript(
+            end=end,
+            bytes_sent=stream.sent,
+            bytes_received=stream.received,
+            elapsed_ms=(time.monotonic() - start) * 1000,
+            first_bytes=head[:64],
+            server_hello=hello,
+            alert=alert or warning,
+            error=error,
+        )
 
     sent = await stream.send(payload)
     if sent is not ReadEnd.DATA:

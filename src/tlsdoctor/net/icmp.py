@@ -18,13 +18,23 @@ ORIGIN_LOCAL, ORIGIN_ICMP, ORIGIN_ICMP6 = 1, 2, 3
 _EXTENDED_ERR = struct.Struct("=IBBBBII")  # ee_errno, origin, type, code, pad, info, data
 
 _ICMP4 = {
-    (3, 0): "network unreachable", (3, 1): "host unreachable", (3, 2): "protocol unreachable",
-    (3, 3): "port unreachable", (3, 4): "fragmentation needed", (3, 9): "network prohibited",
-    (3, 10): "host prohibited", (3, 13): "administratively prohibited", (11, 0): "time exceeded",
+    (3, 0): "network unreachable",
+    (3, 1): "host unreachable",
+    (3, 2): "protocol unreachable",
+    (3, 3): "port unreachable",
+    (3, 4): "fragmentation needed",
+    (3, 9): "network prohibited",
+    (3, 10): "host prohibited",
+    (3, 13): "administratively prohibited",
+    (11, 0): "time exceeded",
 }
 _ICMP6 = {
-    (1, 0): "no route", (1, 1): "administratively prohibited", (1, 3): "address unreachable",
-    (1, 4): "port unreachable", (2, 0): "packet too big", (3, 0): "hop limit exceeded",
+    (1, 0): "no route",
+    (1, 1): "administratively prohibited",
+    (1, 3): "address unreachable",
+    (1, 4): "port unreachable",
+    (2, 0): "packet too big",
+    (3, 0): "hop limit exceeded",
 }
 
 
@@ -86,7 +96,7 @@ def parse(data: bytes) -> IcmpError | None:
         return None
     err, origin, typ, code, _pad, info, _data = _EXTENDED_ERR.unpack_from(data)
     offender = None
-    addr = data[_EXTENDED_ERR.size:]
+    addr = data[_EXTENDED_ERR.size :]
     if len(addr) >= 8:
         family = struct.unpack_from("=H", addr)[0]
         if family == socket.AF_INET:

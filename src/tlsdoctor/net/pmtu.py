@@ -86,5 +86,10 @@ async def measure(address: str, wait: float) -> PathMtu:
     if not any(what == "reached" for _, what, _, _ in got) and min(sizes) > SMALLEST:
         got.append(await one(address, SMALLEST, max(0.2, wait - (time.monotonic() - start))))
     big = next(((m, who) for _s, what, who, m in got if what == "too big" and m), None)
-    return PathMtu(address=address, route_mtu=mtu, sizes=tuple((s, what, who) for s, what, who, _ in got),
-                   icmp_mtu=big[0] if big else None, icmp_from=big[1] if big else None)
+    return PathMtu(
+        address=address,
+        route_mtu=mtu,
+        sizes=tuple((s, what, who) for s, what, who, _ in got),
+        icmp_mtu=big[0] if big else None,
+        icmp_from=big[1] if big else None,
+    )

@@ -103,8 +103,14 @@ async def speaks_plain_http(
 
 
 async def open_tunnel(
-    proxy: ProxyUrl, proxy_address: str, host: str, port: int, timeout: float, cap: int,
-    *, ca_file: Path | None = None,
+    proxy: ProxyUrl,
+    proxy_address: str,
+    host: str,
+    port: int,
+    timeout: float,
+    cap: int,
+    *,
+    ca_file: Path | None = None,
 ) -> tuple[TcpConnect, ProxyTunnel, Stream | None]:
     """TCP to the proxy, CONNECT host:port; the stream is positioned inside the tunnel.
 

@@ -68,12 +68,24 @@ async def open_tcp(
     name = "ipv6" if fam == socket.AF_INET6 else "ipv4"
     start = time.monotonic()
 
-    def observe(outcome: ConnectOutcome, code: int | None = None, code_name: str | None = None,
-                icmp: icmp_errors.IcmpError | None = None) -> TcpConnect:
-        return TcpConnect(address=address, port=port, family=name, outcome=outcome, errno=code,
-                          errno_name=code_name, elapsed_ms=(time.monotonic() - start) * 1000,
-                          role=role, icmp=icmp.what if icmp else "",
-                          icmp_from=icmp.offender if icmp else None)
+    def observe(
+        outcome: ConnectOutcome,
+        code: int | None = None,
+        code_name: str | None = None,
+        icmp: icmp_errors.IcmpError | None = None,
+    ) -> TcpConnect:
+        return TcpConnect(
+            address=address,
+            port=port,
+            family=name,
+            outcome=outcome,
+            errno=code,
+            errno_name=code_name,
+            elapsed_ms=(time.monotonic() - start) * 1000,
+            role=role,
+            icmp=icmp.what if icmp else "",
+            icmp_from=icmp.offender if icmp else None,
+        )
 
     try:
         sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -86,8 +98,11 @@ async def open_tcp(
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
         if ttl:
             v6 = fam == socket.AF_INET6
-            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP,
-                            socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL, ttl)
+            sock.setsockopt(
+                socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP,
+                socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL,
+                ttl,
+            )
         # Which router refused us, if one did: its ICMP error is queued with its address (net/icmp.py).
         recverr = icmp_errors.enable_recverr(sock)
         loop = asyncio.get_running_loop()

@@ -32,8 +32,9 @@ async def probe(address: str, port: int, ttl: int, wait: float) -> TraceHop:
     return TraceHop(ttl=ttl, answer="no answer" if silent else tcp.outcome.value)
 
 
-async def tcp_trace(address: str, port: int, wait: float, max_hops: int = MAX_HOPS,
-                    wave: int = WAVE) -> tuple[TraceHop, ...]:
+async def tcp_trace(
+    address: str, port: int, wait: float, max_hops: int = MAX_HOPS, wave: int = WAVE
+) -> tuple[TraceHop, ...]:
     """TTLs in waves of ``wave`` at once, until a final answer (the target, or a router refusing for it)
     or a wave in which nothing answered. Waves, not all TTLs at once: a refusing router would
     otherwise answer every one of them and spend its ICMP rate limit (and ours to come)."""

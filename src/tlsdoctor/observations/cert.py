@@ -36,8 +36,9 @@ class ProblemKind(enum.StrEnum):
 
 
 #: Problem kinds that only warn: the certificate still works for most clients.
-WARNING_KINDS = frozenset({ProblemKind.EXPIRES_SOON, ProblemKind.WEAK_SIGNATURE, ProblemKind.WEAK_KEY,
-                           ProblemKind.FRESH_LEAF})
+WARNING_KINDS = frozenset(
+    {ProblemKind.EXPIRES_SOON, ProblemKind.WEAK_SIGNATURE, ProblemKind.WEAK_KEY, ProblemKind.FRESH_LEAF}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,9 +67,11 @@ class CertificateInfo(Observation):
 
     def describe(self) -> str:
         role = "leaf" if self.index == 0 else f"#{self.index}"
-        return (f"{role}: {self.subject} issued by {self.issuer}, valid {self.not_before:%Y-%m-%d} "
-                f"to {self.not_after:%Y-%m-%d} ({self.days_left:.0f} days left), "
-                f"{self.key_type} {self.key_bits}, {self.signature_hash or 'no hash'}")
+        return (
+            f"{role}: {self.subject} issued by {self.issuer}, valid {self.not_before:%Y-%m-%d} "
+            f"to {self.not_after:%Y-%m-%d} ({self.days_left:.0f} days left), "
+            f"{self.key_type} {self.key_bits}, {self.signature_hash or 'no hash'}"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,8 +115,10 @@ class ChainValidation(Observation):
     path: tuple[str, ...] = ()  # subjects from leaf to anchor, when valid
 
     def describe(self) -> str:
-        where = (f"against the {self.store} store ({self.anchors} anchors) for {self.name} "
-                 f"at {self.at:%Y-%m-%d %H:%M}Z")
+        where = (
+            f"against the {self.store} store ({self.anchors} anchors) for {self.name} "
+            f"at {self.at:%Y-%m-%d %H:%M}Z"
+        )
         if self.valid:
             return f"chain validates {where}"
         return f"chain does not validate {where}: {self.error}"
@@ -222,8 +227,10 @@ class ClockOffset(Observation):
 
     def describe(self) -> str:
         direction = "behind" if self.offset_s > 0 else "ahead of"
-        return (f"local clock is {abs(self.offset_s):.1f} s {direction} NTP server {self.source} "
-                f"(round trip {self.rtt_ms:.0f} ms)")
+        return (
+            f"local clock is {abs(self.offset_s):.1f} s {direction} NTP server {self.source} "
+            f"(round trip {self.rtt_ms:.0f} ms)"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

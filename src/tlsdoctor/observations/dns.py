@@ -61,8 +61,10 @@ class AddressNote(Observation):
         who = f" (from {self.resolver})" if self.resolver and self.resolver != "system" else ""
         a = "an" if self.category[:1] in "aeiou" else "a"
         if self.sinkhole:
-            return (f"{self.name} resolves to {self.address}{who}, {a} {self.category} address: "
-                    "the typical answer of a DNS filter or an /etc/hosts block entry")
+            return (
+                f"{self.name} resolves to {self.address}{who}, {a} {self.category} address: "
+                "the typical answer of a DNS filter or an /etc/hosts block entry"
+            )
         return f"{self.address} is {a} {self.category} address{who}"
 
 
@@ -82,4 +84,3 @@ class ResolverDisagreement(Observation):
         parts = "; ".join(f"{r}: {', '.join(a) or 'nothing'}" for r, a in self.answers)
         why = f" ({self.reason})" if self.reason else ""
         return f"resolvers disagree on {self.name} {self.qtype}: {parts}{why}"
-

@@ -33,10 +33,14 @@ class ResetOrigin(Observation):
 
     def describe(self) -> str:
         if self.method == "capture" and self.syn_ack_ttl is not None and self.rst_ttl is not None:
-            who = {"injected": "not the server: a box on the path forged it",
-                   "server": "the server itself"}.get(self.verdict, "undetermined")
-            return (f"captured RST from {self.address}:{self.port} has TTL {self.rst_ttl}, its SYN-ACK TTL "
-                    f"{self.syn_ack_ttl} (IP ID {self.rst_ip_id} vs {self.syn_ack_ip_id}): sender is {who}")
+            who = {
+                "injected": "not the server: a box on the path forged it",
+                "server": "the server itself",
+            }.get(self.verdict, "undetermined")
+            return (
+                f"captured RST from {self.address}:{self.port} has TTL {self.rst_ttl}, its SYN-ACK TTL "
+                f"{self.syn_ack_ttl} (IP ID {self.rst_ip_id} vs {self.syn_ack_ip_id}): sender is {who}"
+            )
         return f"reset origin undetermined ({self.method}): {self.note}"
 
 
@@ -58,8 +62,10 @@ class MssProbe(Observation):
     elapsed_ms: float = 0.0
 
     def describe(self) -> str:
-        return (f"handshake with MSS {self.mss} to {self.address}:{self.port}: {self.outcome}, "
-                f"{self.bytes_received} bytes received in {self.elapsed_ms:.0f} ms")
+        return (
+            f"handshake with MSS {self.mss} to {self.address}:{self.port}: {self.outcome}, "
+            f"{self.bytes_received} bytes received in {self.elapsed_ms:.0f} ms"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,10 +84,12 @@ class RampLevel(Observation):
 
     def describe(self) -> str:
         lost = f", {self.retransmits} lost segments (TCP_INFO)" if self.retransmits else ""
-        return (f"{self.concurrency} concurrent handshakes: {self.failures} failed, TCP connect p50 "
-                f"{self.connect_p50_ms:.0f} ms, handshake min {self.handshake_min_ms:.0f} / "
-                f"p50 {self.handshake_p50_ms:.0f} ms, "
-                f"max {self.handshake_max_ms:.0f} ms{lost}")
+        return (
+            f"{self.concurrency} concurrent handshakes: {self.failures} failed, TCP connect p50 "
+            f"{self.connect_p50_ms:.0f} ms, handshake min {self.handshake_min_ms:.0f} / "
+            f"p50 {self.handshake_p50_ms:.0f} ms, "
+            f"max {self.handshake_max_ms:.0f} ms{lost}"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,9 +107,11 @@ class PathStats(Observation):
     out_of_order: int = 0  # server segments received out of order: one before them was lost
 
     def describe(self) -> str:
-        return (f"{self.attempts} connections: {self.failures} failed, {self.retransmits} retransmitted "
-                f"segments, {self.out_of_order} received out of order, {self.slow_connects} connects "
-                f"needed a SYN retransmission, RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms")
+        return (
+            f"{self.attempts} connections: {self.failures} failed, {self.retransmits} retransmitted "
+            f"segments, {self.out_of_order} received out of order, {self.slow_connects} connects "
+            f"needed a SYN retransmission, RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,8 +136,10 @@ class Reproduction(Observation):
 
     def describe(self) -> str:
         verdict = "reproduced" if self.reproduced else "did NOT reproduce"
-        return (f"{self.probe} re-run {len(self.outcomes)} times: {', '.join(self.outcomes)} "
-                f"(first attempt: {self.first}): {verdict}")
+        return (
+            f"{self.probe} re-run {len(self.outcomes)} times: {', '.join(self.outcomes)} "
+            f"(first attempt: {self.first}): {verdict}"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,12 +226,16 @@ class PathMtu(Observation):
     def describe(self) -> str:
         top, lost = self.largest_reached, self.lost_silently
         if self.icmp_mtu:
-            return (f"path MTU to {self.address} is {self.icmp_mtu}: {self.icmp_from} answered "
-                    f"'fragmentation needed' to larger packets (ICMP gets through)")
+            return (
+                f"path MTU to {self.address} is {self.icmp_mtu}: {self.icmp_from} answered "
+                f"'fragmentation needed' to larger packets (ICMP gets through)"
+            )
         if top is not None and lost:
-            return (f"UDP packets of {min(lost)}+ bytes (DF) to {self.address} vanish with no ICMP "
-                    f"'fragmentation needed', while {top} bytes reach it: a path-MTU black hole "
-                    f"(path MTU between {top} and {min(lost) - 1})")
+            return (
+                f"UDP packets of {min(lost)}+ bytes (DF) to {self.address} vanish with no ICMP "
+                f"'fragmentation needed', while {top} bytes reach it: a path-MTU black hole "
+                f"(path MTU between {top} and {min(lost) - 1})"
+            )
         if top is None:
             return f"no UDP probe to {self.address} got an answer (it does not answer UDP): path MTU unknown"
         return f"UDP packets up to {top} bytes (DF) reach {self.address}: no MTU limit on the way there"

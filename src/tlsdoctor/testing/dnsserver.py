@@ -55,8 +55,14 @@ class DnsServer:
     flag set, so the client must retry over TCP. ``mode`` may be changed while running.
     """
 
-    def __init__(self, records: Mapping[str, Sequence[str]] | None = None, mode: Mode = Mode.NORMAL,
-                 *, ttl: int = 60, truncate_udp: bool = False) -> None:
+    def __init__(
+        self,
+        records: Mapping[str, Sequence[str]] | None = None,
+        mode: Mode = Mode.NORMAL,
+        *,
+        ttl: int = 60,
+        truncate_udp: bool = False,
+    ) -> None:
         self.records = {_key(n): list(a) for n, a in (records or {}).items()}
         self.mode = mode
         self.ttl = ttl
@@ -80,8 +86,13 @@ class DnsServer:
             return response
         question = query.question[0]
         if self.mode in (Mode.NXDOMAIN, Mode.SERVFAIL, Mode.REFUSED):
-            response.set_rcode({Mode.NXDOMAIN: dns.rcode.NXDOMAIN, Mode.SERVFAIL: dns.rcode.SERVFAIL,
-                                Mode.REFUSED: dns.rcode.REFUSED}[self.mode])
+            response.set_rcode(
+                {
+                    Mode.NXDOMAIN: dns.rcode.NXDOMAIN,
+                    Mode.SERVFAIL: dns.rcode.SERVFAIL,
+                    Mode.REFUSED: dns.rcode.REFUSED,
+                }[self.mode]
+            )
             return response
         if self.mode is Mode.SINKHOLE:
             found = ["0.0.0.0", "::"]
@@ -92,8 +103,11 @@ class DnsServer:
             found = known
         wanted = [a for a in found if _rdtype(a) == question.rdtype]
         if wanted and question.rdclass == dns.rdataclass.IN:
-            response.answer.append(dns.rrset.from_text_list(question.name, self.ttl, "IN",
-                                                            dns.rdatatype.to_text(question.rdtype), wanted))
+            response.answer.append(
+                dns.rrset.from_text_list(
+                    question.name, self.ttl, "IN", dns.rdatatype.to_text(question.rdtype), wanted
+                )
+            )
         return response  # NOERROR, possibly with no answer: NODATA (RFC 2308 section 2.2)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -132,8 +146,9 @@ class DnsServer:
     def __enter__(self) -> DnsServer:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- the loop ------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ from tlsdoctor.explain import decode_openssl_code, find_clues, read_errno
         ("0A0000C1", "3.x", None, 193, None, "openssl.no-shared-cipher"),
     ],
 )
-def test_openssl_codes(code: str, version: str, func: int | None, reason: int, alert: int | None,
-                       pattern: str) -> None:
+def test_openssl_codes(
+    code: str, version: str, func: int | None, reason: int, alert: int | None, pattern: str
+) -> None:
     decoded = decode_openssl_code(code)
     assert (decoded.version, decoded.lib, decoded.func, decoded.reason) == (version, 20, func, reason)
     assert decoded.alert == alert
@@ -101,15 +102,25 @@ def test_errno_reading_says_which_os_and_the_other_meaning() -> None:
     [
         ("ConnectionResetError: [Errno 104] Connection reset by peer", "ECONNRESET", "Linux"),
         ("ConnectionResetError: [Errno 54] Connection reset by peer", "ECONNRESET", "macOS/BSD"),
-        ("ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the "
-         "remote host", "ECONNRESET", "Windows"),
+        (
+            "ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the "
+            "remote host",
+            "ECONNRESET",
+            "Windows",
+        ),
         ("Error: connect ETIMEDOUT\n  errno: -60,\n  /Users/dev/app/index.js", "ETIMEDOUT", "macOS/BSD"),
         ("io error: Connection refused (os error 111)", "ECONNREFUSED", "Linux"),
-        ("2024/05/01 10:00:00 [error] 1#1: *3 recv() failed (104: Connection reset by peer)", "ECONNRESET",
-         "Linux"),
+        (
+            "2024/05/01 10:00:00 [error] 1#1: *3 recv() failed (104: Connection reset by peer)",
+            "ECONNRESET",
+            "Linux",
+        ),
         ("socket.gaierror: [Errno -2] Name or service not known", "EAI_NONAME", "Linux"),
-        ("socket.gaierror: [Errno 8] nodename nor servname provided, or not known", "EAI_NONAME",
-         "macOS/BSD"),
+        (
+            "socket.gaierror: [Errno 8] nodename nor servname provided, or not known",
+            "EAI_NONAME",
+            "macOS/BSD",
+        ),
         ("urllib.error.URLError: <urlopen error [Errno 11001] getaddrinfo failed>", "EAI_NONAME", "Windows"),
     ],
 )

@@ -91,8 +91,10 @@ def test_pattern_counts_per_family() -> None:
 
 
 def test_report_shape_for_decisive_text() -> None:
-    report = run_explain("curl: (60) SSL certificate problem: certificate has expired\n"
-                         "* Closing connection to https://shop.example.com/cart")
+    report = run_explain(
+        "curl: (60) SSL certificate problem: certificate has expired\n"
+        "* Closing connection to https://shop.example.com/cart"
+    )
     assert report.command == "explain"
     assert report.verdict is Verdict.FAULT
     assert report.causes[0].id == "cert-expired"
@@ -106,16 +108,21 @@ def test_report_shape_for_decisive_text() -> None:
 
 
 def test_generic_verify_failure_is_moot_beside_the_specific_reason() -> None:
-    clues = {c.pattern_id: c for c in find_clues(
-        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)")}
+    clues = {
+        c.pattern_id: c
+        for c in find_clues(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)"  # noqa: E501
+        )
+    }
     assert all(w == 0 for _, w in clues["openssl.certificate-verify-failed"].causes)
     assert dict(clues["openssl.cert-expired"].causes)["cert-expired"] == 0.9
 
 
 def test_same_event_counts_once() -> None:
     one = run_explain("Connection reset by peer")
-    three = run_explain("Error: read ECONNRESET\n  errno: -104,\n  code: 'ECONNRESET'\n"
-                        "Connection reset by peer")
+    three = run_explain(
+        "Error: read ECONNRESET\n  errno: -104,\n  code: 'ECONNRESET'\nConnection reset by peer"
+    )
     assert one.causes[0].confidence == three.causes[0].confidence
     assert len(three.causes[0].evidence) >= 2
 
@@ -133,10 +140,14 @@ def test_unknown_text_is_inconclusive_with_a_placeholder() -> None:
     [
         ("HTTPSConnectionPool(host='pypi.org', port=443): Max retries", "pypi.org:443"),
         ("connect ECONNREFUSED 127.0.0.1:8443", "127.0.0.1:8443"),
-        ("read tcp [2001:db8::2]:51234->[2001:db8::1]:443: read: connection reset by peer",
-         "[2001:db8::1]:443"),
-        ('psql: error: connection to server at "db.example.com" (10.0.0.5), port 5432 failed',
-         "db.example.com:5432"),
+        (
+            "read tcp [2001:db8::2]:51234->[2001:db8::1]:443: read: connection reset by peer",
+            "[2001:db8::1]:443",
+        ),
+        (
+            'psql: error: connection to server at "db.example.com" (10.0.0.5), port 5432 failed',
+            "db.example.com:5432",
+        ),
         ("host=ldap.example.com port=636 tls handshake failed", "ldap.example.com:636"),
         ("no endpoint here, not really", None),
     ],
@@ -185,12 +196,18 @@ def test_prefilter_never_hides_a_match() -> None:
     ("text", "top"),
     [
         # an alert the server sent about OUR (client) certificate is not a server-certificate verdict
-        ("ssl.SSLError: [SSL: SSLV3_ALERT_CERTIFICATE_EXPIRED] sslv3 alert certificate expired (_ssl.c:2580)",
-         "client-cert-required"),
-        ("javax.net.ssl.SSLHandshakeException: Received fatal alert: certificate_expired",
-         "client-cert-required"),
-        ("error:14094414:SSL routines:ssl3_read_bytes:sslv3 alert certificate revoked:SSL alert number 44",
-         "client-cert-required"),
+        (
+            "ssl.SSLError: [SSL: SSLV3_ALERT_CERTIFICATE_EXPIRED] sslv3 alert certificate expired (_ssl.c:2580)",  # noqa: E501
+            "client-cert-required",
+        ),
+        (
+            "javax.net.ssl.SSLHandshakeException: Received fatal alert: certificate_expired",
+            "client-cert-required",
+        ),
+        (
+            "error:14094414:SSL routines:ssl3_read_bytes:sslv3 alert certificate revoked:SSL alert number 44",
+            "client-cert-required",
+        ),
         # while the local verifier's own "certificate has expired" is
         ("verify error:num=10:certificate has expired", "cert-expired"),
     ],

@@ -34,7 +34,21 @@ def test_sample(sample: Sample) -> None:
 
 def test_at_least_three_samples_per_family() -> None:
     counts = Counter(s.family for s in SAMPLES)
-    families = {"openssl", "curl", "git", "python", "pip", "node", "go", "java", "dotnet", "gnutls",
-                "nginx", "haproxy", "apache", "psql"}
+    families = {
+        "openssl",
+        "curl",
+        "git",
+        "python",
+        "pip",
+        "node",
+        "go",
+        "java",
+        "dotnet",
+        "gnutls",
+        "nginx",
+        "haproxy",
+        "apache",
+        "psql",
+    }
     assert {f: n for f, n in counts.items() if f in families and n < 3} == {}
     assert families <= set(counts)

@@ -27,9 +27,11 @@ RULES: tuple[Rule, ...] = (
 # Causes that no live probe observes yet; `explain` still names them from error text (the engine
 # weighs text clues for every cause). server-idle-close needs the --idle probe; a write after close
 # happens inside the user's application, which only its error text (EPIPE) shows.
-TEXT_ONLY: frozenset[CauseId] = frozenset({
-    CauseId.SERVER_IDLE_CLOSE,
-    CauseId.CLIENT_WRITE_AFTER_CLOSE,
-})
+TEXT_ONLY: frozenset[CauseId] = frozenset(
+    {
+        CauseId.SERVER_IDLE_CLOSE,
+        CauseId.CLIENT_WRITE_AFTER_CLOSE,
+    }
+)
 
 __all__ = ["RULES", "TEXT_ONLY", "Match", "Rule"]

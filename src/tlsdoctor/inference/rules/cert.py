@@ -95,8 +95,13 @@ def _weight(facts: Facts, kinds: Collection[ProblemKind]) -> tuple[float, list[H
     return base, cited
 
 
-def _match(facts: Facts, found: Sequence[Observation], confidence: float, summary: str,
-           extra: Sequence[HandshakeAttempt] = ()) -> Match:
+def _match(
+    facts: Facts,
+    found: Sequence[Observation],
+    confidence: float,
+    summary: str,
+    extra: Sequence[HandshakeAttempt] = (),
+) -> Match:
     evidence: list[Evidence] = [facts.evidence(o) for o in [*found, *extra]]
     return Match(round(confidence, 2), evidence[:6], summary)
 

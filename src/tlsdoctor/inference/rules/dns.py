@@ -29,8 +29,15 @@ from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, Resol
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
-__all__ = ["DNS_FAILURE", "DNS_INCONSISTENT", "DNS_NXDOMAIN", "WORKING_CAP",
-           "failure", "inconsistent", "nxdomain"]
+__all__ = [
+    "DNS_FAILURE",
+    "DNS_INCONSISTENT",
+    "DNS_NXDOMAIN",
+    "WORKING_CAP",
+    "failure",
+    "inconsistent",
+    "nxdomain",
+]
 
 WORKING_CAP = 0.3  # the most a DNS cause may claim when the endpoint demonstrably works
 MAX_EVIDENCE = 6
@@ -59,8 +66,11 @@ def _guarded(predicate: Callable[[Facts], Match | None]) -> Callable[[Facts], Ma
             return match
         if not any(r.id.startswith("dns") and r.status is Status.FAIL for r in facts.results):
             return None
-        return dataclasses.replace(match, confidence=min(match.confidence, WORKING_CAP),
-                                   summary=f"{match.summary}; but connecting to the endpoint works")
+        return dataclasses.replace(
+            match,
+            confidence=min(match.confidence, WORKING_CAP),
+            summary=f"{match.summary}; but connecting to the endpoint works",
+        )
 
     return guarded
 
@@ -104,8 +114,11 @@ def nxdomain(facts: Facts) -> Match | None:
     else:
         confidence = 0.75  # the rest failed to answer at all
     said = [lk for r in nx for lk in per[r] if lk.outcome is DnsOutcome.NXDOMAIN]
-    return Match(confidence=confidence, evidence=_evidence(facts, said),
-                 summary=f"{said[0].name} does not exist: NXDOMAIN from {', '.join(nx)}")
+    return Match(
+        confidence=confidence,
+        evidence=_evidence(facts, said),
+        summary=f"{said[0].name} does not exist: NXDOMAIN from {', '.join(nx)}",
+    )
 
 
 def failure(facts: Facts) -> Match | None:
@@ -113,8 +126,12 @@ def failure(facts: Facts) -> Match | None:
     per = _by_resolver(facts)
     states = {r: _state(lks) for r, lks in per.items()}
     bad = [r for r, s in states.items() if s in (NODATA, FAILED)]
-    broken = [lk for lks in per.values() for lk in lks
-              if lk.outcome not in (DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, DnsOutcome.NXDOMAIN)]
+    broken = [
+        lk
+        for lks in per.values()
+        for lk in lks
+        if lk.outcome not in (DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, DnsOutcome.NXDOMAIN)
+    ]
     if not bad and not broken:
         return None
     said = [lk for r in bad for lk in per[r]] or broken
@@ -124,21 +141,34 @@ def failure(facts: Facts) -> Match | None:
         # Every resolver gave some address, but one record type fails (a broken AAAA costs every
         # dual-stack client a timeout before it falls back).
         kinds = ", ".join(sorted({f"{lk.qtype} {lk.outcome.value}" for lk in broken}))
-        return Match(confidence=0.25, evidence=_evidence(facts, broken),
-                     summary=f"{name}: some queries fail ({kinds}) though addresses were found")
+        return Match(
+            confidence=0.25,
+            evidence=_evidence(facts, broken),
+            summary=f"{name}: some queries fail ({kinds}) though addresses were found",
+        )
     if answered:
         system_bad = SYSTEM in bad
-        return Match(confidence=0.7 if system_bad else 0.35, evidence=_evidence(facts, said),
-                     summary=f"{', '.join(bad)} cannot resolve {name} while {', '.join(answered)} can")
+        return Match(
+            confidence=0.7 if system_bad else 0.35,
+            evidence=_evidence(facts, said),
+            summary=f"{', '.join(bad)} cannot resolve {name} while {', '.join(answered)} can",
+        )
     if NX in states.values():
-        return Match(confidence=0.5, evidence=_evidence(facts, said),
-                     summary=f"{', '.join(bad)} fail to resolve {name}; others deny it exists")
+        return Match(
+            confidence=0.5,
+            evidence=_evidence(facts, said),
+            summary=f"{', '.join(bad)} fail to resolve {name}; others deny it exists",
+        )
     if all(states[r] == NODATA for r in bad):
-        return Match(confidence=0.85, evidence=_evidence(facts, said),
-                     summary=f"{name} exists but has no A or AAAA record")
+        return Match(
+            confidence=0.85,
+            evidence=_evidence(facts, said),
+            summary=f"{name} exists but has no A or AAAA record",
+        )
     kinds = ", ".join(sorted({lk.outcome.value for lk in said if lk.outcome is not DnsOutcome.NO_ADDRESS}))
-    return Match(confidence=0.9, evidence=_evidence(facts, said),
-                 summary=f"no resolver could resolve {name} ({kinds})")
+    return Match(
+        confidence=0.9, evidence=_evidence(facts, said), summary=f"no resolver could resolve {name} ({kinds})"
+    )
 
 
 def _system_is_odd(d: ResolverDisagreement) -> bool | None:
@@ -170,11 +200,19 @@ def inconsistent(facts: Facts) -> Match | None:
     sinks = [n for n in notes if n.sinkhole]
     if sinks:
         hits_client = any(n.resolver == SYSTEM for n in sinks)
-        all_sunk = all(lk.resolver != SYSTEM or all(a in {n.address for n in sinks} for a in lk.addresses)
-                       for lk in facts.all(DnsLookup))
+        all_sunk = all(
+            lk.resolver != SYSTEM or all(a in {n.address for n in sinks} for a in lk.addresses)
+            for lk in facts.all(DnsLookup)
+        )
         confidence = 0.9 if hits_client or all_sunk else 0.45
-        found.append((confidence, f"{sinks[0].name} resolves to the sinkhole address "
-                      f"{', '.join(sorted({n.address for n in sinks}))}", _evidence(facts, sinks)))
+        found.append(
+            (
+                confidence,
+                f"{sinks[0].name} resolves to the sinkhole address "
+                f"{', '.join(sorted({n.address for n in sinks}))}",
+                _evidence(facts, sinks),
+            )
+        )
     for d in facts.all(ResolverDisagreement):
         if d.suspicious:
             odd = _system_is_odd(d)
@@ -184,20 +222,34 @@ def inconsistent(facts: Facts) -> Match | None:
     if never:
         failed = _connects_failed(facts, {n.address for n in never})
         confidence = 0.7 if failed else 0.6 if failed is None else 0.0
-        found.append((confidence, f"{never[0].name} resolves to never-routed addresses "
-                      f"({', '.join(sorted({n.category for n in never}))})", _evidence(facts, never)))
+        found.append(
+            (
+                confidence,
+                f"{never[0].name} resolves to never-routed addresses "
+                f"({', '.join(sorted({n.category for n in never}))})",
+                _evidence(facts, never),
+            )
+        )
     local = [n for n in notes if n.category in (addresses.PRIVATE, addresses.CGNAT, addresses.LINK_LOCAL)]
     if local and _connects_failed(facts, {n.address for n in local}):
         # Private, CGNAT, link-local: normal inside the network they belong to; only a hint when
         # none of them can be reached (the client is outside that network, or the VPN is down).
-        found.append((0.45, f"{local[0].name} resolves to {local[0].category} addresses that cannot be "
-                      "reached from here", _evidence(facts, local)))
+        found.append(
+            (
+                0.45,
+                f"{local[0].name} resolves to {local[0].category} addresses that cannot be reached from here",
+                _evidence(facts, local),
+            )
+        )
     found = [f for f in found if f[0] > 0]
     if not found:
         return None
     found.sort(key=lambda f: -f[0])
-    return Match(confidence=found[0][0], evidence=[e for f in found for e in f[2]][:MAX_EVIDENCE],
-                 summary="; ".join(f[1] for f in found))
+    return Match(
+        confidence=found[0][0],
+        evidence=[e for f in found for e in f[2]][:MAX_EVIDENCE],
+        summary="; ".join(f[1] for f in found),
+    )
 
 
 DNS_NXDOMAIN = Rule(CauseId.DNS_NXDOMAIN, _guarded(nxdomain))

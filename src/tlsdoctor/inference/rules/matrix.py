@@ -77,9 +77,12 @@ def sni_filtered(facts: Facts) -> Match | None:
     conf = 0.9 if named_other else 0.85
     passing = named_other[0] if named_other else others[0]
     what = f"naming {passing.sni}" if passing.sni else "without SNI"
-    return Match(conf, cite(facts, [named[0], passing]),
-                 f"all {len(named)} hellos naming {named[0].sni} are {named[0].end.value}, "
-                 f"the same hello {what} is answered: a filter matches the name")
+    return Match(
+        conf,
+        cite(facts, [named[0], passing]),
+        f"all {len(named)} hellos naming {named[0].sni} are {named[0].end.value}, "
+        f"the same hello {what} is answered: a filter matches the name",
+    )
 
 
 def clienthello_too_large(facts: Facts) -> Match | None:
@@ -97,16 +100,22 @@ def clienthello_too_large(facts: Facts) -> Match | None:
             conf = 0.9 if small.probe == "modern" else 0.8
             if _mtu_suspect(facts):  # full-size segments vanish both ways: the path, not a size limit
                 conf = min(conf, PMTU_CAP)
-            return Match(conf, cite(facts, [big, small]),
-                         f"the {big.hello_bytes}-byte hello with a post-quantum key share (X25519MLKEM768, "
-                         f"as browsers send) is {big.end.value}, the {small.hello_bytes}-byte one is "
-                         "answered: clients with large hellos (Chrome, Firefox, OpenSSL 3.5) fail here")
+            return Match(
+                conf,
+                cite(facts, [big, small]),
+                f"the {big.hello_bytes}-byte hello with a post-quantum key share (X25519MLKEM768, "
+                f"as browsers send) is {big.end.value}, the {small.hello_bytes}-byte one is "
+                "answered: clients with large hellos (Chrome, Firefox, OpenSSL 3.5) fail here",
+            )
     f5, low, high = runs.get("padded-300"), runs.get("minimal"), runs.get("modern")
     if f5 is not None and f5.died and low is not None and high is not None and low.answered and high.answered:
-        return Match(0.8, cite(facts, [f5, low, high]),
-                     f"the {f5.hello_bytes}-byte hello (inside 256-511 bytes) is {f5.end.value} while "
-                     f"{low.hello_bytes}- and {high.hello_bytes}-byte ones are answered: the F5 BIG-IP "
-                     "ClientHello length bug (RFC 7685 §1)")
+        return Match(
+            0.8,
+            cite(facts, [f5, low, high]),
+            f"the {f5.hello_bytes}-byte hello (inside 256-511 bytes) is {f5.end.value} while "
+            f"{low.hello_bytes}- and {high.hello_bytes}-byte ones are answered: the F5 BIG-IP "
+            "ClientHello length bug (RFC 7685 §1)",
+        )
     return None
 
 
@@ -157,9 +166,12 @@ def server_not_tls(facts: Facts) -> Match | None:
     runs = hellos(facts)
     if http is None or http.sniffed != "http" or not runs or not all(p.end is HelloEnd.EOF for p in runs):
         return None
-    return Match(0.8, cite(facts, [http, runs[0]]),
-                 f"the port answers plain HTTP ({sniff(http.first_bytes).label}) while every ClientHello "
-                 f"is {runs[0].end.value}: use http://, or the TLS port")
+    return Match(
+        0.8,
+        cite(facts, [http, runs[0]]),
+        f"the port answers plain HTTP ({sniff(http.first_bytes).label}) while every ClientHello "
+        f"is {runs[0].end.value}: use http://, or the TLS port",
+    )
 
 
 def sni_required(facts: Facts) -> Match | None:
@@ -173,9 +185,12 @@ def sni_required(facts: Facts) -> Match | None:
     if modern is None or bare is None or not modern.sni or not modern.accepted:
         return None
     if bare.end is HelloEnd.ALERT or bare.died:
-        return Match(0.5, cite(facts, [bare, modern]),
-                     "a hello without SNI is refused while the same hello naming the target is accepted "
-                     "(clients connecting by IP address fail)")
+        return Match(
+            0.5,
+            cite(facts, [bare, modern]),
+            "a hello without SNI is refused while the same hello naming the target is accepted "
+            "(clients connecting by IP address fail)",
+        )
     return None
 
 
@@ -188,24 +203,38 @@ def protocol_mismatch(facts: Facts) -> Match | None:
     if not legacy or modern or not refused:
         return None
     versions = ", ".join(sorted({p.version or "" for p in legacy}))
-    return Match(0.9, cite(facts, [legacy[0], refused[0]]),
-                 f"the server accepts only {versions}; every TLS 1.2/1.3 offer is refused")
+    return Match(
+        0.9,
+        cite(facts, [legacy[0], refused[0]]),
+        f"the server accepts only {versions}; every TLS 1.2/1.3 offer is refused",
+    )
 
 
 def cipher_mismatch(facts: Facts) -> Match | None:
     """The default fails over suites, and a TLS >= 1.2 ServerHello selects one the default does not offer."""
     default = default_attempt(facts)
-    if default is None or default.cert_requested or not (
-            default.alert in _CIPHER_ALERTS or any(w in default.error for w in _CIPHER_WORDS)):
+    if (
+        default is None
+        or default.cert_requested
+        or not (default.alert in _CIPHER_ALERTS or any(w in default.error for w in _CIPHER_WORDS))
+    ):
         return None
-    foreign = [p for p in hellos(facts) if p.end is HelloEnd.SERVER_HELLO and p.default_offers_cipher is False
-               and p.version not in LEGACY_VERSIONS]
+    foreign = [
+        p
+        for p in hellos(facts)
+        if p.end is HelloEnd.SERVER_HELLO
+        and p.default_offers_cipher is False
+        and p.version not in LEGACY_VERSIONS
+    ]
     common = [p for p in hellos(facts) if p.end is HelloEnd.SERVER_HELLO and p.default_offers_cipher]
     if not foreign or common:
         return None
-    return Match(0.85, cite(facts, foreign[:2]),
-                 f"the server selects {foreign[0].cipher} ({foreign[0].version}), a suite the default "
-                 "client does not offer, and none that it does")
+    return Match(
+        0.85,
+        cite(facts, foreign[:2]),
+        f"the server selects {foreign[0].cipher} ({foreign[0].version}), a suite the default "
+        "client does not offer, and none that it does",
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -257,6 +286,7 @@ def weighs(cause: CauseId) -> Callable[[RuleFn], RuleFn]:
     The matrix speaks only when the default handshake failed, except for clienthello-too-large: a large
     hello dying where the default client works is exactly "curl works, Chrome fails".
     """
+
     def wrap(rule: RuleFn) -> RuleFn:
         @functools.wraps(rule)
         def weighed(facts: Facts) -> Match | None:
@@ -292,8 +322,10 @@ def unless_answered(*ends: HelloEnd) -> Callable[[RuleFn], RuleFn]:
             if same is None:
                 return own
             sizes = sorted({p.hello_bytes for p in same})
-            more = (f"; so were all {len(same)} crafted hellos ({sizes[0]}-{sizes[-1]} bytes, "
-                    "with and without SNI, TLS 1.0-1.3)")
+            more = (
+                f"; so were all {len(same)} crafted hellos ({sizes[0]}-{sizes[-1]} bytes, "
+                "with and without SNI, TLS 1.0-1.3)"
+            )
             return Match(own.confidence, [*own.evidence, *cite(facts, same[:1])], (own.summary or "") + more)
 
         return checked

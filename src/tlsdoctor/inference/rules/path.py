@@ -56,8 +56,10 @@ def overload(facts: Facts) -> Match | None:
     # The fastest handshake seen is the server's unloaded service time (the first level may still
     # queue behind the diagnosis's own earlier handshakes).
     base = min(lv.handshake_min_ms for lv in levels if lv.failures < lv.concurrency)
-    slower = (last.handshake_p50_ms >= RAMP_GROWTH * max(base, 1.0)
-              and last.handshake_p50_ms - base >= RAMP_MIN_EXTRA_MS)
+    slower = (
+        last.handshake_p50_ms >= RAMP_GROWTH * max(base, 1.0)
+        and last.handshake_p50_ms - base >= RAMP_MIN_EXTRA_MS
+    )
     failing = last.failures / last.concurrency > first.failures / first.concurrency + 0.2
     if not (slower or failing):
         return None
@@ -65,14 +67,20 @@ def overload(facts: Facts) -> Match | None:
     # mean the path itself loses, and retransmission timers explain the slow handshakes as well.
     lost = sum(lv.retransmits for lv in levels[:-1])
     if lost >= 2:
-        return Match(0.4, cite(facts, levels),
-                     f"handshakes slowed under load, but {lost} segments were lost or retransmitted before "
-                     "the load was high: the path's loss may explain the slowdown as well as the server")
-    return Match(0.85, cite(facts, levels),
-                 f"handshakes slow from {base:.0f} ms unloaded to "
-                 f"{last.handshake_p50_ms:.0f} ms "
-                 f"at {last.concurrency} concurrent ({last.failures} failed) while TCP connects stay under "
-                 f"{FAST_CONNECT_MS:.0f} ms: the server, not the network, is the bottleneck")
+        return Match(
+            0.4,
+            cite(facts, levels),
+            f"handshakes slowed under load, but {lost} segments were lost or retransmitted before "
+            "the load was high: the path's loss may explain the slowdown as well as the server",
+        )
+    return Match(
+        0.85,
+        cite(facts, levels),
+        f"handshakes slow from {base:.0f} ms unloaded to "
+        f"{last.handshake_p50_ms:.0f} ms "
+        f"at {last.concurrency} concurrent ({last.failures} failed) while TCP connects stay under "
+        f"{FAST_CONNECT_MS:.0f} ms: the server, not the network, is the bottleneck",
+    )
 
 
 def unstable_transport(facts: Facts) -> Match | None:
@@ -91,10 +99,13 @@ def unstable_transport(facts: Facts) -> Match | None:
     if signs < 2 and not intermittent:
         return None
     confidence = 0.8 if intermittent else min(0.75, 0.5 + 0.05 * signs)
-    return Match(confidence, cite(facts, [stats, *([repeats] if repeats and repeats.slow_connects else [])]),
-                 f"identical connections lost packets: {stats.retransmits} retransmitted segments, "
-                 f"{stats.out_of_order} received out of order, {syn} SYN retransmissions, "
-                 f"{stats.failures} of {stats.attempts} failed")
+    return Match(
+        confidence,
+        cite(facts, [stats, *([repeats] if repeats and repeats.slow_connects else [])]),
+        f"identical connections lost packets: {stats.retransmits} retransmitted segments, "
+        f"{stats.out_of_order} received out of order, {syn} SYN retransmissions, "
+        f"{stats.failures} of {stats.attempts} failed",
+    )
 
 
 def unreproduced(facts: Facts) -> list[Reproduction]:
@@ -114,9 +125,12 @@ def reproducible(rule: Callable[[Facts], Match | None]) -> Callable[[Facts], Mat
         flaky = unreproduced(facts)
         if found is None or not flaky:
             return found
-        return Match(min(found.confidence, UNREPRODUCED_CAP), [*found.evidence, *cite(facts, flaky)],
-                     f"{found.summary}; but the difference did not reproduce on re-runs "
-                     f"({flaky[0].probe}: {', '.join(flaky[0].outcomes)})")
+        return Match(
+            min(found.confidence, UNREPRODUCED_CAP),
+            [*found.evidence, *cite(facts, flaky)],
+            f"{found.summary}; but the difference did not reproduce on re-runs "
+            f"({flaky[0].probe}: {', '.join(flaky[0].outcomes)})",
+        )
 
     match.__name__ = match.__qualname__ = rule.__name__
     match.__doc__ = rule.__doc__
@@ -130,9 +144,12 @@ def intermittent(facts: Facts) -> Match | None:
         return None
     r = flaky[0]
     passed = sum(o == "ok" for o in r.outcomes)
-    return Match(0.8, cite(facts, flaky),
-                 f"the {r.probe} handshake ended in {r.first}, then {passed} of {len(r.outcomes)} identical "
-                 "re-runs passed: the failure is intermittent, not a property of the server or a filter")
+    return Match(
+        0.8,
+        cite(facts, flaky),
+        f"the {r.probe} handshake ended in {r.first}, then {passed} of {len(r.outcomes)} identical "
+        "re-runs passed: the failure is intermittent, not a property of the server or a filter",
+    )
 
 
 def with_trace(facts: Facts, found: Match | None) -> Match | None:
@@ -141,8 +158,11 @@ def with_trace(facts: Facts, found: Match | None) -> Match | None:
     if found is None or trace is None or trace.reached:
         return found
     last = trace.last_answer
-    where = (f"; the last hop that answers is {last.address} (hop {last.ttl}, {last.answer})"
-             if last is not None else "; no hop on the way answered the traceroute")
+    where = (
+        f"; the last hop that answers is {last.address} (hop {last.ttl}, {last.answer})"
+        if last is not None
+        else "; no hop on the way answered the traceroute"
+    )
     return Match(found.confidence, [*found.evidence, *cite(facts, [trace])], found.summary + where)
 
 
@@ -159,9 +179,12 @@ def supported_by_mtu(rule: Callable[[Facts], Match | None]) -> Callable[[Facts],
         if found is None or mtu is None:
             return found
         if mtu.lost_silently:
-            return Match(min(0.95, found.confidence + 0.03), [*found.evidence, *cite(facts, [mtu])],
-                         f"{found.summary}; UDP probes agree: {min(mtu.lost_silently)}-byte packets vanish "
-                         f"with no ICMP while {mtu.largest_reached} bytes get through")
+            return Match(
+                min(0.95, found.confidence + 0.03),
+                [*found.evidence, *cite(facts, [mtu])],
+                f"{found.summary}; UDP probes agree: {min(mtu.lost_silently)}-byte packets vanish "
+                f"with no ICMP while {mtu.largest_reached} bytes get through",
+            )
         return Match(found.confidence, [*found.evidence, *cite(facts, [mtu])], found.summary)
 
     match.__name__ = match.__qualname__ = rule.__name__

@@ -2,25 +2,25 @@
 
 The decision table (variants are defined in checks/handshake.py):
 
-| default ends in                       | and the variants show                          | cause                 |
-|---------------------------------------|------------------------------------------------|-----------------------|
-| another protocol's bytes              | -                                              | server-not-tls        |
-| (--starttls) the upgrade is refused,  | -                                              | server-not-tls        |
-|   or the port speaks another protocol |                                                |                       |
-| FIN/RST, no byte, on a well-known port| of a protocol that waits for the client        | server-not-tls        |
-| alert certificate_required, or an     | a CertificateRequest was seen / no cert sent   | client-cert-required  |
-|   alert after a CertificateRequest    |                                                |                       |
-| alert unrecognized_name               | -                                              | sni-required          |
-| failure without SNI                   | a variant with SNI passes                      | sni-required          |
-| RST/FIN/silence with SNI              | the no-SNI variant gets a TLS answer           | sni-filtered          |
-| protocol_version / unsupported proto. | only a pinned TLS 1.0/1.1 variant passes       | protocol-mismatch     |
-| handshake_failure / no shared cipher  | the all-ciphers SECLEVEL 0 variant passes      | cipher-mismatch       |
-| refused by our own policy             | a relaxed (SECLEVEL 0) variant passes          | client-tls-policy     |
-| RST/FIN/silence, only large hellos    | small hellos pass                              | clienthello-too-large |
-| RST after the hello, every variant    | no TLS byte ever came back                     | firewall-reset        |
-| FIN after the hello, every variant    | no TLS byte ever came back                     | server-closed         |
-| silence after the hello, every variant| TCP connected fine                             | firewall-drop         |
-| silence after some TLS bytes          | every variant stalls the same way              | path-mtu-blackhole    |
+| default ends in | and the variants show | cause |
+|---|---|---|
+| another protocol's bytes | - | server-not-tls |
+| (--starttls) the upgrade is refused, | - | server-not-tls |
+| or the port speaks another protocol |  |  |
+| FIN/RST, no byte, on a well-known port | of a protocol that waits for the client | server-not-tls |
+| alert certificate_required, or an | a CertificateRequest was seen / no cert sent | client-cert-required |
+| alert after a CertificateRequest |  |  |
+| alert unrecognized_name | - | sni-required |
+| failure without SNI | a variant with SNI passes | sni-required |
+| RST/FIN/silence with SNI | the no-SNI variant gets a TLS answer | sni-filtered |
+| protocol_version / unsupported proto. | only a pinned TLS 1.0/1.1 variant passes | protocol-mismatch |
+| handshake_failure / no shared cipher | the all-ciphers SECLEVEL 0 variant passes | cipher-mismatch |
+| refused by our own policy | a relaxed (SECLEVEL 0) variant passes | client-tls-policy |
+| RST/FIN/silence, only large hellos | small hellos pass | clienthello-too-large |
+| RST after the hello, every variant | no TLS byte ever came back | firewall-reset |
+| FIN after the hello, every variant | no TLS byte ever came back | server-closed |
+| silence after the hello, every variant | TCP connected fine | firewall-drop |
+| silence after some TLS bytes | every variant stalls the same way | path-mtu-blackhole |
 
 The hello matrix (crafted ClientHellos from wire/, checks/hello.py) is weighed by the rules above through
 decorators, its own table in inference/rules/matrix.py; it speaks only when the default handshake failed,
@@ -63,12 +63,28 @@ from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, Repea
 from tlsdoctor.wire.sniff import Sniffed, sniff
 from tlsdoctor.wire.starttls import label
 
-_CERT_ALERTS = {"handshake_failure", "bad_certificate", "certificate_unknown", "certificate_required",
-                "access_denied", "unknown_ca"}
+_CERT_ALERTS = {
+    "handshake_failure",
+    "bad_certificate",
+    "certificate_unknown",
+    "certificate_required",
+    "access_denied",
+    "unknown_ca",
+}
 _VERSION_ALERTS = {"protocol_version"}
-_VERSION_REASONS = ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "WRONG_SSL_VERSION", "TLSV1_ALERT_PROTOCOL")
-_CIPHER_REASONS = ("NO_CIPHERS_AVAILABLE", "NO_SHARED_CIPHER", "NO_SUITABLE_SIGNATURE_ALGORITHM",
-                   "NO_SHARED_GROUPS", "NO_SUITABLE_KEY_SHARE")
+_VERSION_REASONS = (
+    "UNSUPPORTED_PROTOCOL",
+    "NO_PROTOCOLS_AVAILABLE",
+    "WRONG_SSL_VERSION",
+    "TLSV1_ALERT_PROTOCOL",
+)
+_CIPHER_REASONS = (
+    "NO_CIPHERS_AVAILABLE",
+    "NO_SHARED_CIPHER",
+    "NO_SUITABLE_SIGNATURE_ALGORITHM",
+    "NO_SHARED_GROUPS",
+    "NO_SUITABLE_KEY_SHARE",
+)
 # Reasons where our refusal is about the server's certificate key or signature: cert-weak, not policy.
 _CERT_POLICY_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL")
 
@@ -106,23 +122,39 @@ def server_not_tls(facts: Facts) -> Match | None:
         s = refused[0]
         seen = sniff(s.first_bytes)
         other = _starttls_hint(seen) if seen.starttls not in (None, s.protocol) else ""
-        return Match(0.95, cite(facts, refused[:2]),
-                     f"the port speaks {label(s.protocol)} but will not start TLS: {s.reason}{other}")
-    wrong = [s for s in preambles if s.outcome is StarttlsOutcome.NOT_THIS_PROTOCOL
-             and sniff(s.first_bytes).protocol not in ("tls", "sslv2", "empty")]
+        return Match(
+            0.95,
+            cite(facts, refused[:2]),
+            f"the port speaks {label(s.protocol)} but will not start TLS: {s.reason}{other}",
+        )
+    wrong = [
+        s
+        for s in preambles
+        if s.outcome is StarttlsOutcome.NOT_THIS_PROTOCOL
+        and sniff(s.first_bytes).protocol not in ("tls", "sslv2", "empty")
+    ]
     if wrong:
         seen = sniff(wrong[0].first_bytes)
-        return Match(0.9, cite(facts, wrong[:2]), f"--starttls {wrong[0].protocol} was asked for, but the "
-                     f"port speaks {seen.label}{_starttls_hint(seen)}")
+        return Match(
+            0.9,
+            cite(facts, wrong[:2]),
+            f"--starttls {wrong[0].protocol} was asked for, but the "
+            f"port speaks {seen.label}{_starttls_hint(seen)}",
+        )
     hits = [a for a in facts.all(HandshakeAttempt) if a.outcome is HandshakeOutcome.NOT_TLS]
     if hits:
         seen = sniff(hits[0].first_bytes)
         if any(s.ready for s in preambles):
             agreed = preambles[0]
-            return Match(0.9, cite(facts, [agreed, hits[0]]), f"the server agreed to {agreed.protocol} "
-                         f"STARTTLS, then answered the ClientHello with {seen.label}, not TLS")
-        return Match(0.95, cite(facts, hits[:2]),
-                     f"the port speaks {seen.label}, not TLS{_starttls_hint(seen)}")
+            return Match(
+                0.9,
+                cite(facts, [agreed, hits[0]]),
+                f"the server agreed to {agreed.protocol} "
+                f"STARTTLS, then answered the ClientHello with {seen.label}, not TLS",
+            )
+        return Match(
+            0.95, cite(facts, hits[:2]), f"the port speaks {seen.label}, not TLS{_starttls_hint(seen)}"
+        )
     return _client_first_port(facts) if not preambles else None
 
 
@@ -135,24 +167,31 @@ def _client_first_port(facts: Facts) -> Match | None:
     proto = _CLIENT_FIRST_PORTS.get(runs[0].port)
     if proto is None:
         return None
-    return Match(0.8, cite(facts, runs[:2]),
-                 f"port {runs[0].port} is {label(proto)}'s, which starts in plaintext and closes on a "
-                 f"ClientHello without a word; use --starttls {proto}")
+    return Match(
+        0.8,
+        cite(facts, runs[:2]),
+        f"port {runs[0].port} is {label(proto)}'s, which starts in plaintext and closes on a "
+        f"ClientHello without a word; use --starttls {proto}",
+    )
 
 
 def client_cert_required(facts: Facts) -> Match | None:
     """The server asked for a client certificate and rejected the handshake without one."""
     hits = []
     for a in facts.all(HandshakeAttempt):
-        if a.alert == "certificate_required":
-            hits.append(a)
-        elif a.cert_requested and a.outcome is HandshakeOutcome.ALERT and a.alert in _CERT_ALERTS:
+        rejected_after_request = (
+            a.cert_requested and a.outcome is HandshakeOutcome.ALERT and a.alert in _CERT_ALERTS
+        )
+        if a.alert == "certificate_required" or rejected_after_request:
             hits.append(a)
     if not hits:
         return None
     sent = any(a.client_cert_sent for a in hits)
-    summary = ("the server rejected the client certificate presented" if sent
-               else "the server requires a client certificate (mutual TLS) and none was sent")
+    summary = (
+        "the server rejected the client certificate presented"
+        if sent
+        else "the server requires a client certificate (mutual TLS) and none was sent"
+    )
     return Match(0.95 if not sent else 0.8, cite(facts, hits[:2]), summary)
 
 
@@ -168,11 +207,19 @@ def sni_required(facts: Facts) -> Match | None:
         return Match(0.9, cite(facts, named[:2]), what)
     # no-sni and no-verify differ only in the SNI extension: that pair isolates SNI.
     no_sni, twin = runs.get("no-sni"), runs.get("no-verify")
-    if no_sni is not None and twin is not None and twin.servername and twin.outcome is OK \
-            and no_sni.outcome is not OK:
-        return Match(0.5, cite(facts, [no_sni, twin]),
-                     "handshakes without SNI fail while the same handshake with SNI passes "
-                     "(clients connecting by IP address fail)")
+    if (
+        no_sni is not None
+        and twin is not None
+        and twin.servername
+        and twin.outcome is OK
+        and no_sni.outcome is not OK
+    ):
+        return Match(
+            0.5,
+            cite(facts, [no_sni, twin]),
+            "handshakes without SNI fail while the same handshake with SNI passes "
+            "(clients connecting by IP address fail)",
+        )
     return None
 
 
@@ -183,9 +230,17 @@ def sni_filtered(facts: Facts) -> Match | None:
     default, no_sni = runs.get("default"), runs.get("no-sni")
     if default is None or no_sni is None or not default.servername:
         return None
-    if _failed_silently(default) and no_sni.bytes_received > 0 and no_sni.outcome is not HandshakeOutcome.NOT_TLS:
-        return Match(0.8, cite(facts, [default, no_sni]),
-                     f"hellos naming {default.servername} are {default.outcome.value}, a hello without SNI is answered")
+    if (
+        _failed_silently(default)
+        and no_sni.bytes_received > 0
+        and no_sni.outcome is not HandshakeOutcome.NOT_TLS
+    ):
+        return Match(
+            0.8,
+            cite(facts, [default, no_sni]),
+            f"hellos naming {default.servername} are {default.outcome.value}, "
+            "a hello without SNI is answered",
+        )
     return None
 
 
@@ -201,10 +256,16 @@ def clienthello_too_large(facts: Facts) -> Match | None:
         small, big = max(a.bytes_sent for a in alive), min(a.bytes_sent for a in dead)
         # An SNI difference explains it better when present.
         if any(a.servername is None for a in alive) and all(a.servername for a in dead):
-            return Match(0.45, cite(facts, [dead[0], alive[0]]),
-                         f"hellos of {big}+ bytes die, hellos up to {small} bytes pass (SNI also differs)")
-        return Match(0.8, cite(facts, [dead[0], alive[0]]),
-                     f"hellos of {big}+ bytes die, hellos up to {small} bytes are answered")
+            return Match(
+                0.45,
+                cite(facts, [dead[0], alive[0]]),
+                f"hellos of {big}+ bytes die, hellos up to {small} bytes pass (SNI also differs)",
+            )
+        return Match(
+            0.8,
+            cite(facts, [dead[0], alive[0]]),
+            f"hellos of {big}+ bytes die, hellos up to {small} bytes are answered",
+        )
     return None
 
 
@@ -231,9 +292,12 @@ def firewall_reset(facts: Facts) -> Match | None:
     summary = f"every ClientHello ({len(runs)} variants, with and without SNI) was answered by a TCP reset"
     origin = reset_origin(facts)
     if origin is not None and origin.verdict == "injected":
-        return Match(0.9, cite(facts, [origin, *runs[:2]]),
-                     f"{summary}; its TTL ({origin.rst_ttl}) differs from the server's SYN-ACK "
-                     f"({origin.syn_ack_ttl}): a box on the path forged it")
+        return Match(
+            0.9,
+            cite(facts, [origin, *runs[:2]]),
+            f"{summary}; its TTL ({origin.rst_ttl}) differs from the server's SYN-ACK "
+            f"({origin.syn_ack_ttl}): a box on the path forged it",
+        )
     if origin is not None and origin.verdict == "server":
         return Match(0.35, cite(facts, [origin, *runs[:2]]), f"{summary}, but with the server's own TTL")
     how = f" (reset origin not captured: {origin.note})" if origin is not None and origin.note else ""
@@ -245,13 +309,20 @@ def server_closed(facts: Facts) -> Match | None:
     """Every hello is answered by a FIN and no alert; or by RST, as a weaker reading."""
     runs = _every_variant(facts, HandshakeOutcome.EOF)
     if runs is not None:
-        return Match(0.75, cite(facts, runs[:3]),
-                     f"the server closed the connection without an alert after every ClientHello ({len(runs)} variants)")
+        return Match(
+            0.75,
+            cite(facts, runs[:3]),
+            "the server closed the connection without an alert after every ClientHello "
+            f"({len(runs)} variants)",
+        )
     resets = _every_variant(facts, HandshakeOutcome.RESET)
     origin = reset_origin(facts)
     if resets is not None and origin is not None and origin.verdict == "server":
-        return Match(0.8, cite(facts, [origin, *resets[:2]]),
-                     f"every ClientHello was reset by the server itself (RST TTL {origin.rst_ttl} = SYN-ACK TTL)")
+        return Match(
+            0.8,
+            cite(facts, [origin, *resets[:2]]),
+            f"every ClientHello was reset by the server itself (RST TTL {origin.rst_ttl} = SYN-ACK TTL)",
+        )
     if resets is not None:
         return Match(0.4, cite(facts, resets[:2]), "the server itself may be resetting every handshake")
     return None
@@ -264,11 +335,17 @@ def firewall_drop(facts: Facts) -> Match | None:
     if runs is None or small_mss_passes(facts):
         return None
     if any(p.outcome == HandshakeOutcome.TIMEOUT.value for p in mss_probes(facts)):
-        return Match(0.8, cite(facts, [*runs[:2], *mss_probes(facts)[:1]]),
-                     f"TCP connected, but none of {len(runs)} ClientHellos got any answer, "
-                     "not even with a small MSS (so not a path-MTU problem)")
-    return Match(0.65, cite(facts, runs[:3]),
-                 f"TCP connected, but none of {len(runs)} ClientHellos got any answer before the deadline")
+        return Match(
+            0.8,
+            cite(facts, [*runs[:2], *mss_probes(facts)[:1]]),
+            f"TCP connected, but none of {len(runs)} ClientHellos got any answer, "
+            "not even with a small MSS (so not a path-MTU problem)",
+        )
+    return Match(
+        0.65,
+        cite(facts, runs[:3]),
+        f"TCP connected, but none of {len(runs)} ClientHellos got any answer before the deadline",
+    )
 
 
 def path_mtu_blackhole(facts: Facts) -> Match | None:
@@ -276,15 +353,21 @@ def path_mtu_blackhole(facts: Facts) -> Match | None:
     runs = list(attempts(facts).values())
     default, small = default_attempt(facts), small_mss_passes(facts)
     if default is not None and default.outcome is HandshakeOutcome.TIMEOUT and small:
-        return Match(0.92, cite(facts, [default, *small]),
-                     f"the default handshake stalls ({default.bytes_received} bytes received) while the same "
-                     f"handshake with MSS {small[0].mss} completes: full-size packets are lost on the path "
-                     "and no ICMP fragmentation-needed comes back")
+        return Match(
+            0.92,
+            cite(facts, [default, *small]),
+            f"the default handshake stalls ({default.bytes_received} bytes received) while the same "
+            f"handshake with MSS {small[0].mss} completes: full-size packets are lost on the path "
+            "and no ICMP fragmentation-needed comes back",
+        )
     stalled = [a for a in runs if a.outcome is HandshakeOutcome.TIMEOUT and a.bytes_received > 0]
     if not stalled or any(a.outcome is OK for a in runs):
         return None
-    return Match(0.55, cite(facts, stalled[:2]),
-                 f"the server's answer stalled after {stalled[0].bytes_received} bytes and never completed")
+    return Match(
+        0.55,
+        cite(facts, stalled[:2]),
+        f"the server's answer stalled after {stalled[0].bytes_received} bytes and never completed",
+    )
 
 
 def _version_refused(a: HandshakeAttempt) -> bool:
@@ -302,8 +385,11 @@ def protocol_mismatch(facts: Facts) -> Match | None:
         return None
     if legacy_ok and modern and all(m.outcome is not OK for m in modern):
         versions = ", ".join(a.version or a.variant for a in legacy_ok)
-        return Match(0.9, cite(facts, [default, *legacy_ok]),
-                     f"the server speaks only {versions}; the client requires TLS 1.2 or newer")
+        return Match(
+            0.9,
+            cite(facts, [default, *legacy_ok]),
+            f"the server speaks only {versions}; the client requires TLS 1.2 or newer",
+        )
     if _version_refused(default) and not any_ok(facts):
         return Match(0.6, cite(facts, [default]), "no TLS version in common")
     return None
@@ -318,10 +404,15 @@ def cipher_mismatch(facts: Facts) -> Match | None:
         return None
     if protocol_mismatch(facts) is not None or default.cert_requested:
         return None
-    if default.outcome is HandshakeOutcome.ALERT and default.alert in ("handshake_failure", "insufficient_security") \
-            or any(r in default.error for r in _CIPHER_REASONS):
-        return Match(0.85, cite(facts, [default, wide]),
-                     f"no cipher suite in common: only the legacy suite list worked ({wide.cipher})")
+    if (
+        default.outcome is HandshakeOutcome.ALERT
+        and default.alert in ("handshake_failure", "insufficient_security")
+    ) or any(r in default.error for r in _CIPHER_REASONS):
+        return Match(
+            0.85,
+            cite(facts, [default, wide]),
+            f"no cipher suite in common: only the legacy suite list worked ({wide.cipher})",
+        )
     return None
 
 
@@ -335,13 +426,18 @@ def client_tls_policy(facts: Facts) -> Match | None:
         return None
     relaxed = [a for v, a in runs.items() if v in ("all-ciphers", "tls1.0", "tls1.1") and a.outcome is OK]
     if not relaxed:
-        return Match(0.45, cite(facts, [default]), f"the client's TLS policy refused the server: {default.error}")
-    return Match(0.85, cite(facts, [default, relaxed[0]]),
-                 f"the client's TLS policy refused the server ({default.error}); a relaxed policy connects")
+        return Match(
+            0.45, cite(facts, [default]), f"the client's TLS policy refused the server: {default.error}"
+        )
+    return Match(
+        0.85,
+        cite(facts, [default, relaxed[0]]),
+        f"the client's TLS policy refused the server ({default.error}); a relaxed policy connects",
+    )
 
 
 def server_overloaded(facts: Facts) -> Match | None:
-    """The concurrency ramp shows latency or failures growing with load (or repeats slow down and time out)."""
+    """The concurrency ramp shows latency or failures growing with load (or repeats slow down, time out)."""
     ramp = overload(facts)
     if ramp is not None:
         return ramp
@@ -350,8 +446,11 @@ def server_overloaded(facts: Facts) -> Match | None:
         return None
     timeouts = dict(stats.outcomes).get(HandshakeOutcome.TIMEOUT.value, 0)
     if timeouts >= stats.failures / 2 and stats.p90_ms > 4 * max(stats.p50_ms, 1.0) and stats.p90_ms > 500:
-        return Match(0.6, cite(facts, [stats]),
-                     f"handshakes slow down (p90 {stats.p90_ms:.0f} ms vs p50 {stats.p50_ms:.0f} ms) and time out")
+        return Match(
+            0.6,
+            cite(facts, [stats]),
+            f"handshakes slow down (p90 {stats.p90_ms:.0f} ms vs p50 {stats.p50_ms:.0f} ms) and time out",
+        )
     return None
 
 

@@ -11,8 +11,9 @@ from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, 
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
 
-def _connect_outcome(facts: Facts, outcomes: tuple[ConnectOutcome, ...], cause_all: float,
-                     cause_some: float, what: str) -> Match | None:
+def _connect_outcome(
+    facts: Facts, outcomes: tuple[ConnectOutcome, ...], cause_all: float, cause_some: float, what: str
+) -> Match | None:
     """Connects ending in ``outcomes``: decisive when every target address did, weaker when some did."""
     tries = connects(facts)
     bad = [c for c in tries if c.outcome in outcomes]
@@ -31,18 +32,25 @@ def tcp_refused(facts: Facts) -> Match | None:
 
 def tcp_timeout(facts: Facts) -> Match | None:
     """SYNs never answered before the deadline; the traceroute says after which hop they vanish."""
-    return with_trace(facts, _connect_outcome(facts, (ConnectOutcome.TIMEOUT,), 0.85, 0.35,
-                                              "TCP connect timed out"))
+    return with_trace(
+        facts, _connect_outcome(facts, (ConnectOutcome.TIMEOUT,), 0.85, 0.35, "TCP connect timed out")
+    )
 
 
 def host_unreachable(facts: Facts) -> Match | None:
     """No route, or an ICMP unreachable came back (naming the router that sent it, via IP_RECVERR)."""
-    found = _connect_outcome(facts, (ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE),
-                             0.9, 0.35, "host or network unreachable")
+    found = _connect_outcome(
+        facts,
+        (ConnectOutcome.HOST_UNREACHABLE, ConnectOutcome.NET_UNREACHABLE),
+        0.9,
+        0.35,
+        "host or network unreachable",
+    )
     said = next((c for c in connects(facts) if c.icmp_from), None)
     if found is not None and said is not None:
-        found = Match(found.confidence, found.evidence,
-                      f"{found.summary}: {said.icmp_from} answered ICMP {said.icmp}")
+        found = Match(
+            found.confidence, found.evidence, f"{found.summary}: {said.icmp_from} answered ICMP {said.icmp}"
+        )
     return with_trace(facts, found)
 
 
@@ -67,7 +75,10 @@ _TUNNEL_CONFIDENCE = {
     TunnelOutcome.DENIED: (0.9, "the proxy refused the CONNECT"),
     TunnelOutcome.CLOSED: (0.85, "the proxy closed the connection without answering the CONNECT"),
     TunnelOutcome.NOT_HTTP: (0.85, "the proxy did not answer in HTTP (wrong scheme or port?)"),
-    TunnelOutcome.PLAIN_PROXY: (0.9, "the proxy URL says https:// but the proxy speaks plain HTTP: use http://"),
+    TunnelOutcome.PLAIN_PROXY: (
+        0.9,
+        "the proxy URL says https:// but the proxy speaks plain HTTP: use http://",
+    ),
     TunnelOutcome.PROXY_TLS_FAILED: (0.85, "TLS to the https:// proxy itself failed"),
     TunnelOutcome.TIMEOUT: (0.7, "the proxy never answered the CONNECT"),
     TunnelOutcome.CONNECT_FAILED: (0.85, "the proxy itself cannot be reached"),
@@ -89,14 +100,20 @@ def proxy_required(facts: Facts) -> Match | None:
     """Direct connects fail while the proxy tunnel works: a client that ignores the proxy fails."""
     tunnels = [t for t in facts.all(ProxyTunnel) if t.outcome is TunnelOutcome.ESTABLISHED]
     direct = connects(facts)
-    failed = (ConnectOutcome.TIMEOUT, ConnectOutcome.REFUSED, ConnectOutcome.HOST_UNREACHABLE,
-              ConnectOutcome.NET_UNREACHABLE)
+    failed = (
+        ConnectOutcome.TIMEOUT,
+        ConnectOutcome.REFUSED,
+        ConnectOutcome.HOST_UNREACHABLE,
+        ConnectOutcome.NET_UNREACHABLE,
+    )
     blocked = [c for c in direct if c.outcome in failed]
     if tunnels and direct and len(blocked) == len(direct):
         # Strong when the handshake through the tunnel also completed: the proxied path fully works.
-        return Match(0.85 if any_ok(facts) else 0.7, cite(facts, [*blocked, tunnels[0]]),
-                     "direct connections fail but the proxy tunnel works: "
-                     "the failing client must use the proxy")
+        return Match(
+            0.85 if any_ok(facts) else 0.7,
+            cite(facts, [*blocked, tunnels[0]]),
+            "direct connections fail but the proxy tunnel works: the failing client must use the proxy",
+        )
     return None
 
 
@@ -105,8 +122,11 @@ def _repeats_intermittent(facts: Facts) -> Match | None:
     if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
         return None
     rate = stats.failures / stats.attempts
-    return Match(min(0.85, 0.5 + rate), cite(facts, [stats]),
-                 f"{stats.failures} of {stats.attempts} identical handshakes failed")
+    return Match(
+        min(0.85, 0.5 + rate),
+        cite(facts, [stats]),
+        f"{stats.failures} of {stats.attempts} identical handshakes failed",
+    )
 
 
 def network_unstable(facts: Facts) -> Match | None:

@@ -42,8 +42,18 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("intercept", "tls-interception", "intercept"),
     Scenario("overloaded", "server-overloaded", "overloaded"),
     Scenario("loss-10%", "network-unstable", "loss", (("probability", 0.1),), ("--repeat", "20")),
-    Scenario("dns-nxdomain", "dns-nxdomain", args=("--resolver", DNS_SERVER), target=f"{NXDOMAIN_NAME}:443",
-             servername=None),
-    Scenario("dns-servfail", "dns-failure", args=("--resolver", DNS_SERVER), target=f"{SERVFAIL_NAME}:443",
-             servername=None),
+    Scenario(
+        "dns-nxdomain",
+        "dns-nxdomain",
+        args=("--resolver", DNS_SERVER),
+        target=f"{NXDOMAIN_NAME}:443",
+        servername=None,
+    ),
+    Scenario(
+        "dns-servfail",
+        "dns-failure",
+        args=("--resolver", DNS_SERVER),
+        target=f"{SERVFAIL_NAME}:443",
+        servername=None,
+    ),
 )
