@@ -67,11 +67,21 @@ class Stream:
             return ReadEnd.DATA, data
         if self.received >= self.cap:
             return ReadEnd.CAP, b""
+        end, data = await self._read(limit, min(65536, self.cap - self.received))
+        if end is not ReadEnd.DATA:
+            return end, b""
+        self.received += len(data)
+        if len(self.head) < 256:
+            self.head += data[: 256 - len(self.head)]
+        return ReadEnd.DATA, data
+
+    async def _read(self, limit: float | None, size: int) -> tuple[ReadEnd, bytes]:
+        """One read of at most ``size`` bytes from the socket; the transport end when none came."""
         wait = self.remaining() if limit is None else min(limit, self.remaining())
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(wait):
-                data = await loop.sock_recv(self.sock, min(65536, self.cap - self.received))
+                data = await loop.sock_recv(self.sock, size)
         except TimeoutError:
             return ReadEnd.TIMEOUT, b""
         except ConnectionResetError as exc:
@@ -80,12 +90,7 @@ class Stream:
         except OSError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             return ReadEnd.ERROR, b""
-        if not data:
-            return ReadEnd.EOF, b""
-        self.received += len(data)
-        if len(self.head) < 256:
-            self.head += data[: 256 - len(self.head)]
-        return ReadEnd.DATA, data
+        return (ReadEnd.DATA, data) if data else (ReadEnd.EOF, b"")
 
     def close(self) -> None:
         """Close the socket; safe to call twice."""

@@ -38,15 +38,11 @@ class TlsStream(Stream):
             self.error = self.raw.error
         return end
 
-    async def recv(self, limit: float | None = None) -> tuple[ReadEnd, bytes]:
-        if self.pending:
-            data, self.pending = self.pending, b""
-            return ReadEnd.DATA, data
-        if self.received >= self.cap:
-            return ReadEnd.CAP, b""
+    async def _read(self, limit: float | None, size: int) -> tuple[ReadEnd, bytes]:
+        """Plaintext from the TLS session, reading the raw stream as the session needs."""
         while True:
             try:
-                data = self.obj.read(min(65536, self.cap - self.received))
+                data = self.obj.read(size)
             except ssl.SSLWantReadError:
                 self.raw.deadline = self.deadline
                 end, raw = await self.raw.recv(limit)
@@ -60,12 +56,7 @@ class TlsStream(Stream):
             except ssl.SSLError as exc:
                 self.error = f"TLS to the proxy: {exc}"
                 return ReadEnd.ERROR, b""
-            if not data:
-                return ReadEnd.EOF, b""
-            self.received += len(data)
-            if len(self.head) < 256:
-                self.head += data[: 256 - len(self.head)]
-            return ReadEnd.DATA, data
+            return (ReadEnd.DATA, data) if data else (ReadEnd.EOF, b"")
 
     def close(self) -> None:
         self.raw.close()
