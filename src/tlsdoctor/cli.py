@@ -273,8 +273,19 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def writable_report(path: Path | None) -> None:
+    """Fail before the diagnosis, not after it, when --report cannot be written."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write --report {path}: {parent} is not a writable directory")
+
+
 def dispatch(args: argparse.Namespace) -> int:
     import asyncio
+
+    writable_report(getattr(args, "report", None))
 
     if args.command == "diagnose":
         from tlsdoctor.commands.diagnose import diagnose

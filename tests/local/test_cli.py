@@ -120,3 +120,7 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_unwritable_report_fails_before_probing(tmp_path: Path) -> None:
+    assert_usage_error(run("diagnose", "127.0.0.1:9", "--report", str(tmp_path / "missing" / "r.html")))
