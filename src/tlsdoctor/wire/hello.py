@@ -109,8 +109,9 @@ def _extensions(
     spec: HelloSpec, seed: bytes, shares: Mapping[int, bytes], grease: list[int]
 ) -> list[Extension]:
     exts: list[Extension] = []
+    first_grease, last_grease = _grease_extension_types(grease, spec.extra_extensions)
     if spec.grease:
-        exts.append(RawExtension(ExtensionType(grease[2]), b""))
+        exts.append(RawExtension(ExtensionType(first_grease), b""))
     if spec.sni is not None:
         exts.append(ServerName(spec.sni))
     if spec.groups:  # RFC 8422 §5.1: point formats go with ECC offers
@@ -144,8 +145,22 @@ def _extensions(
         exts.append(RenegotiationInfo())
     exts.extend(spec.extra_extensions)
     if spec.grease:
-        exts.append(RawExtension(ExtensionType(grease[4]), b"\x00"))
+        exts.append(RawExtension(ExtensionType(last_grease), b"\x00"))
     return exts
+
+
+def _grease_extension_types(grease: list[int], extra: tuple[Extension, ...]) -> tuple[int, int]:
+    """The two GREASE extension types, moved off any type the caller's extra extensions use
+    (a caller may send a GREASE value on purpose): a type twice makes the hello malformed
+    (RFC 8446 §4.2). If all sixteen GREASE values are taken, the drawn ones stay."""
+    taken = {int(e.ext_type) for e in extra}
+    chosen: list[int] = []
+    for drawn in (grease[2], grease[4]):
+        free = (0x0A0A + 0x1010 * ((drawn // 0x1010 + k) % 16) for k in range(16))
+        value = next((v for v in free if v not in taken), drawn)
+        taken.add(value)
+        chosen.append(value)
+    return chosen[0], chosen[1]
 
 
 def _pad(spec: HelloSpec, hello: ClientHello) -> ClientHello:

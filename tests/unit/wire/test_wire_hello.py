@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from tlsdoctor.wire.codepoints import ExtensionType, NamedGroup, is_grease
 from tlsdoctor.wire.extensions import KeyShareClient, RawExtension
 from tlsdoctor.wire.handshake import ClientHello, HandshakeReassembler, parse_client_hello
-from tlsdoctor.wire.hello import EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV, HelloSpec, build_client_hello
+from tlsdoctor.wire.hello import (
+    EMPTY_RENEGOTIATION_INFO_SCSV,
+    FALLBACK_SCSV,
+    HelloSpec,
+    build_client_hello,
+    grease_values,
+)
 from tlsdoctor.wire.records import RecordBuffer, detect_sslv2
 from tlsdoctor.wire.registry import GROUPS
 from tlsdoctor.wire.variants import MINIMAL, MODERN, PADDED_300, PQ_LARGE, SSL3, SSLV2, TLS13, VARIANTS
@@ -146,6 +152,19 @@ def test_padding_impossible_target_is_our_bug() -> None:
     _, _, natural = parse(build_client_hello(MINIMAL, random=bytes(32)))
     with pytest.raises(ValueError):
         build_client_hello(replace(MINIMAL, padding_target=natural + 2), random=bytes(32))
+
+
+def test_grease_extensions_step_around_a_callers_grease_type() -> None:
+    """Found by the property test above: an extra extension of a GREASE type (0x7A7A) the
+    builder also drew made a hello with a duplicate extension."""
+    random = bytes(32)
+    drawn = grease_values(random)
+    extra = (RawExtension(ExtensionType(drawn[2]), b""), RawExtension(ExtensionType(drawn[4]), b"\x01"))
+    spec = replace(MINIMAL, grease=True, extra_extensions=extra)
+    ch, _, _ = parse(build_client_hello(spec, random=random))
+    types = [int(e.ext_type) for e in ch.extensions or ()]
+    assert len(types) == len(set(types))
+    assert sum(map(is_grease, types)) == 4  # the caller's two and the builder's two
 
 
 def test_fixed_random_is_deterministic() -> None:
