@@ -8,14 +8,18 @@ are cached per process: the system bundle is a few hundred certificates.
 
 from __future__ import annotations
 
+import binascii
+import contextlib
 import dataclasses
 import functools
+import hashlib
+import os
 import ssl
+import stat
 import warnings
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsdoctor.errors import InputError
@@ -64,25 +68,43 @@ def load_system_store() -> TrustAnchors:
 
 @functools.cache
 def _load_system(cafile: str | None, capath: str | None, ossl_file: str, ossl_path: str) -> TrustAnchors:
-    seen: dict[bytes, x509.Certificate] = {}
+    """The bundle, then the directory. A Debian-style directory holds the bundle's certificates
+    again, twice over (a hash link and a named file each, plus the bundle itself): a file is
+    read once however many links name it, and a certificate is parsed only when its DER is new."""
+    found: dict[bytes, x509.Certificate] = {}
+    read: set[tuple[int, int]] = set()  # (device, inode): a link and its file are one file
     problems: list[str] = []
-    if cafile:
-        for cert in _read_store_file(Path(cafile), problems):
-            seen.setdefault(cert.fingerprint(hashes.SHA256()), cert)
-    if capath:
-        directory = Path(capath)
+
+    def add(path: str) -> None:
         try:
-            entries = sorted(p for p in directory.iterdir() if _looks_like_cert_file(p.name))
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_STORE_FILE or (st.st_dev, st.st_ino) in read:
+                return
+            read.add((st.st_dev, st.st_ino))
+            with open(path, "rb") as f:
+                data = f.read()  # its size was checked above
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+            return
+        for der in _der_blocks(data):
+            digest = hashlib.sha256(der).digest()
+            if digest not in found and (cert := _parse_der(der)) is not None:
+                found[digest] = cert
+
+    if cafile:
+        add(cafile)
+    if capath:
+        try:
+            entries = sorted(e.path for e in os.scandir(capath) if _looks_like_cert_file(e.name))
         except OSError as exc:
             problems.append(f"{capath}: {exc.strerror or exc}")
             entries = []
         for entry in entries:
-            for cert in _read_store_file(entry, problems):
-                seen.setdefault(cert.fingerprint(hashes.SHA256()), cert)
+            add(entry)
     if not cafile and not capath:
         problems.append(f"neither {ossl_file} nor {ossl_path} exists")
-    detail = "; ".join(problems[:3]) if not seen else ""
-    return TrustAnchors("system", tuple(seen.values()), cafile=cafile, capath=capath, detail=detail)
+    detail = "; ".join(problems[:3]) if not found else ""
+    return TrustAnchors("system", tuple(found.values()), cafile=cafile, capath=capath, detail=detail)
 
 
 def _looks_like_cert_file(name: str) -> bool:
@@ -91,41 +113,36 @@ def _looks_like_cert_file(name: str) -> bool:
     return bool(stem) and bool(dot) and (suffix in ("pem", "crt") or suffix.isdigit())
 
 
-def _read_store_file(path: Path, problems: list[str]) -> list[x509.Certificate]:
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_STORE_FILE:
-            return []
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(f"{path}: {exc.strerror or exc}")
-        return []
-    return list(_pem_certificates(data))
+_BEGIN, _END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+
+
+def _der_blocks(data: bytes) -> list[bytes]:
+    """The DER of every CERTIFICATE block of a PEM file (RFC 7468 §5); a block that is not
+    base64 is skipped, so one damaged entry does not lose the others."""
+    out: list[bytes] = []
+    start = data.find(_BEGIN)
+    while start >= 0:
+        end = data.find(_END, start)
+        if end < 0:
+            break
+        with contextlib.suppress(binascii.Error):
+            out.append(binascii.a2b_base64(data[start + len(_BEGIN) : end]))
+        start = data.find(_BEGIN, end)
+    return out
+
+
+def _parse_der(der: bytes) -> x509.Certificate | None:
+    """One certificate, or None when it does not parse. Real bundles hold old roots with
+    non-positive serials, on which cryptography warns (RFC 5280 §4.1.2.2); those warnings are
+    not the user's concern, so they are muted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            return x509.load_der_x509_certificate(der)
+        except ValueError:
+            return None
 
 
 def _pem_certificates(data: bytes) -> tuple[x509.Certificate, ...]:
-    """Every certificate in a PEM bundle; one unparseable block does not lose the others.
-
-    Real bundles hold old roots with non-positive serials, on which cryptography warns
-    (RFC 5280 section 4.1.2.2); those warnings are not the user's concern, so they are muted.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return _pem_certificates_noisy(data)
-
-
-def _pem_certificates_noisy(data: bytes) -> tuple[x509.Certificate, ...]:
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError:
-        pass
-    out: list[x509.Certificate] = []
-    marker = b"-----END CERTIFICATE-----"
-    for block in data.split(marker):
-        start = block.find(b"-----BEGIN CERTIFICATE-----")
-        if start < 0:
-            continue
-        try:
-            out.append(x509.load_pem_x509_certificate(block[start:] + marker))
-        except ValueError:
-            continue
-    return tuple(out)
+    """Every certificate in a PEM bundle; one unparseable block does not lose the others."""
+    return tuple(c for c in map(_parse_der, _der_blocks(data)) if c is not None)

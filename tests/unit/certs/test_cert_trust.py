@@ -55,3 +55,32 @@ def test_missing_system_store_is_empty_not_an_error(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "gone"))
     anchors = trust.load_system_store()
     assert anchors.certificates == () and anchors.detail
+
+
+def test_debian_style_store_parses_each_certificate_once(
+    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle, named files, hash links to them and the bundle again inside the directory
+    (update-ca-certificates' layout): every certificate is found, and parsed once."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca-certificates.crt").write_bytes(pem(pki.root) + pem(pki.inter))
+    (certs / "Root.pem").write_bytes(pem(pki.root))
+    (certs / "Inter.pem").write_bytes(pem(pki.inter))
+    (certs / "abcd1234.0").symlink_to("Root.pem")
+    (certs / "bcde2345.0").symlink_to("Inter.pem")
+    (certs / "damaged.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\n@@@\n-----END CERTIFICATE-----\n")
+    parsed: list[bytes] = []
+    real_parse = trust._parse_der
+
+    def counting(der: bytes) -> object:
+        parsed.append(der)
+        return real_parse(der)
+
+    monkeypatch.setattr(trust, "_parse_der", counting)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs / "ca-certificates.crt"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    anchors = trust.load_system_store()
+    assert {c.subject for c in anchors.certificates} == {pki.root.subject, pki.inter.subject}
+    assert len(parsed) == 3  # root and intermediate, plus the damaged block's bytes once
+    assert anchors.detail == ""
