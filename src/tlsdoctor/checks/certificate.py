@@ -13,11 +13,9 @@ import datetime as dt
 import time
 from collections.abc import Sequence
 
-from tlsdoctor.certs import fetch
 from tlsdoctor.certs.analysis import analyse_chain, validation
 from tlsdoctor.certs.mint import minted_for_any_name
 from tlsdoctor.certs.trust import TrustAnchors, load_ca_file, load_system_store
-from tlsdoctor.checks.handshake import UNRELATED_VARIANT
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.observations.base import Observation
@@ -30,7 +28,7 @@ from tlsdoctor.observations.cert import (
     ProblemKind,
     TrustStoreInfo,
 )
-from tlsdoctor.observations.tls import PeerChain
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
 
 PREFERRED_VARIANTS = ("default", "no-verify")  # the chain the default client saw, else the unverified one
 
@@ -130,6 +128,8 @@ class CertificateCheck:
         url = next((u for u in info.ca_issuers if u.lower().startswith("http://")), None)
         if url is None:
             return found, []
+        from tlsdoctor.certs import fetch  # the HTTP client and PKCS#7: only for a missing issuer
+
         result = await fetch.http_request(url, ctx.timeout)
         if result.outcome is not FetchOutcome.OK:
             return found, [

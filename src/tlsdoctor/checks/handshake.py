@@ -18,7 +18,7 @@ from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.tls import HandshakeResult, handshake
 from tlsdoctor.observations.base import Observation
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
 LEGACY_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
 
@@ -36,7 +36,6 @@ class Variant:
     sni_name: str | None = None  # send this name instead of the target's (the certificate is not checked)
 
 
-UNRELATED_VARIANT = "unrelated-name"
 UNRELATED_NAME = "www.example.com"  # reserved (RFC 2606 §3); only sent as SNI to the target's address
 
 DEFAULT = Variant("default", verify=True, describe="the default client: verification, SNI, system policy")

@@ -82,6 +82,11 @@ class HandshakeAttempt(Observation):
                 return f"{head}: {self.outcome.value}: {self.error}"
 
 
+#: The handshake variant that sends an unrelated name as SNI (checks/handshake.py); its chain
+#: tells a certificate minted for any name (certs/mint.py).
+UNRELATED_VARIANT = "unrelated-name"
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PeerChain(Observation):
     """The certificate chain exactly as the server sent it (DER), from one handshake."""

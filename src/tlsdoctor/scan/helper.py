@@ -133,22 +133,29 @@ def _recv(fd: int) -> bytes:
     return _read_exactly(fd, n)
 
 
+# What the later requests need (check, then judge), imported while no request waits: the parent
+# asks for ``analyse`` while it still probes, so that comes first and the rest fills idle time.
+WARM_UP = ("tlsdoctor.runner", "tlsdoctor.checks.certificate", "tlsdoctor.inference.engine")
+
+
 def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
-    """The child: load everything the requests need (the parent asks for all three at the end of
-    its scan, so none is worth answering early), then answer until the parent closes the pipe."""
+    """The child: load what ``analyse`` needs, then answer until the parent closes the pipe,
+    importing what the other requests need whenever none is waiting."""
     asyncio.events._set_running_loop(None)  # the parent's loop is not ours to run
+    import importlib
+    import select
     from pathlib import Path
 
-    from tlsdoctor import runner
     from tlsdoctor.certs.analysis import analyse_chain
     from tlsdoctor.certs.trust import load_ca_file, load_system_store
-    from tlsdoctor.checks.certificate import CertificateCheck
-    from tlsdoctor.inference import engine
-    from tlsdoctor.observations.tls import PeerChain
 
     system = load_system_store()
     anchors = load_ca_file(Path(ca_file)) if ca_file else system
+    warm_up = list(WARM_UP)
     while True:
+        if warm_up and not select.select([down], [], [], 0)[0]:
+            importlib.import_module(warm_up.pop(0))
+            continue
         try:
             op, args = pickle.loads(_recv(down))
         except EOFError:
@@ -159,10 +166,16 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
                 found = anchors.certificates
                 value: Any = [analyse_chain(c, name, found, now, store=anchors.label) for c in chains]
             elif op == "check":
+                from tlsdoctor import runner
+                from tlsdoctor.checks.certificate import CertificateCheck
+                from tlsdoctor.observations.tls import PeerChain
+
                 chain, servername = args
                 peer = PeerChain(variant="default", servername=servername, chain=chain)
                 value = asyncio.run(runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx))
             elif op == "judge":
+                from tlsdoctor.inference import engine
+
                 value = engine.diagnose(args[0])
             else:
                 raise ValueError(f"unknown request {op!r}")
