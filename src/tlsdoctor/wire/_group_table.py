@@ -9,14 +9,13 @@ registries, which the SignatureScheme registry does not list. Written by hand, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["GROUPS", "SIGNATURE_SCHEMES", "GroupInfo", "SchemeInfo", "group_info", "scheme_info"]
 
 
 # -- named groups (IANA "TLS Supported Groups") ---------------------------------------
-@dataclass(frozen=True, slots=True)
-class GroupInfo:
+class GroupInfo(NamedTuple):
     code: int
     name: str  # IANA description
     kind: str  # ec-prime, ec-binary, montgomery, ffdhe, mlkem, hybrid, gost, sm2, explicit
@@ -123,8 +122,7 @@ def group_info(code: int) -> GroupInfo | None:
 
 
 # -- signature schemes (IANA "TLS SignatureScheme", RFC 8446 §4.2.3) -------------------
-@dataclass(frozen=True, slots=True)
-class SchemeInfo:
+class SchemeInfo(NamedTuple):
     code: int
     name: str
     algorithm: str  # rsa_pkcs1, rsa_pss_rsae, rsa_pss_pss, ecdsa, dsa, eddsa, sm2, gost, mldsa

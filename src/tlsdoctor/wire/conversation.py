@@ -12,9 +12,8 @@ What is a terminal event: :class:`NotTlsEvent`, :class:`EncryptedEvent`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 from .codepoints import ContentType, HandshakeType, ProtocolVersion
 from .handshake import MAX_HANDSHAKE_MESSAGE, HandshakeReassembler, ServerHello, parse_server_hello
@@ -75,54 +74,45 @@ NEED_DATA: Final = _Sentinel.NEED_DATA
 DONE: Final = _Sentinel.DONE
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerHelloEvent:
+class ServerHelloEvent(NamedTuple):
     hello: ServerHello
     record_version: ProtocolVersion
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HelloRetryEvent:
+class HelloRetryEvent(NamedTuple):
     """RFC 8446 §4.1.4: the server wants another ClientHello (``hello.key_share_group``)."""
 
     hello: ServerHello
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificatesEvent:
+class CertificatesEvent(NamedTuple):
     certificates: tuple[bytes, ...]  # DER, in the order sent
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerKeyExchangeEvent:
+class ServerKeyExchangeEvent(NamedTuple):
     key_exchange: ServerKeyExchange
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateRequestEvent:
+class CertificateRequestEvent(NamedTuple):
     request: CertificateRequest
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerHelloDoneEvent:
+class ServerHelloDoneEvent(NamedTuple):
     """RFC 5246 §7.4.5: the server's TLS <= 1.2 flight is complete."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HandshakeMessageEvent:
+class HandshakeMessageEvent(NamedTuple):
     """A plaintext handshake message this client does not interpret (e.g. CertificateStatus)."""
 
     msg_type: HandshakeType
     length: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlertEvent:
+class AlertEvent(NamedTuple):
     alert: Alert
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EncryptedEvent:
+class EncryptedEvent(NamedTuple):
     """The first record we cannot read: encrypted handshake after a TLS 1.3 ServerHello
     (RFC 8446 §5.2), or what follows a ChangeCipherSpec in TLS <= 1.2. Terminal."""
 
@@ -130,15 +120,13 @@ class EncryptedEvent:
     length: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NotTlsEvent:
+class NotTlsEvent(NamedTuple):
     """The peer's first bytes are not TLS (HTTP, SSH, a banner...). Terminal."""
 
     first_bytes: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SSLv2Event:
+class SSLv2Event(NamedTuple):
     """The server answered in SSL 2.0. Terminal."""
 
     msg_type: int
@@ -146,15 +134,13 @@ class SSLv2Event:
     error_code: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProtocolErrorEvent:
+class ProtocolErrorEvent(NamedTuple):
     """Bytes that break TLS framing or the handshake, or a cap was hit. Terminal."""
 
     error: DecodeError
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClosedEvent:
+class ClosedEvent(NamedTuple):
     """EOF from the peer. ``pending`` bytes were held in an incomplete record/message."""
 
     pending: int

@@ -9,7 +9,7 @@ ServerKeyExchange, CertificateRequest) are in :mod:`tlsdoctor.wire.server_messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .codepoints import CompressionMethod, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion
 from .extensions import (
@@ -57,8 +57,7 @@ DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 MAX_HANDSHAKE_MESSAGE = 2**17
 
 
-@dataclass(frozen=True, slots=True)
-class HandshakeMessage:
+class HandshakeMessage(NamedTuple):
     msg_type: HandshakeType
     body: bytes
     offset: int  # offset of the header in the handshake byte stream
@@ -112,8 +111,7 @@ def _find(extensions: tuple[Extension, ...] | None, ext_type: int) -> Extension 
 
 
 # -- ServerHello (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3) -----------------------------------
-@dataclass(frozen=True, slots=True)
-class ServerHello:
+class ServerHello(NamedTuple):
     legacy_version: ProtocolVersion
     random: bytes
     session_id: bytes
@@ -185,8 +183,7 @@ def encode_server_hello(sh: ServerHello) -> bytes:
 
 
 # -- ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) -----------------------------------
-@dataclass(frozen=True, slots=True)
-class ClientHello:
+class ClientHello(NamedTuple):
     legacy_version: ProtocolVersion
     random: bytes
     session_id: bytes

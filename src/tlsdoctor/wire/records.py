@@ -7,7 +7,7 @@ oversized record is rejected after 5 bytes rather than after 16 MB.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .codepoints import AlertDescription, AlertLevel, ContentType, ProtocolVersion
 from .reader import DecodeError, Reader
@@ -37,16 +37,14 @@ MAX_PLAINTEXT = 2**14  # RFC 8446 §5.1 TLSPlaintext.length
 MAX_FRAGMENT = 2**14 + 2048
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     content_type: ContentType
     version: ProtocolVersion  # legacy_record_version: not the negotiated version
     fragment: bytes
     offset: int  # stream offset of the record header
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(NamedTuple):
     """RFC 8446 §6 / RFC 5246 §7.2."""
 
     level: AlertLevel
@@ -172,8 +170,7 @@ SSL2_MT_CLIENT_HELLO = 1
 SSL2_MT_SERVER_HELLO = 4
 
 
-@dataclass(frozen=True, slots=True)
-class SSLv2Header:
+class SSLv2Header(NamedTuple):
     """An SSLv2 record header in its 2-byte form (high bit set, no padding)."""
 
     length: int  # record body length
@@ -200,8 +197,7 @@ def detect_sslv2(head: bytes) -> SSLv2Header | None:
     return SSLv2Header(length, msg_type)
 
 
-@dataclass(frozen=True, slots=True)
-class SSLv2ServerHello:
+class SSLv2ServerHello(NamedTuple):
     version: int
     certificate: bytes  # X.509 DER when certificate_type is 1
     cipher_specs: tuple[int, ...]  # 3-byte SSLv2 cipher kinds, e.g. 0x0700C0 DES-CBC3-MD5

@@ -11,8 +11,8 @@ by :func:`_derive`, with the version rules it states.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Flag, auto
+from typing import NamedTuple
 
 from ._group_table import GROUPS, SIGNATURE_SCHEMES, GroupInfo, SchemeInfo, group_info, scheme_info
 from ._suite_table import SUITES as _SUITE_TEXT
@@ -50,8 +50,7 @@ class SuiteFlag(Flag):
     SCSV = auto()  # signalling value, not a real suite (RFC 5746, RFC 7507)
 
 
-@dataclass(frozen=True, slots=True)
-class CipherSuiteInfo:
+class CipherSuiteInfo(NamedTuple):
     code: int
     iana_name: str
     openssl_name: str | None

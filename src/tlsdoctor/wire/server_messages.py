@@ -7,7 +7,7 @@ anyway so that test servers and captures of decrypted traffic can use the same c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .codepoints import CertificateType, ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme
 from .extensions import Extension, SignatureAlgorithms, parse_extensions
@@ -28,8 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateMessage:
+class CertificateMessage(NamedTuple):
     certificates: tuple[bytes, ...]  # DER, leaf first (as sent: order is the peer's)
     context: bytes | None = None  # TLS 1.3 certificate_request_context; None for TLS <= 1.2
 
@@ -61,8 +60,7 @@ def encode_certificate(msg: CertificateMessage) -> bytes:
     return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class ServerKeyExchange:
+class ServerKeyExchange(NamedTuple):
     """What a diagnosis needs from ServerKeyExchange: which group or how big a DH prime,
     and the signature scheme. ``kind`` is ecdhe, dhe, rsa (export), psk or unknown."""
 
@@ -125,8 +123,7 @@ def parse_server_key_exchange(
     return ServerKeyExchange("unknown", raw=body)
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateRequest:
+class CertificateRequest(NamedTuple):
     """The server asks for a client certificate (mTLS)."""
 
     certificate_types: tuple[CertificateType, ...]  # TLS <= 1.2
