@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import pickle
 import signal
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -139,8 +141,10 @@ WARM_UP = ("tlsdoctor.runner", "tlsdoctor.checks.certificate", "tlsdoctor.infere
 
 
 def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
-    """The child: load what ``analyse`` needs, then answer until the parent closes the pipe,
-    importing what the other requests need whenever none is waiting."""
+    """The child: load what ``analyse`` needs, then answer until the parent closes the pipe.
+    Whenever no request waits it gets ahead: it imports what the other requests need, and
+    after an ``analyse`` it runs the ``check`` the parent asks for next (the first chain, under
+    the scan's server name), so that answer is ready when the probes end."""
     asyncio.events._set_running_loop(None)  # the parent's loop is not ours to run
     import importlib
     import select
@@ -151,10 +155,26 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
 
     system = load_system_store()
     anchors = load_ca_file(Path(ca_file)) if ca_file else system
-    warm_up = list(WARM_UP)
+    idle: list[Callable[[], object]] = [functools.partial(importlib.import_module, m) for m in WARM_UP]
+    ready: dict[tuple[str, tuple[bytes, ...], str | None], Any] = {}  # answers computed ahead
+
+    def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
+        from tlsdoctor import runner
+        from tlsdoctor.checks.certificate import CertificateCheck
+        from tlsdoctor.observations.tls import PeerChain
+
+        peer = PeerChain(variant="default", servername=servername, chain=chain)
+        return asyncio.run(runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx))
+
+    def check_ahead(chain: tuple[bytes, ...]) -> None:
+        key = ("check", chain, ctx.servername)
+        if key not in ready:
+            ready[key] = check(chain, ctx.servername)
+
     while True:
-        if warm_up and not select.select([down], [], [], 0)[0]:
-            importlib.import_module(warm_up.pop(0))
+        if idle and not select.select([down], [], [], 0)[0]:
+            with contextlib.suppress(Exception):  # work ahead only: the request itself reports errors
+                idle.pop(0)()
             continue
         try:
             op, args = pickle.loads(_recv(down))
@@ -165,14 +185,12 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
                 chains, name, now = args
                 found = anchors.certificates
                 value: Any = [analyse_chain(c, name, found, now, store=anchors.label) for c in chains]
+                if chains:
+                    idle.append(functools.partial(check_ahead, tuple(chains[0])))
             elif op == "check":
-                from tlsdoctor import runner
-                from tlsdoctor.checks.certificate import CertificateCheck
-                from tlsdoctor.observations.tls import PeerChain
-
                 chain, servername = args
-                peer = PeerChain(variant="default", servername=servername, chain=chain)
-                value = asyncio.run(runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx))
+                key = ("check", tuple(chain), servername)
+                value = ready.pop(key) if key in ready else check(chain, servername)
             elif op == "judge":
                 from tlsdoctor.inference import engine
 

@@ -61,7 +61,6 @@ from tlsdoctor.observations.hello import HelloEnd
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
 from tlsdoctor.wire.sniff import Sniffed, sniff
-from tlsdoctor.wire.starttls import label
 
 _CERT_ALERTS = {
     "handshake_failure",
@@ -156,6 +155,14 @@ def server_not_tls(facts: Facts) -> Match | None:
             0.95, cite(facts, hits[:2]), f"the port speaks {seen.label}, not TLS{_starttls_hint(seen)}"
         )
     return _client_first_port(facts) if not preambles else None
+
+
+def label(protocol: str) -> str:
+    """The STARTTLS protocol's display name. The preamble machines are imported only for a
+    STARTTLS verdict: the engine is loaded for every failed scan, and they are a quarter of it."""
+    from tlsdoctor.wire.starttls import label as protocol_label
+
+    return protocol_label(protocol)
 
 
 def _client_first_port(facts: Facts) -> Match | None:
