@@ -1,4 +1,4 @@
-"""Hello extensions: one small dataclass per extension we understand, build and parse.
+"""Hello extensions: one small NamedTuple per extension we understand, build and parse.
 
 An extension's syntax depends on the message carrying it (RFC 8446 §4.2: key_share is a
 list in ClientHello, one entry in ServerHello, a bare group in HelloRetryRequest), so
@@ -9,8 +9,7 @@ parsing takes a :data:`Where`. Anything else, and any extension we do not model,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal, NamedTuple
 
 from .codepoints import ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme
 from .reader import Reader
@@ -56,8 +55,7 @@ def _u16_list(r: Reader, prefix: int, field: str, min_len: int) -> list[int]:
     return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
-@dataclass(frozen=True, slots=True)
-class RawExtension:
+class RawExtension(NamedTuple):
     ext_type: ExtensionType
     data: bytes
 
@@ -65,12 +63,14 @@ class RawExtension:
         return self.data
 
 
-@dataclass(frozen=True, slots=True)
-class ServerName:
+class ServerName(NamedTuple):
     """RFC 6066 §3. ``host_name`` None is the empty acknowledgement a server sends."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SERVER_NAME
     host_name: str | None
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SERVER_NAME
 
     def body(self) -> bytes:
         if self.host_name is None:
@@ -81,12 +81,14 @@ class ServerName:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SupportedGroups:
+class SupportedGroups(NamedTuple):
     """RFC 8446 §4.2.7 (elliptic_curves in RFC 4492)."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SUPPORTED_GROUPS
     groups: tuple[NamedGroup, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SUPPORTED_GROUPS
 
     def body(self) -> bytes:
         w = Writer()
@@ -95,12 +97,14 @@ class SupportedGroups:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureAlgorithms:
+class SignatureAlgorithms(NamedTuple):
     """RFC 8446 §4.2.3 / RFC 5246 §7.4.1.4.1."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SIGNATURE_ALGORITHMS
     schemes: tuple[SignatureScheme, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SIGNATURE_ALGORITHMS
 
     def body(self) -> bytes:
         w = Writer()
@@ -109,23 +113,27 @@ class SignatureAlgorithms:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureAlgorithmsCert:
+class SignatureAlgorithmsCert(NamedTuple):
     """RFC 8446 §4.2.3."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SIGNATURE_ALGORITHMS_CERT
     schemes: tuple[SignatureScheme, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SIGNATURE_ALGORITHMS_CERT
 
     def body(self) -> bytes:
         return SignatureAlgorithms(self.schemes).body()
 
 
-@dataclass(frozen=True, slots=True)
-class ALPN:
+class ALPN(NamedTuple):
     """RFC 7301 §3.1: a list from the client, exactly one protocol from the server."""
 
-    ext_type: ClassVar[ExtensionType] = ET.APPLICATION_LAYER_PROTOCOL_NEGOTIATION
     protocols: tuple[bytes, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.APPLICATION_LAYER_PROTOCOL_NEGOTIATION
 
     def body(self) -> bytes:
         w = Writer()
@@ -135,12 +143,14 @@ class ALPN:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SupportedVersions:
+class SupportedVersions(NamedTuple):
     """RFC 8446 §4.2.1, ClientHello form."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SUPPORTED_VERSIONS
     versions: tuple[ProtocolVersion, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SUPPORTED_VERSIONS
 
     def body(self) -> bytes:
         w = Writer()
@@ -149,19 +159,20 @@ class SupportedVersions:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SupportedVersionsServer:
+class SupportedVersionsServer(NamedTuple):
     """RFC 8446 §4.2.1, ServerHello/HRR form: the selected version."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SUPPORTED_VERSIONS
     version: ProtocolVersion
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SUPPORTED_VERSIONS
 
     def body(self) -> bytes:
         return Writer().u16(self.version).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class KeyShareEntry:
+class KeyShareEntry(NamedTuple):
     group: NamedGroup
     key_exchange: bytes
 
@@ -169,12 +180,14 @@ class KeyShareEntry:
         w.u16(self.group).opaque(2, self.key_exchange)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyShareClient:
+class KeyShareClient(NamedTuple):
     """RFC 8446 §4.2.8 KeyShareClientHello."""
 
-    ext_type: ClassVar[ExtensionType] = ET.KEY_SHARE
     entries: tuple[KeyShareEntry, ...]
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.KEY_SHARE
 
     def body(self) -> bytes:
         w = Writer()
@@ -184,12 +197,14 @@ class KeyShareClient:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class KeyShareServer:
+class KeyShareServer(NamedTuple):
     """RFC 8446 §4.2.8 KeyShareServerHello."""
 
-    ext_type: ClassVar[ExtensionType] = ET.KEY_SHARE
     entry: KeyShareEntry
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.KEY_SHARE
 
     def body(self) -> bytes:
         w = Writer()
@@ -197,121 +212,141 @@ class KeyShareServer:
         return w.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class KeyShareHRR:
+class KeyShareHRR(NamedTuple):
     """RFC 8446 §4.2.8 KeyShareHelloRetryRequest: the group the server wants."""
 
-    ext_type: ClassVar[ExtensionType] = ET.KEY_SHARE
     selected_group: NamedGroup
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.KEY_SHARE
 
     def body(self) -> bytes:
         return Writer().u16(self.selected_group).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class ECPointFormats:
+class ECPointFormats(NamedTuple):
     """RFC 8422 §5.1.2 (0 = uncompressed)."""
 
-    ext_type: ClassVar[ExtensionType] = ET.EC_POINT_FORMATS
     formats: tuple[int, ...] = (0,)
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.EC_POINT_FORMATS
 
     def body(self) -> bytes:
         return Writer().opaque(1, bytes(self.formats)).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class Padding:
+class Padding(NamedTuple):
     """RFC 7685: ``length`` zero bytes."""
 
-    ext_type: ClassVar[ExtensionType] = ET.PADDING
     length: int
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.PADDING
 
     def body(self) -> bytes:
         return bytes(self.length)
 
 
-@dataclass(frozen=True, slots=True)
-class RenegotiationInfo:
+class RenegotiationInfo(NamedTuple):
     """RFC 5746 §3.2: empty on an initial handshake."""
 
-    ext_type: ClassVar[ExtensionType] = ET.RENEGOTIATION_INFO
     renegotiated_connection: bytes = b""
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.RENEGOTIATION_INFO
 
     def body(self) -> bytes:
         return Writer().opaque(1, self.renegotiated_connection).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class SessionTicket:
+class SessionTicket(NamedTuple):
     """RFC 5077 §3.2: empty asks for a ticket."""
 
-    ext_type: ClassVar[ExtensionType] = ET.SESSION_TICKET
     ticket: bytes = b""
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.SESSION_TICKET
 
     def body(self) -> bytes:
         return self.ticket
 
 
-@dataclass(frozen=True, slots=True)
-class StatusRequest:
+class StatusRequest(NamedTuple):
     """RFC 6066 §8. Client default: ocsp(1), no responder ids, no request extensions.
     A server acknowledges with an empty body."""
 
-    ext_type: ClassVar[ExtensionType] = ET.STATUS_REQUEST
     data: bytes = b"\x01\x00\x00\x00\x00"
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.STATUS_REQUEST
 
     def body(self) -> bytes:
         return self.data
 
 
-@dataclass(frozen=True, slots=True)
-class ExtendedMasterSecret:
+class ExtendedMasterSecret(NamedTuple):
     """RFC 7627: empty."""
 
-    ext_type: ClassVar[ExtensionType] = ET.EXTENDED_MASTER_SECRET
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.EXTENDED_MASTER_SECRET
 
     def body(self) -> bytes:
         return b""
 
 
-@dataclass(frozen=True, slots=True)
-class EncryptThenMac:
+class EncryptThenMac(NamedTuple):
     """RFC 7366: empty."""
 
-    ext_type: ClassVar[ExtensionType] = ET.ENCRYPT_THEN_MAC
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.ENCRYPT_THEN_MAC
 
     def body(self) -> bytes:
         return b""
 
 
-@dataclass(frozen=True, slots=True)
-class Cookie:
+class Cookie(NamedTuple):
     """RFC 8446 §4.2.2."""
 
-    ext_type: ClassVar[ExtensionType] = ET.COOKIE
     cookie: bytes
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.COOKIE
 
     def body(self) -> bytes:
         return Writer().opaque(2, self.cookie).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class PskKeyExchangeModes:
+class PskKeyExchangeModes(NamedTuple):
     """RFC 8446 §4.2.9 (1 = psk_dhe_ke)."""
 
-    ext_type: ClassVar[ExtensionType] = ET.PSK_KEY_EXCHANGE_MODES
     modes: tuple[int, ...] = (1,)
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.PSK_KEY_EXCHANGE_MODES
 
     def body(self) -> bytes:
         return Writer().opaque(1, bytes(self.modes)).getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSizeLimit:
+class RecordSizeLimit(NamedTuple):
     """RFC 8449 §4."""
 
-    ext_type: ClassVar[ExtensionType] = ET.RECORD_SIZE_LIMIT
     limit: int
+
+    @property
+    def ext_type(self) -> ExtensionType:
+        return ET.RECORD_SIZE_LIMIT
 
     def body(self) -> bytes:
         return Writer().u16(self.limit).getvalue()
