@@ -186,7 +186,7 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
                 found = anchors.certificates
                 value: Any = [analyse_chain(c, name, found, now, store=anchors.label) for c in chains]
                 if chains:
-                    idle.append(functools.partial(check_ahead, tuple(chains[0])))
+                    idle.insert(0, functools.partial(check_ahead, tuple(chains[0])))
             elif op == "check":
                 chain, servername = args
                 key = ("check", tuple(chain), servername)
