@@ -112,12 +112,7 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     """Phase 3: the default handshake and, concurrently, the variants that explain a failure."""
     from tlsdoctor.checks.hello import MATRIX, SIZE, HelloCheck
     from tlsdoctor.checks.path import MssCheck
-    from tlsdoctor.wire.keyshares import load_primitives
 
-    # The hello probes compute fresh key shares on this event loop while the default handshake's
-    # connect and handshake are being timed; cryptography's primitives load here, untimed, or
-    # their first use stalls the loop for tens of milliseconds and a fast connect reads as slow.
-    load_primitives()
     default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
     # Hello sizes the default client never sends (checks/hello.py), kept even when it succeeds:
     # a large post-quantum hello dying where the default works is "curl works, Chrome fails".

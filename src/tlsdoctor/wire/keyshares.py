@@ -27,7 +27,7 @@ from .registry import group_info
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives import serialization
 
-__all__ = ["FIXED_SEED", "FIXED_SHARES", "expand", "fixed_share", "key_share_for", "load_primitives"]
+__all__ = ["FIXED_SEED", "FIXED_SHARES", "expand", "fixed_share", "key_share_for"]
 
 #: A published seed for probes that need a valid share but no secret one: a scan never
 #: finishes a handshake, so every scan may send the same public keys (testssl.sh does too).
@@ -59,13 +59,6 @@ _MLKEM_K = {512: 2, 768: 3, 1024: 4}
 def expand(seed: bytes, label: str, n: int) -> bytes:
     """Deterministic bytes from a seed (SHAKE-256), separated by label."""
     return hashlib.shake_256(label.encode() + b"\x00" + seed).digest(n)
-
-
-def load_primitives() -> None:
-    """Import what computing a share needs, for a caller that must not pay it later, inside a
-    timed window (the diagnose playbook)."""
-    from cryptography.hazmat.primitives import serialization  # noqa: F401
-    from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519  # noqa: F401
 
 
 def fixed_share(group: int) -> bytes:
