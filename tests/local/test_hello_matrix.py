@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tlsdoctor import runner
+from tlsdoctor.checks import hello as hello_check
 from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.hello import MATRIX, PROBE_CAP, SIZE, HelloCheck
 from tlsdoctor.commands.diagnose import diagnose
@@ -137,3 +138,25 @@ def test_hostile_peers_end_within_the_deadline_with_bounded_memory(endpoint: Fau
         assert p.bytes_received <= PROBE_CAP, p.describe()
         assert not p.accepted
     assert peak < 16 * 2**20, f"{peak} bytes held at the peak"
+
+
+@pytest.mark.parametrize("endpoint", ["healthy"], indirect=True)
+def test_a_prepared_check_sends_the_bytes_it_built_ahead(
+    endpoint: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """diagnose builds hello.size's bytes before the default handshake's clock starts; running the
+    prepared check must not build them again (on the loop, inside that window)."""
+    ctx = context(endpoint, 2.0)
+    ready = HelloCheck("hello.size", SIZE, Route(endpoint.host), size_only=True).prepared(ctx)
+    assert ready.payloads is not None and all(p.data for p in ready.payloads)
+
+    def no_building(*_args: object) -> None:
+        raise AssertionError("a prepared check built a payload while running")
+
+    monkeypatch.setattr(hello_check, "payload_for", no_building)
+    result = asyncio.run(runner.run_one(ready, ctx))
+    seen = probes(result)
+    assert result.status is Status.PASS, result.summary
+    for probe, payload in zip(SIZE, ready.payloads, strict=True):
+        assert payload.data is not None and seen[probe.name].hello_bytes == len(payload.data)
+        assert seen[probe.name].end is HelloEnd.SERVER_HELLO

@@ -14,7 +14,10 @@ costs one timeout, not one per probe.
 
 The codec (wire/) is imported with this module, which diagnose imports before the default handshake
 starts. Measured on loopback, that is cheaper than importing it in a thread (GIL hand-offs) or inside a
-probe (the blocked event loop would also inflate the default handshake's measured timings).
+probe (the blocked event loop would also inflate the default handshake's measured timings). For the same
+reason a check's hello bytes (fresh key shares: milliseconds of EC and ML-KEM work) can be built before
+any probe's clock starts (:meth:`HelloCheck.prepared`): diagnose does so for hello.size, which runs
+beside the default handshake, whose connect time decides whether the load ramp runs.
 """
 
 from __future__ import annotations
@@ -111,14 +114,29 @@ def http_request(host: str) -> bytes:
     ).encode("ascii", "replace")
 
 
-async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -> HelloProbe:
-    """Connect, send the probe, read until the answer is decided or the deadline; never raises for I/O."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Payload:
+    """What one probe sends: its SNI and its bytes (None: a padded shape that this name cannot fit)."""
+
+    sni: str | None
+    data: bytes | None
+
+
+def payload_for(ctx: Context, route: Route, probe: Probe) -> Payload:
+    """The probe's bytes for this target: a hello with fresh key shares, or the HTTP request."""
     sni = sni_for(probe.sni_role, ctx.servername)
     if probe.shape is None:
         host = ctx.servername or (f"[{route.address}]" if ":" in route.address else route.address)
-        payload: bytes | None = http_request(host)
-    else:
-        payload = hello_bytes(VARIANTS[probe.shape], sni)
+        return Payload(sni, http_request(host))
+    return Payload(sni, hello_bytes(VARIANTS[probe.shape], sni))
+
+
+async def run_probe(
+    ctx: Context, route: Route, probe: Probe, payload: Payload, deadline: float
+) -> HelloProbe:
+    """Connect, send the probe's payload, read until the answer is decided or the deadline; never raises
+    for I/O."""
+    sni = payload.sni
     base = HelloProbe(
         probe=probe.name,
         shape=probe.shape or "http",
@@ -126,10 +144,10 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         port=ctx.options.port,
         sni=sni,
         sni_role=probe.sni_role,
-        hello_bytes=len(payload or b""),
+        hello_bytes=len(payload.data or b""),
         end=HelloEnd.ERROR,
     )
-    if payload is None:
+    if payload.data is None:
         return dataclasses.replace(base, error="this name leaves no room to pad the hello into 256-511 bytes")
     start = time.monotonic()
     obs, stream = await open_stream(ctx, route, max(0.0, deadline - start))
@@ -140,7 +158,7 @@ async def run_probe(ctx: Context, route: Route, probe: Probe, deadline: float) -
         )
     stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
     try:
-        t = await exchange(stream, payload)
+        t = await exchange(stream, payload.data)
     finally:
         stream.close()
     sh = t.server_hello
@@ -214,6 +232,7 @@ class HelloCheck:
     route: Route
     size_only: bool = False  # see status_for
     layer: str = "tls"
+    payloads: tuple[Payload, ...] | None = None  # one per probe, built ahead (see prepared)
 
     @property
     def id(self) -> str:
@@ -222,9 +241,19 @@ class HelloCheck:
     def budget(self, ctx: Context) -> float:
         return ctx.timeout * (2 if self.route.proxy else 1) + 1.0
 
+    def prepared(self, ctx: Context) -> HelloCheck:
+        """This check with its bytes built now, so that building them (a few milliseconds on the event
+        loop) cannot fall inside the timed window of a probe that is already running."""
+        return dataclasses.replace(self, payloads=tuple(payload_for(ctx, self.route, p) for p in self.probes))
+
     async def run(self, ctx: Context) -> CheckResult:
+        payloads = self.payloads or self.prepared(ctx).payloads or ()
+        by_name = {p.name: data for p, data in zip(self.probes, payloads, strict=True)}
         deadline = time.monotonic() + ctx.timeout * (2 if self.route.proxy else 1)
-        tasks = {p.name: asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in self.probes}
+        tasks = {
+            p.name: asyncio.create_task(run_probe(ctx, self.route, p, by_name[p.name], deadline))
+            for p in self.probes
+        }
         try:
             results = await self._gather(tasks)
         finally:
@@ -232,14 +261,17 @@ class HelloCheck:
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
         if self.size_only and size_dependent(results):
-            results += await self._confirm(ctx, results)
+            results += await self._confirm(ctx, results, by_name)
         status = status_for(results, size_only=self.size_only)
         return CheckResult(
             id=self.id, status=status, summary=summary_for(results), observations=tuple(results)
         )
 
-    async def _confirm(self, ctx: Context, first: Sequence[HelloProbe]) -> list[HelloProbe]:
-        """Re-run the probes of a size-dependent death CONFIRM_RUNS times, concurrently.
+    async def _confirm(
+        self, ctx: Context, first: Sequence[HelloProbe], payloads: dict[str, Payload]
+    ) -> list[HelloProbe]:
+        """Re-run the probes of a size-dependent death CONFIRM_RUNS times, concurrently, with the same
+        bytes (a repeat differs from the first run in nothing but the connection).
 
         hello.size runs on every diagnosis, even a healthy one, so a single lost segment must not
         make a working endpoint a fault: rules/matrix.py trusts the pattern only when every re-run
@@ -248,7 +280,9 @@ class HelloCheck:
         wanted = {p.probe for p in first if p.probe in ("modern", "pq-large")}
         again = [p for p in self.probes if p.name in wanted] * CONFIRM_RUNS
         deadline = time.monotonic() + ctx.timeout
-        tasks = [asyncio.create_task(run_probe(ctx, self.route, p, deadline)) for p in again]
+        tasks = [
+            asyncio.create_task(run_probe(ctx, self.route, p, payloads[p.name], deadline)) for p in again
+        ]
         try:
             done = await asyncio.gather(*tasks, return_exceptions=True)
         finally:

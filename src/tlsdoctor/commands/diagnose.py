@@ -113,10 +113,12 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     from tlsdoctor.checks.hello import MATRIX, SIZE, HelloCheck
     from tlsdoctor.checks.path import MssCheck
 
-    default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
     # Hello sizes the default client never sends (checks/hello.py), kept even when it succeeds:
     # a large post-quantum hello dying where the default works is "curl works, Chrome fails".
-    size_check = HelloCheck("hello.size", SIZE, route, size_only=True)
+    # Their bytes are built before the default handshake starts: its connect time is the yardstick
+    # for "slow after a fast connect" (path_checks), and a stalled loop would read as a slow connect.
+    size_check = HelloCheck("hello.size", SIZE, route, size_only=True).prepared(ctx)
+    default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
     size_task = asyncio.create_task(runner.run_one(size_check, ctx))
     # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
     mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
