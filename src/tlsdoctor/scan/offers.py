@@ -14,7 +14,7 @@ import struct
 
 from tlsdoctor.wire.codepoints import CompressionMethod, ProtocolVersion
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
-from tlsdoctor.wire.keyshares import key_share_for
+from tlsdoctor.wire.keyshares import fixed_share
 from tlsdoctor.wire.records import MAX_PLAINTEXT
 from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag
 from tlsdoctor.wire.variants import SSL2_KINDS
@@ -131,8 +131,9 @@ def build(offer: Offer) -> bytes:
     schemes, so the codec builds one template per shape (everything but those three lists, with
     one placeholder value each) and the lists are spliced in: a scan is client-CPU bound on
     loopback, and the codec costs milliseconds a hello. Every hello of a process carries the same
-    random and the same key shares (:data:`_SEED`): a probe never finishes a handshake, so
-    there is nothing to protect, and a key share costs an EC scalar multiplication. The result
+    random (:data:`_SEED`) and every scan the same key shares (``keyshares.FIXED_SHARES``): a
+    probe never finishes a handshake, so there is nothing to protect, and a computed share
+    costs an EC scalar multiplication and cryptography's import. The result
     is byte for byte what the codec builds for the same offer (tests/unit/scan: test_scan_offers),
     padded out of the 256-511 byte F5 range the same way.
     """
@@ -216,13 +217,13 @@ def _template(shape: Offer) -> tuple[bytes, tuple[int, ...], int, int]:
     return template, extras, sid_end, (ext_start if ext_start < len(template) else -1)
 
 
-# One random (and so one session id) and one key share per group for the whole process.
+# One random (and so one session id) for the whole process.
 _SEED = secrets.token_bytes(32)
 
 
 @functools.cache
 def _share(group: int) -> bytes:
-    return key_share_for(group, _SEED)
+    return fixed_share(group)
 
 
 def _build(offer: Offer, pad: bool = True) -> bytes:

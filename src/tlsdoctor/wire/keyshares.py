@@ -11,26 +11,41 @@ random values below the prime; a server that checks subgroup membership may reje
 
 Everything is derived from a seed, so a given seed yields the same bytes (for golden
 tests); the caller passes fresh random seed bytes for real probes.
+
+``cryptography`` is imported only when a share is computed: a loopback scan spends a tenth of
+its time importing it, and the two shares a scan sends are written out in :data:`FIXED_SHARES`.
 """
 
 from __future__ import annotations
 
 import hashlib
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
+from typing import TYPE_CHECKING
 
 from .codepoints import NamedGroup
 from .registry import group_info
 
-__all__ = ["expand", "key_share_for"]
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import serialization
 
-_RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-_POINT = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-_CURVES: dict[int, ec.EllipticCurve] = {
-    NamedGroup.SECP256R1: ec.SECP256R1(),
-    NamedGroup.SECP384R1: ec.SECP384R1(),
-    NamedGroup.SECP521R1: ec.SECP521R1(),
+__all__ = ["FIXED_SEED", "FIXED_SHARES", "expand", "fixed_share", "key_share_for"]
+
+#: A published seed for probes that need a valid share but no secret one: a scan never
+#: finishes a handshake, so every scan may send the same public keys (testssl.sh does too).
+FIXED_SEED = b"tlsdoctor fixed key share"
+#: key_share_for(group, FIXED_SEED) for the two groups a scan's TLS 1.3 hellos carry, written
+#: out so that a scan does not import cryptography (tests/unit/wire: test_wire_keyshares
+#: recomputes them).
+FIXED_SHARES: dict[int, bytes] = {
+    NamedGroup.X25519: bytes.fromhex("cc77c60a51cd3e9fffd6f5f1e19d4dfef74750dc1de97914f70cb826847c6f08"),
+    NamedGroup.SECP256R1: bytes.fromhex(
+        "046b6e781cf8b08ea105216eea6fdaae968644f7df95385aee7d48132747ba51ef"
+        "526e9dd104d776ba5b853b8b3e8acd7bfd1747f43b27989714e8c203830c09d6"
+    ),
+}
+_CURVE_BITS: dict[int, int] = {
+    NamedGroup.SECP256R1: 256,
+    NamedGroup.SECP384R1: 384,
+    NamedGroup.SECP521R1: 521,
 }
 _CURVE_ORDER_BYTES: dict[int, int] = {
     NamedGroup.SECP256R1: 32,
@@ -46,12 +61,28 @@ def expand(seed: bytes, label: str, n: int) -> bytes:
     return hashlib.shake_256(label.encode() + b"\x00" + seed).digest(n)
 
 
+def fixed_share(group: int) -> bytes:
+    """key_share_for(group, FIXED_SEED), without computing the common ones."""
+    return FIXED_SHARES.get(group) or key_share_for(group, FIXED_SEED)
+
+
+def _raw() -> tuple[serialization.Encoding, serialization.PublicFormat]:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
 def _ec_point(group: int, seed: bytes) -> bytes:
-    curve = _CURVES[group]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    curve = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}[_CURVE_BITS[group]]
     scalar = int.from_bytes(expand(seed, f"ec{group}", _CURVE_ORDER_BYTES[group] + 8), "big")
     # any scalar in [1, 2^(bits-1)] is below the group order n of these curves
     private = ec.derive_private_key(scalar % 2 ** (curve.key_size - 1) + 1, curve)
-    return private.public_key().public_bytes(*_POINT)
+    return private.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
 
 
 def _mlkem_encapsulation_key(level: int, seed: bytes) -> bytes:
@@ -64,7 +95,7 @@ def _mlkem_encapsulation_key(level: int, seed: bytes) -> bytes:
     if key_cls is None:
         return _synthetic_mlkem_key(level, seed)
     private = key_cls.from_seed_bytes(expand(seed, f"mlkem{level}", 64))
-    return bytes(private.public_key().public_bytes(*_RAW))
+    return bytes(private.public_key().public_bytes(*_raw()))
 
 
 def _synthetic_mlkem_key(level: int, seed: bytes) -> bytes:
@@ -87,16 +118,19 @@ def key_share_for(group: int, seed: bytes) -> bytes:
     """
     g = int(group)
     if g == NamedGroup.X25519:
+        from cryptography.hazmat.primitives.asymmetric import x25519
+
         return (
             x25519.X25519PrivateKey.from_private_bytes(expand(seed, "x25519", 32))
             .public_key()
-            .public_bytes(*_RAW)
+            .public_bytes(*_raw())
         )
     if g == NamedGroup.X448:
-        return (
-            x448.X448PrivateKey.from_private_bytes(expand(seed, "x448", 56)).public_key().public_bytes(*_RAW)
-        )
-    if g in _CURVES:
+        from cryptography.hazmat.primitives.asymmetric import x448
+
+        private = x448.X448PrivateKey.from_private_bytes(expand(seed, "x448", 56))
+        return private.public_key().public_bytes(*_raw())
+    if g in _CURVE_BITS:
         return _ec_point(g, seed)
     if g in (NamedGroup.MLKEM512, NamedGroup.MLKEM768, NamedGroup.MLKEM1024):
         level = {NamedGroup.MLKEM512: 512, NamedGroup.MLKEM768: 768, NamedGroup.MLKEM1024: 1024}[
