@@ -283,11 +283,11 @@ def writable_report(path: Path | None) -> None:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    import asyncio
-
     writable_report(getattr(args, "report", None))
 
     if args.command == "diagnose":
+        import asyncio
+
         from tlsdoctor.commands.diagnose import diagnose
         from tlsdoctor.context import Context
 
@@ -295,10 +295,10 @@ def dispatch(args: argparse.Namespace) -> int:
         report = asyncio.run(diagnose(Context(options=options)))
         return emit(report, args)
     if args.command == "scan":
-        from tlsdoctor.commands.scan import run_scan
+        from tlsdoctor.commands.scan import scan_command
         from tlsdoctor.context import Context
 
-        report = asyncio.run(run_scan(Context(options=diagnose_options(args))))
+        report = scan_command(Context(options=diagnose_options(args)))
         return emit(report, args)
     if args.command == "explain":
         from tlsdoctor.commands.explain import run_explain

@@ -12,7 +12,6 @@ client, causes.md has no id for "old but working", and a CI gate can test
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -27,49 +26,68 @@ if TYPE_CHECKING:
 
 # A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
 # end of a scan needs (the certificate check, cryptography's x509, the inference engine) runs in
-# the helper process (scan/helper.py; a thread where forking is not safe), forked before this
-# process imports the codec and the probes (so both imports run at once, on two cores), and
-# what only a failure needs (the TcpCheck machinery: proxies, STARTTLS) is imported where used.
+# the helper process (scan/helper.py; a thread where forking is not safe), forked as early as it
+# can be: after what both sides need (the model and its observations: imported once, not twice)
+# and, from the command line (:func:`scan_command`), before this process imports asyncio, the
+# codec and the probes, so that the two processes' imports run at once, on two cores, while the
+# probes find the machine's CPU free. What only a failure needs (the TcpCheck machinery: proxies,
+# STARTTLS) is imported where used.
 
 
-async def run_scan(ctx: Context) -> Report:
-    """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape)."""
+def scan_command(ctx: Context) -> Report:
+    """The command line's scan: fork the helper, then start the event loop and scan."""
     start = time.monotonic()
-    # The probes are latency-bound (a removal chain waits for each answer) and _warm is CPU work in
-    # a thread: with the default 5 ms GIL switch interval an answer can wait 5 ms for the loop.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.0005))
-    try:
-        return await _run_scan(ctx, start)
-    finally:
-        sys.setswitchinterval(interval)
-
-
-async def _run_scan(ctx: Context, start: float) -> Report:
-    opts = ctx.options
-    ca_file = str(opts.ca_file) if opts.ca_file else None
-    # The certificate work (x509, the trust store, the chain analysis, the inference rules) runs
-    # beside the probes: in a forked helper on the other core where that is safe, else in a thread.
-    # Forked after what both sides need (the model and its observations: imported once, not
-    # twice) and before what only this side needs (the codec, the probes).
     import tlsdoctor.model  # noqa: F401
 
-    helper = Helper.start(ctx, ca_file)
+    helper = Helper.start(ctx, _ca_file(ctx))
     try:
-        return await _scan_with(ctx, start, helper)
+        import asyncio
+
+        return asyncio.run(_timed(ctx, start, helper))
     finally:
         if helper is not None:
             helper.close()
 
 
+async def run_scan(ctx: Context) -> Report:
+    """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape). For a
+    caller whose event loop already runs (the library API, tests)."""
+    start = time.monotonic()
+    import tlsdoctor.model  # noqa: F401
+
+    helper = Helper.start(ctx, _ca_file(ctx))
+    try:
+        return await _timed(ctx, start, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _ca_file(ctx: Context) -> str | None:
+    return str(ctx.options.ca_file) if ctx.options.ca_file else None
+
+
+async def _timed(ctx: Context, start: float, helper: Helper | None) -> Report:
+    # The probes are latency-bound (a removal chain waits for each answer) and _warm is CPU work in
+    # a thread: with the default 5 ms GIL switch interval an answer can wait 5 ms for the loop.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0005))
+    try:
+        return await _scan_with(ctx, start, helper)
+    finally:
+        sys.setswitchinterval(interval)
+
+
 async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Report:
+    import asyncio
+
     from tlsdoctor.model import Report, Status, TargetInfo, Verdict
     from tlsdoctor.scan.result import to_contract
     from tlsdoctor.scan.scanner import ScanTarget, scan
 
     opts = ctx.options
     results: list[CheckResult] = []
-    ca_file = str(opts.ca_file) if opts.ca_file else None
+    ca_file = _ca_file(ctx)
     warm = None if helper is not None else asyncio.create_task(asyncio.to_thread(_warm, ca_file))
     addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))

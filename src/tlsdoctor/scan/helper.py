@@ -17,7 +17,6 @@ helper changes where the work runs, never its result. ``TLSDOCTOR_NO_HELPER=1`` 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -81,6 +80,8 @@ class Helper:
 
     async def call(self, op: str, *args: Any) -> Any:
         """Send one request and wait for its answer without blocking the event loop."""
+        import asyncio  # running already: the fork may come before the parent imports it
+
         if self.closed:
             raise HelperError("helper closed")
         return await asyncio.to_thread(self._roundtrip, pickle.dumps((op, args)))
@@ -145,7 +146,8 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     Whenever no request waits it gets ahead: it imports what the other requests need, and
     after an ``analyse`` it runs the ``check`` the parent asks for next (the first chain, under
     the scan's server name), so that answer is ready when the probes end."""
-    asyncio.events._set_running_loop(None)  # the parent's loop is not ours to run
+    if "asyncio" in sys.modules:  # forked from inside the parent's running loop: not ours to run
+        sys.modules["asyncio"].events._set_running_loop(None)
     import importlib
     import select
     from pathlib import Path
@@ -159,6 +161,8 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     ready: dict[tuple[str, tuple[bytes, ...], str | None], Any] = {}  # answers computed ahead
 
     def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
+        import asyncio
+
         from tlsdoctor import runner
         from tlsdoctor.checks.certificate import CertificateCheck
         from tlsdoctor.observations.tls import PeerChain
