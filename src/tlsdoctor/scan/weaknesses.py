@@ -22,7 +22,7 @@ def _suites(data: ScanData, flag: SuiteFlag) -> list[str]:
             continue
         for code in p.suites:
             info = SUITES.get(code)
-            if info is not None and info.flags & flag:
+            if info is not None and flag in info.flags:
                 names[info.iana_name] = None
     return list(names)
 
@@ -34,8 +34,9 @@ def _no_pfs(data: ScanData) -> list[str]:
         if p.version not in ("SSLv2", "TLSv1.3")
         for c in p.suites
         if c in SUITES
-        and not SUITES[c].flags & (SuiteFlag.PFS | SuiteFlag.ANON)
-        and not SUITES[c].flags & SuiteFlag.NULL
+        and SuiteFlag.PFS not in SUITES[c].flags
+        and SuiteFlag.ANON not in SUITES[c].flags
+        and SuiteFlag.NULL not in SUITES[c].flags
     ]
 
 
@@ -45,7 +46,7 @@ def _cbc_tls10(data: ScanData) -> list[str]:
         f"{p.version} {SUITES[c].iana_name}"
         for p in old
         for c in p.suites
-        if c in SUITES and SUITES[c].flags & SuiteFlag.CBC
+        if c in SUITES and SuiteFlag.CBC in SUITES[c].flags
     ]
 
 
