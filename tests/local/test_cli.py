@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,27 @@ def unused_port() -> int:
 
 def test_unwritable_report_fails_before_probing(tmp_path: Path) -> None:
     assert_usage_error(run("diagnose", "127.0.0.1:9", "--report", str(tmp_path / "missing" / "r.html")))
+
+
+def test_the_fast_exit_loses_no_output(tmp_path: Path) -> None:
+    """The console entry ends with os._exit once the report is out (cli.entry): a block-buffered
+    stdout (a file) must still get the whole report, and a reader that has left (``| head``) must
+    cost neither the exit status nor a traceback."""
+    text = "curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to example.test:443"
+    out = tmp_path / "report.json"
+    with out.open("wb") as sink:
+        proc = subprocess.run(
+            [*CLI, "explain", text, "--json"], stdout=sink, stderr=subprocess.PIPE, timeout=60, check=False
+        )
+    report = json.loads(out.read_text())  # complete: it parses
+    assert report["command"] == "explain" and report["causes"], report
+    assert proc.returncode in (0, 1) and not proc.stderr, proc.stderr
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the report is written: every write meets EPIPE
+    try:
+        gone = subprocess.run([*CLI, "explain", text], stdout=write_end, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    assert gone.returncode in (0, proc.returncode) and b"Traceback" not in gone.stderr, gone.stderr
+    assert b"Exception ignored" not in gone.stderr, gone.stderr
