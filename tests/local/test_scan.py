@@ -151,6 +151,19 @@ def test_nginx_suites_order_groups_alpn(certs: Certs, tmp_path: Path, prefer: bo
     assert len(report["scan"]["certificates"]) == 2
 
 
+@needs_nginx
+def test_nginx_tls13_only_alpn_from_stdlib_handshakes(certs: Certs, tmp_path: Path) -> None:
+    """TLS 1.3 encrypts the ALPN choice: with no TLS <= 1.2 to read it from, the chain runs on
+    stdlib handshakes (scan/tls13.py) and still lists nginx's protocols in its order."""
+    with nginx(certs, tmp_path, protocols="TLSv1.3", ciphers="DEFAULT", curves="X25519", prefer=True) as port:
+        report = scan(port, certs)
+    assert supported(report) == ["TLSv1.3"]
+    features = report["scan"]["features"]
+    assert features["alpn"][:2] == ["h2", "http/1.1"], features  # as over TLS 1.2 (test above)
+    assert features["compression"] == "none" and features["secure_renegotiation"] is None
+    assert len(report["scan"]["certificates"]) == 1
+
+
 @needs_openssl
 def test_cli_json_contract_shape(certs: Certs) -> None:
     with s_server(certs, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]) as port:

@@ -11,27 +11,41 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from tlsdoctor.scan.probe import ProbeResult
 
+
+class Answer(Protocol):
+    """What a chain needs from one offer's answer: how it ended (ProbeResult.end's words)."""
+
+    @property
+    def end(self) -> str: ...
+
+
+A = TypeVar("A", bound=Answer)
 Offerer = Callable[[tuple[int, ...]], Awaitable[ProbeResult]]
 Picker = Callable[[ProbeResult], int | None]
 RETRY_ENDS = frozenset({"timeout", "reset", "closed", "connect"})  # ambiguous: not a clear "no"
 
 
 @dataclasses.dataclass(slots=True)
-class Chain:
-    """The accepted values in the order chosen, and every probe it took."""
+class Chain(Generic[A]):
+    """The accepted values in the order chosen, and every answer it took (raw probes, or the
+    stdlib handshakes of scan/tls13.py)."""
 
     accepted: list[int] = dataclasses.field(default_factory=list)
-    probes: list[ProbeResult] = dataclasses.field(default_factory=list)
+    probes: list[A] = dataclasses.field(default_factory=list)
     tested: int = 0  # distinct candidates offered at least once
     server_order: bool | None = None  # set by remove_in_blocks (contract/cli.md ``server_order``)
 
 
 async def remove_chosen(
-    offer: Offerer, candidates: Sequence[int], pick: Picker, first: ProbeResult | None = None
-) -> Chain:
+    offer: Callable[[tuple[int, ...]], Awaitable[A]],
+    candidates: Sequence[int],
+    pick: Callable[[A], int | None],
+    first: A | None = None,
+) -> Chain[A]:
     """Run the removal chain over ``candidates``; ``first`` is a probe already made with all of them.
 
     Bounded: at most len(candidates) + 2 probes, whatever the server does. A chosen value
@@ -39,7 +53,7 @@ async def remove_chosen(
     An ambiguous end (silence, reset, FIN without alert) is retried once, so one lost
     connection does not truncate the list; an alert is a clear "nothing else".
     """
-    chain = Chain(tested=len(set(candidates)))
+    chain: Chain[A] = Chain(tested=len(set(candidates)))
     remaining = list(dict.fromkeys(candidates))
     retried = False
     result = first
@@ -80,7 +94,7 @@ def _order_verdict(chosen: int | None, offered_first: int, best: int) -> bool | 
 
 async def remove_in_blocks(
     offer: Offerer, blocks: Sequence[Sequence[int]], pick: Picker, first: ProbeResult | None = None
-) -> Chain:
+) -> Chain[ProbeResult]:
     """:func:`remove_chosen` over each block at once, then the blocks' lists merged into the
     server's order, and whose order counts (``Chain.server_order``).
 
@@ -108,7 +122,7 @@ async def remove_in_blocks(
     chains = await asyncio.gather(
         *(remove_chosen(offer, b, pick, first if i == owner else None) for i, b in enumerate(lists_in))
     )
-    out = Chain(tested=len({c for b in lists_in for c in b}))
+    out: Chain[ProbeResult] = Chain(tested=len({c for b in lists_in for c in b}))
     for ch in chains:
         out.probes += ch.probes
     lists = [ch.accepted for ch in chains if ch.accepted]
@@ -131,7 +145,7 @@ async def remove_in_blocks(
 
 
 async def _merge(
-    offer: Offerer, pick: Picker, lists: list[list[int]], passed: list[bool], out: Chain
+    offer: Offerer, pick: Picker, lists: list[list[int]], passed: list[bool], out: Chain[ProbeResult]
 ) -> list[int]:
     """Merge the sorted lists: take the earliest live list's head without a probe when its
     boundary check passed (or it is the only one left), else offer every live head."""

@@ -194,7 +194,29 @@ async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]
     tasks = [_fallback(prober, supported, data)]
     if v is not None:
         tasks.append(_legacy_features(prober, v, data))
+    elif V.TLS1_3 in supported:
+        tasks.append(_tls13_features(prober, data))
     await asyncio.gather(*tasks)
+
+
+async def _tls13_features(prober: Prober, data: ScanData) -> None:
+    """A TLS 1.3-only server: compression cannot exist (RFC 8446 §4.1.3: the method is 0), and
+    the ALPN choice is encrypted, so its chain runs on stdlib handshakes (scan/tls13.py). The
+    rest stays unknown: renegotiation, EMS and encrypt-then-MAC are TLS <= 1.2 mechanisms, and
+    the stapled OCSP response and the tickets travel encrypted too (not read here)."""
+    from tlsdoctor.scan.tls13 import AlpnAnswer, alpn_answer
+
+    data.features["compression"] = "none"
+
+    async def offer(idx: tuple[int, ...]) -> AlpnAnswer:
+        return await alpn_answer(prober, tuple(ALPN_CANDIDATES[i] for i in idx))
+
+    def pick(a: AlpnAnswer) -> int | None:
+        return ALPN_CANDIDATES.index(a.protocol) if a.protocol in ALPN_CANDIDATES else None
+
+    chain = await remove_chosen(offer, tuple(range(len(ALPN_CANDIDATES))), pick)
+    if chain.probes and chain.probes[0].end == "hello":  # else: no handshake, no answer either way
+        data.features["alpn"] = [ALPN_CANDIDATES[i].decode() for i in chain.accepted]
 
 
 async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -> None:
