@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,6 +24,8 @@ from tlsdoctor.commands.scan import run_scan
 from tlsdoctor.context import Context, Options
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.testing import Pki
+from tlsdoctor.testing.starttls_servers import ImapStarttlsServer
+from tlsdoctor.testing.tlsservers import SmtpStarttlsServer
 
 needs_openssl = pytest.mark.skipif(
     OPENSSL is None, reason="openssl binary not installed (.ci/scan-packages.txt)"
@@ -36,7 +39,9 @@ def certs() -> Iterator[Certs]:
         yield Certs(pki)
 
 
-def scan(port: int, certs: Certs | None = None, timeout: float = 3.0) -> dict[str, Any]:
+def scan(
+    port: int, certs: Certs | None = None, timeout: float = 3.0, *, starttls: str | None = None
+) -> dict[str, Any]:
     options = Options(
         host="127.0.0.1",
         port=port,
@@ -44,6 +49,7 @@ def scan(port: int, certs: Certs | None = None, timeout: float = 3.0) -> dict[st
         host_is_ip=True,
         timeout=timeout,
         ca_file=certs.ca_file if certs else None,
+        starttls=starttls,
     )
     return envelope(asyncio.run(run_scan(Context(options=options))))
 
@@ -162,6 +168,31 @@ def test_nginx_tls13_only_alpn_from_stdlib_handshakes(certs: Certs, tmp_path: Pa
     assert features["alpn"][:2] == ["h2", "http/1.1"], features  # as over TLS 1.2 (test above)
     assert features["compression"] == "none" and features["secure_renegotiation"] is None
     assert len(report["scan"]["certificates"]) == 1
+
+
+@needs_openssl
+@pytest.mark.parametrize("proto", ["smtp", "imap"])
+def test_scan_through_starttls_reports_exactly_the_configured_suites(proto: str) -> None:
+    """Every probe of a STARTTLS scan is its own connection with its own preamble (EHLO, STARTTLS;
+    a tagged STARTTLS): the suites found through it are exactly what the upgraded server takes."""
+    string = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:AES128-GCM-SHA256"
+
+    def tweak(ctx: ssl.SSLContext) -> None:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(string)
+
+    server_cls = {"smtp": SmtpStarttlsServer, "imap": ImapStarttlsServer}[proto]
+    server = server_cls(tweak=tweak).start()
+    try:
+        report = scan(server.port, timeout=3.0, starttls=proto)
+    finally:
+        server.stop()
+    assert supported(report) == ["TLSv1.2", "TLSv1.3"]
+    tls12 = protocol(report, "TLSv1.2")
+    assert sorted(tls12["cipher_suites"]) == sorted(ground_truth(string, "TLSv1.2"))
+    assert sorted(protocol(report, "TLSv1.3")["cipher_suites"]) == sorted(ground_truth(string, "TLSv1.3"))
+    assert report["scan"]["certificates"], "the chain, read through the preamble too"
+    assert server.unexpected == []
 
 
 @needs_openssl
