@@ -181,6 +181,16 @@ class CertificateCheck:
         return again, [note]
 
 
+async def check_served_chain(ctx: Context, chain: tuple[bytes, ...], servername: str | None) -> CheckResult:
+    """The certificate check on one chain as a server sent it for ``servername``: what ``scan``
+    reports (in its helper process or in-process, the same call), without fetching missing
+    issuers (a scan reports the chain as served)."""
+    from tlsdoctor import runner  # runner imports the checks' protocol, not this module
+
+    peer = PeerChain(variant="default", servername=servername, chain=chain)
+    return await runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx)
+
+
 def trust_for(ctx: Context) -> tuple[TrustAnchors, TrustAnchors]:
     """(the anchors to judge against, the system store): the same object when there is no --ca-file."""
     system = load_system_store()

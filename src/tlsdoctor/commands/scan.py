@@ -202,12 +202,9 @@ async def _certificate_check(ctx: Context, chain: tuple[bytes, ...], helper: Hel
             return result
         except HelperError:
             pass  # the same check in-process
-    from tlsdoctor import runner
-    from tlsdoctor.checks.certificate import CertificateCheck
-    from tlsdoctor.observations.tls import PeerChain
+    from tlsdoctor.checks.certificate import check_served_chain
 
-    peer = PeerChain(variant="default", servername=ctx.servername, chain=chain)
-    return await runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx)
+    return await check_served_chain(ctx, chain, ctx.servername)
 
 
 async def _judge_with(results: list[CheckResult], helper: Helper | None) -> tuple[Verdict, list[Cause]]:

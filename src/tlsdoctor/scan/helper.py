@@ -163,12 +163,9 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
         import asyncio
 
-        from tlsdoctor import runner
-        from tlsdoctor.checks.certificate import CertificateCheck
-        from tlsdoctor.observations.tls import PeerChain
+        from tlsdoctor.checks.certificate import check_served_chain
 
-        peer = PeerChain(variant="default", servername=servername, chain=chain)
-        return asyncio.run(runner.run_one(CertificateCheck([peer], fetch_issuers=False), ctx))
+        return asyncio.run(check_served_chain(ctx, chain, servername))
 
     def check_ahead(chain: tuple[bytes, ...]) -> None:
         key = ("check", chain, ctx.servername)
