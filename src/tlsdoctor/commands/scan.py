@@ -12,8 +12,10 @@ client, causes.md has no id for "old but working", and a CI gate can test
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from tlsdoctor.scan.helper import Helper, HelperError
@@ -37,27 +39,28 @@ if TYPE_CHECKING:
 def scan_command(ctx: Context) -> Report:
     """The command line's scan: fork the helper, then start the event loop and scan."""
     start = time.monotonic()
-    import tlsdoctor.model  # noqa: F401
-
-    helper = Helper.start(ctx, _ca_file(ctx))
-    try:
+    with _helper(ctx) as helper:
         import asyncio
 
         return asyncio.run(_timed(ctx, start, helper))
-    finally:
-        if helper is not None:
-            helper.close()
 
 
 async def run_scan(ctx: Context) -> Report:
     """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape). For a
     caller whose event loop already runs (the library API, tests)."""
     start = time.monotonic()
-    import tlsdoctor.model  # noqa: F401
+    with _helper(ctx) as helper:
+        return await _timed(ctx, start, helper)
+
+
+@contextlib.contextmanager
+def _helper(ctx: Context) -> Iterator[Helper | None]:
+    """The helper process for this scan (None where it cannot fork), ended on the way out."""
+    import tlsdoctor.model  # noqa: F401  (before the fork: both sides need it)
 
     helper = Helper.start(ctx, _ca_file(ctx))
     try:
-        return await _timed(ctx, start, helper)
+        yield helper
     finally:
         if helper is not None:
             helper.close()
