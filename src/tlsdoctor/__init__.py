@@ -11,22 +11,49 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from tlsdoctor.context import Options
     from tlsdoctor.model import Cause, CheckResult, Report, Status, Verdict
 
-__all__ = ["Cause", "CheckResult", "Report", "Status", "Verdict", "__version__", "diagnose", "explain"]
+__all__ = [
+    "Cause",
+    "CheckResult",
+    "Report",
+    "Status",
+    "Verdict",
+    "__version__",
+    "diagnose",
+    "diagnose_async",
+    "explain",
+]
 
 
 def diagnose(target: str, **options: Any) -> Report:
-    """Diagnose TARGET (as on the command line); options as in ``tlsdoctor.context.Options``."""
+    """Diagnose TARGET (as on the command line). Keywords as in contract/cli.md: ``port``,
+    ``servername``, ``connect_to``, ``resolver`` (one address or several), ``ca_file``, ``proxy``,
+    ``no_proxy``, ``timeout``, ``repeat``, ``ntp``, ``cert``, ``key``, ``starttls``,
+    ``expect_fingerprint``. An invalid value raises ``ValueError`` with the CLI's message."""
     import asyncio
 
-    from tlsdoctor.commands.diagnose import diagnose as run
-    from tlsdoctor.context import Context, Options
-    from tlsdoctor.target import parse_target
+    return asyncio.run(diagnose_async(target, **options))
 
-    parsed = parse_target(target, options.pop("port", None))
-    opts = Options(host=parsed.host, port=parsed.port, host_is_ip=parsed.is_ip, **options)
-    return asyncio.run(run(Context(options=opts)))
+
+async def diagnose_async(target: str, **options: Any) -> Report:
+    """:func:`diagnose` as a coroutine, for callers that run an event loop."""
+    from tlsdoctor.commands.diagnose import diagnose as run
+    from tlsdoctor.context import Context
+
+    return await run(Context(options=_validated(target, options)))
+
+
+def _validated(target: str, options: dict[str, Any]) -> Options:
+    """The arguments checked by the very code the CLI uses (tlsdoctor.inputs), before any probe."""
+    from tlsdoctor.errors import InputError, UsageError
+    from tlsdoctor.inputs import diagnose_options
+
+    try:
+        return diagnose_options(target, **options)
+    except (UsageError, InputError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def explain(text: str) -> Report:

@@ -7,14 +7,14 @@ Errors: UsageError/InputError -> one line, exit 2; anything unexpected -> one li
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from tlsdoctor.errors import InputError, TlsDoctorError, UsageError
+from tlsdoctor.inputs import STARTTLS_PROTOCOLS
 
 if TYPE_CHECKING:
     from tlsdoctor.context import Options
@@ -22,37 +22,23 @@ if TYPE_CHECKING:
 
 PROG = "tlsdoctor"
 PIPED_WIDTH = 120
-# The --starttls values (contract/cli.md): wire.starttls.PROTOCOLS, repeated here so --help stays fast.
-STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres", "mysql")
+MAX_ERROR_LINE = 300  # characters: argparse repeats bad values whole; a pasted 100 KB value stays one line
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        if len(message) > MAX_ERROR_LINE:
+            message = f"{message[:MAX_ERROR_LINE]}... (a {len(message)}-character message, cut)"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text}")
-    return value
+    """--timeout of the commands that do not go through inputs.diagnose_options (demo)."""
+    from tlsdoctor.inputs import seconds
 
-
-def bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not text.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value}")
-        return value
-
-    return parse
+    return seconds(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("diagnose", help="live, layered diagnosis of one endpoint")
     d.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
-    d.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
+    d.add_argument("--port", help="port, if not in TARGET (default 443)")
     d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
     d.add_argument(
         "--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host"
@@ -78,12 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     d.add_argument("--proxy", metavar="URL", help="HTTP CONNECT proxy to use")
     d.add_argument("--no-proxy", action="store_true", help="ignore proxy settings from the environment")
-    d.add_argument(
-        "--timeout", type=positive_float, default=5.0, metavar="S", help="per-step timeout (default 5)"
-    )
-    d.add_argument(
-        "--repeat", type=bounded_int(0, 1000), default=0, metavar="N", help="repeat the handshake N times"
-    )
+    d.add_argument("--timeout", default="5", metavar="S", help="per-step timeout (default 5)")
+    d.add_argument("--repeat", metavar="N", help="repeat the handshake N times (1 to 1000)")
     d.add_argument("--ntp", metavar="HOST", help="NTP server for the clock check")
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
@@ -102,18 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, weaknesses")
     s.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
-    s.add_argument("--port", type=bounded_int(1, 65535), help="port, if not in TARGET (default 443)")
+    s.add_argument("--port", help="port, if not in TARGET (default 443)")
     s.add_argument("--servername", metavar="NAME", help="SNI and certificate name instead of the host")
     s.add_argument("--connect-to", metavar="ADDR", help="connect to this address, not the host's")
     s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
-    s.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per-probe deadline")
+    s.add_argument("--timeout", default="5", metavar="S", help="per-probe deadline")
     s.add_argument(
         "--starttls",
         metavar="PROTO",
         choices=STARTTLS_PROTOCOLS,
         help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}",
     )
-    s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=0, ntp=None, cert=None, key=None)
+    s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=None, ntp=None, cert=None, key=None)
     _output_options(s)
 
     e = sub.add_parser("explain", help="interpret an error message or log excerpt (argument or stdin)")
@@ -137,88 +119,35 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="FILE", type=Path, help="also write a self-contained HTML report")
 
 
-def readable_file(path: Path, what: str) -> Path:
-    """Fail with one line if a file the user named cannot be read."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(1 << 20)
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if b"-----BEGIN " not in head:
-        raise InputError(f"{what} {path} is not a PEM file (no '-----BEGIN' line)")
-    return path
-
-
-def resolver_spec(text: str) -> str:
-    """Validate IP or IP:PORT ([v6]:port)."""
-    host, port = text, None
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise UsageError(f"invalid --resolver {text!r}: expected IP or IP:PORT") from None
-    if port is not None and (not port.isdigit() or not 1 <= int(port) <= 65535):
-        raise UsageError(f"invalid port in --resolver {text!r}")
-    return text
-
-
 def diagnose_options(args: argparse.Namespace) -> Options:
-    """Validate diagnose's arguments into Options."""
-    from tlsdoctor.context import Options
-    from tlsdoctor.target import normalize_host, parse_target
+    """Validate diagnose's (and scan's) arguments into Options: inputs.diagnose_options, which the
+    library calls too, so both accept and refuse the same values with the same message."""
+    from tlsdoctor.inputs import diagnose_options as validate
 
-    target = parse_target(args.target, args.port)
-    connect_to = None
-    if args.connect_to:
-        try:
-            connect_to = str(ipaddress.ip_address(args.connect_to.strip("[]")))
-        except ValueError:
-            raise UsageError(f"invalid --connect-to {args.connect_to!r}: expected an IP address") from None
-    servername = None
-    if args.servername:
-        servername, _ = normalize_host(args.servername)
-    if args.proxy:
-        from tlsdoctor.net.proxy import parse_proxy_url  # urllib and http.client: only with --proxy
-
-        parse_proxy_url(args.proxy)
-    if args.proxy and args.no_proxy:
-        raise UsageError("--proxy and --no-proxy exclude each other")
-    if args.key and not args.cert:
-        raise UsageError("--key needs --cert")
-    return Options(
-        host=target.host,
-        port=target.port,
-        servername=servername,
-        connect_to=connect_to,
-        resolvers=tuple(resolver_spec(r) for r in args.resolver),
-        ca_file=readable_file(args.ca_file, "--ca-file") if args.ca_file else None,
+    return validate(
+        args.target,
+        port=args.port,
+        servername=args.servername,
+        connect_to=args.connect_to,
+        resolver=args.resolver,
+        ca_file=args.ca_file,
         proxy=args.proxy,
         no_proxy=args.no_proxy,
         timeout=args.timeout,
         repeat=args.repeat,
         ntp=args.ntp,
-        cert=readable_file(args.cert, "--cert") if args.cert else None,
-        key=readable_file(args.key, "--key") if args.key else None,
-        host_is_ip=target.is_ip,
+        cert=args.cert,
+        key=args.key,
         starttls=getattr(args, "starttls", None),
-        expect_fingerprint=expected_fingerprint(getattr(args, "expect_fingerprint", None)),
+        expect_fingerprint=getattr(args, "expect_fingerprint", None),
     )
 
 
 def expected_fingerprint(text: str | None) -> str | None:
-    """--expect-fingerprint as lowercase hex ("AA:BB:..", "sha256:..." accepted), else a usage error."""
-    if text is None:
-        return None
-    from tlsdoctor.certs.analysis import normalise_fingerprint
+    """--expect-fingerprint as lowercase hex (inputs.fingerprint)."""
+    from tlsdoctor.inputs import fingerprint
 
-    value = normalise_fingerprint(text)
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise UsageError(f"invalid --expect-fingerprint {text!r}: expected a SHA-256 (64 hex digits)")
-    return value
+    return fingerprint(text)
 
 
 def read_explain_text(args: argparse.Namespace) -> str:
@@ -273,32 +202,26 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     return report.exit_status
 
 
-def writable_report(path: Path | None) -> None:
-    """Fail before the diagnosis, not after it, when --report cannot be written."""
-    if path is None:
-        return
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write --report {path}: {parent} is not a writable directory")
-
-
 def dispatch(args: argparse.Namespace) -> int:
-    writable_report(getattr(args, "report", None))
+    from tlsdoctor.inputs import report_path
+
+    report_path(getattr(args, "report", None))  # before the run: a report that cannot be written fails now
 
     if args.command == "diagnose":
+        options = diagnose_options(args)  # before the heavy imports: bad input fails in milliseconds
         import asyncio
 
         from tlsdoctor.commands.diagnose import diagnose
         from tlsdoctor.context import Context
 
-        options = diagnose_options(args)
         report = asyncio.run(diagnose(Context(options=options)))
         return emit(report, args)
     if args.command == "scan":
+        options = diagnose_options(args)
         from tlsdoctor.commands.scan import scan_command
         from tlsdoctor.context import Context
 
-        report = scan_command(Context(options=diagnose_options(args)))
+        report = scan_command(Context(options=options))
         return emit(report, args)
     if args.command == "explain":
         from tlsdoctor.commands.explain import run_explain

@@ -12,6 +12,7 @@ from tlsdoctor.errors import UsageError
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
+from tlsdoctor.target import parse_endpoint, redact_userinfo, shown, url_parts
 from tlsdoctor.wire.connect_proxy import (
     MAX_RESPONSE_HEAD,
     ConnectResponse,
@@ -24,12 +25,12 @@ from tlsdoctor.wire.connect_proxy import (
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ProxyUrl:
-    """A parsed proxy URL: scheme, host, port and optional credentials."""
+    """A parsed proxy URL: scheme, host, port and optional credentials (never shown: see display)."""
 
     scheme: str
     host: str
     port: int
-    credentials: tuple[str, str] | None
+    credentials: tuple[str, str] | None = dataclasses.field(repr=False)
     source: str  # "--proxy" or the environment variable it came from
 
     @property
@@ -38,22 +39,35 @@ class ProxyUrl:
         return f"{self.scheme}://{authority(self.host, self.port)}"
 
 
+PROXY_SCHEMES = {"http": 80, "https": 443}
+
+
 def parse_proxy_url(text: str, source: str = "--proxy") -> ProxyUrl:
-    """Parse http://[user:pass@]host[:port] (https:// accepted and judged by the probe)."""
-    raw = text if "://" in text else f"http://{text}"
-    url = urllib.parse.urlsplit(raw)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise UsageError(f"invalid proxy URL {text!r}: expected http://host:port")
-    try:
-        port = url.port or (443 if url.scheme == "https" else 80)
-    except ValueError:
-        raise UsageError(f"invalid port in proxy URL {text!r}") from None
-    creds = (
-        (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or ""))
-        if url.username
-        else None
-    )
-    return ProxyUrl(url.scheme, url.hostname, port, creds, source)
+    """Parse [http://][user:pass@]host[:port] (https:// accepted and judged by the probe).
+
+    Every error line shows the URL with its credentials redacted (target.redact_userinfo),
+    whether it came from --proxy or from the environment.
+    """
+    raw = text.strip()
+    if not raw:
+        hint = ": to ignore the environment's proxy, use --no-proxy" if source == "--proxy" else ""
+        raise UsageError(f"empty proxy URL in {source}{hint}")
+    raw = raw if "://" in raw else f"http://{raw}"
+    safe = shown(redact_userinfo(raw))
+    scheme, userinfo, hostport = url_parts(raw, f"proxy URL in {source}")
+    if scheme not in PROXY_SCHEMES:
+        raise UsageError(
+            f"unsupported proxy URL {safe} in {source}: only HTTP CONNECT proxies "
+            "(http:// or https://) are supported"
+        )
+    if not hostport:
+        raise UsageError(f"invalid proxy URL {safe} in {source}: no host")
+    host, port, _ = parse_endpoint(hostport, PROXY_SCHEMES[scheme], f"{source} host")
+    creds = None
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        creds = (urllib.parse.unquote(user), urllib.parse.unquote(password))
+    return ProxyUrl(scheme, host, port, creds, source)
 
 
 def proxy_for(host: str, explicit: str | None, no_proxy: bool) -> ProxyUrl | None:
