@@ -8,6 +8,7 @@ The system resolver is never asked about a test name (that would leave the machi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
@@ -306,16 +307,34 @@ def test_consistency_local_names_follow_the_hosts_file(servers: Callable[..., Dn
     assert all(m is None or m.confidence < 0.5 for m in matches)
 
 
-def test_resolve_end_to_end_system_sinkhole(servers: Callable[..., DnsServer]) -> None:
-    """/etc/hosts blocks the name (0.0.0.0) while the real resolver answers: no address to try, a fault."""
+def test_resolve_end_to_end_system_sinkhole(servers: Callable[..., DnsServer], tmp_path: Path) -> None:
+    """/etc/hosts blocks the name (0.0.0.0) while resolv.conf's nameserver answers: no address to
+    try, a fault. (The nameserver is asked on port 53 only, so this one answers on the side.)"""
     good, silent = servers(), servers(Mode.SILENT)
     start = time.monotonic()
     results = asyncio.run(resolve(ctx(NAME, good.address, silent.address), lookup=fake_lookup("0.0.0.0")))
     assert time.monotonic() - start < 2 * TIMEOUT + 0.5  # concurrent: about one timeout, not the sum
     assert results[0].id == SYSTEM_ID and results[-1].id == CONSISTENCY_ID
-    assert addresses_from(results) == []  # the system's answer wins, and 0.0.0.0 is not connectable
-    causes = evaluate(Facts(results), DNS_RULES)
+    system_only = asyncio.run(
+        resolve(ctx(NAME), resolv_conf=tmp_path / "none.conf", lookup=fake_lookup("0.0.0.0"))
+    )
+    # Without --resolver, the system's answer is the client's: 0.0.0.0 is not connectable.
+    assert addresses_from(system_only) == []
+    unnamed = [_unnamed(r) for r in results]
+    assert addresses_from(unnamed) == []
+    causes = evaluate(Facts(unnamed), DNS_RULES)
     assert causes[0].id == "dns-inconsistent" and causes[0].confidence >= 0.9
+    # With --resolver, the named server's answer is used and the system's sinkhole is a note.
+    assert addresses_from(results) == PUBLIC
+    assert not [c for c in evaluate(Facts(results), DNS_RULES) if c.confidence >= 0.5]
+
+
+def _unnamed(result: CheckResult) -> CheckResult:
+    """The same answers as if the servers were resolv.conf's nameservers, not --resolver's."""
+    observations = tuple(
+        dataclasses.replace(o, named=False) if isinstance(o, DnsLookup) else o for o in result.observations
+    )
+    return dataclasses.replace(result, observations=observations)
 
 
 def test_resolve_end_to_end_nxdomain(servers: Callable[..., DnsServer]) -> None:
@@ -328,18 +347,28 @@ def test_resolve_end_to_end_nxdomain(servers: Callable[..., DnsServer]) -> None:
 
 def test_addresses_from_prefers_the_system_and_bounds(servers: Callable[..., DnsServer]) -> None:
     server = servers()
-    results = asyncio.run(
-        resolve(
-            ctx("many.lab.test", server.address),
-            lookup=fake_lookup("10.0.0.1", "10.0.0.1", "fd00::1", *[f"10.0.0.{i}" for i in range(2, 9)]),
-        )
-    )
+    system = fake_lookup("10.0.0.1", "10.0.0.1", "fd00::1", *[f"10.0.0.{i}" for i in range(2, 9)])
+    results = [_unnamed(r) for r in asyncio.run(resolve(ctx("many.lab.test", server.address), lookup=system))]
     assert addresses_from(results) == ["10.0.0.1", "fd00::1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
     fallback = asyncio.run(
         resolve(ctx("many.lab.test", server.address), lookup=fake_lookup(error=socket.EAI_AGAIN))
     )
-    picked = addresses_from(fallback)  # an RRset has no order: any 4 of the server's 10
+    picked = addresses_from([_unnamed(r) for r in fallback])  # an RRset has no order: any 4 of 10
     assert len(picked) == 4 and set(picked) <= set(RECORDS["many.lab.test"])
+
+
+def test_addresses_from_the_named_resolver_only(servers: Callable[..., DnsServer]) -> None:
+    """--resolver replaces the system's resolver: its answers are used (bounded), never the
+    system's, even when the named server fails and the system would answer."""
+    server = servers()
+    system = fake_lookup("10.0.0.1", "fd00::1")
+    results = asyncio.run(resolve(ctx("many.lab.test", server.address), lookup=system))
+    picked = addresses_from(results)
+    assert len(picked) == 4 and set(picked) <= set(RECORDS["many.lab.test"])
+    failing = asyncio.run(resolve(ctx("many.lab.test", servers(Mode.SERVFAIL).address), lookup=system))
+    assert addresses_from(failing) == []
+    causes = evaluate(Facts(failing), DNS_RULES)
+    assert causes[0].id == "dns-failure" and causes[0].confidence >= 0.8, causes
 
 
 # -- a real DNS server: dnsmasq --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tlsdoctor.inference.engine import diagnose
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.dns import DNS_FAILURE, DNS_INCONSISTENT, DNS_NXDOMAIN, WORKING_CAP
@@ -315,3 +317,111 @@ def test_working_endpoint_without_failed_dns_check_is_never_a_dns_cause() -> Non
     ]
     assert all(rule.match(Facts(results)) is None for rule in DNS_RULES)
     assert diagnose(results, DNS_RULES)[0] is Verdict.HEALTHY
+
+
+# --resolver (issue 9 item 2): the named servers replace the system's resolver; the system's
+# different answer is a comparison. Each positive has its near miss: the same answers from a
+# resolv.conf nameserver (not named), where the system resolver stays the client's.
+
+
+def named(result: CheckResult) -> CheckResult:
+    """The same server check, as if the user had named the server with --resolver."""
+    observations = tuple(
+        dataclasses.replace(o, named=True) if isinstance(o, DnsLookup) else o for o in result.observations
+    )
+    return dataclasses.replace(result, observations=observations)
+
+
+def comparison(result: CheckResult) -> CheckResult:
+    """The system check as diagnose reports it with --resolver: warn at worst, never fail."""
+    return dataclasses.replace(result, status=Status.WARN if result.status is Status.FAIL else result.status)
+
+
+def top(results: list[CheckResult]) -> tuple[str, float]:
+    verdict, causes = diagnose(results)
+    return (causes[0].id, causes[0].confidence) if causes else (verdict.value, 0.0)
+
+
+def test_named_resolver_servfail_is_dns_failure_even_when_the_system_answers() -> None:
+    sf = server(DnsOutcome.SERVFAIL, DnsOutcome.SERVFAIL)
+    facts = Facts([comparison(system(DnsOutcome.ANSWER, "93.184.215.14")), named(sf)])
+    match = DNS_FAILURE.match(facts)
+    assert match is not None and match.confidence >= 0.9
+    assert "--resolver" in match.summary
+
+
+def test_near_miss_unnamed_server_servfail_while_the_system_answers_and_it_works() -> None:
+    results = [
+        system(DnsOutcome.ANSWER, "93.184.215.14"),
+        server(DnsOutcome.SERVFAIL, DnsOutcome.SERVFAIL),
+        connect("93.184.215.14", ConnectOutcome.CONNECTED),
+        handshake_ok("93.184.215.14"),
+    ]
+    match = DNS_FAILURE.match(Facts(results))
+    assert match is None or match.confidence <= WORKING_CAP
+
+
+def test_named_resolver_timeout_and_refused_are_dns_failure() -> None:
+    for outcome in (DnsOutcome.TIMEOUT, DnsOutcome.REFUSED):
+        facts = Facts(
+            [comparison(system(DnsOutcome.ANSWER, "93.184.215.14")), named(server(outcome, outcome))]
+        )
+        assert top(list(facts.results))[0] == "dns-failure", outcome
+
+
+def test_named_resolver_nxdomain_is_dns_nxdomain_even_when_the_system_answers() -> None:
+    results = [
+        comparison(system(DnsOutcome.ANSWER, "93.184.215.14")),
+        named(server(DnsOutcome.NXDOMAIN, DnsOutcome.NXDOMAIN)),
+    ]
+    match = DNS_NXDOMAIN.match(Facts(results))
+    assert match is not None and match.confidence >= 0.9
+
+
+def test_near_miss_unnamed_nxdomain_while_the_system_answers() -> None:
+    results = [system(DnsOutcome.ANSWER, "93.184.215.14"), server(DnsOutcome.NXDOMAIN, DnsOutcome.NXDOMAIN)]
+    match = DNS_NXDOMAIN.match(Facts(results))
+    assert match is not None and match.confidence < 0.5
+
+
+def test_system_sinkhole_is_a_note_when_the_named_resolver_answer_works() -> None:
+    sink = AddressNote(address="0.0.0.0", category="unspecified", resolver="system", name=NAME, sinkhole=True)
+    results = [
+        comparison(check("dns.system", lookup("system", "ANY", DnsOutcome.ANSWER, "0.0.0.0"), sink)),
+        named(server(DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, "93.184.215.14")),
+        connect("93.184.215.14", ConnectOutcome.CONNECTED),
+    ]
+    assert DNS_INCONSISTENT.match(Facts(results)) is None
+
+
+def test_near_miss_system_sinkhole_without_resolver_option() -> None:
+    sink = AddressNote(address="0.0.0.0", category="unspecified", resolver="system", name=NAME, sinkhole=True)
+    results = [
+        check("dns.system", lookup("system", "ANY", DnsOutcome.ANSWER, "0.0.0.0"), sink, status=Status.WARN),
+        server(DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, "93.184.215.14"),
+    ]
+    match = DNS_INCONSISTENT.match(Facts(results))
+    assert match is not None and match.confidence >= 0.9
+
+
+def test_named_resolver_loopback_answer_that_connects_is_not_a_sinkhole() -> None:
+    """A development resolver mapping names to 127.0.0.1, named on purpose, and reached: even if the
+    handshake then fails for another reason, the loopback answer is not a DNS finding."""
+    note = AddressNote(address="127.0.0.1", category="loopback", resolver=SERVER, name=NAME, sinkhole=True)
+    answer = named(server(DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, "127.0.0.1"))
+    answer = dataclasses.replace(answer, observations=(*answer.observations, note), status=Status.WARN)
+    results = [
+        comparison(system(DnsOutcome.NXDOMAIN)),
+        answer,
+        connect("127.0.0.1", ConnectOutcome.CONNECTED),
+    ]
+    assert DNS_INCONSISTENT.match(Facts(results)) is None
+
+
+def test_near_miss_named_loopback_answer_that_does_not_connect() -> None:
+    note = AddressNote(address="127.0.0.1", category="loopback", resolver=SERVER, name=NAME, sinkhole=True)
+    answer = named(server(DnsOutcome.ANSWER, DnsOutcome.NO_ADDRESS, "127.0.0.1"))
+    answer = dataclasses.replace(answer, observations=(*answer.observations, note), status=Status.WARN)
+    results = [comparison(system(DnsOutcome.NXDOMAIN)), answer, connect("127.0.0.1", ConnectOutcome.REFUSED)]
+    match = DNS_INCONSISTENT.match(Facts(results))
+    assert match is not None and match.confidence >= 0.9

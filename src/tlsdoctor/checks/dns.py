@@ -5,6 +5,10 @@
 a few ambiguous error codes. ``dns.server.<ip>`` asks each nameserver directly with
 dnspython, which tells those answers apart. ``dns.consistency`` compares what they said.
 All lookups run concurrently; each is bounded by the per-step timeout.
+
+``--resolver`` (contract/cli.md) names the servers to ask *instead of* the system's: their
+answers are the addresses diagnose connects to (``DnsLookup.named``), and the system resolver,
+still asked, is a comparison whose different answer is a note, never the diagnosis.
 """
 
 from __future__ import annotations
@@ -141,8 +145,9 @@ class SystemResolverCheck:
     id = SYSTEM_ID
     layer = "dns"
 
-    def __init__(self, lookup: Lookup = _system_lookup) -> None:
+    def __init__(self, lookup: Lookup = _system_lookup, *, comparison: bool = False) -> None:
         self._lookup = lookup  # injectable: tests must not reach the machine's real resolver
+        self.comparison = comparison  # --resolver given: this answer is not the one used
 
     def budget(self, ctx: Context) -> float:
         return ctx.timeout + 1.0
@@ -173,7 +178,11 @@ class SystemResolverCheck:
             elapsed_ms=(time.monotonic() - start) * 1000,
         )
         notes = _notes([lookup], "system")
-        status, summary = _verdict("system resolver", [lookup], notes)
+        if not self.comparison:
+            status, summary = _verdict("system resolver", [lookup], notes)
+        else:  # what it says is a note: the addresses used come from --resolver
+            status, summary = _verdict("system resolver, compared only (--resolver given)", [lookup], notes)
+            status = Status.WARN if status is Status.FAIL else status
         return CheckResult(id=self.id, status=status, summary=summary, observations=(lookup, *notes))
 
 
@@ -227,17 +236,55 @@ def _compare_family(name: str, qtype: str, sets: dict[str, frozenset[str]]) -> R
     )
 
 
+def named_resolvers(results: Sequence[CheckResult]) -> set[str]:
+    """The resolvers the user named with --resolver (their labels); empty when none was."""
+    return {o.resolver for r in results for o in r.observations if isinstance(o, DnsLookup) and o.named}
+
+
 def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
     """``dns.consistency``: compare the resolvers' answers; None when fewer than two answered.
 
     Status is warn at worst: a disagreement is a clue, and only the rules, which also see
-    whether connecting worked, may call it a fault.
+    whether connecting worked, may call it a fault. With --resolver, only a disagreement among
+    the named servers can be suspicious; the system resolver answering otherwise is a note.
     """
     views = _views([r for r in results if r.id == SYSTEM_ID or r.id.startswith(SERVER_PREFIX)])
+    named = named_resolvers(results)
+    found = _disagreements({r: v for r, v in views.items() if r in named}) if len(named) > 1 else []
+    if named and not found:
+        notes = [
+            dataclasses.replace(
+                d,
+                suspicious=False,
+                reason=f"{d.reason}; a note only: the addresses used come from --resolver "
+                f"{', '.join(sorted(named))}, not from the system resolver",
+            )
+            for d in _disagreements(views)
+        ]
+        found = notes
+    elif not named:
+        found = _disagreements(views)
+    answered = [r for r, lks in views.items() if any(lk.outcome in _DEFINITE for lk in lks)]
+    if len(answered) < 2:
+        return None
+    if not found:
+        name = next(lk.name for lks in views.values() for lk in lks)
+        return CheckResult(
+            id=CONSISTENCY_ID, status=Status.PASS, summary=f"{len(answered)} resolvers agree on {name}"
+        )
+    summary = "; ".join(f"{d.qtype}: {d.reason}" for d in found)
+    return CheckResult(id=CONSISTENCY_ID, status=Status.WARN, summary=summary, observations=tuple(found))
+
+
+_DEFINITE = (DnsOutcome.NXDOMAIN, DnsOutcome.ANSWER)
+
+
+def _disagreements(views: dict[str, list[DnsLookup]]) -> list[ResolverDisagreement]:
+    """What these resolvers disagree on: NXDOMAIN against an answer, or different address sets."""
     nx = [r for r, lks in views.items() if any(lk.outcome is DnsOutcome.NXDOMAIN for lk in lks)]
     answering = [r for r, lks in views.items() if any(lk.outcome is DnsOutcome.ANSWER for lk in lks)]
     if len(set(nx) | set(answering)) < 2:
-        return None
+        return []
     name = next(lk.name for lks in views.values() for lk in lks)
     local = addresses.is_local_name(name, socket.gethostname())  # /etc/hosts is right about these
     found: list[ResolverDisagreement] = []
@@ -262,11 +309,7 @@ def consistency(results: Sequence[CheckResult]) -> CheckResult | None:
         }
         if (seen := _compare_family(name, qtype, sets)) is not None:
             found.append(dataclasses.replace(seen, suspicious=seen.suspicious and not local))
-    if not found:
-        agree = f"{len(set(nx) | set(answering))} resolvers agree on {name}"
-        return CheckResult(id=CONSISTENCY_ID, status=Status.PASS, summary=agree)
-    summary = "; ".join(f"{d.qtype}: {d.reason}" for d in found)
-    return CheckResult(id=CONSISTENCY_ID, status=Status.WARN, summary=summary, observations=tuple(found))
+    return found
 
 
 def dns_skip_reason(ctx: Context) -> str | None:
@@ -302,11 +345,16 @@ def dns_checks(
     servers = [parse_server(t) for t in ctx.options.resolvers[:MAX_EXPLICIT_SERVERS]]
     if not servers and not answered_locally(ctx.options.host, hosts):
         servers = [(ip, 53) for ip in system_nameservers(resolv_conf)]
-    checks: list[runner.Check] = [SystemResolverCheck(lookup)]
+    # --resolver replaces the system's resolver, except for names no resolver is asked about:
+    # localhost and this host's own name answer from the hosts file (RFC 6761 section 6.3).
+    named = bool(ctx.options.resolvers) and not addresses.is_local_name(
+        ctx.options.host, socket.gethostname()
+    )
+    checks: list[runner.Check] = [SystemResolverCheck(lookup, comparison=named)]
     if servers:  # dnspython is imported only when a server is asked (an IP target never pays for it)
         from tlsdoctor.checks.dns_server import ServerCheck
 
-        checks += [ServerCheck(host, port) for host, port in dict.fromkeys(servers)]
+        checks += [ServerCheck(host, port, named=named) for host, port in dict.fromkeys(servers)]
     return checks
 
 
@@ -323,12 +371,15 @@ async def resolve(
 
 
 def addresses_from(results: Sequence[CheckResult]) -> list[str]:
-    """The addresses to connect to: the system resolver's, else the explicit servers'.
+    """The addresses to connect to: the --resolver servers' when named, else the system
+    resolver's, else its nameservers'.
 
-    The system's answer wins because it is what the failing client uses: when it is only a
-    sinkhole, the result is empty rather than another resolver's working address, so that
-    the reach phase cannot make a broken resolution look healthy. Unconnectable answers
-    (0.0.0.0, multicast) are dropped; at most MAX_PER_FAMILY per family, order kept.
+    The named servers replace the system's resolver (contract/cli.md): when they fail, the
+    result is empty, never the system's answer, so the reach phase cannot make the resolver the
+    user asked about look healthy. Without --resolver the system's answer wins because it is
+    what the failing client uses: when it is only a sinkhole, the result is empty rather than
+    another resolver's working address. Unconnectable answers (0.0.0.0, multicast) are
+    dropped; at most MAX_PER_FAMILY per family, order kept.
     """
 
     def answers(result: CheckResult) -> list[str]:
@@ -339,8 +390,10 @@ def addresses_from(results: Sequence[CheckResult]) -> list[str]:
             for a in o.addresses
         ]
 
+    named = named_resolvers(results)
+    servers = [r for r in results if r.id.startswith(SERVER_PREFIX)]
     system = [r for r in results if r.id == SYSTEM_ID and answers(r)]
-    chosen = system or [r for r in results if r.id.startswith(SERVER_PREFIX)]
+    chosen = [r for r in servers if r.id.removeprefix(SERVER_PREFIX) in named] if named else system or servers
     picked: list[str] = []
     per_family = {4: 0, 6: 0}
     for address in _unique([a for r in chosen for a in answers(r)]):

@@ -6,6 +6,7 @@ Split from checks/dns.py so that dnspython is imported only when a server is ask
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import dns.asyncquery
@@ -26,8 +27,9 @@ class ServerCheck:
 
     layer = "dns"
 
-    def __init__(self, host: str, port: int = 53) -> None:
+    def __init__(self, host: str, port: int = 53, *, named: bool = False) -> None:
         self.host, self.port = host, port
+        self.named = named  # --resolver: it replaces the system's resolver (DnsLookup.named)
         bracketed = f"[{host}]" if ":" in host else host
         self.label = host if port == 53 else f"{bracketed}:{port}"
         self.id = SERVER_PREFIX + self.label
@@ -37,7 +39,9 @@ class ServerCheck:
 
     async def run(self, ctx: Context) -> CheckResult:
         asked = (self._lookup(ctx.options.host, qtype, ctx.timeout) for qtype in ("A", "AAAA"))
-        lookups = await asyncio.gather(*asked)  # concurrently: a dead server costs one timeout
+        lookups = [
+            dataclasses.replace(lk, named=self.named) for lk in await asyncio.gather(*asked)
+        ]  # concurrently: a dead server costs one timeout
         notes = _notes(lookups, self.label)
         status, summary = _verdict(f"resolver {self.label}", lookups, notes)
         return CheckResult(id=self.id, status=status, summary=summary, observations=(*lookups, *notes))

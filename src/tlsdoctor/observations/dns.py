@@ -36,9 +36,14 @@ class DnsLookup(Observation):
     elapsed_ms: float = 0.0
     detail: str = ""
     transport: str = ""  # "udp", "tcp" (after truncation) or "getaddrinfo"
+    # Named with --resolver: this server replaces the system's resolver, so its answer is the one
+    # diagnose connects to, and the system resolver, still asked, is only a comparison.
+    named: bool = False
 
     def describe(self) -> str:
         where = "system resolver" if self.resolver == "system" else f"resolver {self.resolver}"
+        if self.named:
+            where += " (--resolver)"
         if self.outcome is DnsOutcome.ANSWER:
             return f"{where}: {self.name} {self.qtype} -> {', '.join(self.addresses)}"
         extra = f" ({self.detail})" if self.detail else ""

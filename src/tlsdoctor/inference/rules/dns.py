@@ -10,7 +10,11 @@ Two principles shape every rule here (from the issue that specified this layer):
   stays healthy when DNS merely looked odd. A connect to a sinkhole answer (127.0.0.1,
   0.0.0.0) does not count as working: it reaches whatever listens on this machine.
 
-The system resolver weighs most, because it is what the failing client uses.
+The system resolver weighs most, because it is what the failing client uses, unless the user
+named resolvers with ``--resolver``: those replace it (contract/cli.md), so only their answers
+can make a DNS cause, and the system resolver's different answer stays a note in the checks.
+An address the named resolver gave that the user then reaches is not a sinkhole finding: a
+loopback answer from a resolver one chose on purpose (a development resolver) is its intent.
 """
 
 from __future__ import annotations
@@ -47,13 +51,38 @@ SYSTEM = "system"
 ANSWER, NX, NODATA, FAILED = "answer", "nxdomain", "nodata", "failed"
 
 
+def _named(facts: Facts) -> set[str]:
+    """The resolvers named with --resolver; empty when the system's resolver is the client's."""
+    return {lk.resolver for lk in facts.all(DnsLookup) if lk.named}
+
+
+def _client_resolvers(facts: Facts) -> set[str]:
+    """Whose answers the connection uses: the named resolvers, else the system resolver."""
+    return _named(facts) or {SYSTEM}
+
+
+def _reached(facts: Facts) -> set[str]:
+    return {c.address for c in facts.all(TcpConnect) if c.outcome is ConnectOutcome.CONNECTED}
+
+
+def _notes(facts: Facts) -> list[AddressNote]:
+    """The address notes that may count: from the resolvers the connection relies on (all of
+    them without --resolver; only the named ones with it), less the sinkhole-looking answers of
+    a named resolver that the user then reached."""
+    named, reached = _named(facts), _reached(facts)
+    if not named:
+        return facts.all(AddressNote)
+    return [
+        n for n in facts.all(AddressNote) if n.resolver in named and not (n.sinkhole and n.address in reached)
+    ]
+
+
 def _working(facts: Facts) -> bool:
     """A handshake succeeded, or TCP connected to an address that is not a sinkhole answer."""
     if any(h.outcome is HandshakeOutcome.OK for h in facts.all(HandshakeAttempt)):
         return True
-    sinks = {n.address for n in facts.all(AddressNote) if n.sinkhole}
-    connects = facts.all(TcpConnect)
-    return any(c.outcome is ConnectOutcome.CONNECTED and c.address not in sinks for c in connects)
+    sinks = {n.address for n in _notes(facts) if n.sinkhole}
+    return any(address not in sinks for address in _reached(facts))
 
 
 def _guarded(predicate: Callable[[Facts], Match | None]) -> Callable[[Facts], Match | None]:
@@ -76,9 +105,12 @@ def _guarded(predicate: Callable[[Facts], Match | None]) -> Callable[[Facts], Ma
 
 
 def _by_resolver(facts: Facts) -> dict[str, list[DnsLookup]]:
+    """Each resolver's lookups; with --resolver only the named ones (the system is a comparison)."""
+    named = _named(facts)
     out: dict[str, list[DnsLookup]] = {}
     for lookup in facts.all(DnsLookup):
-        out.setdefault(lookup.resolver, []).append(lookup)
+        if not named or lookup.resolver in named:
+            out.setdefault(lookup.resolver, []).append(lookup)
     return out
 
 
@@ -166,8 +198,10 @@ def failure(facts: Facts) -> Match | None:
             summary=f"{name} exists but has no A or AAAA record",
         )
     kinds = ", ".join(sorted({lk.outcome.value for lk in said if lk.outcome is not DnsOutcome.NO_ADDRESS}))
+    who = f"the resolver named with --resolver ({', '.join(bad)})" if _named(facts) else "no resolver"
+    verb = "could not" if _named(facts) else "could"
     return Match(
-        confidence=0.9, evidence=_evidence(facts, said), summary=f"no resolver could resolve {name} ({kinds})"
+        confidence=0.9, evidence=_evidence(facts, said), summary=f"{who} {verb} resolve {name} ({kinds})"
     )
 
 
@@ -196,12 +230,13 @@ def _connects_failed(facts: Facts, targets: set[str]) -> bool | None:
 def inconsistent(facts: Facts) -> Match | None:
     """Sinkhole answers, suspicious disagreements, and never-routed answers that do not connect."""
     found: list[tuple[float, str, list[Evidence]]] = []
-    notes = facts.all(AddressNote)
+    notes = _notes(facts)
+    client = _client_resolvers(facts)
     sinks = [n for n in notes if n.sinkhole]
     if sinks:
-        hits_client = any(n.resolver == SYSTEM for n in sinks)
+        hits_client = any(n.resolver in client for n in sinks)
         all_sunk = all(
-            lk.resolver != SYSTEM or all(a in {n.address for n in sinks} for a in lk.addresses)
+            lk.resolver not in client or all(a in {n.address for n in sinks} for a in lk.addresses)
             for lk in facts.all(DnsLookup)
         )
         confidence = 0.9 if hits_client or all_sunk else 0.45
