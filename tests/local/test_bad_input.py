@@ -270,28 +270,33 @@ def auth_proxy(tmp_path: Path) -> Iterator[int]:
             proc.wait(timeout=5)
 
 
-def assert_no_secret(*texts: str) -> None:
-    encoded = base64.b64encode(f"user:{SECRET}".encode()).decode()
+def assert_no_secret(*texts: str, user: str = "user", password: str = SECRET) -> None:
+    encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
     for text in texts:
-        assert SECRET not in text
+        assert password not in text
         assert encoded not in text
 
 
+@pytest.mark.parametrize(
+    ("user", "password", "top"), [("user", SECRET, "proxy-error"), ("lab", "labpass", "healthy")]
+)
 def test_proxy_credentials_from_the_environment_never_shown(
-    auth_proxy: int, healthy: FaultServer, tmp_path: Path
+    auth_proxy: int, healthy: FaultServer, tmp_path: Path, user: str, password: str, top: str
 ) -> None:
-    """HTTPS_PROXY with credentials, through a real proxy that answers 407: the JSON report, the
-    human report, the HTML report and stderr name the proxy but never its password."""
-    env = clean_env(HTTPS_PROXY=f"http://user:{SECRET}@127.0.0.1:{auth_proxy}")
+    """HTTPS_PROXY with credentials, through a real proxy (wrong ones: 407; right ones: a working
+    tunnel): the JSON report, the human report, the HTML report and stderr name the proxy but
+    never its password, nor the Basic token made of it."""
+    env = clean_env(HTTPS_PROXY=f"http://{user}:{password}@127.0.0.1:{auth_proxy}")
     common = [f"127.0.0.1:{healthy.port}", "--servername", "localhost", "--ca-file", str(healthy.ca_file)]
     common += ["--timeout", "3"]
     as_json = run("diagnose", *common, "--json", env=env)
     html = tmp_path / "r.html"
     human = run("diagnose", *common, "--report", str(html), env=env)
     report = json.loads(as_json.stdout)
-    assert report["causes"][0]["id"] == "proxy-error", report["causes"]
+    assert report["causes"][0]["id"] == top, report["causes"]
     assert f"127.0.0.1:{auth_proxy}" in as_json.stdout  # the proxy is named...
-    assert_no_secret(as_json.stdout, as_json.stderr, human.stdout, human.stderr, html.read_text())
+    texts = (as_json.stdout, as_json.stderr, human.stdout, human.stderr, html.read_text())
+    assert_no_secret(*texts, user=user, password=password)  # ...its credentials never
 
 
 @pytest.mark.parametrize("source", ["--proxy", "HTTPS_PROXY", "https_proxy"])
