@@ -11,6 +11,7 @@ import time
 
 from tlsdoctor.errors import InputError
 from tlsdoctor.explain import analyse, suggest
+from tlsdoctor.explain.matcher import diagnose_command
 from tlsdoctor.explain.rank import diagnose_clues
 from tlsdoctor.model import CheckResult, Report, Status, TargetInfo
 
@@ -52,7 +53,9 @@ def run_explain(text: str) -> Report:
         checks=(result,),
         duration_ms=round((time.perf_counter() - start) * 1000, 1),
         extra={
-            "next_checks": suggest(causes, clues, target),
+            "next_checks": list(
+                dict.fromkeys([diagnose_command(text, target), *suggest(causes, clues, target)])
+            ),
             "detected_target": str(target) if target else None,
         },
     )

@@ -28,6 +28,13 @@ _UPPER_LITERAL = re.compile(r"(?<!\\)(?<!\(\?)[A-Z]")
 OSES = ("linux", "macos", "windows")
 OS_LABELS = {"linux": "Linux", "macos": "macOS/BSD", "windows": "Windows"}
 _CAUSE_IDS = frozenset(c.value for c in CauseId) - {CauseId.HEALTHY.value}
+# Files whose every pattern must cite where its text was found (message families added for
+# real users' reports, and the vocabulary of the user's own description).
+SOURCED_FILES = ("families.toml", "context.toml")
+# Clues read from the user's prose rather than from a program's message.
+PROSE_FAMILY = "description"
+# Patterns consulted only when nothing else matched (never an empty answer for TLS text).
+FALLBACK_FAMILY = "generic"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class Pattern:
     supersedes: frozenset[str]
     next: tuple[str, ...]
     exact: Rx | None = None  # run on the text as given (errno names are case-sensitive)
+    source: str = ""  # where the message text (or the vocabulary) was found, for review
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,6 +82,14 @@ class CodeRef:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class OptionHint:
+    """Text that suggests a ``tlsdoctor diagnose`` option ({1} is the regex's first group)."""
+
+    regex: Rx
+    option: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Knowledge:
     """Everything explain knows, compiled."""
 
@@ -91,6 +107,10 @@ class Knowledge:
     code_context: Rx
     alert_contexts: tuple[Rx, ...]
     x509_contexts: tuple[Rx, ...]
+    curl_codes: Mapping[int, str]
+    curl_names: Mapping[str, int]
+    curl_contexts: tuple[Rx, ...]
+    option_hints: tuple[OptionHint, ...]
     ssl_lib: int
     sys_lib: int
     alert_offset: int
@@ -133,12 +153,13 @@ def _pattern(raw: Mapping[str, Any], macros: Mapping[str, str]) -> Pattern:
     return Pattern(
         id=pid,
         family=str(raw["family"]),
-        regex=_compile(_expand(str(raw["regex"]), macros), pid),
+        regex=_compile(_expand(str(raw["regex"]), macros), pid) if "regex" in raw else None,
         meaning=str(raw["meaning"]),
         causes=_causes(raw.get("causes", {}), pid),
         group=str(raw.get("group", pid)),
         supersedes=frozenset(raw.get("supersedes", ())),
         next=tuple(raw.get("next", ())),
+        source=str(raw.get("source", "")),
     )
 
 
@@ -182,8 +203,14 @@ def knowledge() -> Knowledge:
     pat = _load("patterns.toml")
     err = _load("errno.toml")
     ossl = _load("openssl.toml")
-    macros = {str(k): str(v) for k, v in pat.get("macros", {}).items()}
-    patterns = [_pattern(p, macros) for p in pat["pattern"]]
+    extra = [_load(name) for name in SOURCED_FILES]
+    macros = {str(k): str(v) for f in (pat, *extra) for k, v in f.get("macros", {}).items()}
+    patterns = [_pattern(p, macros) for f in (pat, *extra) for p in f.get("pattern", ())]
+    for f, name in zip(extra, SOURCED_FILES, strict=True):
+        for p in f.get("pattern", ()):
+            if not str(p.get("source", "")).strip():
+                raise InternalError(f"explain knowledge: {p['id']} in {name} cites no source")
+    curl = extra[0]["curl"]
     errnos: list[ErrnoEntry] = []
     for key, eai in (("errno", False), ("eai", True)):
         for raw in err[key]:
@@ -217,6 +244,14 @@ def knowledge() -> Knowledge:
         code_context=_compile(contexts["code"], "openssl code"),
         alert_contexts=tuple(_compile(c, "alert context") for c in contexts["alert"]),
         x509_contexts=tuple(_compile(c, "x509 context") for c in contexts["x509"]),
+        curl_codes={int(k): str(v) for k, v in curl["codes"].items()},
+        curl_names={str(k): int(v) for k, v in curl["names"].items()},
+        curl_contexts=tuple(_compile(c, "curl context") for c in curl["contexts"]),
+        option_hints=tuple(
+            OptionHint(_compile(h["regex"], "option hint"), str(h["option"]))
+            for f in extra
+            for h in f.get("option_hint", ())
+        ),
         ssl_lib=int(ossl["ssl_lib"]),
         sys_lib=int(ossl["sys_lib"]),
         alert_offset=int(ossl["alert_offset"]),
@@ -231,6 +266,9 @@ def _check_references(kb: Knowledge) -> None:
         for number, ref in table.items():
             if ref.pattern not in kb.by_id:
                 raise InternalError(f"explain knowledge: code {number} points at unknown {ref.pattern!r}")
+    for number, pid in kb.curl_codes.items():
+        if pid not in kb.by_id:
+            raise InternalError(f"explain knowledge: curl code {number} points at unknown {pid!r}")
     missing = _CAUSE_IDS - set(kb.cause_checks)
     if missing:
         raise InternalError(f"explain knowledge: no cause_checks for {sorted(missing)}")

@@ -12,12 +12,15 @@ engine's noisy-OR.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Iterator, Sequence
 
 from tlsdoctor.errors import InputError
+from tlsdoctor.explain.dates import date_hits
 from tlsdoctor.explain.decode import decode_openssl_code, eai_context, read_errno
-from tlsdoctor.explain.knowledge import Knowledge, Pattern, knowledge
+from tlsdoctor.explain.hit import Hit
+from tlsdoctor.explain.knowledge import FALLBACK_FAMILY, Knowledge, Pattern, knowledge
 from tlsdoctor.explain.prefilter import lower_ascii
 from tlsdoctor.explain.target import DetectedTarget, detect_target
 from tlsdoctor.model import Cause
@@ -27,16 +30,6 @@ MAX_CHARS = 1 << 20  # 1 MiB: the tail of a longer log is kept (errors come last
 MAX_EXCERPT = 200
 PLACEHOLDER = "HOST:PORT"
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Hit:
-    """One pattern found at one place, before consolidation."""
-
-    pattern: Pattern
-    start: int
-    excerpt: str
-    meaning: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -148,19 +141,40 @@ def _number_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
                 )
 
 
+def _curl_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
+    """libcurl error numbers (and CURLE_* names) in the shapes wrappers print them."""
+    for rx in kb.curl_contexts:
+        for m in rx.finditer(low):
+            groups = m.groupdict()
+            num = int(groups["num"]) if groups.get("num") else kb.curl_names.get(groups.get("name") or "")
+            pid = kb.curl_codes.get(num) if num is not None else None
+            if pid is not None:
+                pattern = kb.by_id[pid]
+                yield Hit(
+                    pattern, m.start(), _excerpt(text, m, 60), f"{pattern.meaning} [libcurl error {num}]"
+                )
+
+
 def _text_hits(text: str, low: str, kb: Knowledge) -> Iterator[Hit]:
     for pattern in kb.patterns:
-        found = [
-            m
-            for m in (
-                pattern.regex.search(low) if pattern.regex else None,
-                pattern.exact.search(text) if pattern.exact else None,
-            )
-            if m is not None
-        ]
-        if found:
-            m = min(found, key=lambda m: m.start())
-            yield Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)
+        if pattern.family != FALLBACK_FAMILY:
+            yield from _pattern_hits(text, low, pattern)
+
+
+def _pattern_hits(text: str, low: str, pattern: Pattern) -> list[Hit]:
+    """The first place one pattern matches (its lower-case regex or its exact one)."""
+    found = [
+        m
+        for m in (
+            pattern.regex.search(low) if pattern.regex else None,
+            pattern.exact.search(text) if pattern.exact else None,
+        )
+        if m is not None
+    ]
+    if not found:
+        return []
+    m = min(found, key=lambda m: m.start())
+    return [Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)]
 
 
 def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
@@ -228,8 +242,17 @@ def _consolidate(hits: list[Hit], kb: Knowledge, target: DetectedTarget | None) 
     return clues
 
 
-def analyse(text: str) -> Analysis:
-    """Clues and target of one text. Raises InputError for empty or binary input."""
+def _fallback_hits(text: str, low: str, kb: Knowledge) -> list[Hit]:
+    """For TLS or connection text that no known message explains: the usual suspects, weakly."""
+    hits = [h for p in kb.patterns if p.family == FALLBACK_FAMILY for h in _pattern_hits(text, low, p)]
+    return hits[:1]  # TLS vocabulary first (the patterns' order): one fallback clue is enough
+
+
+def analyse(text: str, now: datetime.datetime | None = None) -> Analysis:
+    """Clues and target of one text. Raises InputError for empty or binary input.
+
+    ``now`` is the reference for judging dates the text shows (default: the system clock).
+    """
     text, truncated = prepare(text)
     kb = knowledge()
     low = lower_ascii(text)
@@ -237,8 +260,12 @@ def analyse(text: str) -> Analysis:
         *_errno_hits(text, low, kb),
         *_code_hits(text, low, kb),
         *_number_hits(text, low, kb),
+        *_curl_hits(text, low, kb),
         *_text_hits(text, low, kb),
+        *date_hits(text, kb, now),
     ]
+    if not any(w > 0 for h in hits for _, w in h.pattern.causes):
+        hits += _fallback_hits(text, low, kb)
     target = detect_target(text, kb)
     return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated)
 
@@ -264,3 +291,20 @@ def suggest(causes: Sequence[Cause], clues: Sequence[TextClue], target: Detected
     if not out:
         out = ["tlsdoctor diagnose {target}"]
     return list(dict.fromkeys(_fill(out, target)))
+
+
+_CREDENTIALS = re.compile(r"//[^/@\s]{1,200}@")
+
+
+def diagnose_command(text: str, target: DetectedTarget | None) -> str:
+    """The ``tlsdoctor diagnose`` command that would settle it, with the options the text suggests."""
+    kb = knowledge()
+    low = lower_ascii(text)
+    options: dict[str, str] = {}
+    for hint in kb.option_hints:
+        flag = hint.option.split()[0]
+        if flag in options or (m := hint.regex.search(low)) is None:
+            continue
+        value = _CREDENTIALS.sub("//", text[m.start(1) : m.end(1)]) if m.re.groups else ""
+        options[flag] = hint.option.replace("{1}", value)
+    return " ".join(["tlsdoctor diagnose", str(target) if target else PLACEHOLDER, *options.values()])
