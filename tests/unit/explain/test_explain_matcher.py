@@ -86,7 +86,8 @@ def test_pattern_counts_per_family() -> None:
     families: dict[str, int] = {}
     for p in knowledge().patterns:
         families[p.family] = families.get(p.family, 0) + 1
-    families.pop("generic")  # the two fallbacks, used only when nothing else matched
+    for single in ("generic", "public"):  # fallbacks, and clues about targets rather than a tool's wording
+        families.pop(single)
     assert all(n >= 3 for n in families.values()), families
     assert sum(families.values()) >= 150
 
