@@ -39,6 +39,8 @@ def run_explain(text: str) -> Report:
         status = Status.WARN
     if found.truncated:
         summary += "; input over 1 MiB, only its end was read"
+    if found.focused:
+        summary += "; long input: its head, its tail and the lines around TLS and connection words were read"
     elapsed = (time.perf_counter() - start) * 1000
     result = CheckResult(
         id=CHECK_ID, status=status, summary=summary, duration_ms=round(elapsed, 1), observations=clues

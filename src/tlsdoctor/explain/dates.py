@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from tlsdoctor.explain.hit import Hit
 from tlsdoctor.explain.knowledge import Knowledge
+from tlsdoctor.explain.prefilter import Rx, lower_ascii
 
 UTC = datetime.UTC
 EARLIEST_PLAUSIBLE = 2005
@@ -45,22 +46,28 @@ _SHAPES = (
     re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b"),
     re.compile(r"\b(?P<y>\d{4})\.(?P<m>\d{2})\.(?P<d>\d{2})\b"),
 )
-_GO_TIMES = re.compile(
+_GO_TIMES = Rx.compile(
     r"current time (?P<cur>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?) is "
-    r"(?P<rel>before|after) (?P<ref>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?)"
+    r"(?P<rel>before|after) (?P<ref>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?)",
+    re.ASCII,
+    lower=True,
 )
 # Where the text shows this machine's own date: a "Date | ..." row, `date` output, prose.
-_LOCAL = re.compile(
+_LOCAL = Rx.compile(
     r"(?:^|\n)[ \t>*|-]{0,6}(?:date|system (?:date|time)|current (?:date|time)|local time|now)"
     r"[ \t]{0,8}[|:=][ \t]{0,8}"
     r"(?P<a>[^\n]{6,60})"
     r"|(?:^|\n)[^\n]{0,40}[$#] {0,2}date[ \t]{0,4}\n(?P<b>[^\n]{6,60})"
     r"|\b(?:system time|system clock|the date|the time|date|clock) (?:is|was|became|shows|turns back to|"
     r"set to|reset to|changed to|jumped to)(?: set)?(?: incorrectly)?(?: to)? (?:some time in )?"
-    r"(?P<c>[^\n]{4,40})"
+    r"(?P<c>[^\n]{4,40})",
+    re.ASCII,
+    lower=True,
 )
 # Lines whose dates must lie in the past of a working clock: builds, releases, kernels.
-_REFERENCE = re.compile(r"\b(?:release-?date|released|built|build|kernel|smp|compiled)\b")
+_REFERENCE = Rx.compile(
+    r"\b(?:release-?date|released|built|build|kernel|smp|compiled)\b", re.ASCII, lower=True
+)
 
 
 def parse_dates(text: str) -> list[datetime.datetime]:
@@ -113,9 +120,7 @@ def _days(delta: datetime.timedelta) -> str:
 def date_hits(text: str, kb: Knowledge, now: datetime.datetime | None = None) -> Iterator[Hit]:
     """Clues from the dates of ``text``: the clock is implausible, behind, or the certificate is off."""
     now = (now or datetime.datetime.now(UTC)).replace(tzinfo=None)
-    low = text.lower()
-    if not any(ch.isdigit() for ch in low):
-        return
+    low = lower_ascii(text)
     yield from _go_comparisons(text, low, kb, now)
     yield from _local_dates(text, low, kb, now)
 

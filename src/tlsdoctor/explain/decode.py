@@ -37,7 +37,19 @@ class ErrnoReading:
         return f"{self.number} read as {self.name} ({OS_LABELS[self.os]} numbering: {tail})"
 
 
+_HINT_CACHE: list[tuple[str, Knowledge, tuple[str, str] | None]] = []
+
+
 def _hinted_os(text: str, kb: Knowledge) -> tuple[str, str] | None:
+    """The OS the text most mentions; remembered for the last text (read_errno asks per number)."""
+    if _HINT_CACHE and _HINT_CACHE[0][0] is text and _HINT_CACHE[0][1] is kb:
+        return _HINT_CACHE[0][2]
+    found = _find_hinted_os(text, kb)
+    _HINT_CACHE[:] = [(text, kb, found)]
+    return found
+
+
+def _find_hinted_os(text: str, kb: Knowledge) -> tuple[str, str] | None:
     """The OS the text most mentions (Darwin, C:\\, schannel...), with the word that said so."""
     best: tuple[int, str, str] | None = None
     text = lower_ascii(text)

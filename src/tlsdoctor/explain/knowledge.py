@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from tlsdoctor.errors import InternalError
-from tlsdoctor.explain.prefilter import Rx
+from tlsdoctor.explain.prefilter import KEYWORD_CACHE, Rx
 from tlsdoctor.inference.causes import CauseId
 
 # Patterns are written in lower case and run on an ASCII-lowered copy of the text (same
@@ -116,9 +121,57 @@ class Knowledge:
     alert_offset: int
 
 
-def _load(name: str) -> dict[str, Any]:
-    with resources.files("tlsdoctor.explain").joinpath(name).open("rb") as f:
-        return tomllib.load(f)
+KNOWLEDGE_FILES = ("patterns.toml", "errno.toml", "openssl.toml", *SOURCED_FILES)
+CACHE_FORMAT = 1
+
+
+def _raw_files() -> dict[str, bytes]:
+    here = resources.files("tlsdoctor.explain")
+    return {name: here.joinpath(name).read_bytes() for name in KNOWLEDGE_FILES}
+
+
+def _cache_path(raw: Mapping[str, bytes]) -> Path | None:
+    """Where the parsed knowledge of exactly these files is kept (None: no usable cache dir)."""
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.path.expanduser("~"), ".cache"))
+    if not base or base.startswith("~"):
+        return None
+    digest = hashlib.sha256(f"{CACHE_FORMAT}:{sys.version}".encode())
+    for name in KNOWLEDGE_FILES:
+        digest.update(name.encode() + b"\0" + raw[name] + b"\0")
+    return Path(base) / "tlsdoctor" / f"explain-knowledge-{digest.hexdigest()[:32]}.json"
+
+
+def _parsed_files() -> tuple[dict[str, dict[str, Any]], Path | None, bool]:
+    """The knowledge files parsed, from the JSON cache when it is there (and whether it was)."""
+    raw = _raw_files()
+    path = _cache_path(raw)
+    if path is not None:
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            KEYWORD_CACHE.update(
+                {src: (frozenset(kws) if kws is not None else None) for src, kws in cached["keywords"]}
+            )
+            return cached["files"], path, True
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return {name: tomllib.loads(data.decode("utf-8")) for name, data in raw.items()}, path, False
+
+
+def _save_cache(path: Path | None, files: Mapping[str, Any]) -> None:
+    """Keep the parsed files and derived keywords for the next process; best effort only."""
+    if path is None:
+        return
+    payload = {
+        "files": files,
+        "keywords": [[src, sorted(kws) if kws is not None else None] for src, kws in KEYWORD_CACHE.items()],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _compile(source: str, where: str, flags: int = FLAGS, *, lower: bool = True) -> Rx:
@@ -200,10 +253,9 @@ def _refs(raw: Mapping[str, Any]) -> dict[int, CodeRef]:
 @functools.cache
 def knowledge() -> Knowledge:
     """Load and compile the data files (once per process)."""
-    pat = _load("patterns.toml")
-    err = _load("errno.toml")
-    ossl = _load("openssl.toml")
-    extra = [_load(name) for name in SOURCED_FILES]
+    files, cache, cached = _parsed_files()
+    pat, err, ossl = files["patterns.toml"], files["errno.toml"], files["openssl.toml"]
+    extra = [files[name] for name in SOURCED_FILES]
     macros = {str(k): str(v) for f in (pat, *extra) for k, v in f.get("macros", {}).items()}
     patterns = [_pattern(p, macros) for f in (pat, *extra) for p in f.get("pattern", ())]
     for f, name in zip(extra, SOURCED_FILES, strict=True):
@@ -257,6 +309,8 @@ def knowledge() -> Knowledge:
         alert_offset=int(ossl["alert_offset"]),
     )
     _check_references(kb)
+    if not cached:
+        _save_cache(cache, files)
     return kb
 
 

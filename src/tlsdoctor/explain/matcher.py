@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from tlsdoctor.errors import InputError
 from tlsdoctor.explain.dates import date_hits
 from tlsdoctor.explain.decode import decode_openssl_code, eai_context, read_errno
+from tlsdoctor.explain.focus import focus
 from tlsdoctor.explain.hit import Hit
 from tlsdoctor.explain.knowledge import FALLBACK_FAMILY, Knowledge, Pattern, knowledge
 from tlsdoctor.explain.prefilter import lower_ascii
@@ -39,6 +40,7 @@ class Analysis:
     clues: tuple[TextClue, ...]
     target: DetectedTarget | None
     truncated: bool
+    focused: bool = False  # a long text: only its head, tail and relevant lines were read
 
 
 def prepare(text: str) -> tuple[str, bool]:
@@ -254,6 +256,7 @@ def analyse(text: str, now: datetime.datetime | None = None) -> Analysis:
     ``now`` is the reference for judging dates the text shows (default: the system clock).
     """
     text, truncated = prepare(text)
+    text, focused = focus(text)
     kb = knowledge()
     low = lower_ascii(text)
     hits = [
@@ -267,7 +270,7 @@ def analyse(text: str, now: datetime.datetime | None = None) -> Analysis:
     if not any(w > 0 for h in hits for _, w in h.pattern.causes):
         hits += _fallback_hits(text, low, kb)
     target = detect_target(text, kb)
-    return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated)
+    return Analysis(tuple(_consolidate(hits, kb, target)), target, truncated, focused)
 
 
 def find_clues(text: str) -> list[TextClue]:

@@ -22,21 +22,44 @@ _ZERO_WIDTH = frozenset("bBAZ")
 _CLASSES = frozenset("dDsSwW")
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v"}
 MIN_KEYWORD = 3
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def lower_ascii(text: str) -> str:
-    """Lower-case A-Z only: same length as ``text``, so match spans map back to it."""
-    return text.translate(_ASCII_LOWER)
+    """Lower-case A-Z only: same length as ``text``, so match spans map back to it.
+
+    ``str.lower`` would also fold non-ASCII letters (and may change the length); bytes.lower
+    folds only ASCII, and UTF-8 multi-byte sequences have no ASCII bytes, so the round trip
+    is exact and far faster than ``str.translate`` on a long paste.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+
+
+# Words that are in almost every TLS error text or log: a requirement made of them lets the
+# regex run nearly everywhere, so a rarer literal of the same regex is preferred (both are
+# required, so either is a correct prefilter; this only picks the faster one).
+COMMON_WORDS = frozenset(
+    {
+        *("certificate", "connection", "connect", "error", "failed", "failure", "server", "client"),
+        *("request", "requests", "status", "http", "https", "proxy", "alert", "version", "handshake"),
+        *("host", "network", "cert", "timeout", "tls", "ssl", "open", "load", "fail", "work", "works"),
+        *("only", "after", "port"),
+    }
+)
+
+
+def _selectivity(keyword: str) -> int:
+    return 1 if keyword.strip(" :_-/.") in COMMON_WORDS else len(keyword)
 
 
 def _better(a: Keywords, b: Keywords) -> Keywords:
-    """The more selective requirement: longest shortest keyword, then fewest keywords."""
+    """The more selective requirement: longest shortest keyword (common words count as short), then fewest."""
     if a is None:
         return b
     if b is None:
         return a
-    return max(a, b, key=lambda k: (min(map(len, k)), -len(k)))
+    return max(a, b, key=lambda k: (min(map(_selectivity, k)), -len(k)))
 
 
 def _quantifier(s: str, i: int) -> tuple[int, bool, int]:
@@ -157,12 +180,20 @@ def _alternation(s: str, i: int) -> tuple[Keywords, int]:
     return frozenset().union(*(o for o in options if o is not None)), i
 
 
+# Derived keywords by regex source: filled by keywords(), saved and restored by the knowledge
+# cache (knowledge.py) so a new process does not parse ~400 regexes again.
+KEYWORD_CACHE: dict[str, Keywords] = {}
+
+
 def keywords(source: str) -> Keywords:
     """Literals (as written in the regex) one of which every match contains; None if unknown."""
+    if source in KEYWORD_CACHE:
+        return KEYWORD_CACHE[source]
     try:
         found, _ = _alternation(source, 0)
     except (ValueError, IndexError):
-        return None
+        found = None
+    KEYWORD_CACHE[source] = found
     return found
 
 

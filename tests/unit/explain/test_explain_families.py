@@ -302,3 +302,32 @@ def test_diagnose_command_carries_the_options_the_text_suggests(text: str, optio
 def test_every_new_pattern_is_found_by_its_own_positive() -> None:
     """The positives above cover each new family; this near miss checks they are not trivially broad."""
     assert not find_clues("everything works fine today")
+
+
+# ---------------------------------------------------------------- long pastes
+def test_long_log_keeps_head_description_and_late_error() -> None:
+    noise = "2026-12-07 10:00:00 INFO request handled in 12 ms path=/api/v1/items status=200\n" * 4000
+    text = (
+        "We are behind Zscaler.\n"
+        + noise
+        + "npm ERR! code UNABLE_TO_GET_ISSUER_CERT_LOCALLY\n"
+        + noise[:2000]
+    )
+    report = run_explain(text)
+    assert "long input" in report.checks[0].summary
+    assert report.causes[0].id == "tls-interception"
+
+
+def test_focus_keeps_lines_around_stems_and_drops_repeats() -> None:
+    from tlsdoctor.explain.focus import FOCUS_MAX, focus
+
+    filler = "".join(f"line {i} nothing to see\n" for i in range(20000))
+    text = (
+        filler[: len(filler) // 2]
+        + "x509: certificate signed by unknown authority\n"
+        + filler[len(filler) // 2 :]
+    )
+    focused, cut = focus(text + "same line\n" * 5000)
+    assert cut and len(focused) <= FOCUS_MAX
+    assert "unknown authority" in focused and focused.count("same line") == 1
+    assert focus("short text")[1] is False

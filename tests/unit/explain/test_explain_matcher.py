@@ -216,3 +216,24 @@ def test_prefilter_never_hides_a_match() -> None:
 )
 def test_received_alert_is_not_a_local_verify_result(text: str, top: str) -> None:
     assert run_explain(text).causes[0].id == top
+
+
+def test_knowledge_cache_gives_the_same_knowledge(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsed-files cache is an optimisation only: a cached load equals a fresh one."""
+    from tlsdoctor.explain import knowledge as kmod
+    from tlsdoctor.explain import prefilter
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kmod.knowledge.cache_clear()
+    prefilter.KEYWORD_CACHE.clear()
+    fresh = kmod.knowledge()
+    assert list((tmp_path / "tlsdoctor").glob("explain-knowledge-*.json"))  # type: ignore[operator]
+    kmod.knowledge.cache_clear()
+    prefilter.KEYWORD_CACHE.clear()
+    cached = kmod.knowledge()
+    kmod.knowledge.cache_clear()
+    assert [p.id for p in cached.patterns] == [p.id for p in fresh.patterns]
+    assert [(p.regex.keywords if p.regex else None) for p in cached.patterns] == [
+        (p.regex.keywords if p.regex else None) for p in fresh.patterns
+    ]
+    assert cached.curl_codes == fresh.curl_codes and len(cached.option_hints) == len(fresh.option_hints)
