@@ -15,6 +15,7 @@ year is a clock fault, whatever the certificate says.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterator
 
@@ -46,28 +47,28 @@ _SHAPES = (
     re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b"),
     re.compile(r"\b(?P<y>\d{4})\.(?P<m>\d{2})\.(?P<d>\d{2})\b"),
 )
-_GO_TIMES = Rx.compile(
+_GO_TIMES_SOURCE = (
     r"current time (?P<cur>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?) is "
-    r"(?P<rel>before|after) (?P<ref>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?)",
-    re.ASCII,
-    lower=True,
+    r"(?P<rel>before|after) (?P<ref>\d{4}-\d{2}-\d{2}t[\d:.]{5,20}(?:z|[+-]\d{2}:?\d{2})?)"
 )
 # Where the text shows this machine's own date: a "Date | ..." row, `date` output, prose.
-_LOCAL = Rx.compile(
+_LOCAL_SOURCE = (
     r"(?:^|\n)[ \t>*|-]{0,6}(?:date|system (?:date|time)|current (?:date|time)|local time|now)"
     r"[ \t]{0,8}[|:=][ \t]{0,8}"
     r"(?P<a>[^\n]{6,60})"
     r"|(?:^|\n)[^\n]{0,40}[$#] {0,2}date[ \t]{0,4}\n(?P<b>[^\n]{6,60})"
     r"|\b(?:system time|system clock|the date|the time|date|clock) (?:is|was|became|shows|turns back to|"
     r"set to|reset to|changed to|jumped to)(?: set)?(?: incorrectly)?(?: to)? (?:some time in )?"
-    r"(?P<c>[^\n]{4,40})",
-    re.ASCII,
-    lower=True,
+    r"(?P<c>[^\n]{4,40})"
 )
 # Lines whose dates must lie in the past of a working clock: builds, releases, kernels.
-_REFERENCE = Rx.compile(
-    r"\b(?:release-?date|released|built|build|kernel|smp|compiled)\b", re.ASCII, lower=True
-)
+_REFERENCE_SOURCE = r"\b(?:release-?date|released|built|build|kernel|smp|compiled)\b"
+
+
+@functools.cache
+def _rx(source: str) -> Rx:
+    """The prefiltered regex for ``source``, built on first use (after the keyword cache loads)."""
+    return Rx.compile(source, re.ASCII, lower=True)
 
 
 def parse_dates(text: str) -> list[datetime.datetime]:
@@ -132,7 +133,7 @@ def _hit(kb: Knowledge, pid: str, text: str, m: re.Match[str], meaning: str) -> 
 
 
 def _go_comparisons(text: str, low: str, kb: Knowledge, now: datetime.datetime) -> Iterator[Hit]:
-    for m in _GO_TIMES.finditer(low):
+    for m in _rx(_GO_TIMES_SOURCE).finditer(low):
         cur, ref = _go_time(m.group("cur")), _go_time(m.group("ref"))
         if cur is None or ref is None:
             continue
@@ -153,7 +154,7 @@ def _go_comparisons(text: str, low: str, kb: Knowledge, now: datetime.datetime) 
 
 def _local_dates(text: str, low: str, kb: Knowledge, now: datetime.datetime) -> Iterator[Hit]:
     references = [d for line in _reference_lines(low) for d in parse_dates(line)]
-    for m in _LOCAL.finditer(low):
+    for m in _rx(_LOCAL_SOURCE).finditer(low):
         raw = m.group("a") or m.group("b") or m.group("c") or ""
         dates = parse_dates(raw) or _year_only(raw)
         if not dates:
@@ -178,7 +179,7 @@ def _local_dates(text: str, low: str, kb: Knowledge, now: datetime.datetime) -> 
 
 def _reference_lines(low: str) -> Iterator[str]:
     """The lines (at most 200 characters around the keyword) that name a build or release."""
-    for count, m in enumerate(_REFERENCE.finditer(low)):
+    for count, m in enumerate(_rx(_REFERENCE_SOURCE).finditer(low)):
         if count >= MAX_DATES:
             return
         start = max(low.rfind("\n", 0, m.start()) + 1, m.start() - 100)

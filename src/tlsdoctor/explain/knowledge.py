@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -154,6 +153,8 @@ def _parsed_files() -> tuple[dict[str, dict[str, Any]], Path | None, bool]:
             return cached["files"], path, True
         except (OSError, ValueError, KeyError, TypeError):
             pass
+    import tomllib  # only when the cache is cold: ~15 ms of import a warm start does not need
+
     return {name: tomllib.loads(data.decode("utf-8")) for name, data in raw.items()}, path, False
 
 
