@@ -331,3 +331,9 @@ def test_focus_keeps_lines_around_stems_and_drops_repeats() -> None:
     assert cut and len(focused) <= FOCUS_MAX
     assert "unknown authority" in focused and focused.count("same line") == 1
     assert focus("short text")[1] is False
+
+
+def test_validity_message_without_the_x509_colon() -> None:
+    """The Go validity message is read as such however it is quoted (never as a plain expiry)."""
+    found = ids("docker: github x509 certificate has expired or is not yet valid")
+    assert "go.validity" in found and "openssl.cert-expired" not in found
