@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--connect-to", metavar="ADDR", help="connect to this address, not the host's")
     s.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     s.add_argument("--timeout", default="5", metavar="S", help="per-probe deadline")
+    s.add_argument("--max-time", metavar="S", help="deadline of the whole scan (default 6 x --timeout)")
+    s.add_argument(
+        "--max-connections", default="16", metavar="N", help="connections in flight at once (default 16)"
+    )
     s.add_argument(
         "--starttls",
         metavar="PROTO",
@@ -219,9 +223,12 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "scan":
         options = diagnose_options(args)
         from tlsdoctor.commands.scan import scan_command
-        from tlsdoctor.context import Context
+        from tlsdoctor.context import Context, Limits
+        from tlsdoctor.inputs import count, seconds
 
-        report = scan_command(Context(options=options))
+        max_time = None if args.max_time is None else seconds(args.max_time, "--max-time")
+        limits = Limits(max_concurrency=count(args.max_connections, 1, 256, "--max-connections"))
+        report = scan_command(Context(options=options, limits=limits), max_time=max_time)
         return emit(report, args)
     if args.command == "explain":
         from tlsdoctor.commands.explain import run_explain

@@ -36,21 +36,35 @@ if TYPE_CHECKING:
 # STARTTLS) is imported where used.
 
 
-def scan_command(ctx: Context) -> Report:
-    """The command line's scan: fork the helper, then start the event loop and scan."""
+# --max-time's default, in --timeout's: a loopback scan takes a fraction of one timeout and a
+# distant server a few (the removal chains are about ten round trips deep), so this cuts only a
+# server that stalls (contract/cli.md: "a few times --timeout").
+MAX_TIME_FACTOR = 6
+# The share of --max-time the probes may use; the rest is for judging the certificate and the
+# causes (milliseconds in the helper; a second or so in-process when the helper failed).
+PROBE_SHARE = 0.85
+
+
+def max_time_for(ctx: Context, max_time: float | None) -> float:
+    return max_time if max_time is not None else MAX_TIME_FACTOR * ctx.timeout
+
+
+def scan_command(ctx: Context, *, max_time: float | None = None) -> Report:
+    """The command line's scan: fork the helper, then start the event loop and scan. No probe
+    starts after ``max_time`` seconds (default: MAX_TIME_FACTOR x --timeout)."""
     start = time.monotonic()
     with _helper(ctx) as helper:
         import asyncio
 
-        return asyncio.run(_timed(ctx, start, helper))
+        return asyncio.run(_timed(ctx, start, helper, max_time_for(ctx, max_time)))
 
 
-async def run_scan(ctx: Context) -> Report:
+async def run_scan(ctx: Context, *, max_time: float | None = None) -> Report:
     """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape). For a
     caller whose event loop already runs (the library API, tests)."""
     start = time.monotonic()
     with _helper(ctx) as helper:
-        return await _timed(ctx, start, helper)
+        return await _timed(ctx, start, helper, max_time_for(ctx, max_time))
 
 
 @contextlib.contextmanager
@@ -70,21 +84,22 @@ def _ca_file(ctx: Context) -> str | None:
     return str(ctx.options.ca_file) if ctx.options.ca_file else None
 
 
-async def _timed(ctx: Context, start: float, helper: Helper | None) -> Report:
+async def _timed(ctx: Context, start: float, helper: Helper | None, max_time: float) -> Report:
     # The probes are latency-bound (a removal chain waits for each answer) and _warm is CPU work in
     # a thread: with the default 5 ms GIL switch interval an answer can wait 5 ms for the loop.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, 0.0005))
     try:
-        return await _scan_with(ctx, start, helper)
+        return await _scan_with(ctx, start, helper, start + max_time)
     finally:
         sys.setswitchinterval(interval)
 
 
-async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Report:
+async def _scan_with(ctx: Context, start: float, helper: Helper | None, deadline: float) -> Report:
     import asyncio
 
     from tlsdoctor.model import Report, Status, TargetInfo, Verdict
+    from tlsdoctor.scan import judge
     from tlsdoctor.scan.result import to_contract
     from tlsdoctor.scan.scanner import ScanTarget, scan
 
@@ -95,6 +110,7 @@ async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Repor
     addresses = await _addresses(ctx, results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))
     extra: dict[str, object] = {}
+    data: ScanData | None = None
     if not addresses:
         from tlsdoctor import runner
 
@@ -116,17 +132,21 @@ async def _scan_with(ctx: Context, start: float, helper: Helper | None) -> Repor
                     concurrency=ctx.limits.max_concurrency,
                     ca_file=ca_file,
                     starttls=opts.starttls,
+                    deadline=start + PROBE_SHARE * (deadline - start),
                 ),
             )
             results.extend(scan_checks(data, time.monotonic() - start))
+            results.extend(judge.finding_checks(data))
             if data.certificates:
-                results.append(await _certificate_check(ctx, data.certificates[0].chain, helper))
+                results.append(await _certificate_check(ctx, data.certificates[0].chain, helper, deadline))
             extra["scan"] = to_contract(data)
     if warm is not None:
         await warm
-    verdict, causes = await _judge_with(results, helper)
-    if "scan" in extra and not any(p["supported"] for p in extra["scan"]["protocols"]):  # type: ignore[index]
-        verdict = Verdict.INCONCLUSIVE if verdict is Verdict.HEALTHY else verdict
+    verdict, causes = await _judge_with(results, helper, deadline)
+    if data is not None:
+        verdict, causes = judge.verdict(data, verdict, causes)
+        if not data.supported() and verdict is Verdict.HEALTHY:
+            verdict = Verdict.INCONCLUSIVE
     return Report(
         command="scan",
         target=target,
@@ -197,11 +217,21 @@ async def _addresses(ctx: Context, results: list[CheckResult]) -> list[str]:
     return await resolve(ctx, results)
 
 
-async def _certificate_check(ctx: Context, chain: tuple[bytes, ...], helper: Helper | None) -> CheckResult:
+def helper_time(ctx: Context, deadline: float) -> float:
+    """How long one helper request may take: --timeout, cut at the scan's deadline, but at least
+    half a second (the in-process fallback after it costs about that much again)."""
+    return max(0.5, min(ctx.timeout, deadline - time.monotonic()))
+
+
+async def _certificate_check(
+    ctx: Context, chain: tuple[bytes, ...], helper: Helper | None, deadline: float
+) -> CheckResult:
     """CertificateCheck on the first chain (the one ``diagnose`` runs), in the helper if any."""
     if helper is not None:
         try:
-            result: CheckResult = await helper.call("check", chain, ctx.servername)
+            result: CheckResult = await helper.call(
+                "check", chain, ctx.servername, timeout=helper_time(ctx, deadline)
+            )
             return result
         except HelperError:
             pass  # the same check in-process
@@ -210,12 +240,15 @@ async def _certificate_check(ctx: Context, chain: tuple[bytes, ...], helper: Hel
     return await check_served_chain(ctx, chain, ctx.servername)
 
 
-async def _judge_with(results: list[CheckResult], helper: Helper | None) -> tuple[Verdict, list[Cause]]:
+async def _judge_with(
+    results: list[CheckResult], helper: Helper | None, deadline: float
+) -> tuple[Verdict, list[Cause]]:
     from tlsdoctor.model import Status
 
     if helper is not None and any(r.status in (Status.FAIL, Status.ERROR) for r in results):
         try:
-            verdict, causes = await helper.call("judge", results)
+            wait = max(0.5, min(5.0, deadline - time.monotonic()))
+            verdict, causes = await helper.call("judge", results, timeout=wait)
             return verdict, list(causes)
         except HelperError:
             pass
@@ -253,7 +286,7 @@ def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:
             summary=(
                 ", ".join(f"{p.version} ({len(p.suites)} suites)" for p in supported)
                 if supported
-                else "no SSL/TLS version answered: run 'tlsdoctor diagnose' on this target"
+                else _none_supported(data)
             ),
         )
     ]
@@ -284,3 +317,14 @@ def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:
             )
         )
     return out
+
+
+def _none_supported(data: ScanData) -> str:
+    why: dict[str, list[str]] = {}
+    for p in data.protocols:
+        if p.unusable:
+            why.setdefault(p.unusable, []).append(p.version)
+    if why:
+        text = "; ".join(f"{', '.join(versions)}: {reason}" for reason, versions in why.items())
+        return f"no usable SSL/TLS version; the server answered, but {text}"
+    return "no SSL/TLS version answered: run 'tlsdoctor diagnose' on this target"

@@ -23,6 +23,8 @@ def protocols_table(scan: dict[str, Any]) -> Table:
         table.add_column(col, overflow="fold")
     for p in scan["protocols"]:
         yes = Text("yes", style="green") if p["supported"] else Text("no", style="dim")
+        if p.get("unusable"):
+            yes = Text("unusable", style="bold red")
         suites = "\n".join(p["cipher_suites"]) or "-"
         table.add_row(p["version"], yes, _order(p["server_order"]), suites)
     return table
@@ -63,8 +65,42 @@ def weaknesses_table(scan: dict[str, Any]) -> Table:
     return table
 
 
+def violations_table(scan: dict[str, Any]) -> Table:
+    table = Table(title="What the server does wrong", title_justify="left", header_style="bold red", box=None)
+    table.add_column("violation")
+    table.add_column("evidence", overflow="fold")
+    for v in scan["violations"]:
+        table.add_row(Text(v["id"], style="bold red"), v["evidence"])
+    said = {v["evidence"] for v in scan["violations"]}
+    for p in scan["protocols"]:
+        if p.get("unusable") and p["unusable"] not in said:
+            table.add_row(Text(f"{p['version']} unusable", style="red"), p["unusable"])
+    return table
+
+
+def untested_table(scan: dict[str, Any]) -> Table:
+    table = Table(
+        title="Partial scan: not tested or incomplete",
+        title_justify="left",
+        header_style="bold yellow",
+        box=None,
+    )
+    table.add_column("part")
+    table.add_column("why", overflow="fold")
+    for u in scan["untested"]:
+        table.add_row(u["part"], u["why"])
+    return table
+
+
 def renderables(scan: dict[str, Any]) -> Iterator[RenderableType]:
-    """The scan tables, in reading order."""
+    """The scan tables, in reading order: first what makes the scan's answer weaker (the server's
+    violations, the parts not tested), then the configuration."""
+    if scan.get("violations") or any(p.get("unusable") for p in scan["protocols"]):
+        yield violations_table(scan)
+        yield Text("")
+    if scan.get("untested"):
+        yield untested_table(scan)
+        yield Text("")
     yield protocols_table(scan)
     yield Text("")
     yield features_table(scan)

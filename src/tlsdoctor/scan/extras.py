@@ -52,7 +52,7 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
 
         async def offer13(gs: tuple[int, ...]) -> ProbeResult:
             return await prober.probe(
-                Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), groups=gs, shares=())
+                Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), groups=gs, shares=()), part="groups"
             )
 
         def pick13(r: ProbeResult) -> int | None:
@@ -67,7 +67,7 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
         ecdhe = tuple(c for c in suites_for(v) if SUITES[c].kx == "ECDHE")
 
         async def offer12(gs: tuple[int, ...]) -> ProbeResult:
-            return await prober.probe(Offer(version=v, suites=ecdhe, groups=gs))
+            return await prober.probe(Offer(version=v, suites=ecdhe, groups=gs), part="groups")
 
         def pick12(r: ProbeResult) -> int | None:
             ske = r.key_exchange
@@ -102,7 +102,9 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
             )
 
             async def offer(ss: tuple[int, ...]) -> ProbeResult:
-                return await prober.probe(Offer(version=V.TLS1_2, suites=signed, schemes=ss))
+                return await prober.probe(
+                    Offer(version=V.TLS1_2, suites=signed, schemes=ss), part="signature schemes"
+                )
 
             return (await remove_chosen(offer, ALL_SCHEMES, pick)).accepted
 
@@ -111,7 +113,11 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
     elif V.TLS1_3 in supported:
         results = await asyncio.gather(
             *(
-                prober.probe(Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), schemes=(s,)), flight=False)
+                prober.probe(
+                    Offer(version=V.TLS1_3, suites=suites_for(V.TLS1_3), schemes=(s,)),
+                    flight=False,
+                    part="signature schemes",
+                )
                 for s in TLS13_SCHEMES
             )
         )
@@ -129,7 +135,8 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
         results = await asyncio.gather(
             *(
                 prober.probe(
-                    Offer(version=v, suites=suites_with_auth(v, auth), schemes=ss if v >= V.TLS1_2 else ())
+                    Offer(version=v, suites=suites_with_auth(v, auth), schemes=ss if v >= V.TLS1_2 else ()),
+                    part="certificates",
                 )
                 for auth, ss in kinds
             )
@@ -154,7 +161,9 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
         from tlsdoctor.scan.helper import HelperError
 
         try:
-            analysed = await prober.helper.call("analyse", [c for _, c in chains], t.verify_name, now)
+            analysed = await prober.helper.call(
+                "analyse", [c for _, c in chains], t.verify_name, now, timeout=prober.helper_time()
+            )
         except HelperError:
             analysed = None  # the same analysis in-process, below
         if analysed is not None:
@@ -230,7 +239,7 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         compression=True,
         alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else (),
     )
-    first = await prober.probe(base)
+    first = await prober.probe(base, part="features")
     sh = first.server_hello
     if sh is None:
         return
@@ -249,7 +258,8 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
 
         async def offer(idx: tuple[int, ...]) -> ProbeResult:
             return await prober.probe(
-                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx))
+                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx)),
+                part="features",
             )
 
         def pick(r: ProbeResult) -> int | None:
@@ -267,7 +277,9 @@ async def _fallback(prober: Prober, supported: dict[ProtocolVersion, ProbeResult
     if len(family) < 2:
         return
     lower = family[1]
-    r = await prober.probe(Offer(version=lower, suites=suites_for(lower), fallback_scsv=True), flight=False)
+    r = await prober.probe(
+        Offer(version=lower, suites=suites_for(lower), fallback_scsv=True), flight=False, part="features"
+    )
     if r.alert is not None and r.alert.description == AlertDescription.INAPPROPRIATE_FALLBACK:
         data.features["fallback_scsv"] = True
     elif r.server_hello is not None:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
+
     from tlsdoctor.context import Context
 
 _LEN = struct.Struct(">I")
@@ -40,12 +42,21 @@ class HelperError(Exception):
 
 
 class Helper:
-    """The parent's end: one request at a time, from a worker thread (the pipe blocks)."""
+    """The parent's end: one request at a time, each with a deadline.
+
+    The pipes are non-blocking and read by the event loop itself, not by a worker thread: a
+    helper that stops answering (stopped by SIGSTOP, swapping, wedged) costs the caller its
+    deadline and nothing else. A thread blocked in os.read() could not be abandoned:
+    ``asyncio.run`` waits for its executor's threads on the way out. A helper that misses a
+    deadline is killed, and every later call fails at once (the caller does the work itself).
+    """
 
     def __init__(self, pid: int, to_child: int, from_child: int) -> None:
         self.pid, self.to_child, self.from_child = pid, to_child, from_child
-        self.lock = threading.Lock()
+        self.lock: asyncio.Lock | None = None  # made on first use, inside the running loop
         self.closed = False
+        os.set_blocking(to_child, False)
+        os.set_blocking(from_child, False)
 
     @classmethod
     def start(cls, ctx: Context, ca_file: str | None) -> Helper | None:
@@ -78,28 +89,39 @@ class Helper:
         os.close(up_w)
         return cls(pid, down_w, up_r)
 
-    async def call(self, op: str, *args: Any) -> Any:
-        """Send one request and wait for its answer without blocking the event loop."""
+    async def call(self, op: str, *args: Any, timeout: float) -> Any:
+        """Send one request and wait at most ``timeout`` seconds for its answer (HelperError
+        after that, and the helper is killed)."""
         import asyncio  # running already: the fork may come before the parent imports it
 
         if self.closed:
             raise HelperError("helper closed")
-        return await asyncio.to_thread(self._roundtrip, pickle.dumps((op, args)))
-
-    def _roundtrip(self, request: bytes) -> Any:
-        with self.lock:
-            try:
-                _send(self.to_child, request)
-                ok, value = pickle.loads(_recv(self.from_child))
-            except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                raise HelperError(f"helper gone: {exc}") from None
+        if self.lock is None:
+            self.lock = asyncio.Lock()
+        request = pickle.dumps((op, args))
+        try:
+            async with asyncio.timeout(timeout), self.lock:
+                if self.closed:
+                    raise HelperError("helper closed")
+                await _write_all(self.to_child, _LEN.pack(len(request)) + request)
+                (n,) = _LEN.unpack(await _read_exactly_async(self.from_child, _LEN.size))
+                if n > MAX_MESSAGE:
+                    raise EOFError(f"message of {n} bytes")
+                ok, value = pickle.loads(await _read_exactly_async(self.from_child, n))
+        except TimeoutError:
+            self.close()
+            raise HelperError(f"no answer to {op!r} within {timeout:.1f} s; helper stopped") from None
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self.close()
+            raise HelperError(f"helper gone: {exc}") from None
         if not ok:
             raise HelperError(value)
         return value
 
     def close(self) -> None:
         """End the child and reap it. It holds nothing but its pipes, and may still be loading
-        (a scan that found no server ends long before), so it is killed, not waited for."""
+        (a scan that found no server ends long before), so it is killed, not waited for; SIGKILL
+        ends a stopped process too."""
         if self.closed:
             return
         self.closed = True
@@ -110,6 +132,49 @@ class Helper:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+
+
+async def _ready(fd: int, *, write: bool) -> None:
+    """Wait until ``fd`` is readable (or writable) in the running loop."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    add(fd, wake)
+    try:
+        await ready
+    finally:
+        remove(fd)
+
+
+async def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            await _ready(fd, write=True)
+
+
+async def _read_exactly_async(fd: int, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n:
+        try:
+            chunk = os.read(fd, min(n, 1 << 20))
+        except BlockingIOError:
+            await _ready(fd, write=False)
+            continue
+        if not chunk:
+            raise EOFError("pipe closed")
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
 
 
 def _send(fd: int, data: bytes) -> None:

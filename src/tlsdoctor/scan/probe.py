@@ -43,13 +43,16 @@ MAX_EVENTS = 64  # a first flight has < 10 messages; anything longer is a hostil
 Opener = Callable[[float], Awaitable[tuple[Stream | None, str]]]
 # Whether to read the server's flight past its ServerHello: always, never, or as the hello says.
 Flight = bool | Callable[[ServerHello], bool]
+# The second ClientHello answering a HelloRetryRequest (RFC 8446 §4.1.4), or None to stop there.
+Retry = Callable[[ServerHello], bytes | None]
 
 
 @dataclasses.dataclass(slots=True)
 class ProbeResult:
     """How one probe ended and what the server said before that."""
 
-    # hello | hrr | alert | closed | reset | timeout | not-tls | protocol-error | connect | sslv2
+    # hello | hrr | alert | closed | reset | timeout | not-tls | protocol-error | connect | sslv2,
+    # and from the Prober (scanner.py): violation | deadline | silent (the last two: no connection made)
     end: str = "timeout"
     server_hello: ServerHello | None = None
     hrr: ServerHello | None = None
@@ -61,6 +64,10 @@ class ProbeResult:
     detail: str = ""
     bytes_received: int = 0
     elapsed_ms: float = 0.0
+    stalled: bool = False  # a ServerHello came, then silence until the deadline, mid-flight
+    retried: ServerHello | None = None  # the HRR a second ClientHello answered (``retry``)
+    hrr_again: bool = False  # ... and the server answered that one with another HRR
+    violation: str = ""  # what the server did against the RFCs (set by the Prober)
 
     @property
     def answered(self) -> bool:
@@ -74,15 +81,17 @@ class ProbeResult:
 
 
 async def run_probe(
-    open_stream: Opener, hello: bytes, timeout: float, *, flight: Flight = True
+    open_stream: Opener, hello: bytes, timeout: float, *, flight: Flight = True, retry: Retry | None = None
 ) -> ProbeResult:
-    """Send ``hello`` and read until the server's flight ends (``flight``) or its ServerHello arrives."""
+    """Send ``hello`` and read until the server's flight ends (``flight``) or its ServerHello arrives.
+    ``retry``: answer a HelloRetryRequest once with the hello it returns, to see whether the server
+    then agrees (a ServerHello) or asks again (RFC 8446 §4.1.4 forbids a second HRR)."""
     start = time.monotonic()
     stream, why = await open_stream(timeout)
     if stream is None:
         return ProbeResult(end="connect", detail=why, elapsed_ms=(time.monotonic() - start) * 1000)
     try:
-        result = await _converse(stream, hello, flight)
+        result = await _converse(stream, hello, flight, retry)
         result.bytes_received = stream.received
     finally:
         stream.close()
@@ -90,7 +99,7 @@ async def run_probe(
     return result
 
 
-async def _converse(stream: Stream, hello: bytes, flight: Flight) -> ProbeResult:
+async def _converse(stream: Stream, hello: bytes, flight: Flight, retry: Retry | None) -> ProbeResult:
     result = ProbeResult()
     end = await stream.send(hello)
     if end is not ReadEnd.DATA:
@@ -111,7 +120,20 @@ async def _converse(stream: Stream, hello: bytes, flight: Flight) -> ProbeResult
                 continue
             if result.server_hello is None:  # a flight cut short after its ServerHello keeps "hello"
                 result.end = _transport_end(end)
+            else:
+                result.stalled = end is ReadEnd.TIMEOUT
             result.detail = stream.error
+            return result
+        if isinstance(event, HelloRetryEvent) and retry is not None and result.retried is None:
+            second = retry(event.hello)
+            if second is not None:
+                result.hrr, result.retried, result.end = event.hello, event.hello, "hrr"
+                if await stream.send(second) is not ReadEnd.DATA:
+                    result.detail = stream.error
+                    return result
+                continue
+        if isinstance(event, HelloRetryEvent) and result.retried is not None:
+            result.hrr_again = True
             return result
         if _record(result, event, flight):
             return result

@@ -24,6 +24,7 @@ class ProtocolResult:
     handshakes: int = 0
     ended: str = ""  # how the version probe ended when unsupported (alert, closed, ...)
     dh_bits: int | None = None  # the smallest DHE prime seen (RFC 7919 / Logjam)
+    unusable: str = ""  # the server answered this version, but no client could go on (why)
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -60,9 +61,17 @@ class ScanData:
     weaknesses: list[Weakness] = dataclasses.field(default_factory=list)
     handshakes: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
+    untested: dict[str, str] = dataclasses.field(default_factory=dict)  # part -> why incomplete
+    violations: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> what the server did
+    silent: bool = False  # part of ``untested`` is the server's silence, not our deadline
 
     def supported(self) -> list[ProtocolResult]:
         return [p for p in self.protocols if p.supported]
+
+    @property
+    def partial(self) -> bool:
+        """Some part of the scan was cut short (deadline, or a server that went silent)."""
+        return bool(self.untested)
 
 
 def group_name(code: int) -> str:
@@ -116,6 +125,7 @@ def to_contract(data: ScanData) -> dict[str, Any]:
                 "server_order": p.server_order,
                 "suites_tested": p.tested,
                 "handshakes": p.handshakes,
+                "unusable": p.unusable or None,
             }
             for p in data.protocols
         ],
@@ -130,4 +140,7 @@ def to_contract(data: ScanData) -> dict[str, Any]:
         ],
         "handshakes": data.handshakes,
         "notes": list(data.notes),
+        "partial": data.partial,
+        "untested": [{"part": part, "why": why} for part, why in data.untested.items()],
+        "violations": [{"id": vid, "evidence": text} for vid, text in data.violations.items()],
     }

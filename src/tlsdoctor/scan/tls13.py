@@ -35,14 +35,14 @@ class AlpnAnswer(NamedTuple):
 
 async def stdlib_chain(prober: Prober) -> tuple[bytes, ...]:
     """The chain as sent, or () when the handshake fails (the scan reports no certificate)."""
-    result = await _handshake(prober, ())
+    result = await _handshake(prober, (), "certificates")
     return result.chain if result is not None else ()
 
 
 async def alpn_answer(prober: Prober, protocols: tuple[bytes, ...]) -> AlpnAnswer:
     """Offer ``protocols`` (in this order) in a TLS 1.3 handshake; the server's choice (RFC 7301
     §3.2), None when it chose none. A server may also refuse with no_application_protocol."""
-    result = await _handshake(prober, protocols)
+    result = await _handshake(prober, protocols, "features")
     if result is None:
         return AlpnAnswer("connect", None)
     end = _ENDS.get(result.attempt.outcome, "protocol-error")
@@ -50,8 +50,9 @@ async def alpn_answer(prober: Prober, protocols: tuple[bytes, ...]) -> AlpnAnswe
     return AlpnAnswer(end, chosen.encode("ascii", "replace") if chosen else None)
 
 
-async def _handshake(prober: Prober, alpn: tuple[bytes, ...]) -> HandshakeResult | None:
-    """One unverified TLS 1.3 handshake on a new connection; None when TCP (or STARTTLS) failed."""
+async def _handshake(prober: Prober, alpn: tuple[bytes, ...], part: str) -> HandshakeResult | None:
+    """One unverified TLS 1.3 handshake on a new connection; None when TCP (or STARTTLS) failed
+    or the scan's deadline leaves no time for it (then ``part`` is marked untested)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # we judge the chain ourselves, with analyse_chain
@@ -60,8 +61,12 @@ async def _handshake(prober: Prober, alpn: tuple[bytes, ...]) -> HandshakeResult
         ctx.set_alpn_protocols([p.decode("ascii") for p in alpn])
     target = prober.target
     async with prober.gate:  # counted and limited like the raw probes
+        timeout = prober.time_left()
+        if timeout is None:
+            prober.skip(part, "not tested: the scan's deadline (--max-time) ran out")
+            return None
         prober.count += 1
-        stream, _ = await prober.open_stream(target.timeout)  # with the STARTTLS preamble, if any
+        stream, _ = await prober.open_stream(timeout)  # with the STARTTLS preamble, if any
         if stream is None:
             return None
         try:

@@ -79,7 +79,9 @@ def test_contract_shape_and_human_tables() -> None:
         "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
         "suites_tested": 0,
         "handshakes": 0,
+        "unusable": None,
     }
+    assert (out["partial"], out["untested"], out["violations"]) == (False, [], [])
     assert out["groups"] == ["x25519", "X25519MLKEM768"]
     assert all(set(w) == {"id", "severity", "summary", "reference"} for w in out["weaknesses"])
     console = Console(file=io.StringIO(), width=120, color_system=None)
