@@ -95,6 +95,7 @@ def violation_ids(report: dict[str, Any]) -> set[str]:
         ("hrr-loop", "cipher-mismatch", "hrr-loop", "TLSv1.3"),
         ("junk-certificate", "cert-untrusted", "junk-certificate", "TLSv1.2"),
         ("unknown-alert", "server-closed", "unknown-alert", None),
+        ("huge-server-hello", "server-not-tls", "huge-server-hello", None),
     ],
     indirect=["hostile"],
 )
@@ -140,8 +141,8 @@ def test_max_time_cuts_the_scan(hostile: FaultServer) -> None:
     assert wall < 2 + SLACK
 
 
-@pytest.mark.parametrize("hostile", ["huge-server-hello", "alert-then-garbage"], indirect=True)
-def test_garbage_and_huge_lengths_end_within_the_timeout(hostile: FaultServer) -> None:
+@at("alert-then-garbage")
+def test_garbage_after_an_alert_ends_at_the_alert(hostile: FaultServer) -> None:
     status, wall, report = run_scan(hostile, "--timeout", str(T))
     assert status == 1 and report["verdict"] != "healthy"
     assert wall < 2 * T + SLACK
@@ -157,11 +158,12 @@ def test_silence_after_the_handshake_is_no_scan_finding(hostile: FaultServer) ->
 
 @at("slow-handshake")
 def test_slow_server_cut_by_max_time_keeps_what_it_tested(hostile: FaultServer) -> None:
-    """1.9 s handshakes at --timeout 2: every probe answers, but the suite chains do not fit in the
-    default --max-time (12 s); versions and certificate are in, so the verdict stands, and the
-    report says which lists are incomplete."""
-    status, wall, report = run_scan(hostile, "--timeout", "2")
-    assert wall < 6 * 2 + SLACK
+    """1.9 s handshakes at --timeout 3 (not 2: on a loaded machine 1.9 s becomes 2.1): every probe
+    answers, but the suite chains (about 25 s of round trips) do not fit in the default --max-time
+    (18 s); versions and certificate are in, so the verdict stands, and the report says which
+    lists are incomplete."""
+    status, wall, report = run_scan(hostile, "--timeout", "3")
+    assert wall < 6 * 3 + SLACK
     assert {v for v, p in protocols(report).items() if p["supported"]} == {"TLSv1.2", "TLSv1.3"}
     assert report["scan"]["certificates"]
     assert report["scan"]["partial"] is True

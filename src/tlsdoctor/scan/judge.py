@@ -66,6 +66,13 @@ FINDINGS: dict[str, Finding] = {
         fix="read the server's error log at the time of the scan: its TLS stack fails and reports "
         "nothing a client can act on",
     ),
+    "huge-server-hello": Finding(
+        cause=CauseId.SERVER_NOT_TLS,
+        summary="the server answers with a ServerHello no TLS stack could send (a 16 MB length): "
+        "it only looks like TLS",
+        fix="check what really listens on this port (a proxy, a tarpit, a broken TLS terminator) "
+        "and replace it with a working TLS server",
+    ),
     "legacy-only": Finding(
         cause=CauseId.PROTOCOL_MISMATCH,
         summary="the server speaks only SSL 2.0/3.0, which current clients do not: none can connect",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from tlsdoctor.net.stream import ReadEnd, Stream
+from tlsdoctor.scan.checks import huge_server_hello
 from tlsdoctor.wire.codepoints import HandshakeType
 from tlsdoctor.wire.conversation import (
     DONE,
@@ -37,6 +38,7 @@ from tlsdoctor.wire.handshake import ServerHello
 from tlsdoctor.wire.records import Alert
 from tlsdoctor.wire.server_messages import ServerKeyExchange
 
+HEAD = 16  # bytes of the server's answer kept as evidence
 MAX_EVENTS = 64  # a first flight has < 10 messages; anything longer is a hostile peer
 
 # Opens a connection to the target within the given seconds; None when TCP failed.
@@ -68,6 +70,7 @@ class ProbeResult:
     retried: ServerHello | None = None  # the HRR a second ClientHello answered (``retry``)
     hrr_again: bool = False  # ... and the server answered that one with another HRR
     violation: str = ""  # what the server did against the RFCs (set by the Prober)
+    head: bytes = b""  # the first bytes the server sent (evidence when nothing parsed)
 
     @property
     def answered(self) -> bool:
@@ -93,6 +96,7 @@ async def run_probe(
     try:
         result = await _converse(stream, hello, flight, retry)
         result.bytes_received = stream.received
+        result.head = bytes(stream.head[:HEAD])
     finally:
         stream.close()
     result.elapsed_ms = (time.monotonic() - start) * 1000
@@ -114,6 +118,9 @@ async def _converse(stream: Stream, hello: bytes, flight: Flight, retry: Retry |
             end, data = await stream.recv()
             if end is ReadEnd.DATA:
                 conv.receive_data(data)
+                if result.server_hello is None and huge_server_hello(bytes(stream.head[:HEAD])):
+                    result.end, result.detail = "protocol-error", "ServerHello length beyond any ServerHello"
+                    return result  # no need to wait for 16 MB that cannot be a ServerHello
                 continue
             if end is ReadEnd.EOF:
                 conv.receive_data(b"")

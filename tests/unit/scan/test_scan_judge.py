@@ -14,7 +14,7 @@ from rich.console import Console
 
 from tlsdoctor.model import Verdict
 from tlsdoctor.report import scan_human
-from tlsdoctor.scan.checks import certificate_shape, violation
+from tlsdoctor.scan.checks import certificate_shape, huge_server_hello, violation
 from tlsdoctor.scan.judge import complete_enough, finding_checks, verdict
 from tlsdoctor.scan.offers import Offer
 from tlsdoctor.scan.probe import ProbeResult
@@ -102,6 +102,16 @@ def test_junk_certificate_and_unknown_alert() -> None:
         "unknown-alert",
         "answered the TLSv1.2 ClientHello with alert 238, which no RFC defines",
     )
+
+
+def test_huge_server_hello() -> None:
+    head = bytes.fromhex("160303400002ffffff0303")
+    assert huge_server_hello(head) == 0xFFFFFF
+    found = violation(TLS12, ProbeResult(end="timeout", head=head, bytes_received=43))
+    assert found is not None and found[0] == "huge-server-hello" and "16777215 bytes" in found[1]
+    assert huge_server_hello(bytes.fromhex("16030300560200005203")) == 0  # near miss: a real one
+    assert huge_server_hello(bytes.fromhex("160303400002ffff")) == 0  # too short to tell
+    assert huge_server_hello(bytes.fromhex("16030340000bffffff")) == 0  # a Certificate may be long
 
 
 def scan_data(*protocols: ProtocolResult, **kw: object) -> ScanData:
