@@ -337,3 +337,36 @@ def test_validity_message_without_the_x509_colon() -> None:
     """The Go validity message is read as such however it is quoted (never as a plain expiry)."""
     found = ids("docker: github x509 certificate has expired or is not yet valid")
     assert "go.validity" in found and "openssl.cert-expired" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        (
+            "javax.net.ssl.SSLHandshakeException: java.security.cert.CertPathValidatorException: Trust anchor for certification path not found.",
+            "cert-chain-incomplete",
+        ),
+        ("Error 526 Ray ID: 8f00 • Invalid SSL certificate", "cert-untrusted"),
+        ("Error 521 Ray ID: 8f01 • Web server is down", "tcp-refused"),
+        (
+            "*  subject: O=Acme Co; CN=Kubernetes Ingress Controller Fake Certificate",
+            "cert-hostname-mismatch",
+        ),
+        ("*  issuer: C=US; O=(STAGING) Let's Encrypt; CN=(STAGING) Artificial Apricot R3", "cert-untrusted"),
+        ("This site can't provide a secure connection ... ERR_SSL_OBSOLETE_VERSION", "protocol-mismatch"),
+        ("error:0A00017A:SSL routines::wrong signature type", "client-tls-policy"),
+    ],
+)
+def test_more_platform_wordings(text: str, cause: str) -> None:
+    assert top(text) == cause
+
+
+def test_cloudflare_numbers_need_their_context() -> None:
+    """Near miss: 525 as a plain number is not Cloudflare's error page."""
+    assert not {i for i in ids("processed 525 records in 526 ms") if i.startswith("cloudflare.")}
+
+
+def test_insecure_flag_points_at_the_certificate_not_the_network() -> None:
+    report = run_explain("OpenSSL SSL_connect: SSL_ERROR_SYSCALL\n\nIt works with curl -k though.")
+    assert {"tls-interception", "cert-untrusted"} & {c.id for c in report.causes[:4]}
+    assert "description.insecure-works" not in ids("curl -kv https://x.example returned 200")
