@@ -5,6 +5,10 @@ ChainValidation, and a CertificateProblem per finding — so the certificate che
 ``explain``/``pcap`` commands and the tests share one implementation. Judging *at* a
 time (RFC 5280 section 4.1.2.5) rather than "now" is what lets a rule tell a wrong
 client clock from an expired certificate: see ``would_validate_at``.
+
+The verdict is OpenSSL's (``paths.lenient``), because that is what the user's client
+decides with; a stricter profile's objections (``profile.objections``) are a note, never
+a fault (issue 9: a strict validator must not overrule the client).
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from tlsdoctor.certs import interception
 from tlsdoctor.certs.info import certificate_info
-from tlsdoctor.certs.names import covers, mismatch_detail
-from tlsdoctor.certs.paths import PathEnd, is_anchor, verify, walk
+from tlsdoctor.certs.names import cn_fallback, covers, mismatch_detail
+from tlsdoctor.certs.paths import PathEnd, WalkedPath, is_anchor, lenient, strict, walk
+from tlsdoctor.certs.profile import objections
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import (
+    WARNING_KINDS,
     CertificateInfo,
     CertificateProblem,
     ChainValidation,
@@ -89,12 +96,24 @@ def analyse_chain(
     sent_walk = walk(certs, anchors)
     full_walk = walk(certs + extra, anchors) if extra else sent_walk
     on_path = [i for i in full_walk.indices if i < len(certs)]
+    verdict = lenient(certs + extra, anchors, name, at)
     problems += _validity(infos, on_path, at)
     problems += _hostname(certs[0], infos[0], name)
     problems += _path_end(infos, sent_walk.end, sent_walk.indices, full_walk.end, bool(extra))
     problems += _weakness(infos, on_path)
-    problems += _interception(infos, at, expect_fingerprint)
-    verdict = verify(certs + extra, anchors, name, at)
+    problems += _leaked(certs + extra, full_walk, infos)
+    problems += _interception(infos, at, expect_fingerprint, chain_valid=verdict.valid)
+    strict_error = ""
+    if verdict.valid:
+        judged = strict(certs + extra, anchors, name, at)
+        strict_error = "" if judged.valid else judged.error
+        path = [(certs + extra)[i] for i in full_walk.indices]
+        if full_walk.anchor is not None and not is_anchor(path[-1], [full_walk.anchor]):
+            path.append(full_walk.anchor)
+        found = objections(path)
+        weak = any(p.problem in (ProblemKind.WEAK_KEY, ProblemKind.WEAK_SIGNATURE) for p in problems)
+        if found or (strict_error and not weak):  # a weak key or hash is already said
+            problems.append(_strict_note(infos[0], found, strict_error))
     label = store + ("+fetched" if extra else "")
     out.append(
         ChainValidation(
@@ -105,21 +124,39 @@ def analyse_chain(
             valid=verdict.valid,
             error=verdict.error,
             path=verdict.path,
+            strict_error=strict_error,
         )
     )
-    # Weak keys and signatures do explain a refusal (the verifier's profile rejects them).
-    explained = any(p.problem not in (ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF) for p in problems)
+    explained = any(p.problem not in WARNING_KINDS for p in problems) or any(
+        p.problem in (ProblemKind.WEAK_KEY, ProblemKind.WEAK_SIGNATURE) for p in problems
+    )
     if not verdict.valid and not explained:
         problems.append(
             CertificateProblem(
                 problem=ProblemKind.REJECTED,
                 index=-1,
                 subject=infos[0].subject,
-                detail=f"path validation refused the chain: {verdict.error}",
+                detail=f"the chain does not validate: {verdict.error}",
             )
         )
     out.extend(problems)
     return out
+
+
+def _strict_note(leaf: CertificateInfo, found: list[str], strict_error: str) -> CertificateProblem:
+    """OpenSSL accepts the chain; say which stricter validators would not, and why."""
+    if found:
+        shown = "; ".join(found[:4]) + (f"; +{len(found) - 4} more" if len(found) > 4 else "")
+        detail = f"stricter validators than OpenSSL would reject this chain: {shown}"
+    else:
+        detail = f"a strict RFC 5280 validator (pyca/cryptography's) rejects this chain: {strict_error}"
+    return CertificateProblem(
+        problem=ProblemKind.STRICT_PROFILE,
+        index=-1,
+        subject=leaf.subject,
+        detail=detail,
+        objections=tuple(found) or (strict_error,),
+    )
 
 
 def validation(
@@ -136,7 +173,7 @@ def validation(
         return ChainValidation(
             store=store, anchors=len(anchors), name=name, at=at, valid=False, error="no parseable certificate"
         )
-    verdict = verify(certs, anchors, name, at)
+    verdict = lenient(certs, anchors, name, at)
     return ChainValidation(
         store=store,
         anchors=len(anchors),
@@ -160,7 +197,7 @@ def would_validate_at(
     certs, problems = parse_chain(tuple(chain_der) + tuple(fetched))
     if problems or not certs:
         return False
-    return verify(certs, anchors, name, at).valid
+    return lenient(certs, anchors, name, at).valid
 
 
 def complete_with(chain_der: Sequence[bytes], issuer_der: bytes) -> tuple[bytes, ...]:
@@ -233,12 +270,13 @@ def _ago(days: float, *, ahead: bool = False) -> str:
 
 
 def _hostname(leaf: x509.Certificate, info: CertificateInfo, name: str) -> list[CertificateProblem]:
-    """The reference name against the leaf's subjectAltName (RFC 6125 section 6)."""
-    if covers(info.sans, name):
-        return []
-    cns = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    cn = str(cns[0].value) if cns else None
-    return [_found(ProblemKind.HOSTNAME_MISMATCH, info, mismatch_detail(info.sans, name, cn))]
+    """The reference name against the leaf's subjectAltName (RFC 6125 section 6), else its CN as
+    OpenSSL falls back to it when there is no DNS SAN (section 6.4.4)."""
+    cns = tuple(str(a.value) for a in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+    if covers(info.sans, name) or cn_fallback(info.sans, name, cns):
+        return []  # a CN-only match works with OpenSSL; profile.objections notes who refuses it
+    detail = mismatch_detail(info.sans, name, cns[0] if cns else None)
+    return [_found(ProblemKind.HOSTNAME_MISMATCH, info, detail)]
 
 
 def _path_end(
@@ -291,9 +329,13 @@ def _weakness(infos: list[CertificateInfo], on_path: list[int]) -> list[Certific
 
 
 def _interception(
-    infos: list[CertificateInfo], at: dt.datetime, expect_fingerprint: str | None
+    infos: list[CertificateInfo], at: dt.datetime, expect_fingerprint: str | None, *, chain_valid: bool
 ) -> list[CertificateProblem]:
-    """Issuers of known interception products, freshly minted leaves, and a leaf other than expected."""
+    """Issuers of known interception products, freshly minted leaves, and a leaf other than expected.
+
+    A leaf minted minutes ago is normal for a chain that validates (automated renewal, often
+    exactly when an admin checks); it is a hint only beside a chain the client cannot trust,
+    as an interception proxy with its own CA presents."""
     out: list[CertificateProblem] = []
     for info in infos:
         product = interception.match_issuer(info.issuer)
@@ -306,7 +348,7 @@ def _interception(
             break
     leaf = infos[0]
     age = at - leaf.not_before
-    if dt.timedelta(0) <= age < FRESH_LEAF:
+    if not chain_valid and dt.timedelta(0) <= age < FRESH_LEAF:
         detail = (
             f"the leaf was issued {age.total_seconds() / 60:.0f} minutes ago, as interception proxies "
             "mint certificates on the fly"
@@ -321,6 +363,49 @@ def _interception(
             )
             out.append(_found(ProblemKind.FINGERPRINT_MISMATCH, leaf, detail))
     return out
+
+
+def _leaked(
+    certs: Sequence[x509.Certificate], walked: WalkedPath, infos: list[CertificateInfo]
+) -> list[CertificateProblem]:
+    """A certificate on the path (or the anchor it ends at) that is a known-bad root, or is issued
+    by one: by fingerprint (exact), else by the subject CN the incident's write-ups give."""
+    candidates = [(certs[i], min(i, len(infos) - 1)) for i in walked.indices]
+    if walked.anchor is not None:
+        candidates.append((walked.anchor, len(infos) - 1))
+    best: interception.LeakedMatch | None = None
+    where = 0
+    for cert, index in candidates:
+        subject_cns = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        issuer_cns = [str(a.value) for a in cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        found = interception.match_leaked(
+            cert.public_bytes(Encoding.DER), subject_cns, issuer_cns, cert.subject.rfc4514_string()
+        )
+        if found is not None and (best is None or (found.by == "fingerprint" and best.by != "fingerprint")):
+            best, where = found, index
+    if best is None:
+        return []
+    how = (
+        "its fingerprint is the published one"
+        if best.by == "fingerprint"
+        else "by name only: the fingerprint is not a published one, so this may be a look-alike"
+    )
+    detail = (
+        f"the chain runs through a known-bad root ({best.name}) from {best.root.incident}, whose "
+        f"private key is public: whoever holds it can mint a certificate for any site ({how})"
+    )
+    info = infos[where]
+    return [
+        CertificateProblem(
+            problem=ProblemKind.LEAKED_ROOT,
+            index=info.index,
+            subject=info.subject,
+            detail=detail,
+            product=best.root.incident,
+            source=best.root.source,
+            identified_by=best.by,
+        )
+    ]
 
 
 def normalise_fingerprint(text: str) -> str:

@@ -1,9 +1,10 @@
 """Does a certificate cover a name? RFC 6125 section 6 for DNS names, exact match for IP addresses.
 
-Only subjectAltName is consulted. RFC 6125 section 6.4.4 allows falling back to the
-subject CN when there is no DNS-ID, but RFC 9110 section 4.3.5 and every current
-client (browsers, Python's ssl since 3.7, Go, cryptography) have dropped that, so a
-certificate with only a CN fails everywhere that matters and is reported as such.
+subjectAltName first. RFC 6125 section 6.4.4 allows falling back to the subject CN when
+there is no DNS-ID, and OpenSSL's X509_check_host still does so unless told otherwise:
+Python's ssl (``hostname_checks_common_name`` is true by default) and curl accept a
+CN-only certificate. Browsers, Go (since 1.15) and rustls do not, so ``cn_fallback``
+says when the name is matched only that way, for a note rather than a fault.
 """
 
 from __future__ import annotations
@@ -70,10 +71,18 @@ def covers(sans: tuple[str, ...], name: str) -> bool:
     return False
 
 
+def cn_fallback(sans: tuple[str, ...], name: str, common_names: tuple[str, ...]) -> bool:
+    """Whether ``name`` is matched by the subject CN as OpenSSL's X509_check_host falls back to it:
+    only for a DNS name, only when the certificate has no DNS SAN at all, wildcards as in a SAN."""
+    if parse_ip(name) is not None or any(entry.startswith("DNS:") for entry in sans):
+        return False
+    return any(dns_matches(cn, name) for cn in common_names)
+
+
 def mismatch_detail(sans: tuple[str, ...], name: str, common_name: str | None) -> str:
     """Why ``name`` is not covered, in one line."""
     if not sans:
-        cn = f" (only subject CN={common_name}, which clients no longer read)" if common_name else ""
+        cn = f" (only subject CN={common_name}, which does not match either)" if common_name else ""
         return f"{name} is not covered: the certificate has no subjectAltName{cn}"
     shown = ", ".join(sans[:8]) + (f", ... ({len(sans)} in all)" if len(sans) > 8 else "")
     what = "IP address" if parse_ip(name) is not None else "name"

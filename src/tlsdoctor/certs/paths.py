@@ -1,10 +1,16 @@
-"""Build the certification path the way a client would, and ask cryptography's verifier.
+"""Build the certification path the way a client would, and judge it twice.
 
 Our own path walk (RFC 5280 section 6 simplified to: follow issuer names, check each
 signature) says *where* a chain stops — at an anchor, at an untrusted self-signed
-root, or at an issuer nobody sent — which a verifier's single error cannot. The
-verifier (``cryptography.x509.verification``) remains the judge of validity, at the
-instant given, so that a clock-skew diagnosis can re-judge at another time.
+root, or at an issuer nobody sent — which a verifier's single error cannot.
+
+``lenient`` judges the walked path as OpenSSL's X509_verify_cert does with its default
+flags (and Python's ssl, curl, most clients on this host): validity of every
+certificate, issuers that may act as CAs, the name with its CN fallback. It is the
+verdict, at the instant given, so that a clock-skew diagnosis can re-judge at another
+time. ``strict`` asks cryptography's RFC 5280 / CA-B profile, which refuses what many
+private CAs make (no authorityKeyIdentifier, CA basicConstraints not critical, no
+keyUsage): its refusal is a note about stricter clients, never the verdict.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import enum
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
-from tlsdoctor.certs.info import is_self_signed, name_text, signed_by
-from tlsdoctor.certs.names import parse_ip
+from tlsdoctor.certs.info import is_self_signed, name_text, sans, signature_hash, signed_by
+from tlsdoctor.certs.names import cn_fallback, covers, parse_ip
 
+LEGACY_HASHES = frozenset({"sha1", "md5", "md2", "md4"})
 MAX_DEPTH = 8  # RFC 5280 sets none; real chains are 2 to 4, and a cycle must end
 
 
@@ -89,14 +97,73 @@ class Verdict:
     path: tuple[str, ...] = ()
 
 
-def verify(
+def lenient(
+    pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], name: str, at: dt.datetime
+) -> Verdict:
+    """``pool[0]`` for ``name`` at ``at``, as OpenSSL's default verification judges it.
+
+    Not checked (OpenSSL does): name constraints, path length, policies, purpose, and key sizes,
+    which depend on the configured security level. When those fail, the client's own handshake
+    says so (the certificate check reads its verify error).
+    """
+    if not anchors:
+        return Verdict(False, "no trust anchors")
+    walked = walk(pool, anchors)
+    last = pool[walked.indices[-1]]
+    if walked.end is PathEnd.SELF_SIGNED:
+        return Verdict(False, f"self-signed certificate {name_text(last.subject)} is not a trust anchor")
+    if walked.end is PathEnd.MISSING_ISSUER or walked.anchor is None:
+        missing = name_text(last.issuer)
+        return Verdict(False, f"unable to get the issuer {missing} of {name_text(last.subject)}")
+    chain = [pool[i] for i in walked.indices]
+    if not is_anchor(chain[-1], [walked.anchor]):
+        chain.append(walked.anchor)
+    for cert in chain:  # OpenSSL checks the anchor's dates too (X509_V_ERR_CERT_HAS_EXPIRED at depth n)
+        if cert.not_valid_after_utc < at:
+            return Verdict(False, f"{name_text(cert.subject)} has expired")
+        if cert.not_valid_before_utc > at:
+            return Verdict(False, f"{name_text(cert.subject)} is not yet valid")
+    for cert in chain[1:]:
+        if not may_sign_certificates(cert):
+            return Verdict(False, f"{name_text(cert.subject)} is not a CA (invalid CA certificate)")
+    for cert in chain:  # OpenSSL 3 refuses SHA-1 and MD5 signatures from security level 1 up
+        digest = signature_hash(cert)
+        if digest in LEGACY_HASHES and not is_self_signed(cert):
+            return Verdict(False, f"{name_text(cert.subject)} has a {digest} signature (too weak)")
+    leaf_names = sans(chain[0])
+    cns = tuple(str(a.value) for a in chain[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+    if not covers(leaf_names, name) and not cn_fallback(leaf_names, name, cns):
+        return Verdict(False, f"hostname mismatch: the certificate does not cover {name}")
+    return Verdict(True, path=tuple(name_text(c.subject) for c in chain))
+
+
+def may_sign_certificates(cert: x509.Certificate) -> bool:
+    """OpenSSL's check_ca (crypto/x509/v3_purp.c): keyUsage, when present, must allow keyCertSign;
+    basicConstraints, when present, must say cA; without it, a version 1 self-signed root or a
+    certificate whose keyUsage allows keyCertSign is accepted as a CA."""
+    ext = cert.extensions
+    try:
+        usage: x509.KeyUsage | None = ext.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        return False
+    try:
+        return bool(ext.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        pass
+    if cert.version is x509.Version.v1 and is_self_signed(cert):
+        return True
+    return usage is not None
+
+
+def strict(
     pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], name: str, at: dt.datetime
 ) -> Verdict:
     """Validate ``pool[0]`` for ``name`` at ``at`` with the rest of ``pool`` as intermediates.
 
     This is cryptography's RFC 5280 + CA/Browser Forum profile: stricter than OpenSSL on
-    some extensions, which is why a refusal our own findings cannot explain is reported
-    separately ("rejected") rather than trusted blindly.
+    extensions, so its refusal of a chain ``lenient`` accepts is a note, not a fault.
     """
     if not anchors:
         return Verdict(False, "no trust anchors")

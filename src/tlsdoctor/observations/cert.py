@@ -31,13 +31,21 @@ class ProblemKind(enum.StrEnum):
     INTERCEPTION = "interception"  # issued by a known TLS-interception product
     FRESH_LEAF = "fresh-leaf"  # minted minutes ago: what interception proxies do
     FINGERPRINT_MISMATCH = "fingerprint-mismatch"  # not the leaf the user said the server has
-    REJECTED = "rejected"  # path validation failed for a reason none of the above explains
+    LEAKED_ROOT = "leaked-root"  # a root whose private key was published (certs/interception.toml)
+    STRICT_PROFILE = "strict-profile"  # a note: OpenSSL accepts it, stricter validators would not
+    REJECTED = "rejected"  # the client refused the chain for a reason none of the above explains
     UNPARSEABLE = "unparseable"
 
 
 #: Problem kinds that only warn: the certificate still works for most clients.
 WARNING_KINDS = frozenset(
-    {ProblemKind.EXPIRES_SOON, ProblemKind.WEAK_SIGNATURE, ProblemKind.WEAK_KEY, ProblemKind.FRESH_LEAF}
+    {
+        ProblemKind.EXPIRES_SOON,
+        ProblemKind.WEAK_SIGNATURE,
+        ProblemKind.WEAK_KEY,
+        ProblemKind.FRESH_LEAF,
+        ProblemKind.STRICT_PROFILE,
+    }
 )
 
 
@@ -93,8 +101,10 @@ class CertificateProblem(Observation):
     not_after: dt.datetime | None = None
     at: dt.datetime | None = None
     confirmed: bool | None = None  # incomplete-chain: a fetched issuer completed the chain (None: not tried)
-    product: str = ""  # interception: the product the issuer name points at
-    source: str = ""  # interception: where that issuer name is documented
+    product: str = ""  # interception, leaked-root: the product the issuer name points at
+    source: str = ""  # interception, leaked-root: where that issuer name is documented
+    identified_by: str = ""  # leaked-root: "fingerprint" (exact) or "subject" (a heuristic)
+    objections: tuple[str, ...] = ()  # strict-profile: each objection, with the certificate it is about
 
     def describe(self) -> str:
         return f"certificate {self.problem.value}: {self.detail}"
@@ -110,9 +120,10 @@ class ChainValidation(Observation):
     anchors: int
     name: str
     at: dt.datetime
-    valid: bool
+    valid: bool  # judged as OpenSSL judges (certs/paths.py ``lenient``): path, validity, name
     error: str = ""
     path: tuple[str, ...] = ()  # subjects from leaf to anchor, when valid
+    strict_error: str = ""  # what a strict RFC 5280 / CA-B verifier objects to ("" when it accepts)
 
     def describe(self) -> str:
         where = (
@@ -120,7 +131,8 @@ class ChainValidation(Observation):
             f"at {self.at:%Y-%m-%d %H:%M}Z"
         )
         if self.valid:
-            return f"chain validates {where}"
+            strict = f" (a strict RFC 5280 verifier refuses it: {self.strict_error})" if self.strict_error else ""
+            return f"chain validates {where}{strict}"
         return f"chain does not validate {where}: {self.error}"
 
 

@@ -93,12 +93,35 @@ def test_ip_san(pki: Pki) -> None:
     }
 
 
+def test_cn_only_leaf_matches_as_openssl_does_with_a_note(pki: Pki) -> None:
+    """No SAN: OpenSSL's X509_check_host (Python's ssl, curl) falls back to the CN; Go does not."""
+    leaf = make(name("x.example.test"), key("ec", "leaf"), issuer=pki.inter, issuer_key=pki.inter_key)
+    obs = analyse_chain(pki.chain(leaf), "x.example.test", [pki.root], NOW)
+    found = problems(obs)
+    assert set(found) == {ProblemKind.STRICT_PROFILE}
+    assert "no subjectAltName" in found[ProblemKind.STRICT_PROFILE].detail
+    assert "Go (1.15+)" in found[ProblemKind.STRICT_PROFILE].detail
+    assert validation(obs).valid
+    mismatch = problems(analyse_chain(pki.chain(leaf), "y.example.test", [pki.root], NOW))
+    assert ProblemKind.HOSTNAME_MISMATCH in mismatch
+    assert "does not match either" in mismatch[ProblemKind.HOSTNAME_MISMATCH].detail
+    # A DNS SAN, even for another name, turns the CN fallback off (RFC 6125 section 6.4.4).
+    with_san = make(
+        name("x.example.test"), key("ec", "leaf"), issuer=pki.inter, issuer_key=pki.inter_key, sans=["o.test"]
+    )
+    found = problems(analyse_chain(pki.chain(with_san), "x.example.test", [pki.root], NOW))
+    assert ProblemKind.HOSTNAME_MISMATCH in found
+
+
 def test_ip_name_does_not_match_dns_san_spelled_like_it(pki: Pki) -> None:
-    leaf = make(name("x"), key("ec", "leaf"), issuer=pki.inter, issuer_key=pki.inter_key)
+    leaf = make(name("192.0.2.1"), key("ec", "leaf"), issuer=pki.inter, issuer_key=pki.inter_key)
     leaf_with_dns_ip = make(
         name("x"), key("ec", "leaf"), issuer=pki.inter, issuer_key=pki.inter_key, sans=["example.test"]
     )
-    assert ProblemKind.HOSTNAME_MISMATCH in problems(analyse_chain(pki.chain(leaf), "x", [pki.root], NOW))
+    # An IP reference never falls back to the CN (X509_check_ip reads iPAddress SANs only).
+    assert ProblemKind.HOSTNAME_MISMATCH in problems(
+        analyse_chain(pki.chain(leaf), "192.0.2.1", [pki.root], NOW)
+    )
     assert ProblemKind.HOSTNAME_MISMATCH in problems(
         analyse_chain(pki.chain(leaf_with_dns_ip), "192.0.2.1", [pki.root], NOW)
     )
@@ -212,10 +235,13 @@ def test_plain_issuer_is_not_interception(pki: Pki) -> None:
     )
 
 
-def test_fresh_leaf(pki: Pki) -> None:
+def test_fresh_leaf_is_a_hint_only_beside_an_untrusted_chain(pki: Pki) -> None:
+    """Automated renewals mint leaves minutes before an admin checks: normal when the chain validates."""
     leaf = pki.leaf("example.test", not_before=NOW - dt.timedelta(minutes=3))
-    found = problems(analyse_chain(pki.chain(leaf), "example.test", [pki.root], NOW))
-    assert set(found) == {ProblemKind.FRESH_LEAF}
+    assert problems(analyse_chain(pki.chain(leaf), "example.test", [pki.root], NOW)) == {}
+    stranger = make(name("Someone Else's Root"), key("ec", "other-root"), ca=True)
+    found = problems(analyse_chain(pki.chain(leaf), "example.test", [stranger], NOW))
+    assert ProblemKind.FRESH_LEAF in found and ProblemKind.INCOMPLETE_CHAIN in found
 
 
 def test_expected_fingerprint(pki: Pki) -> None:
