@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -29,6 +30,8 @@ from tlsdoctor.observations.cert import (
     CertificateProblem,
     ChainValidation,
     ClockOffset,
+    FetchOutcome,
+    IssuerFetch,
     ProblemKind,
     RevocationCheck,
     RevocationState,
@@ -195,22 +198,59 @@ def test_confirmed_missing_intermediate_is_incomplete_not_untrusted() -> None:
     assert confidence(CERT_CHAIN_INCOMPLETE, refused(18), cert(problem(K.SELF_SIGNED))) is None
 
 
-def test_unconfirmed_gap_is_ambiguous() -> None:
+def test_lone_leaf_with_unknown_issuer_is_a_missing_intermediate_first() -> None:
+    """Issue 9 item 3: one certificate, not a CA, issuer neither sent nor an anchor, nothing to fetch."""
     gap = problem(K.INCOMPLETE_CHAIN)
     no_aia = (refused(20), cert(gap))
-    assert confidence(CERT_UNTRUSTED, *no_aia) == pytest.approx(0.6, abs=0.01)
-    assert confidence(CERT_CHAIN_INCOMPLETE, *no_aia) == pytest.approx(0.55, abs=0.01)
-    with_aia = (
+    incomplete, untrusted = CERT_CHAIN_INCOMPLETE.match(Facts(no_aia)), CERT_UNTRUSTED.match(Facts(no_aia))
+    assert incomplete is not None and untrusted is not None
+    assert incomplete.confidence == pytest.approx(0.81, abs=0.01)
+    assert untrusted.confidence == pytest.approx(0.475, abs=0.01)  # kept, second
+    assert "Baseline Requirements" in incomplete.summary and "no AIA URL" in incomplete.summary
+    assert "root rather than an intermediate" in untrusted.summary
+    assert incomplete.summary != untrusted.summary
+    assert "not trust" not in incomplete.summary and "leaves out" not in untrusted.summary
+    ranked = [c.id for c in evaluate(Facts(no_aia), RULES)]
+    assert ranked[:2] == ["cert-chain-incomplete", "cert-untrusted"]
+
+
+def test_lone_leaf_whose_aia_fetch_failed_says_so() -> None:
+    gap = problem(K.INCOMPLETE_CHAIN)
+    fetch = IssuerFetch(url="http://ca.test/i.der", outcome=FetchOutcome.CONNECT_FAILED, detail="refused")
+    results = (
         refused(20),
         CheckResult(
             id="certificate",
             status=Status.FAIL,
             summary="",
-            observations=(info(ca_issuers=("http://ca.test/i.der",)), gap),
+            observations=(info(ca_issuers=("http://ca.test/i.der",)), fetch, gap),
         ),
     )
-    assert confidence(CERT_CHAIN_INCOMPLETE, *with_aia) == pytest.approx(0.76, abs=0.01)
-    assert confidence(CERT_UNTRUSTED, *with_aia) == pytest.approx(0.43, abs=0.01)
+    match = CERT_CHAIN_INCOMPLETE.match(Facts(results))
+    assert match is not None and match.confidence == pytest.approx(0.81, abs=0.01)
+    assert "http://ca.test/i.der gave no certificate (connect-failed)" in match.summary
+
+
+def test_gap_above_a_sent_intermediate_is_an_untrusted_ca_first() -> None:
+    """Near miss of the above: the server sent its intermediate; what is missing is above it."""
+    gap = problem(K.INCOMPLETE_CHAIN, index=1)
+    intermediate = dataclasses.replace(info(index=1), is_ca=True, subject="CN=Issuing CA", issuer="CN=Root")
+    results = (refused(20), cert(intermediate, gap))
+    ranked = [(c.id, c.confidence) for c in evaluate(Facts(results), RULES)]
+    assert ranked[0] == ("cert-untrusted", pytest.approx(0.855, abs=0.01))
+    assert ranked[1] == ("cert-chain-incomplete", pytest.approx(0.475, abs=0.01))
+
+
+def test_fetched_issuer_settles_it() -> None:
+    confirmed = problem(K.INCOMPLETE_CHAIN, confirmed=True)
+    fetch = IssuerFetch(url="http://ca.test/i.der", outcome=FetchOutcome.OK, completes_chain=True)
+    results = (refused(20), cert(fetch, confirmed))
+    match = CERT_CHAIN_INCOMPLETE.match(Facts(results))
+    assert match is not None and match.confidence == 0.95 and "http://ca.test/i.der" in match.summary
+    assert CERT_UNTRUSTED.match(Facts(results)) is None
+    untrusted_root = (refused(20), cert(problem(K.UNTRUSTED_ROOT)))
+    assert confidence(CERT_UNTRUSTED, *untrusted_root) == 0.95
+    assert confidence(CERT_CHAIN_INCOMPLETE, *untrusted_root) is None
 
 
 def test_revoked() -> None:
@@ -271,15 +311,22 @@ def test_client_ca_store_empty() -> None:
     assert confidence(CLIENT_CA_STORE, refused(20), cert(full, problem(K.INCOMPLETE_CHAIN))) is None
 
 
-def test_client_ca_store_only_ca_file_validates() -> None:
+def test_ca_file_naming_a_private_ca_is_not_client_ca_store() -> None:
+    """Issue 9 item 5: --ca-file is the user saying whom they trust; the system store lacking it is a note."""
     by_file = ChainValidation(store="ca-file:/tmp/ca.pem", anchors=1, name="example.test", at=NOW, valid=True)
     by_system = ChainValidation(
         store="system", anchors=140, name="example.test", at=NOW, valid=False, error="candidates exhausted"
     )
-    assert confidence(CLIENT_CA_STORE, connected(), cert(by_file, by_system, status=Status.PASS)) == 0.45
-    assert confidence(CLIENT_CA_STORE, refused(20), cert(by_file, by_system)) == 0.85
-    both = ChainValidation(store="system", anchors=140, name="example.test", at=NOW, valid=True)
-    assert confidence(CLIENT_CA_STORE, connected(), cert(by_file, both, status=Status.PASS)) is None
+    ca_file = TrustStoreInfo(source="ca-file", anchors=1, cafile="/tmp/ca.pem")
+    assert (
+        confidence(CLIENT_CA_STORE, connected(), cert(ca_file, by_file, by_system, status=Status.PASS))
+        is None
+    )
+    assert confidence(CLIENT_CA_STORE, refused(20), cert(ca_file, by_file, by_system)) is None
+    # Even an empty system store is not the cause when the user named their own anchors.
+    empty = TrustStoreInfo(source="system", anchors=0, cafile=None, capath=None)
+    assert confidence(CLIENT_CA_STORE, refused(20), cert(ca_file, empty, by_system)) is None
+    assert confidence(CLIENT_CA_STORE, refused(20), cert(empty, by_system)) == 0.9
 
 
 def test_healthy_chain_matches_nothing() -> None:

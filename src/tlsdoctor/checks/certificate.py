@@ -1,17 +1,25 @@
 """The certificate check: the server's chain, judged against the client's anchors at ``ctx.clock.now()``.
 
-It runs after the handshakes (the diagnose playbook hands it their PeerChain
-observations) and never connects to the target itself. Its one network use is
-fetching a missing issuer from the AIA caIssuers URL (RFC 5280 section 4.2.2.1), to
-tell "the server left out an intermediate" from "the client does not trust the root".
+It runs after the handshakes (the diagnose playbook hands it their PeerChain and
+HandshakeAttempt observations) and never connects to the target itself. Its one network
+use is fetching a missing issuer from the AIA caIssuers URL (RFC 5280 section 4.2.2.1),
+to tell "the server left out an intermediate" from "the client does not trust the root".
+
+Whether the chain is trusted is the client's call: when the default handshake (the
+user's OpenSSL, with --ca-file when given) verified it, our own findings are notes and
+the check at most warns; when it refused, our findings say why, and a refusal none of
+them explains is reported with the client's own verify error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Sequence
+
+from cryptography import x509
 
 from tlsdoctor.certs.analysis import analyse_chain, validation
 from tlsdoctor.certs.mint import minted_for_any_name
@@ -21,6 +29,7 @@ from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import (
     WARNING_KINDS,
+    WEAK_KINDS,
     CertificateInfo,
     CertificateProblem,
     FetchOutcome,
@@ -28,9 +37,14 @@ from tlsdoctor.observations.cert import (
     ProblemKind,
     TrustStoreInfo,
 )
-from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
 PREFERRED_VARIANTS = ("default", "no-verify")  # the chain the default client saw, else the unverified one
+MAX_FETCHES = 3  # AIA hops: leaf -> intermediate -> (second intermediate) -> root
+#: Findings that are interception evidence whatever the client decided.
+INTERCEPTION_KINDS = frozenset(
+    {ProblemKind.INTERCEPTION, ProblemKind.FINGERPRINT_MISMATCH, ProblemKind.LEAKED_ROOT}
+)
 
 
 class CertificateCheck:
@@ -43,10 +57,12 @@ class CertificateCheck:
         self,
         chains: Sequence[PeerChain],
         *,
+        attempts: Sequence[HandshakeAttempt] = (),
         expect_fingerprint: str | None = None,
         fetch_issuers: bool = True,
     ) -> None:
         self.chains = tuple(chains)
+        self.client = next((a for a in attempts if a.variant == "default"), None)
         self.expect_fingerprint = expect_fingerprint
         self.fetch_issuers = fetch_issuers
 
@@ -94,13 +110,40 @@ class CertificateCheck:
         if minted is not None:
             found.append(minted)
             obs.append(minted)
-        status, summary = judge(found, name)
+        refused = self._unexplained_refusal(found)
+        if refused is not None:
+            found.append(refused)
+            obs.append(refused)
+        status, summary = judge(found, name, client_accepted=self.client_accepted)
         return CheckResult(
             id=self.id,
             status=status,
             summary=summary,
             observations=tuple(obs),
             duration_ms=(time.monotonic() - start) * 1000,
+        )
+
+    @property
+    def client_accepted(self) -> bool:
+        """The default handshake, which verifies as the user's client does, completed."""
+        return self.client is not None and self.client.outcome is HandshakeOutcome.OK
+
+    def _unexplained_refusal(self, found: Sequence[Observation]) -> CertificateProblem | None:
+        """The client refused the chain and none of our findings says why: its own error is the finding."""
+        client = self.client
+        if client is None or client.outcome is not HandshakeOutcome.VERIFY_FAILED:
+            return None
+        if any(isinstance(o, CertificateProblem) and o.problem not in WARNING_KINDS for o in found):
+            return None
+        if any(isinstance(o, CertificateProblem) and o.problem in WEAK_KINDS for o in found):
+            return None
+        code = f" (X509 error {client.verify_code})" if client.verify_code is not None else ""
+        leaf = next((o for o in found if isinstance(o, CertificateInfo) and o.index == 0), None)
+        return CertificateProblem(
+            problem=ProblemKind.REJECTED,
+            index=-1,
+            subject=leaf.subject if leaf is not None else "",
+            detail=f"the client refused the chain: {client.verify_message or client.error}{code}",
         )
 
     def _minted(self, peer: PeerChain, name: str, at: dt.datetime) -> CertificateProblem | None:
@@ -130,35 +173,48 @@ class CertificateCheck:
             return found, []
         from tlsdoctor.certs import fetch  # the HTTP client and PKCS#7: only for a missing issuer
 
-        result = await fetch.http_request(url, ctx.timeout)
-        if result.outcome is not FetchOutcome.OK:
-            return found, [
+        fetched: list[bytes] = []
+        notes: list[IssuerFetch] = []
+        for _ in range(MAX_FETCHES):
+            result = await fetch.http_request(url, ctx.timeout)
+            certs = fetch.certificates_in(result.body) if result.outcome is FetchOutcome.OK else []
+            if not certs:
+                outcome = (
+                    result.outcome if result.outcome is not FetchOutcome.OK else FetchOutcome.NOT_CERTIFICATE
+                )
+                detail = (
+                    result.detail
+                    if result.outcome is not FetchOutcome.OK
+                    else "the body is not DER, PEM or PKCS#7"
+                )
+                notes.append(
+                    IssuerFetch(
+                        url=url, outcome=outcome, status=result.status, size=len(result.body), detail=detail
+                    )
+                )
+                break
+            fetched += [fetch.der_of(c) for c in certs]
+            notes.append(
                 IssuerFetch(
                     url=url,
-                    outcome=result.outcome,
+                    outcome=FetchOutcome.OK,
                     status=result.status,
                     size=len(result.body),
-                    detail=result.detail,
+                    subject=certs[0].subject.rfc4514_string(),
                 )
-            ]
-        certs = fetch.certificates_in(result.body)
-        if not certs:
-            return found, [
-                IssuerFetch(
-                    url=url,
-                    outcome=FetchOutcome.NOT_CERTIFICATE,
-                    status=result.status,
-                    size=len(result.body),
-                    detail="the body is not DER, PEM or PKCS#7",
-                )
-            ]
+            )
+            url = next_issuer_url(certs[0], anchors)
+            if url is None:
+                break
+        if not fetched:
+            return found, list(notes)
         again = analyse_chain(
             peer.chain,
             name,
             anchors.certificates,
             ctx.clock.now(),
             store=anchors.label,
-            fetched=[fetch.der_of(c) for c in certs],
+            fetched=fetched,
             expect_fingerprint=self.expect_fingerprint,
         )
         gap_after = next(
@@ -170,15 +226,20 @@ class CertificateCheck:
             None,
         )
         completes = gap_after.confirmed if gap_after is not None else False
-        note = IssuerFetch(
-            url=url,
-            outcome=FetchOutcome.OK,
-            status=result.status,
-            size=len(result.body),
-            subject=certs[0].subject.rfc4514_string(),
-            completes_chain=completes,
-        )
-        return again, [note]
+        notes = [
+            dataclasses.replace(n, completes_chain=completes) if n.outcome is FetchOutcome.OK else n
+            for n in notes
+        ]
+        return again, list(notes)
+
+
+def next_issuer_url(cert: x509.Certificate, anchors: TrustAnchors) -> str | None:
+    """Where to fetch the issuer of a fetched certificate, unless it is a root or an anchor issued it."""
+    from tlsdoctor.certs.info import aia, is_self_signed
+
+    if is_self_signed(cert) or any(a.subject == cert.issuer for a in anchors.certificates):
+        return None
+    return next((u for u in aia(cert)[0] if u.lower().startswith("http://")), None)
 
 
 async def check_served_chain(ctx: Context, chain: tuple[bytes, ...], servername: str | None) -> CheckResult:
@@ -209,13 +270,21 @@ def store_info(anchors: TrustAnchors) -> TrustStoreInfo:
     )
 
 
-def judge(found: Sequence[Observation], name: str) -> tuple[Status, str]:
-    """fail on any problem, warn on weak or soon-expiring only, pass otherwise."""
+def judge(found: Sequence[Observation], name: str, *, client_accepted: bool = False) -> tuple[Status, str]:
+    """fail on any problem, warn on notes (weak, soon-expiring, strict-profile), pass otherwise.
+
+    When the client accepted the chain, only interception evidence fails: any other finding
+    of ours is a note beside the client's verdict, not a fault."""
     problems = [o for o in found if isinstance(o, CertificateProblem)]
     failing = [p for p in problems if p.problem not in WARNING_KINDS]
+    if client_accepted:
+        failing = [p for p in failing if p.problem in INTERCEPTION_KINDS]
     if failing:
         more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
         return Status.FAIL, failing[0].detail + more
+    if problems and client_accepted:
+        noted = "; ".join(p.detail for p in problems[:2])
+        return Status.WARN, f"the client verified the chain for {name}; noted: {noted}"
     if problems:
         return Status.WARN, "; ".join(p.detail for p in problems[:2])
     leaf = next((o for o in found if isinstance(o, CertificateInfo) and o.index == 0), None)

@@ -234,9 +234,11 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
     from tlsdoctor.checks.clock import ClockCheck
 
     chains = [o for r in results for o in r.observations if isinstance(o, PeerChain)]
+    tried = [o for r in results for o in r.observations if isinstance(o, HandshakeAttempt)]
     later: list[runner.Check] = []
     if chains:
-        later.append(CertificateCheck(chains, expect_fingerprint=ctx.options.expect_fingerprint))
+        pin = ctx.options.expect_fingerprint
+        later.append(CertificateCheck(chains, attempts=tried, expect_fingerprint=pin))
     results.extend(await runner.run(later, ctx))
     # The clock matters when asked for, or when a validity window is what failed: only then
     # can skew, not the certificate, be the cause. An unreachable NTP server costs nothing otherwise.

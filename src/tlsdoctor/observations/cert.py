@@ -48,6 +48,9 @@ WARNING_KINDS = frozenset(
     }
 )
 
+#: A weak key or signature: a warning for the chain, yet what a client's security level refuses.
+WEAK_KINDS = frozenset({ProblemKind.WEAK_SIGNATURE, ProblemKind.WEAK_KEY})
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateInfo(Observation):
@@ -131,7 +134,9 @@ class ChainValidation(Observation):
             f"at {self.at:%Y-%m-%d %H:%M}Z"
         )
         if self.valid:
-            strict = f" (a strict RFC 5280 verifier refuses it: {self.strict_error})" if self.strict_error else ""
+            strict = (
+                f" (a strict RFC 5280 verifier refuses it: {self.strict_error})" if self.strict_error else ""
+            )
             return f"chain validates {where}{strict}"
         return f"chain does not validate {where}: {self.error}"
 

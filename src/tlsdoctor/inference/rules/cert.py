@@ -13,10 +13,12 @@ OpenSSL's verify code, when present, corroborates one finding over another: a ch
 can be both untrusted and mismatched, and the code says which the client tripped on.
 
 Interplay (contract/causes.md): an incomplete chain confirmed by a fetched issuer is
-cert-chain-incomplete, never cert-untrusted; an empty trust store makes every chain
-untrusted, so then client-ca-store is the cause; an interception issuer makes the
-untrusted chain a symptom of tls-interception; a validity error the NTP offset explains
-is client-clock-skew (see rules/clock.py).
+cert-chain-incomplete, never cert-untrusted; a lone leaf whose issuer nobody sent or
+could fetch is most likely cert-chain-incomplete, with cert-untrusted second, each with
+its own summary; an empty system store makes every chain untrusted, so then (without
+--ca-file) client-ca-store is the cause; an interception issuer or a known-bad root makes
+the untrusted chain a symptom of tls-interception; a validity error the NTP offset
+explains is client-clock-skew (see rules/clock.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from tlsdoctor.observations.cert import (
     CertificateInfo,
     CertificateProblem,
     ChainValidation,
+    FetchOutcome,
+    IssuerFetch,
     ProblemKind,
     RevocationCheck,
     RevocationState,
@@ -67,7 +71,9 @@ CODES: dict[ProblemKind, frozenset[int]] = {
 CODE_REVOKED = 23
 WEAK_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL", "MD_TOO_WEAK")
 WORKING = 0.35  # the most a certificate finding claims when the default client connected
-FAILING_KINDS = frozenset(set(ProblemKind) - {ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF})
+FAILING_KINDS = frozenset(
+    set(ProblemKind) - {ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF, ProblemKind.STRICT_PROFILE}
+)
 
 
 def _problems(facts: Facts, *kinds: ProblemKind) -> list[CertificateProblem]:
@@ -160,7 +166,7 @@ def _store_empty(facts: Facts) -> TrustStoreInfo | None:
 
 
 def cert_untrusted(facts: Facts) -> Match | None:
-    """Self-signed leaf or untrusted root; an unconfirmed missing issuer without AIA leans this way."""
+    """Self-signed leaf or untrusted root; a missing issuer above a sent intermediate leans this way."""
     sure = _problems(facts, ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT)
     gaps = [g for g in _problems(facts, ProblemKind.INCOMPLETE_CHAIN) if g.confirmed is not True]
     if not sure and not gaps:
@@ -170,16 +176,49 @@ def cert_untrusted(facts: Facts) -> Match | None:
     kinds = (ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT)
     confidence, hs = _weight(facts, kinds)
     found: list[CertificateProblem] = list(sure)
+    summary = sure[0].detail if sure else ""
     if not sure:
         gap = gaps[0]
         found = [gap]
-        factor = 0.45 if _has_http_aia(facts, gap.index) and gap.confirmed is None else 0.63
+        factor, summary = _untrusted_reading(facts, gap)
         confidence *= factor
     if _store_empty(facts) is not None:
         confidence = min(confidence, 0.5)
-    if _problems(facts, ProblemKind.INTERCEPTION, ProblemKind.FINGERPRINT_MISMATCH):
+    if _problems(facts, ProblemKind.INTERCEPTION, ProblemKind.FINGERPRINT_MISMATCH, ProblemKind.LEAKED_ROOT):
         confidence = min(confidence, 0.6)
-    return _match(facts, found, confidence, found[0].detail, hs)
+    return _match(facts, found, confidence, summary, hs)
+
+
+def _untrusted_reading(facts: Facts, gap: CertificateProblem) -> tuple[float, str]:
+    """How likely an unknown issuer is an untrusted root rather than an omitted intermediate, and why."""
+    issuer = _issuer_of(facts, gap.index)
+    if gap.confirmed is False:
+        return 0.63, (
+            f"the issuer fetched from AIA does not lead to a trusted root either: the client does not "
+            f"trust the CA above {gap.subject}"
+        )
+    if _leaf_only(facts, gap):
+        return 0.5, (
+            f"if {issuer} is a root rather than an intermediate, the client does not trust it: it is not "
+            "among the client's trust anchors"
+        )
+    return 0.9, (
+        f"the chain the server sent ends at {gap.subject}, issued by {issuer}, which is not among the "
+        "client's trust anchors: the client does not trust this CA"
+    )
+
+
+def _issuer_of(facts: Facts, index: int) -> str:
+    info = next((i for i in facts.all(CertificateInfo) if i.index == index), None)
+    return info.issuer if info is not None else "its issuer"
+
+
+def _leaf_only(facts: Facts, gap: CertificateProblem) -> bool:
+    """The gap is right above a leaf that is neither a CA nor self-signed: the one-certificate chain
+    of a server that omits its intermediate (CA/B Baseline Requirements section 6.1.7 forbid a root
+    from signing a server certificate directly, so its issuer is almost surely an intermediate)."""
+    info = next((i for i in facts.all(CertificateInfo) if i.index == gap.index), None)
+    return gap.index == 0 and info is not None and not info.is_ca and not info.self_signed
 
 
 def _has_http_aia(facts: Facts, index: int) -> bool:
@@ -187,20 +226,53 @@ def _has_http_aia(facts: Facts, index: int) -> bool:
     return info is not None and any(u.lower().startswith("http://") for u in info.ca_issuers)
 
 
+def _aia_note(facts: Facts, index: int) -> str:
+    """What the AIA caIssuers URL gave, in a clause."""
+    fetches = facts.all(IssuerFetch)
+    failed = next((f for f in fetches if f.outcome is not FetchOutcome.OK), None)
+    if failed is not None and not any(f.outcome is FetchOutcome.OK for f in fetches):
+        return f", and its AIA URL {failed.url} gave no certificate ({failed.outcome.value})"
+    if not _has_http_aia(facts, index):
+        return ", and the certificate names no AIA URL to fetch it from"
+    return ""
+
+
 def cert_chain_incomplete(facts: Facts) -> Match | None:
-    """An issuer is missing; a fetched issuer that reaches an anchor makes it certain."""
+    """An issuer is missing; a fetched issuer that reaches an anchor makes it certain, and a lone leaf
+    whose issuer nobody can fetch makes it the likeliest reading."""
     gaps = _problems(facts, ProblemKind.INCOMPLETE_CHAIN)
     if not gaps:
         return None
     gap = gaps[0]
     confidence, hs = _weight(facts, (ProblemKind.INCOMPLETE_CHAIN,))
-    if gap.confirmed is None:
-        confidence *= 0.8 if _has_http_aia(facts, gap.index) else 0.58
+    issuer = _issuer_of(facts, gap.index)
+    fetched = next((f for f in facts.all(IssuerFetch) if f.outcome is FetchOutcome.OK), None)
+    if gap.confirmed is True:
+        where = f" from {fetched.url}" if fetched is not None else ""
+        summary = (
+            f"the server does not send its intermediate certificate {issuer}: fetched{where}, it "
+            "completes the chain to a trusted root"
+        )
     elif gap.confirmed is False:
         confidence *= 0.45
+        summary = f"the server may omit intermediates above {gap.subject}: its issuer is {issuer}"
+    elif _leaf_only(facts, gap):
+        confidence *= 0.85
+        summary = (
+            f"the server sent only its leaf certificate; its issuer {issuer} was neither sent nor a "
+            f"trust anchor{_aia_note(facts, gap.index)}: most likely the server leaves out its "
+            "intermediate, since the CA/Browser Forum Baseline Requirements forbid roots from signing "
+            "server certificates directly"
+        )
+    else:
+        confidence *= 0.5
+        summary = (
+            f"the chain the server sent stops at {gap.subject}; if its issuer {issuer} is a further "
+            "intermediate, the server leaves it out"
+        )
     if _store_empty(facts) is not None:
         confidence = min(confidence, 0.4)
-    return _match(facts, [gap], confidence, gap.detail, hs)
+    return _match(facts, [gap], confidence, summary, hs)
 
 
 def cert_revoked(facts: Facts) -> Match | None:
@@ -239,11 +311,15 @@ def cert_weak(facts: Facts) -> Match | None:
 
 
 def tls_interception(facts: Facts) -> Match | None:
-    """An interception product's issuer, or a leaf other than the expected one; a fresh leaf only hints."""
+    """A known-bad root, an interception product's issuer, or a leaf other than the expected one;
+    a fresh leaf only hints."""
+    leaked = _problems(facts, ProblemKind.LEAKED_ROOT)
     strong = _problems(facts, ProblemKind.INTERCEPTION, ProblemKind.FINGERPRINT_MISMATCH)
     fresh = _problems(facts, ProblemKind.FRESH_LEAF)
     default = attempts(facts).get("default")
     working = default is not None and default.outcome is HandshakeOutcome.OK
+    if leaked:
+        return _leaked_root(facts, leaked[0], strong + fresh, working)
     if strong:
         confidence = 0.95 if len({p.problem for p in strong}) > 1 else 0.9
         summary = strong[0].detail
@@ -259,24 +335,38 @@ def tls_interception(facts: Facts) -> Match | None:
     return _match(facts, fresh + untrusted[:1], confidence, fresh[0].detail)
 
 
+def _leaked_root(
+    facts: Facts, leaked: CertificateProblem, more: Sequence[CertificateProblem], working: bool
+) -> Match:
+    """A chain through a root whose private key is public was minted by whoever holds that key.
+
+    A fingerprint match is exact (0.95, and 0.9 even when the client trusts the root: the user's
+    trust store then holds it, so anyone on the path can impersonate any site). A name-only match
+    is a heuristic: 0.85 beside a refused chain, 0.6 when the client accepted it."""
+    exact = leaked.identified_by == "fingerprint"
+    if working:
+        confidence = 0.9 if exact else 0.6
+        extra = "; the client trusts this root, so every site can be impersonated to it: remove the root"
+    else:
+        confidence = 0.95 if exact else 0.85
+        extra = ""
+    return _match(facts, [leaked, *more], confidence, leaked.detail + extra)
+
+
 def client_ca_store(facts: Facts) -> Match | None:
-    """The system store is empty or missing, or only --ca-file makes the chain validate."""
+    """The system store is empty or missing, and it is the one the client uses (no --ca-file).
+
+    A --ca-file naming a private CA the system store lacks is the user saying whom they trust:
+    the comparison with the system store stays in the certificate check's data, as a note."""
+    if any(s.source == "ca-file" for s in facts.all(TrustStoreInfo)):
+        return None
     default = attempts(facts).get("default")
     failed = default is not None and default.outcome is HandshakeOutcome.VERIFY_FAILED
     empty = _store_empty(facts)
-    if empty is not None:
-        untrusted = failed or any(not v.valid for v in facts.all(ChainValidation))
-        return Match(0.9 if untrusted else 0.45, [facts.evidence(empty)], empty.describe())
-    checks = facts.all(ChainValidation)
-    by_file = next((v for v in checks if v.store.startswith("ca-file") and v.valid), None)
-    by_system = next((v for v in checks if v.store.startswith("system") and not v.valid), None)
-    if by_file is None or by_system is None:
+    if empty is None:
         return None
-    summary = "the chain validates with --ca-file but not with the system trust store"
-    evidence = [facts.evidence(by_file), facts.evidence(by_system)]
-    if failed and default is not None:
-        return Match(0.85, [*evidence, facts.evidence(default)], summary)
-    return Match(0.45, evidence, summary + ": clients that use the system store fail")
+    untrusted = failed or any(not v.valid for v in facts.all(ChainValidation))
+    return Match(0.9 if untrusted else 0.45, [facts.evidence(empty)], empty.describe())
 
 
 CERT_EXPIRED = Rule(CauseId.CERT_EXPIRED, cert_expired)
