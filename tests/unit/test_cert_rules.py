@@ -332,3 +332,30 @@ def test_ca_file_naming_a_private_ca_is_not_client_ca_store() -> None:
 def test_healthy_chain_matches_nothing() -> None:
     results = (connected(), cert(status=Status.PASS), clock(0.3))
     assert evaluate(Facts(results), RULES) == []
+
+
+def test_known_bad_root_is_interception_even_when_trusted() -> None:
+    """Issue 9 item 11: a chain through a root whose key is public was minted on the path."""
+    exact = problem(K.LEAKED_ROOT, index=1, product="Superfish", identified_by="fingerprint")
+    by_name = problem(K.LEAKED_ROOT, index=1, product="Superfish", identified_by="subject")
+    assert confidence(TLS_INTERCEPTION, refused(19), cert(exact)) == 0.95
+    assert confidence(TLS_INTERCEPTION, connected(), cert(exact)) == 0.9
+    assert confidence(TLS_INTERCEPTION, refused(19), cert(by_name)) == 0.85
+    assert confidence(TLS_INTERCEPTION, connected(), cert(by_name)) == 0.6
+    untrusted = (refused(19), cert(by_name, problem(K.UNTRUSTED_ROOT, index=1)))
+    assert evaluate(Facts(untrusted), RULES)[0].id == "tls-interception"
+    assert confidence(CERT_UNTRUSTED, *untrusted) == 0.6
+    # Near miss: an untrusted private root with no incident behind it stays cert-untrusted.
+    plain = (refused(19), cert(problem(K.UNTRUSTED_ROOT, index=1)))
+    assert [c.id for c in evaluate(Facts(plain), RULES)] == ["cert-untrusted"]
+
+
+def test_healthy_names_what_was_noted() -> None:
+    """Issue 9 item 5: never "every check passed" above a warn row."""
+    note = problem(K.STRICT_PROFILE, index=-1)
+    verdict, causes = diagnose([connected(), cert(note, status=Status.WARN)], RULES)
+    assert verdict is Verdict.HEALTHY and causes[0].id == "healthy"
+    assert causes[0].summary.startswith("no fault found; noted: certificate")
+    assert "every check passed" not in causes[0].summary
+    verdict, causes = diagnose([connected(), cert(status=Status.PASS)], RULES)
+    assert verdict is Verdict.HEALTHY and causes[0].summary == "every check passed; no fault found"

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -68,13 +68,18 @@ def leaked_roots() -> tuple[LeakedRoot, ...]:
 
 
 def match_leaked(
-    der: bytes, subject_cns: Iterable[str], issuer_cns: Iterable[str], name: str
+    der: bytes,
+    subject_cns: Iterable[str],
+    issuer_cns: Iterable[str],
+    name: str,
+    roots: Sequence[LeakedRoot] | None = None,
 ) -> LeakedMatch | None:
     """The known-bad root this certificate is (by fingerprint), else the one its subject or issuer
-    CN names (by subject: the heuristic; a look-alike name proves little on its own)."""
+    CN names (by subject: the heuristic; a look-alike name proves little on its own).
+    ``roots`` defaults to the table in interception.toml."""
     sha256 = hashlib.sha256(der).hexdigest()
     sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest()
-    roots = leaked_roots()
+    roots = leaked_roots() if roots is None else roots
     for root in roots:
         if sha256 in root.sha256 or sha1 in root.sha1:
             return LeakedMatch(root, "fingerprint", name)

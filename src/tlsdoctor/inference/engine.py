@@ -72,12 +72,24 @@ def to_cause(cause: CauseId, match: Match) -> Cause:
 
 
 def healthy_cause(results: Iterable[CheckResult]) -> Cause:
-    """The single ``healthy`` cause, with the passing checks as its evidence."""
-    evidence = tuple(Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS)
+    """The single ``healthy`` cause, with the passing checks as its evidence.
+
+    A check that warned is named in the summary: "every check passed" above a warn row
+    would contradict the report."""
+    results = list(results)
+    warned = [r for r in results if r.status is Status.WARN]
+    evidence = tuple(
+        Evidence(check=r.id, observation=r.summary)
+        for r in [*warned, *results]
+        if r.status in (Status.PASS, Status.WARN)
+    )
+    summary = info(CauseId.HEALTHY).summary
+    if warned:
+        summary = "no fault found; noted: " + "; ".join(f"{r.id}: {r.summary}" for r in warned[:3])
     return Cause(
         id=CauseId.HEALTHY.value,
         confidence=1.0,
-        summary=info(CauseId.HEALTHY).summary,
+        summary=summary,
         evidence=evidence[:8],
         fixes=(),
     )

@@ -94,8 +94,8 @@ def renderables(report: Report) -> Iterator[RenderableType]:
                 for c in others[:5]:
                     yield Padding(cause_block(c, full=False), (0, 0, 0, 2))
                 yield Text("")
-        else:
-            yield Text("No fault found: every check passed.")
+        else:  # the healthy cause says what was noted when a check warned (inference/engine.py)
+            yield Text(f"{top.summary[:1].upper()}{top.summary[1:]}.")
             yield Text("")
     for key, title in (("next_checks", "Next checks"),):
         items = report.extra.get(key)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tlsdoctor.observations.cert import ProblemKind
+from tlsdoctor.observations.cert import WARNING_KINDS, ProblemKind
 from tlsdoctor.scan.result import ProtocolResult, ScanData, Weakness, group_name
 from tlsdoctor.wire.registry import GROUPS, SUITES, SuiteFlag
 
@@ -77,11 +77,11 @@ def _sha1_certs(data: ScanData) -> list[str]:
 
 
 def _cert_problems(data: ScanData) -> list[str]:
+    """Findings that make the chain fail to validate; notes (a fresh leaf, soon expiry, a strict
+    profile's objections) and the SHA-1 signature (its own weakness) are not."""
+    notes = WARNING_KINDS - {ProblemKind.WEAK_KEY}
     return [
-        f"{c.key_type}: {p.detail}"
-        for c in data.certificates
-        for p in c.problems()
-        if p.problem not in (ProblemKind.WEAK_SIGNATURE,)
+        f"{c.key_type}: {p.detail}" for c in data.certificates for p in c.problems() if p.problem not in notes
     ]
 
 
