@@ -189,6 +189,15 @@ def _rsa1024(d: Path, _: str) -> Material:
     return Material((leaf[0],), leaf[1], root[0])
 
 
+def _superfish_lookalike(d: Path, _: str) -> Material:
+    """A root with the subject the 2015 write-ups give Superfish's (we cannot have its key or its
+    fingerprint), serving a leaf for the host and itself: interception evidence by name."""
+    subj = "/C=US/ST=CA/L=SunnyVale/O=Superfish, Inc./CN=Superfish, Inc."
+    root = ossl_root(d, "root", "", kind="rsa2048", subj=subj)
+    leaf = ossl_issue(d, "leaf", HOST, root, kind="rsa2048", extfile=leaf_ext(HOST))
+    return Material((leaf[0], root[0]), leaf[1], None)
+
+
 CASES: tuple[Case, ...] = (
     Case("healthy-openssl-root-leaf", _ossl_root_leaf, "healthy", OK),
     Case("healthy-openssl-root-leaf-nginx", _ossl_root_leaf, "healthy", OK, server="nginx"),
@@ -217,6 +226,7 @@ CASES: tuple[Case, ...] = (
     Case("unknown-ca-via-aia", _unknown_ca_aia, "cert-untrusted", NO_LOCAL_ISSUER),
     Case("weak-sha1-signature", _sha1, "cert-weak", CA_MD_TOO_WEAK, server_opts=LEGACY),
     Case("weak-rsa-1024", _rsa1024, "cert-weak", EE_KEY_TOO_SMALL, server_opts=LEGACY),
+    Case("known-bad-root-by-name", _superfish_lookalike, "tls-interception", ROOT_SENT),
 )
 
 _AIA_DIRS: dict[str, str] = {}

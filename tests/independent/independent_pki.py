@@ -45,11 +45,11 @@ def _newkey(kind: str) -> list[str]:
     return ["-newkey", f"rsa:{kind.removeprefix('rsa')}"]
 
 
-def ossl_root(d: Path, stem: str, cn: str, *, kind: str = "ec") -> tuple[Path, Path]:
+def ossl_root(d: Path, stem: str, cn: str, *, kind: str = "ec", subj: str | None = None) -> tuple[Path, Path]:
     """`openssl req -x509` with the default config's v3_ca extensions: (cert, key)."""
     cert, key = d / f"{stem}.pem", d / f"{stem}.key"
     cmd = ["openssl", "req", "-x509", *_newkey(kind), "-nodes", "-keyout", str(key), "-out", str(cert)]
-    run([*cmd, "-subj", f"/O=Independent Corpus/CN={cn}", "-days", "365"], cwd=d)
+    run([*cmd, "-subj", subj or f"/O=Independent Corpus/CN={cn}", "-days", "365"], cwd=d)
     return cert, key
 
 

@@ -21,7 +21,7 @@ from tlsdoctor.observations.cert import (
     ProblemKind,
     TrustStoreInfo,
 )
-from tlsdoctor.observations.tls import PeerChain
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 
 @asynccontextmanager
@@ -145,3 +145,92 @@ def test_prefers_the_default_clients_chain(pki: Pki) -> None:
     ]
     picked = CertificateCheck(chains).pick()
     assert picked is not None and picked.variant == "default"
+
+
+def attempt(
+    outcome: HandshakeOutcome, code: int | None = None, message: str | None = None
+) -> HandshakeAttempt:
+    return HandshakeAttempt(
+        variant="default",
+        address="127.0.0.1",
+        port=443,
+        servername="example.test",
+        outcome=outcome,
+        verify_code=code,
+        verify_message=message,
+    )
+
+
+def bare_chain(tmp_path: Path) -> tuple[PeerChain, Path]:
+    """A root with only basicConstraints (not critical), a leaf with only its SAN: OpenSSL accepts it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    root_key, leaf_key = key("ec", "bare-root"), key("ec", "bare-leaf")
+
+    def build(subject: str, signer: object, public: object, issuer: str, ca: bool) -> x509.Certificate:
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(public)  # type: ignore[arg-type]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - 10 * DAY)
+            .not_valid_after(NOW + 80 * DAY)
+        )
+        if ca:
+            b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=False)
+        else:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName("example.test")]), critical=False)
+        return b.sign(signer, hashes.SHA256())  # type: ignore[arg-type]
+
+    root = build("Bare Root", root_key, root_key.public_key(), "Bare Root", True)
+    leaf = build("example.test", root_key, leaf_key.public_key(), "Bare Root", False)
+    path = tmp_path / "bare.pem"
+    path.write_bytes(pem(root))
+    return PeerChain(variant="default", servername="example.test", chain=(der(leaf),)), path
+
+
+def test_strict_objections_are_a_note_when_the_client_verified(tmp_path: Path) -> None:
+    """Issue 9 item 1: no AKI/SKI, non-critical basicConstraints: OpenSSL accepts, so warn, never fail."""
+    chain, anchors = bare_chain(tmp_path)
+    check = CertificateCheck([chain], attempts=[attempt(HandshakeOutcome.OK)])
+    result = run(check, context(anchors))
+    assert result.status is Status.WARN, result.summary
+    assert problems(result) == {ProblemKind.STRICT_PROFILE}
+    note = next(o for o in result.observations if isinstance(o, CertificateProblem))
+    assert any("authorityKeyIdentifier" in o for o in note.objections)
+    assert any("basicConstraints not marked critical" in o for o in note.objections)
+    validation = next(o for o in result.observations if isinstance(o, ChainValidation))
+    assert validation.valid and validation.strict_error  # the strict verifier's own words, kept as data
+    # No handshake to go by (scan): the same chain is still judged as OpenSSL judges it.
+    assert run(CertificateCheck([chain]), context(anchors)).status is Status.WARN
+
+
+def test_a_refusal_nothing_explains_is_the_clients_own_error(tmp_path: Path, pki: Pki) -> None:
+    """The client refused (say, X509_V_ERR_INVALID_PURPOSE) where our findings see nothing wrong."""
+    chain = PeerChain(
+        variant="no-verify", servername="example.test", chain=pki.chain(pki.leaf("example.test"))
+    )
+    refused = attempt(HandshakeOutcome.VERIFY_FAILED, 26, "unsupported certificate purpose")
+    result = run(CertificateCheck([chain], attempts=[refused]), context(ca_file(tmp_path, pki)))
+    assert result.status is Status.FAIL
+    assert problems(result) == {ProblemKind.REJECTED}
+    assert "unsupported certificate purpose (X509 error 26)" in result.summary
+    # Near miss: our findings explain the refusal, so no second, vaguer finding is added.
+    expired = pki.leaf("example.test", not_before=NOW - 90 * DAY, not_after=NOW - DAY)
+    chain = PeerChain(variant="no-verify", servername="example.test", chain=pki.chain(expired))
+    refused = attempt(HandshakeOutcome.VERIFY_FAILED, 10, "certificate has expired")
+    result = run(CertificateCheck([chain], attempts=[refused]), context(ca_file(tmp_path, pki)))
+    assert problems(result) == {ProblemKind.EXPIRED}
+
+
+def test_our_objection_never_fails_a_chain_the_client_verified(tmp_path: Path, pki: Pki) -> None:
+    """Were our analysis and OpenSSL ever to disagree (here: an anchor OpenSSL found that we lack),
+    the client's verdict stands: the finding is a note."""
+    chain = PeerChain(variant="default", servername="example.test", chain=pki.chain(pki.leaf("example.test")))
+    other = tmp_path / "other.pem"
+    other.write_bytes(pem(make(name("Unrelated Root"), key("ec", "unrelated"), ca=True)))
+    result = run(CertificateCheck([chain], attempts=[attempt(HandshakeOutcome.OK)]), context(other))
+    assert result.status is Status.WARN and result.summary.startswith("the client verified the chain")
+    assert run(CertificateCheck([chain]), context(other)).status is Status.FAIL
