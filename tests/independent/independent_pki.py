@@ -2,7 +2,8 @@
 `openssl s_server` and nginx.
 
 Nothing here imports tlsdoctor: the corpus must not share a PKI or a server with the code it judges
-(tests/independent/README.md says why). Every process gets a deadline and is ended by its PID.
+(the demo and the tests sharing one author's PKI hid a quarter of wrong verdicts, issue 9). Every
+process gets a deadline and is ended by its PID.
 """
 
 from __future__ import annotations
