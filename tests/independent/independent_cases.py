@@ -22,6 +22,7 @@ from independent_pki import HOST, INTERMEDIATE_EXT, leaf_ext, minimal, ossl_issu
 # X509_V_ERR codes (include/openssl/x509_vfy.h), as s_client prints them
 OK, NOT_YET_VALID, EXPIRED, SELF_SIGNED_LEAF, ROOT_SENT, NO_LOCAL_ISSUER = 0, 9, 10, 18, 19, 20
 HOSTNAME, EE_KEY_TOO_SMALL, CA_MD_TOO_WEAK = 62, 66, 68
+UNTRUSTED, INCOMPLETE = "cert-untrusted", "cert-chain-incomplete"
 LEGACY = ("-cipher", "DEFAULT:@SECLEVEL=0")  # s_server refuses to load a weak certificate otherwise
 
 
@@ -43,6 +44,7 @@ class Case:
     verify: int  # s_client's X509_V_ERR code
     server: str = "s_server"  # or "nginx"
     server_opts: tuple[str, ...] = ()  # extra s_server options (a weak certificate needs SECLEVEL 0)
+    second: str | None = None  # causes[1].id, where the issue says which candidate must follow
 
     @property
     def exit(self) -> int:
@@ -189,6 +191,25 @@ def _rsa1024(d: Path, _: str) -> Material:
     return Material((leaf[0],), leaf[1], root[0])
 
 
+def _self_signed_trusted(d: Path, _: str) -> Material:
+    """The commonest test setup of all: a self-signed server certificate, passed itself as --ca-file."""
+    leaf = pki.ossl_self_signed_leaf(d, "leaf", HOST, kind="ec")
+    return Material((leaf[0],), leaf[1], leaf[0])
+
+
+def _unknown_ca_two_hop_aia(d: Path, aia: str) -> Material:
+    """Only the leaf is served; its AIA gives the intermediate, whose AIA gives a root nobody trusts."""
+    root = ossl_root(d, "root", "Corpus Private Root Q", kind="ec")
+    root_url = f"{aia}/{d.name}-root-q.cer"
+    (Path(aia_dir(aia)) / f"{d.name}-root-q.cer").write_bytes(pki.der_of(root[0]))
+    inter_ext = INTERMEDIATE_EXT + f"authorityInfoAccess=caIssuers;URI:{root_url}\n"
+    inter = ossl_issue(d, "int", "Corpus Private Issuing CA Q", root, kind="ec", extfile=inter_ext)
+    int_url = f"{aia}/{d.name}-int-q.cer"
+    (Path(aia_dir(aia)) / f"{d.name}-int-q.cer").write_bytes(pki.der_of(inter[0]))
+    leaf = ossl_issue(d, "leaf", HOST, inter, kind="ec", extfile=leaf_ext(HOST, aia=int_url))
+    return Material((leaf[0],), leaf[1], None)
+
+
 def _superfish_lookalike(d: Path, _: str) -> Material:
     """A root with the subject the 2015 write-ups give Superfish's (we cannot have its key or its
     fingerprint), serving a leaf for the host and itself: interception evidence by name."""
@@ -207,23 +228,26 @@ CASES: tuple[Case, ...] = (
     Case("healthy-minimal-rsa-3-tier", _minimal_rsa, "healthy", OK),
     Case("healthy-minimal-rsa-3-tier-nginx", _minimal_rsa, "healthy", OK, server="nginx"),
     Case("healthy-minimal-ecdsa", _minimal_ecdsa, "healthy", OK),
+    Case("healthy-self-signed-as-ca-file", _self_signed_trusted, "healthy", OK),
     Case("expired", _expired, "cert-expired", EXPIRED),
     Case("not-yet-valid", _not_yet_valid, "cert-not-yet-valid", NOT_YET_VALID),
     Case("hostname-mismatch", _hostname, "cert-hostname-mismatch", HOSTNAME),
     Case("self-signed-untrusted", _self_signed, "cert-untrusted", SELF_SIGNED_LEAF),
-    Case("missing-intermediate-no-aia", _missing_intermediate, "cert-chain-incomplete", NO_LOCAL_ISSUER),
+    Case("missing-intermediate-no-aia", _missing_intermediate, INCOMPLETE, NO_LOCAL_ISSUER, second=UNTRUSTED),
     Case(
         "missing-intermediate-minimal-nginx",
         _missing_intermediate_minimal,
         "cert-chain-incomplete",
         NO_LOCAL_ISSUER,
         server="nginx",
+        second=UNTRUSTED,
     ),
     Case("missing-intermediate-aia", _missing_intermediate_aia, "cert-chain-incomplete", NO_LOCAL_ISSUER),
-    Case("missing-intermediate-dead-aia", _dead_aia, "cert-chain-incomplete", NO_LOCAL_ISSUER),
+    Case("missing-intermediate-dead-aia", _dead_aia, INCOMPLETE, NO_LOCAL_ISSUER, second=UNTRUSTED),
     Case("unknown-ca-intermediate-sent", _unknown_ca, "cert-untrusted", NO_LOCAL_ISSUER),
     Case("unknown-ca-root-sent-nginx", _unknown_ca_root_sent, "cert-untrusted", ROOT_SENT, server="nginx"),
     Case("unknown-ca-via-aia", _unknown_ca_aia, "cert-untrusted", NO_LOCAL_ISSUER),
+    Case("unknown-ca-via-two-aia-hops", _unknown_ca_two_hop_aia, "cert-untrusted", NO_LOCAL_ISSUER),
     Case("weak-sha1-signature", _sha1, "cert-weak", CA_MD_TOO_WEAK, server_opts=LEGACY),
     Case("weak-rsa-1024", _rsa1024, "cert-weak", EE_KEY_TOO_SMALL, server_opts=LEGACY),
     Case("known-bad-root-by-name", _superfish_lookalike, "tls-interception", ROOT_SENT),
@@ -274,19 +298,33 @@ def main() -> int:
         with pki.nginx(base, root=files) as aia_port:
             aia = f"http://127.0.0.1:{aia_port}"
             register_aia(aia, files)
-            print("| case | expected | got causes[0].id | confidence | exit | time s | s_client | curl |")
-            print("|---|---|---|---|---|---|---|---|")
+            columns = [
+                "case",
+                "expected",
+                "got_causes[0].id",
+                "confidence",
+                "exit",
+                "time_s",
+                "s_client",
+                "curl",
+                "causes[1]",
+            ]
+            print("| " + " | ".join(columns) + " |")
+            print("|" + "---|" * len(columns))
             wrong = 0
             for case in CASES:
                 d = base / case.name
                 d.mkdir()
                 row = run_case(case, d, aia)
+                causes = row.got.causes()
+                second = f"{causes[1]['id']} {causes[1]['confidence']:.2f}" if len(causes) > 1 else "-"
                 ok = row.got.top == case.expected and row.got.exit == case.exit
+                ok = ok and (case.second is None or second.startswith(case.second))
                 wrong += not ok
                 print(
                     f"| {case.name} | {case.expected} | {row.got.top}{'' if ok else ' ✗'} | "
                     f"{row.got.confidence:.2f} | {row.got.exit} | {row.got.seconds:.2f} | "
-                    f"{row.s_client} | {row.curl} |"
+                    f"{row.s_client} | {row.curl} | {second} |"
                 )
             print(f"\n{len(CASES) - wrong}/{len(CASES)} right")
     finally:

@@ -18,6 +18,10 @@ def test_corpus_case(case: Case, case_dir: Path, aia: str) -> None:
     causes = [(c["id"], c["confidence"]) for c in row.got.causes()]
     assert row.got.top == case.expected, causes
     assert row.got.exit == case.exit, causes
+    if case.second is not None:
+        assert causes[1][0] == case.second, causes
+        summaries = [c["summary"] for c in row.got.causes()[:2]]
+        assert summaries[0] != summaries[1]  # the two readings never share one sentence
     if case.expected == "healthy":
         assert row.got.report["verdict"] == "healthy"
         assert row.got.check("certificate").get("status") in ("pass", "warn")

@@ -295,10 +295,14 @@ def test_interception() -> None:
 
 
 def test_interception_near_misses() -> None:
-    assert confidence(TLS_INTERCEPTION, connected(), cert(problem(K.FRESH_LEAF), status=Status.WARN)) == 0.3
-    assert (
-        confidence(TLS_INTERCEPTION, refused(18), cert(problem(K.FRESH_LEAF), problem(K.SELF_SIGNED))) == 0.6
-    )
+    assert confidence(TLS_INTERCEPTION, connected(), cert(problem(K.FRESH_LEAF), status=Status.WARN)) == 0.2
+    fresh_self_signed = (refused(18), cert(problem(K.FRESH_LEAF), problem(K.SELF_SIGNED)))
+    assert confidence(TLS_INTERCEPTION, *fresh_self_signed) == 0.35
+    # A fresh leaf is only a hint: it never outranks the untrusted chain it sits beside (issue 9 item 5).
+    assert [c.id for c in evaluate(Facts(fresh_self_signed), RULES)] == ["cert-untrusted", "tls-interception"]
+    fresh_gap = (refused(20), cert(problem(K.FRESH_LEAF), problem(K.INCOMPLETE_CHAIN)))
+    ranked = [c.id for c in evaluate(Facts(fresh_gap), RULES)]
+    assert ranked == ["cert-chain-incomplete", "cert-untrusted", "tls-interception"]
     assert confidence(TLS_INTERCEPTION, refused(18), cert(problem(K.SELF_SIGNED))) is None
 
 

@@ -99,10 +99,11 @@ def analyse_chain(
     verdict = lenient(certs + extra, anchors, name, at)
     problems += _validity(infos, on_path, at)
     problems += _hostname(certs[0], infos[0], name)
-    problems += _path_end(infos, sent_walk.end, sent_walk.indices, full_walk.end, bool(extra))
+    top = (certs + extra)[full_walk.indices[-1]].subject.rfc4514_string()
+    problems += _path_end(infos, sent_walk.end, sent_walk.indices, full_walk.end, bool(extra), top)
     problems += _weakness(infos, on_path)
     problems += _leaked(certs + extra, full_walk, infos)
-    problems += _interception(infos, at, expect_fingerprint, chain_valid=verdict.valid)
+    problems += _interception(infos, at, expect_fingerprint, anchored=full_walk.end is PathEnd.ANCHOR)
     strict_error = ""
     if verdict.valid:
         judged = strict(certs + extra, anchors, name, at)
@@ -280,13 +281,18 @@ def _hostname(leaf: x509.Certificate, info: CertificateInfo, name: str) -> list[
 
 
 def _path_end(
-    infos: list[CertificateInfo], sent_end: PathEnd, sent: tuple[int, ...], full_end: PathEnd, tried: bool
+    infos: list[CertificateInfo],
+    sent_end: PathEnd,
+    sent: tuple[int, ...],
+    full_end: PathEnd,
+    tried: bool,
+    top: str,
 ) -> list[CertificateProblem]:
-    """Where the sent chain stops, and whether fetched issuers changed that.
+    """Where the sent chain stops, and whether fetched issuers (up to ``top``) changed that.
 
     A missing issuer is ambiguous on its own: an intermediate left out by the server, or
     a root the client does not trust. A fetched issuer that reaches an anchor settles it
-    (``confirmed``); without one the finding says both.
+    (``confirmed``); without one the finding states the facts and the rules weigh them.
     """
     info = infos[sent[-1]]
     if sent_end is PathEnd.ANCHOR:
@@ -298,15 +304,21 @@ def _path_end(
         detail = f"the chain ends at root {info.subject}, which is not a trust anchor"
         return [_found(ProblemKind.UNTRUSTED_ROOT, info, detail)]
     if tried and full_end is PathEnd.SELF_SIGNED:
-        detail = f"the issuer of {info.subject} ({info.issuer}), fetched from AIA, is an untrusted root"
+        if top == info.issuer:
+            detail = f"the issuer of {info.subject} ({info.issuer}), fetched from AIA, is an untrusted root"
+        else:
+            detail = (
+                f"the issuers of {info.subject} fetched from AIA lead to {top}, a root that is not a "
+                f"trust anchor (the server also leaves out {info.issuer})"
+            )
         return [_found(ProblemKind.UNTRUSTED_ROOT, info, detail)]
     confirmed = (full_end is PathEnd.ANCHOR) if tried else None
     verdicts = {
-        True: "the fetched issuer completes the chain, so an intermediate is missing",
-        False: "the fetched issuer does not complete the chain",
-        None: "an intermediate is missing, or the root is not trusted",
+        True: ": the copy fetched from AIA completes the chain to a trust anchor",
+        False: ": the issuers fetched from AIA do not reach a trust anchor",
+        None: "",
     }
-    detail = f"the issuer of {info.subject}, {info.issuer}, was not sent and is not a trust anchor: "
+    detail = f"the issuer of {info.subject}, {info.issuer}, was not sent and is not a trust anchor"
     return [_found(ProblemKind.INCOMPLETE_CHAIN, info, detail + verdicts[confirmed], confirmed=confirmed)]
 
 
@@ -329,13 +341,13 @@ def _weakness(infos: list[CertificateInfo], on_path: list[int]) -> list[Certific
 
 
 def _interception(
-    infos: list[CertificateInfo], at: dt.datetime, expect_fingerprint: str | None, *, chain_valid: bool
+    infos: list[CertificateInfo], at: dt.datetime, expect_fingerprint: str | None, *, anchored: bool
 ) -> list[CertificateProblem]:
     """Issuers of known interception products, freshly minted leaves, and a leaf other than expected.
 
-    A leaf minted minutes ago is normal for a chain that validates (automated renewal, often
-    exactly when an admin checks); it is a hint only beside a chain the client cannot trust,
-    as an interception proxy with its own CA presents."""
+    A leaf minted minutes ago is normal for a chain that reaches an anchor (automated renewal,
+    often exactly when an admin checks); it is a hint only beside a chain that does not, as an
+    interception proxy with its own CA presents."""
     out: list[CertificateProblem] = []
     for info in infos:
         product = interception.match_issuer(info.issuer)
@@ -348,7 +360,7 @@ def _interception(
             break
     leaf = infos[0]
     age = at - leaf.not_before
-    if not chain_valid and dt.timedelta(0) <= age < FRESH_LEAF:
+    if not anchored and dt.timedelta(0) <= age < FRESH_LEAF:
         detail = (
             f"the leaf was issued {age.total_seconds() / 60:.0f} minutes ago, as interception proxies "
             "mint certificates on the fly"

@@ -284,7 +284,7 @@ def judge(found: Sequence[Observation], name: str, *, client_accepted: bool = Fa
         return Status.FAIL, failing[0].detail + more
     if problems and client_accepted:
         noted = "; ".join(p.detail for p in problems[:2])
-        return Status.WARN, f"the client verified the chain for {name}; noted: {noted}"
+        return Status.WARN, f"verified by the client for {name}; {noted}"
     if problems:
         return Status.WARN, "; ".join(p.detail for p in problems[:2])
     leaf = next((o for o in found if isinstance(o, CertificateInfo) and o.index == 0), None)

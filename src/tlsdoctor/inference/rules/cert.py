@@ -331,7 +331,9 @@ def tls_interception(facts: Facts) -> Match | None:
     untrusted = _problems(
         facts, ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT, ProblemKind.INCOMPLETE_CHAIN
     )
-    confidence = 0.6 if untrusted and not working else 0.3
+    # Only a hint, below the untrusted chain it sits beside: leaves are also minted minutes
+    # before an admin checks (automated renewal, a new deployment with its chain not yet right).
+    confidence = 0.35 if untrusted and not working else 0.2
     return _match(facts, fresh + untrusted[:1], confidence, fresh[0].detail)
 
 
