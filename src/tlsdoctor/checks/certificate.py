@@ -114,7 +114,9 @@ class CertificateCheck:
         if refused is not None:
             found.append(refused)
             obs.append(refused)
-        status, summary = judge(found, name, client_accepted=self.client_accepted)
+        status, summary = judge(
+            found, name, client_accepted=self.client_accepted, client_refused=self.client_refused
+        )
         return CheckResult(
             id=self.id,
             status=status,
@@ -127,6 +129,12 @@ class CertificateCheck:
     def client_accepted(self) -> bool:
         """The default handshake, which verifies as the user's client does, completed."""
         return self.client is not None and self.client.outcome is HandshakeOutcome.OK
+
+    @property
+    def client_refused(self) -> bool:
+        """The default handshake's certificate verification failed (X509_V_ERR_*, which includes
+        the security level's EE_KEY_TOO_SMALL and CA_MD_TOO_WEAK)."""
+        return self.client is not None and self.client.outcome is HandshakeOutcome.VERIFY_FAILED
 
     def _unexplained_refusal(self, found: Sequence[Observation]) -> CertificateProblem | None:
         """The client refused the chain and none of our findings says why: its own error is the finding."""
@@ -270,13 +278,18 @@ def store_info(anchors: TrustAnchors) -> TrustStoreInfo:
     )
 
 
-def judge(found: Sequence[Observation], name: str, *, client_accepted: bool = False) -> tuple[Status, str]:
+def judge(
+    found: Sequence[Observation], name: str, *, client_accepted: bool = False, client_refused: bool = False
+) -> tuple[Status, str]:
     """fail on any problem, warn on notes (weak, soon-expiring, strict-profile), pass otherwise.
 
     When the client accepted the chain, only interception evidence fails: any other finding
-    of ours is a note beside the client's verdict, not a fault."""
+    of ours is a note beside the client's verdict, not a fault. When it refused the chain, a
+    weak key or signature is what its security level refused, so it fails."""
     problems = [o for o in found if isinstance(o, CertificateProblem)]
-    failing = [p for p in problems if p.problem not in WARNING_KINDS]
+    failing = [
+        p for p in problems if p.problem not in WARNING_KINDS or (client_refused and p.problem in WEAK_KINDS)
+    ]
     if client_accepted:
         failing = [p for p in failing if p.problem in INTERCEPTION_KINDS]
     if failing:

@@ -234,3 +234,13 @@ def test_our_objection_never_fails_a_chain_the_client_verified(tmp_path: Path, p
     result = run(CertificateCheck([chain], attempts=[attempt(HandshakeOutcome.OK)]), context(other))
     assert result.status is Status.WARN and result.summary.startswith("verified by the client")
     assert run(CertificateCheck([chain]), context(other)).status is Status.FAIL
+
+
+def test_a_weak_key_fails_when_the_clients_security_level_refused_it(tmp_path: Path, pki: Pki) -> None:
+    leaf = pki.leaf("example.test", key_=key("rsa1024", "weak-leaf"))
+    chain = PeerChain(variant="no-verify", servername="example.test", chain=pki.chain(leaf))
+    refused = attempt(HandshakeOutcome.VERIFY_FAILED, 66, "EE certificate key too weak")
+    result = run(CertificateCheck([chain], attempts=[refused]), context(ca_file(tmp_path, pki)))
+    assert result.status is Status.FAIL and problems(result) == {ProblemKind.WEAK_KEY}
+    # Near miss: no handshake said so (a scan of the chain): a warning, as before.
+    assert run(CertificateCheck([chain]), context(ca_file(tmp_path, pki))).status is Status.WARN
