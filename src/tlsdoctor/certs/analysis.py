@@ -26,7 +26,8 @@ from tlsdoctor.certs import interception
 from tlsdoctor.certs.info import certificate_info
 from tlsdoctor.certs.names import cn_fallback, covers, mismatch_detail
 from tlsdoctor.certs.paths import PathEnd, WalkedPath, is_anchor, lenient, strict, walk
-from tlsdoctor.certs.profile import objections
+from tlsdoctor.certs.profile import Objection, objections
+from tlsdoctor.certs.profile import summary as profile_summary
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import (
     WARNING_KINDS,
@@ -144,19 +145,18 @@ def analyse_chain(
     return out
 
 
-def _strict_note(leaf: CertificateInfo, found: list[str], strict_error: str) -> CertificateProblem:
+def _strict_note(leaf: CertificateInfo, found: list[Objection], strict_error: str) -> CertificateProblem:
     """OpenSSL accepts the chain; say which stricter validators would not, and why."""
     if found:
-        shown = "; ".join(found[:4]) + (f"; +{len(found) - 4} more" if len(found) > 4 else "")
-        detail = f"stricter validators than OpenSSL would reject this chain: {shown}"
+        detail = f"stricter validators than OpenSSL would refuse this chain: {profile_summary(found)}"
     else:
-        detail = f"a strict RFC 5280 validator (pyca/cryptography's) rejects this chain: {strict_error}"
+        detail = f"a strict RFC 5280 validator (pyca/cryptography's) refuses this chain: {strict_error}"
     return CertificateProblem(
         problem=ProblemKind.STRICT_PROFILE,
         index=-1,
         subject=leaf.subject,
         detail=detail,
-        objections=tuple(found) or (strict_error,),
+        objections=tuple(str(o) for o in found) or (strict_error,),
     )
 
 
