@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from certkit import DAY, NOW, Pki, der, key, make, name, resign_sha1
+from cryptography.hazmat.primitives import hashes
 
 from tlsdoctor.certs.analysis import analyse_chain, complete_with, normalise_fingerprint, would_validate_at
 from tlsdoctor.observations.base import Observation
@@ -275,3 +276,36 @@ def test_observations_render_as_data(pki: Pki) -> None:
         data = o.to_data()
         assert data["kind"] == o.kind
         assert o.describe()
+
+
+def test_strict_objections_name_the_certificate_and_who_refuses(pki: Pki) -> None:
+    from cryptography import x509 as x
+
+    from tlsdoctor.certs.profile import objections
+
+    full = [pki.leaf("example.test"), pki.inter, pki.root]  # certkit adds every extension RFC 5280 wants
+    assert objections(full) == []
+    root_key = key("ec", "bare-root-2")
+    bare_root = (
+        x.CertificateBuilder()
+        .subject_name(name("Bare Root 2"))
+        .issuer_name(name("Bare Root 2"))
+        .public_key(root_key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x.BasicConstraints(ca=True, path_length=None), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf = make(
+        name("example.test"), key("ec", "leaf"), issuer=bare_root, issuer_key=root_key, sans=["example.test"]
+    )
+    found = [str(o) for o in objections([leaf, bare_root])]
+    assert found == [
+        "CN=Bare Root 2,O=tlsdoctor tests has basicConstraints not marked critical "
+        "(refused by strict RFC 5280 validators such as pyca/cryptography's)",
+        "CN=Bare Root 2,O=tlsdoctor tests has no subjectKeyIdentifier "
+        "(refused by strict RFC 5280 validators such as pyca/cryptography's)",
+        "CN=Bare Root 2,O=tlsdoctor tests has no keyUsage (refused by strict RFC 5280 validators such as "
+        "pyca/cryptography's)",
+    ]
