@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -50,8 +51,21 @@ class WalkedPath:
 
 def is_anchor(cert: x509.Certificate, anchors: Sequence[x509.Certificate]) -> bool:
     """The certificate is one of the anchors (same subject and key: a re-issued root counts)."""
+    same_name = _by_subject(tuple(anchors)).get(cert.subject.public_bytes(), ())
+    if not same_name:
+        return False
     key = cert.public_key()
-    return any(a.subject == cert.subject and a.public_key() == key for a in anchors)
+    return any(a.public_key() == key for a in same_name)
+
+
+@functools.lru_cache(maxsize=8)
+def _by_subject(anchors: tuple[x509.Certificate, ...]) -> dict[bytes, list[x509.Certificate]]:
+    """Anchors by the DER of their subject, built once per anchor set (a system store is ~150
+    certificates, and comparing Name objects one by one costs far more than a lookup)."""
+    index: dict[bytes, list[x509.Certificate]] = {}
+    for anchor in anchors:
+        index.setdefault(anchor.subject.public_bytes(), []).append(anchor)
+    return index
 
 
 def walk(pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) -> WalkedPath:
@@ -60,15 +74,13 @@ def walk(pool: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) 
     An anchor is preferred to a sent certificate at every step, as OpenSSL does, so a
     server that also sends an expired cross-signed root is judged by the trusted one.
     """
-    by_subject: dict[x509.Name, list[x509.Certificate]] = {}
-    for anchor in anchors:
-        by_subject.setdefault(anchor.subject, []).append(anchor)
+    by_subject = _by_subject(tuple(anchors))
     indices = [0]
     current = pool[0]
     while len(indices) <= MAX_DEPTH:
         if is_anchor(current, anchors):
             return WalkedPath(tuple(indices), PathEnd.ANCHOR, current)
-        for anchor in by_subject.get(current.issuer, ()):
+        for anchor in by_subject.get(current.issuer.public_bytes(), ()):
             if signed_by(current, anchor):
                 return WalkedPath(tuple(indices), PathEnd.ANCHOR, anchor)
         if is_self_signed(current):
