@@ -91,6 +91,8 @@ def pem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             capture_output=True,
             timeout=30,
         )
+    mangled = d / "mangled.pem"  # a good certificate, then one cut short by a bad paste
+    mangled.write_text((d / "client.pem").read_text() + "-----BEGIN CERTIFICATE-----\nMIIB!!\n")
     big = d / "big.pem"
     with big.open("wb") as fh:  # sparse: the size alone must be refused, before reading
         fh.truncate(17 << 20)
@@ -99,6 +101,7 @@ def pem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "key": d / "client.key",
         "other_key": d / "other.key",
         "big": big,
+        "mangled": mangled,
     }
 
 
@@ -135,6 +138,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("resolver-100kb", ["localhost:1", "--resolver", "c" * 100_000], "(100000 characters)"),
     ("starttls-100kb", ["{t}", "--starttls", "d" * 100_000], "cut"),
     ("ca-file-17mib", ["{t}", "--ca-file", "{big}"], "the limit is 16 MiB"),
+    ("ca-file-mangled", ["{t}", "--ca-file", "{mangled}"], "certificate 2 is not valid PEM"),
     ("idna-disallowed-snowman", ["☃.example"], "not a valid internationalised name"),
     ("servername-snowman", ["{t}", "--servername", "☃.example"], "--servername"),
 ]
