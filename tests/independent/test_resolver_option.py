@@ -206,6 +206,9 @@ def test_resolver_option(
         assert addresses == []  # the system's (working) answer is never used instead
         assert causes[0]["confidence"] >= 0.8
     assert elapsed < 2.5 * float(timeout) + 5, elapsed
+    # One line per case for the closing note's table (shown with pytest -s).
+    print(f"\n{label} {' '.join(args)} --timeout {timeout}: {causes[0]['id']} {causes[0]['confidence']:.2f} "
+          f"exit {code} {elapsed:.2f} s")  # fmt: skip
 
 
 def test_disagreement_is_reported_as_a_note(bed: Bed) -> None:
