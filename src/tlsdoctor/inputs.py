@@ -9,6 +9,7 @@ key where a certificate belongs fails here, not as a crashed check after the run
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -80,12 +81,31 @@ def ntp_server(text: str) -> str:
     return host if port == NTP_PORT and ":" not in host else join_endpoint(host, port)
 
 
-def connect_address(text: str) -> str:
-    """--connect-to ADDR: an IP address, brackets allowed around IPv6."""
-    host, port, _ = parse_endpoint(text, 0, "--connect-to", ip_only=True)
-    if port:
-        raise UsageError(f"invalid --connect-to {shown(text)}: expected an IP address, without a port")
-    return host
+def connect_address(text: str, host: str, port: int) -> tuple[str, int]:
+    """--connect-to (contract/cli.md) -> (address, port) to connect to instead of resolving.
+
+    ``ADDR``, ``ADDR:PORT`` (``[v6]:PORT``), or curl's ``HOST:PORT:ADDR:PORT``, whose HOST and
+    PORT, when not empty, must be the target's (curl applies the mapping only to them; here
+    there is one target, so another one is a mistake worth saying). ADDR is an IP address:
+    resolving a name is what --connect-to exists to avoid.
+    """
+    what = "--connect-to"
+    if not text.strip():
+        raise UsageError(f"empty {what}")
+    try:
+        return str(ipaddress.ip_address(text.strip().strip("[]"))), port
+    except ValueError:
+        pass
+    mapping = text.strip()
+    if not mapping.startswith("[") and mapping.count(":") >= 3:
+        for_host, _, rest = mapping.partition(":")
+        for_port, _, mapping = rest.partition(":")
+        if for_host and normalize_host(for_host, what)[0] != host:
+            raise UsageError(f"{what} {shown(text)} maps {shown(for_host)}, not the target host {host}")
+        if for_port and parse_number(for_port, 1, 65535, f"port in {what}") != port:
+            raise UsageError(f"{what} {shown(text)} maps port {for_port}, not the target's port {port}")
+    address, new_port, _ = parse_endpoint(mapping, port, what, ip_only=True)
+    return address, new_port
 
 
 def _read_bounded(path: Path, what: str, limit: int) -> bytes:
@@ -288,11 +308,12 @@ def diagnose_options(
     repeats = 0 if repeat is None else count(repeat, 1, MAX_REPEAT, "--repeat")
     _proxy(parsed.host, proxy, no_proxy, environ)
     cert_path, key_path = client_identity(cert, key)
+    address, connect_port = connect_address(connect_to, parsed.host, parsed.port) if connect_to else (None, 0)
     return Options(
         host=parsed.host,
-        port=parsed.port,
+        port=connect_port or parsed.port,
         servername=normalize_host(servername, "--servername")[0] if servername else None,
-        connect_to=connect_address(connect_to) if connect_to else None,
+        connect_to=address,
         resolvers=tuple(dict.fromkeys(resolver_address(r) for r in resolvers)),
         ca_file=ca_bundle(ca_file) if ca_file is not None else None,
         proxy=proxy,

@@ -139,6 +139,18 @@ CASES: list[tuple[str, list[str], str]] = [
     ("starttls-100kb", ["{t}", "--starttls", "d" * 100_000], "cut"),
     ("ca-file-17mib", ["{t}", "--ca-file", "{big}"], "the limit is 16 MiB"),
     ("ca-file-mangled", ["{t}", "--ca-file", "{mangled}"], "certificate 2 is not valid PEM"),
+    ("connect-to-name", ["{t}", "--connect-to", "localhost"], "expected an IP address"),
+    (
+        "connect-to-other-host",
+        ["h.example:443", "--connect-to", "other.example:443:127.0.0.1:1"],
+        "not the target",
+    ),
+    (
+        "connect-to-other-port",
+        ["h.example:443", "--connect-to", "h.example:80:127.0.0.1:1"],
+        "not the target",
+    ),
+    ("connect-to-port-0", ["h.example:443", "--connect-to", "127.0.0.1:0"], "from 1 to 65535"),
     ("idna-disallowed-snowman", ["☃.example"], "not a valid internationalised name"),
     ("servername-snowman", ["{t}", "--servername", "☃.example"], "--servername"),
 ]
@@ -233,6 +245,20 @@ def healthy() -> Iterator[FaultServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("form", ["{port}", "localhost:443:{port}", "::{port}"])
+def test_connect_to_with_a_port_as_the_contract_says(healthy: FaultServer, form: str) -> None:
+    """--connect-to ADDR:PORT and curl's HOST:PORT:ADDR:PORT (contract/cli.md): the name stays the
+    target's (SNI, certificate), the connection goes to ADDR:PORT."""
+    mapping = form.replace("{port}", f"127.0.0.1:{healthy.port}")
+    proc = run(
+        "diagnose", "localhost:443", "--connect-to", mapping, "--ca-file", str(healthy.ca_file), "--json"
+    )
+    report = json.loads(proc.stdout)
+    assert report["causes"][0]["id"] == "healthy", report["causes"]
+    assert report["target"]["servername"] == "localhost"
+    assert report["target"]["addresses"] == ["127.0.0.1"] and report["target"]["port"] == healthy.port
 
 
 TINYPROXY = shutil.which("tinyproxy")
