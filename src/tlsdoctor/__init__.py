@@ -57,10 +57,11 @@ def _validated(target: str, options: dict[str, Any]) -> Options:
 
 
 def explain(text: str) -> Report:
-    """Interpret an error message or log excerpt offline."""
+    """Interpret an error message or log excerpt offline (credentials in it are redacted first)."""
     from tlsdoctor.commands.explain import run_explain
+    from tlsdoctor.target import redact_text
 
-    return run_explain(text)
+    return run_explain(redact_text(text))
 
 
 def __getattr__(name: str) -> Any:

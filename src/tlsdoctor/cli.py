@@ -155,7 +155,14 @@ def expected_fingerprint(text: str | None) -> str | None:
 
 
 def read_explain_text(args: argparse.Namespace) -> str:
-    """The text to explain: the arguments, else stdin (bounded)."""
+    """The text to explain: the arguments, else stdin (bounded); credentials in it redacted, since
+    the report quotes it back (target.redact_text)."""
+    from tlsdoctor.target import redact_text
+
+    return redact_text(_explain_input(args))
+
+
+def _explain_input(args: argparse.Namespace) -> str:
     if args.text:
         return " ".join(args.text)
     if sys.stdin is None or sys.stdin.isatty():

@@ -192,6 +192,19 @@ def redact_userinfo(url: str) -> str:
     return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
 
 
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,15}://)[^\s/?#@\"'<>]+@")
+_AUTH_HEADER = re.compile(
+    r"\b((?:Proxy-)?Authorization:\s*(?:Basic|Bearer|Digest|Negotiate|NTLM)\s+)[^\s\"']+", re.I
+)
+
+
+def redact_text(text: str) -> str:
+    """Free text (a pasted log for ``explain``) with the credentials of every URL in it, and the
+    tokens of (Proxy-)Authorization headers, replaced by ``***``: what the user pastes is quoted
+    back in reports, and a proxy password must not be."""
+    return _AUTH_HEADER.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", text))
+
+
 def url_parts(raw: str, what: str) -> tuple[str, str, str]:
     """(scheme, userinfo, host[:port]) of a URL, split by hand: ``urllib`` raises a bare ValueError
     on "[::1" and reads ports with ``int`` (other scripts' digits, 4300-digit limit)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import tlsdoctor
+from tlsdoctor.report import envelope
 from tlsdoctor.testing import FaultServer, start_endpoint
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
@@ -348,3 +349,23 @@ def test_proxy_credentials_redacted_in_errors(source: str, url: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert_no_secret(proc.stderr, proc.stdout)
+
+
+PASTED = (
+    f"* Uses proxy env variable https_proxy == 'http://user:{SECRET}@proxy.example:3128'\n"
+    f"> Proxy-Authorization: Basic {base64.b64encode(f'user:{SECRET}'.encode()).decode()}\n"
+    f"curl: (56) CONNECT tunnel failed, response 407 via proxy http://user:{SECRET}@proxy.example:3128\n"
+)
+
+
+def test_explain_never_quotes_credentials_back() -> None:
+    """explain quotes the pasted text in its evidence: the proxy URL's password and the Basic
+    token are redacted first, from the argument, from standard input and in the library."""
+    as_arg = run("explain", PASTED, "--json")
+    from_stdin = subprocess.run(
+        [*CLI, "explain"], input=PASTED, capture_output=True, text=True, timeout=60, check=False
+    )
+    library = envelope.to_json(tlsdoctor.explain(PASTED))
+    assert json.loads(as_arg.stdout)["causes"][0]["id"] == "proxy-error"
+    assert "***@proxy.example:3128" in as_arg.stdout  # the proxy quoted, its credentials not
+    assert_no_secret(as_arg.stdout, as_arg.stderr, from_stdin.stdout, from_stdin.stderr, library)
