@@ -6,6 +6,8 @@ Imports are lazy so that importing the package (and ``tlsdoctor --help``) stays 
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -62,6 +64,22 @@ def explain(text: str) -> Report:
     from tlsdoctor.target import redact_text
 
     return run_explain(redact_text(text))
+
+
+class _Package(types.ModuleType):
+    """This package's module type. Importing the ``tlsdoctor.explain`` subpackage (which the first
+    call of :func:`explain` does) makes the import system set it as the attribute ``explain`` of
+    this package, over the library function of contract/cli.md: a second ``tlsdoctor.explain(text)``
+    then raised "'module' object is not callable". The function keeps its name; the subpackage
+    stays importable (``from tlsdoctor.explain import ...``) through sys.modules."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "explain" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -109,3 +109,15 @@ def test_url_target_port_and_user() -> None:
     parsed = parse_target("https://user:pw@[2001:db8::1]:8443/path?q#f")
     assert (parsed.host, parsed.port, parsed.is_ip) == ("2001:db8::1", 8443, True)
     assert parse_target("https://straße.de").host == "xn--strae-oqa.de"
+
+
+def test_library_explain_callable_again_after_its_subpackage_is_imported() -> None:
+    """The first call imports tlsdoctor.explain (the subpackage), which used to replace the
+    library function of that name: the second call raised "'module' object is not callable"."""
+    import tlsdoctor
+    import tlsdoctor.explain.matcher  # what the first call, or any import, does
+
+    assert callable(tlsdoctor.explain)
+    first = tlsdoctor.explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
+    second = tlsdoctor.explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
+    assert first.causes[0].id == second.causes[0].id
