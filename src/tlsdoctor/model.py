@@ -101,3 +101,15 @@ def worst(statuses: Sequence[Status]) -> Status:
         if status in statuses:
             return status
     return Status.SKIP
+
+
+HEALTHY_SUMMARY = "every check passed; no fault found"
+
+
+def healthy_summary(results: Sequence[CheckResult]) -> str:
+    """The ``healthy`` cause's summary: what was noted when a check warned, since "every check
+    passed" above a warn row would contradict the report (issue 9 item 5)."""
+    warned = [r for r in results if r.status is Status.WARN]
+    if not warned:
+        return HEALTHY_SUMMARY
+    return "no fault found; noted: " + "; ".join(f"{r.id}: {r.summary}" for r in warned[:3])

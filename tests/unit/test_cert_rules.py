@@ -363,3 +363,10 @@ def test_healthy_names_what_was_noted() -> None:
     assert "every check passed" not in causes[0].summary
     verdict, causes = diagnose([connected(), cert(status=Status.PASS)], RULES)
     assert verdict is Verdict.HEALTHY and causes[0].summary == "every check passed; no fault found"
+
+
+def test_healthy_summary_is_the_contracts_when_nothing_was_noted() -> None:
+    from tlsdoctor.inference.causes import CauseId, info
+    from tlsdoctor.model import HEALTHY_SUMMARY
+
+    assert info(CauseId.HEALTHY).summary == HEALTHY_SUMMARY

@@ -258,7 +258,7 @@ async def _judge_with(
 def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
     """The inference engine when something failed (it names the cause); healthy otherwise.
     Importing the engine and its rules costs more than a loopback scan, so only when needed."""
-    from tlsdoctor.model import Cause, Evidence, Status, Verdict
+    from tlsdoctor.model import Cause, Evidence, Status, Verdict, healthy_summary
 
     if any(r.status in (Status.FAIL, Status.ERROR) for r in results):
         from tlsdoctor.inference import engine
@@ -266,9 +266,7 @@ def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
         return engine.diagnose(results)
     evidence = tuple(Evidence(check=r.id, observation=r.summary) for r in results if r.status is Status.PASS)
     return Verdict.HEALTHY, [
-        Cause(
-            id="healthy", confidence=1.0, summary="every check passed; no fault found", evidence=evidence[:8]
-        )
+        Cause(id="healthy", confidence=1.0, summary=healthy_summary(results), evidence=evidence[:8])
     ]
 
 

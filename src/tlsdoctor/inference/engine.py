@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from tlsdoctor.inference.causes import CauseId, info
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import RULES, Match, Rule
-from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict
+from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict, healthy_summary
 from tlsdoctor.observations.text import TextClue
 
 # Below this confidence a match is listed as a candidate but never makes a verdict "fault".
@@ -72,24 +72,18 @@ def to_cause(cause: CauseId, match: Match) -> Cause:
 
 
 def healthy_cause(results: Iterable[CheckResult]) -> Cause:
-    """The single ``healthy`` cause, with the passing checks as its evidence.
-
-    A check that warned is named in the summary: "every check passed" above a warn row
-    would contradict the report."""
+    """The single ``healthy`` cause, with the checks that passed or warned as its evidence, and a
+    summary that names what was noted (model.healthy_summary)."""
     results = list(results)
-    warned = [r for r in results if r.status is Status.WARN]
     evidence = tuple(
         Evidence(check=r.id, observation=r.summary)
-        for r in [*warned, *results]
+        for r in sorted(results, key=lambda r: r.status is not Status.WARN)
         if r.status in (Status.PASS, Status.WARN)
     )
-    summary = info(CauseId.HEALTHY).summary
-    if warned:
-        summary = "no fault found; noted: " + "; ".join(f"{r.id}: {r.summary}" for r in warned[:3])
     return Cause(
         id=CauseId.HEALTHY.value,
         confidence=1.0,
-        summary=summary,
+        summary=healthy_summary(results),
         evidence=evidence[:8],
         fixes=(),
     )
