@@ -281,7 +281,11 @@ def _unusable(result: ProbeResult, version: ProtocolVersion) -> str:
     if result.violation:
         return result.violation
     if result.stalled and selected(result, version):
-        return "the server sent its ServerHello, then nothing: no client can finish the handshake"
+        return (
+            "the server sent its ServerHello, then nothing until the timeout: no client can finish the "
+            "handshake (if the server is fine, its larger packets may be lost on the way: try "
+            "'tlsdoctor diagnose')"
+        )
     return ""
 
 
