@@ -21,7 +21,7 @@ from tlsdoctor.explain.dates import date_hits
 from tlsdoctor.explain.decode import decode_openssl_code, eai_context, read_errno
 from tlsdoctor.explain.focus import focus
 from tlsdoctor.explain.hit import Hit
-from tlsdoctor.explain.knowledge import FALLBACK_FAMILY, Knowledge, Pattern, knowledge
+from tlsdoctor.explain.knowledge import FALLBACK_FAMILY, PROSE_FAMILY, Knowledge, Pattern, knowledge
 from tlsdoctor.explain.prefilter import lower_ascii
 from tlsdoctor.explain.target import DetectedTarget, detect_target
 from tlsdoctor.model import Cause
@@ -176,7 +176,17 @@ def _pattern_hits(text: str, low: str, pattern: Pattern) -> list[Hit]:
     if not found:
         return []
     m = min(found, key=lambda m: m.start())
-    return [Hit(pattern, m.start(), _excerpt(text, m, 40), pattern.meaning)]
+    excerpt = _prose_excerpt(text, m) if pattern.family == PROSE_FAMILY else _excerpt(text, m, 40)
+    return [Hit(pattern, m.start(), excerpt, pattern.meaning)]
+
+
+def _prose_excerpt(text: str, m: re.Match[str], words: int = 3) -> str:
+    """The user's words that matched, with a few words either side, within the sentence."""
+    before = re.split(r"[.!?\n]", text[max(0, m.start() - 60) : m.start()])[-1]
+    after = re.split(r"[.!?\n]", text[m.end() : m.end() + 60])[0]
+    head = re.search(rf"(?:\S+\s+){{0,{words}}}\S*$", before)
+    tail = re.match(rf"^\S*(?:\s+\S+){{0,{words}}}", after)
+    return _clip((head.group() if head else "") + text[m.start() : m.end()] + (tail.group() if tail else ""))
 
 
 def _fill(commands: Sequence[str], target: DetectedTarget | None) -> list[str]:
