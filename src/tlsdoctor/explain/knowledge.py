@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import re
 import sys
+import zlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -134,10 +134,13 @@ def _cache_path(raw: Mapping[str, bytes]) -> Path | None:
     base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.path.expanduser("~"), ".cache"))
     if not base or base.startswith("~"):
         return None
-    digest = hashlib.sha256(f"{CACHE_FORMAT}:{sys.version}".encode())
+    # CRC-32 and sizes, not a cryptographic hash: the key only tells versions of our own files
+    # apart, and hashlib's import alone would cost more than the cache saves on a short text.
+    key = zlib.crc32(f"{CACHE_FORMAT}:{sys.version}".encode())
     for name in KNOWLEDGE_FILES:
-        digest.update(name.encode() + b"\0" + raw[name] + b"\0")
-    return Path(base) / "tlsdoctor" / f"explain-knowledge-{digest.hexdigest()[:32]}.json"
+        key = zlib.crc32(name.encode() + b"\0" + raw[name] + b"\0", key)
+    sizes = "-".join(str(len(raw[name])) for name in KNOWLEDGE_FILES)
+    return Path(base) / "tlsdoctor" / f"explain-knowledge-{key:08x}-{sizes}.json"
 
 
 def _parsed_files() -> tuple[dict[str, dict[str, Any]], Path | None, bool]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from tlsdoctor.inference import rules as rule_table
 from tlsdoctor.inference.causes import CauseId, info
 from tlsdoctor.inference.facts import Facts
-from tlsdoctor.inference.rules import RULES, Match, Rule
+from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict, healthy_summary
 from tlsdoctor.observations.text import TextClue
 
@@ -14,8 +15,9 @@ from tlsdoctor.observations.text import TextClue
 FAULT_THRESHOLD = 0.5
 
 
-def evaluate(facts: Facts, rules: Sequence[Rule] = RULES) -> list[Cause]:
+def evaluate(facts: Facts, rules: Sequence[Rule] | None = None) -> list[Cause]:
     """All causes whose rule matched, most likely first (ties: the contract's table order)."""
+    rules = rule_table.RULES if rules is None else rules
     found: list[tuple[float, int, Cause]] = []
     order = {c: i for i, c in enumerate(CauseId)}
     for rule in rules:
@@ -89,7 +91,9 @@ def healthy_cause(results: Iterable[CheckResult]) -> Cause:
     )
 
 
-def diagnose(results: Sequence[CheckResult], rules: Sequence[Rule] = RULES) -> tuple[Verdict, list[Cause]]:
+def diagnose(
+    results: Sequence[CheckResult], rules: Sequence[Rule] | None = None
+) -> tuple[Verdict, list[Cause]]:
     """Verdict and ranked causes for a run.
 
     ``healthy`` only when no confident cause matched and no check failed or errored; a failed

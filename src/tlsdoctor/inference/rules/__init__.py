@@ -1,28 +1,38 @@
-"""RULES: the literal table of every cause's rule (one per cause id, checked by a test)."""
+"""RULES: the literal table of every cause's rule (one per cause id, checked by a test).
+
+The table is built on first use (PEP 562 module __getattr__): importing every rule module
+costs tens of milliseconds that `explain`, which needs only Match and Rule, should not pay.
+"""
 
 from __future__ import annotations
 
 from tlsdoctor.inference.causes import CauseId
-from tlsdoctor.inference.rules import cert, clock, dns, tls, transport
 from tlsdoctor.inference.rules.base import Match, Rule
 
-RULES: tuple[Rule, ...] = (
-    dns.DNS_NXDOMAIN,
-    dns.DNS_FAILURE,
-    dns.DNS_INCONSISTENT,
-    *transport.RULES,
-    *tls.RULES,
-    cert.CERT_EXPIRED,
-    cert.CERT_NOT_YET_VALID,
-    cert.CERT_HOSTNAME_MISMATCH,
-    cert.CERT_UNTRUSTED,
-    cert.CERT_CHAIN_INCOMPLETE,
-    cert.CERT_REVOKED,
-    cert.CERT_WEAK,
-    cert.TLS_INTERCEPTION,
-    cert.CLIENT_CA_STORE,
-    clock.CLIENT_CLOCK_SKEW,
-)
+RULES: tuple[Rule, ...]  # built by __getattr__ on first access
+
+
+def _table() -> tuple[Rule, ...]:
+    from tlsdoctor.inference.rules import cert, clock, dns, tls, transport
+
+    return (
+        dns.DNS_NXDOMAIN,
+        dns.DNS_FAILURE,
+        dns.DNS_INCONSISTENT,
+        *transport.RULES,
+        *tls.RULES,
+        cert.CERT_EXPIRED,
+        cert.CERT_NOT_YET_VALID,
+        cert.CERT_HOSTNAME_MISMATCH,
+        cert.CERT_UNTRUSTED,
+        cert.CERT_CHAIN_INCOMPLETE,
+        cert.CERT_REVOKED,
+        cert.CERT_WEAK,
+        cert.TLS_INTERCEPTION,
+        cert.CLIENT_CA_STORE,
+        clock.CLIENT_CLOCK_SKEW,
+    )
+
 
 # Causes that no live probe observes yet; `explain` still names them from error text (the engine
 # weighs text clues for every cause). server-idle-close needs the --idle probe; a write after close
@@ -33,5 +43,14 @@ TEXT_ONLY: frozenset[CauseId] = frozenset(
         CauseId.CLIENT_WRITE_AFTER_CLOSE,
     }
 )
+
+
+def __getattr__(name: str) -> tuple[Rule, ...]:
+    if name == "RULES":
+        table = _table()
+        globals()["RULES"] = table
+        return table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["RULES", "TEXT_ONLY", "Match", "Rule"]
