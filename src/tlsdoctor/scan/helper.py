@@ -114,6 +114,9 @@ class Helper:
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self.close()
             raise HelperError(f"helper gone: {exc}") from None
+        except asyncio.CancelledError:  # cut mid-message: the pipe is out of step, the helper useless
+            self.close()
+            raise
         if not ok:
             raise HelperError(value)
         return value

@@ -123,7 +123,8 @@ def verdict(data: ScanData, verdict: Verdict, causes: list[Cause]) -> tuple[Verd
     return verdict, causes
 
 
-ESSENTIAL = (VERSIONS_PART, "certificates")  # without these no verdict on the server can stand
+# Without these no verdict on the server can stand ("scan": the backstop cut everything after it).
+ESSENTIAL = (VERSIONS_PART, "certificates", "scan")
 
 
 def complete_enough(data: ScanData) -> bool:
