@@ -22,6 +22,7 @@ import functools
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
@@ -153,7 +154,10 @@ def may_sign_certificates(cert: x509.Certificate) -> bool:
     """OpenSSL's check_ca (crypto/x509/v3_purp.c): keyUsage, when present, must allow keyCertSign;
     basicConstraints, when present, must say cA; without it, a version 1 self-signed root or a
     certificate whose keyUsage allows keyCertSign is accepted as a CA."""
-    ext = cert.extensions
+    try:
+        ext = cert.extensions
+    except (ValueError, x509.DuplicateExtension):  # OpenSSL refuses those too (X509_V_ERR_INVALID_EXTENSION)
+        return False
     try:
         usage: x509.KeyUsage | None = ext.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -186,6 +190,7 @@ def strict(
         chain = verifier.verify(pool[0], list(pool[1:]))
     except VerificationError as exc:
         return Verdict(False, str(exc))
-    except ValueError as exc:  # a name the verifier cannot take, or an unusable anchor
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        # a name it cannot take, an unusable anchor, a key or extension it does not support
         return Verdict(False, f"cannot validate: {exc}")
     return Verdict(True, path=tuple(name_text(c.subject) for c in chain))

@@ -56,7 +56,7 @@ def summary(found: Sequence[Objection], limit: int = 3) -> str:
 def _has(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.Extension[x509.ExtensionType] | None:
     try:
         return cert.extensions.get_extension_for_class(kind)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):  # absent, or unreadable
         return None
 
 
