@@ -84,6 +84,13 @@ def _ossl_v1_cn_only(d: Path, _: str) -> Material:
     return Material((leaf[0],), leaf[1], root[0])
 
 
+def _ossl_v1_root(d: Path, _: str) -> Material:
+    """A version 1 root (x509 -req -signkey), which OpenSSL accepts as a trust anchor."""
+    root = pki.ossl_v1_root(d, "root", "Corpus V1 Root", kind="rsa2048")
+    leaf = ossl_issue(d, "leaf", HOST, root, kind="ec", extfile=leaf_ext(HOST))
+    return Material((leaf[0],), leaf[1], root[0])
+
+
 def _minimal_rsa(d: Path, _: str) -> Material:
     root = minimal(d, "root", "Minimal Root RSA", ca=True)
     inter = minimal(d, "int", "Minimal Intermediate RSA", ca=True, issuer=(root[0], root[1]))
@@ -225,6 +232,7 @@ CASES: tuple[Case, ...] = (
     Case("healthy-openssl-3-tier-nginx", _ossl_three_tier, "healthy", OK, server="nginx"),
     Case("healthy-openssl-copy-extensions", _ossl_copy_extensions, "healthy", OK),
     Case("healthy-openssl-v1-cn-only", _ossl_v1_cn_only, "healthy", OK),
+    Case("healthy-openssl-v1-root", _ossl_v1_root, "healthy", OK),
     Case("healthy-minimal-rsa-3-tier", _minimal_rsa, "healthy", OK),
     Case("healthy-minimal-rsa-3-tier-nginx", _minimal_rsa, "healthy", OK, server="nginx"),
     Case("healthy-minimal-ecdsa", _minimal_ecdsa, "healthy", OK),

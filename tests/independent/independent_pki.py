@@ -54,6 +54,18 @@ def ossl_root(d: Path, stem: str, cn: str, *, kind: str = "ec", subj: str | None
     return cert, key
 
 
+def ossl_v1_root(d: Path, stem: str, cn: str, *, kind: str = "ec") -> tuple[Path, Path]:
+    """The older how-to: a CSR self-signed with `openssl x509 -req -signkey`, a version 1 root."""
+    cert, key, csr = d / f"{stem}.pem", d / f"{stem}.key", d / f"{stem}.csr"
+    req = ["openssl", "req", "-new", *_newkey(kind), "-nodes", "-keyout", str(key), "-out", str(csr)]
+    run([*req, "-subj", f"/O=Independent Corpus/CN={cn}"], cwd=d)
+    run(
+        ["openssl", "x509", "-req", "-in", str(csr), "-signkey", str(key), "-out", str(cert), "-days", "365"],
+        cwd=d,
+    )
+    return cert, key
+
+
 def ossl_self_signed_leaf(d: Path, stem: str, name: str, *, kind: str = "rsa2048") -> tuple[Path, Path]:
     """The one-liner everyone uses for a test server: `openssl req -x509 ... -addext subjectAltName`."""
     cert, key = d / f"{stem}.pem", d / f"{stem}.key"

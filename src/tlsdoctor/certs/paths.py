@@ -136,8 +136,8 @@ def lenient(
             return Verdict(False, f"{name_text(cert.subject)} has expired")
         if cert.not_valid_before_utc > at:
             return Verdict(False, f"{name_text(cert.subject)} is not yet valid")
-    for cert in chain[1:]:
-        if not may_sign_certificates(cert):
+    for depth, cert in enumerate(chain[1:], start=1):
+        if not may_sign_certificates(cert, intermediate=depth < len(chain) - 1):
             return Verdict(False, f"{name_text(cert.subject)} is not a CA (invalid CA certificate)")
     for cert in chain:  # OpenSSL 3 refuses SHA-1 and MD5 signatures from security level 1 up
         digest = signature_hash(cert)
@@ -150,10 +150,12 @@ def lenient(
     return Verdict(True, path=tuple(name_text(c.subject) for c in chain))
 
 
-def may_sign_certificates(cert: x509.Certificate) -> bool:
-    """OpenSSL's check_ca (crypto/x509/v3_purp.c): keyUsage, when present, must allow keyCertSign;
-    basicConstraints, when present, must say cA; without it, a version 1 self-signed root or a
-    certificate whose keyUsage allows keyCertSign is accepted as a CA."""
+def may_sign_certificates(cert: x509.Certificate, *, intermediate: bool) -> bool:
+    """OpenSSL's check_ca (crypto/x509/v3_purp.c) as check_chain_extensions applies it: keyUsage,
+    when present, must allow keyCertSign; basicConstraints, when present, must say cA. An
+    intermediate must have basicConstraints cA (OpenSSL 3 is strict there: a version 1 or
+    keyUsage-only intermediate is "invalid CA certificate"); the trust anchor may instead be a
+    version 1 self-signed root or carry keyUsage keyCertSign alone (checked with `openssl verify`)."""
     try:
         ext = cert.extensions
     except (ValueError, x509.DuplicateExtension):  # OpenSSL refuses those too (X509_V_ERR_INVALID_EXTENSION)
@@ -168,6 +170,8 @@ def may_sign_certificates(cert: x509.Certificate) -> bool:
         return bool(ext.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         pass
+    if intermediate:
+        return False
     if cert.version is x509.Version.v1 and is_self_signed(cert):
         return True
     return usage is not None

@@ -309,3 +309,46 @@ def test_strict_objections_name_the_certificate_and_who_refuses(pki: Pki) -> Non
         "CN=Bare Root 2,O=tlsdoctor tests has no keyUsage (refused by strict RFC 5280 validators such as "
         "pyca/cryptography's)",
     ]
+
+
+def test_an_intermediate_must_say_ca_an_anchor_may_not(pki: Pki) -> None:
+    """OpenSSL 3 (checked with `openssl verify`): a keyUsage-only intermediate is an invalid CA; the
+    same certificate as the trust anchor is accepted."""
+    from cryptography import x509 as x
+
+    def ku_only(subject: str, signer_key: object, issuer: str) -> x.Certificate:
+        own = key("ec", "ku-only")
+        return (
+            x.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(own.public_key())
+            .serial_number(9)
+            .not_valid_before(NOW - DAY)
+            .not_valid_after(NOW + 90 * DAY)
+            .add_extension(
+                x.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+            )
+            .sign(signer_key, hashes.SHA256())  # type: ignore[arg-type]
+        )
+
+    inter = ku_only("KU-only Intermediate", pki.root_key, "Test Root CA")
+    leaf = make(
+        name("example.test"),
+        key("ec", "leaf"),
+        issuer=inter,
+        issuer_key=key("ec", "ku-only"),
+        sans=["example.test"],
+    )
+    obs = analyse_chain((der(leaf), der(inter)), "example.test", [pki.root], NOW)
+    assert not validation(obs).valid and "invalid CA" in validation(obs).error
+    assert set(problems(obs)) == {ProblemKind.REJECTED}
+    anchor = ku_only("KU-only Root", key("ec", "ku-only"), "KU-only Root")
+    leaf = make(
+        name("example.test"),
+        key("ec", "leaf"),
+        issuer=anchor,
+        issuer_key=key("ec", "ku-only"),
+        sans=["example.test"],
+    )
+    assert validation(analyse_chain((der(leaf),), "example.test", [anchor], NOW)).valid
