@@ -370,3 +370,13 @@ def test_healthy_summary_is_the_contracts_when_nothing_was_noted() -> None:
     from tlsdoctor.model import HEALTHY_SUMMARY
 
     assert info(CauseId.HEALTHY).summary == HEALTHY_SUMMARY
+
+
+def test_a_refusal_no_cause_names_is_a_low_untrusted_candidate() -> None:
+    """The client refused (an invalid CA, an unsuitable purpose) and nothing else explains it."""
+    refusal = problem(K.REJECTED, index=-1)
+    verdict, causes = diagnose([refused(79), cert(refusal)], RULES)
+    assert verdict is Verdict.INCONCLUSIVE and causes[0].id == "cert-untrusted"
+    assert causes[0].confidence == 0.45 and causes[0].summary == refusal.detail
+    # Near miss: a finding that names the failure wins, and the refusal adds no second reading.
+    assert confidence(CERT_UNTRUSTED, refused(10), cert(EXPIRED_3_DAYS, refusal)) is None

@@ -71,6 +71,7 @@ CODES: dict[ProblemKind, frozenset[int]] = {
 CODE_REVOKED = 23
 WEAK_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL", "MD_TOO_WEAK")
 WORKING = 0.35  # the most a certificate finding claims when the default client connected
+UNNAMED_REFUSAL = 0.45  # the client refused the chain for a reason none of the causes names
 FAILING_KINDS = frozenset(
     set(ProblemKind) - {ProblemKind.EXPIRES_SOON, ProblemKind.FRESH_LEAF, ProblemKind.STRICT_PROFILE}
 )
@@ -170,6 +171,11 @@ def cert_untrusted(facts: Facts) -> Match | None:
     sure = _problems(facts, ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT)
     gaps = [g for g in _problems(facts, ProblemKind.INCOMPLETE_CHAIN) if g.confirmed is not True]
     if not sure and not gaps:
+        refused = _problems(facts, ProblemKind.REJECTED)
+        if refused and not _problems(facts, *(FAILING_KINDS - {ProblemKind.REJECTED})):
+            # The client refused the chain for a reason no cause names (an invalid CA, a purpose):
+            # the best-supported reading, below the fault threshold, with the client's own words.
+            return _match(facts, refused, UNNAMED_REFUSAL, refused[0].detail)
         return _code_only(
             facts, (ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT), "the certificate is not trusted"
         )
