@@ -1,25 +1,27 @@
-"""Atheris fuzz target for the wire codec: records, ClientConversation, hello parsers.
+"""Atheris fuzz target for the wire codec: records, ClientConversation, hello and server-message
+parsers, and the other first-bytes parsers of wire/ (sniff, the proxy's CONNECT answer, NTP replies).
 
-Run: ``.venv/bin/python bench/fuzz_wire.py -max_total_time=600 [corpus_dir]``
-(``.venv/bin/pip install atheris``). The invariant under test is STYLE rule 2: any peer
-bytes yield events or DecodeError, in bounded time and memory; any other exception is a
-crash. Seeds: the golden flights in tests/golden and the hellos our builder makes.
+Run: ``nice -n 19 .venv/bin/python bench/fuzz_wire.py -max_total_time=600 [corpus_dir]``
+(``.venv/bin/pip install atheris``; limits and statistics: bench/fuzz_harness.py). The invariant
+under test is STYLE rule 2: any peer bytes yield events or DecodeError, in bounded time and memory;
+any other exception is a crash. Seeds: the golden flights in tests/golden and the hellos our builder
+makes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import replace
-from pathlib import Path
 
-import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
+from fuzz_harness import atheris, golden_flights, main
 
 with atheris.instrument_imports(include=["tlsdoctor"]):  # not cryptography or the stdlib
     from tlsdoctor.wire.codepoints import ProtocolVersion
+    from tlsdoctor.wire.connect_proxy import parse_connect_response
     from tlsdoctor.wire.conversation import DONE, NEED_DATA, ClientConversation
     from tlsdoctor.wire.handshake import HandshakeReassembler, parse_client_hello, parse_server_hello
     from tlsdoctor.wire.hello import build_client_hello
+    from tlsdoctor.wire.ntp import parse_reply
     from tlsdoctor.wire.reader import DecodeError
     from tlsdoctor.wire.records import RecordBuffer, detect_sslv2, parse_alert, parse_sslv2_server_hello
     from tlsdoctor.wire.server_messages import (
@@ -27,9 +29,9 @@ with atheris.instrument_imports(include=["tlsdoctor"]):  # not cryptography or t
         parse_certificate_request,
         parse_server_key_exchange,
     )
+    from tlsdoctor.wire.sniff import sniff
     from tlsdoctor.wire.variants import VARIANTS
 
-GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden"
 VERSIONS = [ProtocolVersion(v) for v in (0x0300, 0x0301, 0x0302, 0x0303, 0x0304)]
 
 
@@ -64,6 +66,10 @@ def parsers(data: bytes, selector: int) -> None:
         with contextlib.suppress(DecodeError):
             parse()
     detect_sslv2(data)
+    sniff(data)
+    parse_connect_response(data)
+    with contextlib.suppress(DecodeError):
+        parse_reply(data)
 
 
 def records(data: bytes) -> None:
@@ -90,23 +96,15 @@ def test_one_input(raw: bytes) -> None:
         records(rest)
 
 
-def seeds(directory: Path) -> None:
-    """Write a starting corpus: golden flights and our own hellos, behind each mode byte."""
-    directory.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for path in GOLDEN.glob("*.hex"):
-        text = "".join(line for line in path.read_text().splitlines() if not line.startswith("#"))
-        samples.append(bytes.fromhex(text))
+def seeds() -> list[bytes]:
+    """Golden flights and our own hellos, behind each mode byte; a proxy answer and an NTP reply."""
+    samples = golden_flights()
     for spec in VARIANTS.values():
         samples.append(build_client_hello(replace(spec, sni="localhost"), random=bytes(32)))
-    for i, sample in enumerate(samples):
-        for mode in (0, 3, 2):
-            (directory / f"seed-{i}-{mode}").write_bytes(bytes([mode]) + sample)
+    samples.append(b"HTTP/1.1 200 Connection established\r\nProxy-Agent: x\r\n\r\n")
+    samples.append(bytes([0x24, 2, 6, 0xEC]) + bytes(44))
+    return [bytes([mode]) + sample for sample in samples for mode in (0, 3, 2, 1)]
 
 
 if __name__ == "__main__":
-    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if corpus:
-        seeds(Path(corpus[0]))
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+    main(test_one_input, seeds)

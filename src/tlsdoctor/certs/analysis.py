@@ -14,16 +14,14 @@ a fault (issue 9: a strict validator must not overrule the client).
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from tlsdoctor.certs import interception
-from tlsdoctor.certs.info import certificate_info
+from tlsdoctor.certs.info import certificate_info, load_der
 from tlsdoctor.certs.names import cn_fallback, covers, mismatch_detail
 from tlsdoctor.certs.paths import PathEnd, WalkedPath, is_anchor, lenient, strict, walk
 from tlsdoctor.certs.profile import Objection, objections
@@ -49,9 +47,7 @@ def parse_chain(chain_der: Sequence[bytes]) -> tuple[list[x509.Certificate], lis
     problems: list[CertificateProblem] = []
     for i, der in enumerate(chain_der):
         try:
-            with warnings.catch_warnings():  # e.g. a non-positive serial: parsed, judged by the verifier
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                certs.append(x509.load_der_x509_certificate(der))
+            certs.append(load_der(der))
         except ValueError as exc:
             problems.append(
                 CertificateProblem(

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.utils import CryptographyDeprecationWarning
 
+from tlsdoctor.certs.info import UNDECODABLE, decode_fields, load_der
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.observations.cert import FetchOutcome
@@ -99,7 +100,7 @@ def _parse_response(data: bytes, max_body: int) -> HttpResult:
     head, sep, payload = data.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
     fields = status_line.split(" ", 2)
-    if not sep or len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+    if not sep or len(fields) < 2 or not fields[0].startswith("HTTP/") or not _status_code(fields[1]):
         return HttpResult(FetchOutcome.ERROR, detail=f"not an HTTP answer: {status_line[:60]!r}")
     status = int(fields[1])
     if len(payload) > max_body:
@@ -109,10 +110,15 @@ def _parse_response(data: bytes, max_body: int) -> HttpResult:
     return HttpResult(FetchOutcome.OK, status, payload)
 
 
+def _status_code(text: str) -> bool:
+    """Three ASCII digits (RFC 9110 section 15): "²".isdigit() is true and int("²") raises."""
+    return len(text) == 3 and text.isascii() and text.isdigit()
+
+
 def certificates_in(body: bytes) -> list[x509.Certificate]:
     """An issuer as AIA serves it: DER, PEM, or a certs-only PKCS#7 bundle (RFC 5280 section 4.2.2.1)."""
     loaders = (
-        lambda b: [x509.load_der_x509_certificate(b)],
+        lambda b: [load_der(b)],
         x509.load_pem_x509_certificates,
         pkcs7.load_der_pkcs7_certificates,
         pkcs7.load_pem_pkcs7_certificates,
@@ -122,11 +128,19 @@ def certificates_in(body: bytes) -> list[x509.Certificate]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", CryptographyDeprecationWarning)
                 found = list(load(body))
-        except ValueError:
+        except UNDECODABLE:
             continue
         if found:
-            return found
+            return [c for c in found if _decodes(c)]
     return []
+
+
+def _decodes(cert: x509.Certificate) -> bool:
+    try:
+        decode_fields(cert)
+    except ValueError:
+        return False
+    return True
 
 
 def der_of(cert: x509.Certificate) -> bytes:

@@ -4,13 +4,61 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from tlsdoctor.observations.cert import CertificateInfo
+
+# What cryptography raises on certificate bytes that do not decode, besides ValueError: an unknown
+# version (at load), a repeated extension or an unknown GeneralName (when extensions are read), a key
+# of an algorithm it does not implement (when the key is read; also a PKCS#7 of another content
+# type), a TypeError for a name attribute of the wrong string type (when the name is read).
+UNDECODABLE = (
+    ValueError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    UnsupportedAlgorithm,
+)
+
+
+def decode_fields(cert: x509.Certificate) -> None:
+    """Decode every field the analysis reads, or raise ValueError saying what failed.
+
+    cryptography parses a certificate lazily: ``load_der_x509_certificate`` accepts DER whose key,
+    names, dates or extensions do not decode, and the error surfaces later, wherever the field is
+    first read. A server may send such a certificate, so this runs once where certificates are
+    loaded, and the certificate becomes an "unparseable" finding instead of a crashed check.
+    """
+    try:
+        cert.public_key()
+        name_text(cert.subject)
+        name_text(cert.issuer)
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        for ext in cert.extensions:
+            ext.value  # noqa: B018
+    except UNDECODABLE as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+
+
+def load_der(der: bytes) -> x509.Certificate:
+    """One DER certificate with every field decoded, else ValueError. Deprecation warnings (e.g. a
+    non-positive serial, RFC 5280 section 4.1.2.2) are muted: the verifier judges those."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except UNDECODABLE as exc:
+            raise ValueError(str(exc) or type(exc).__name__) from None
+        decode_fields(cert)
+    return cert
 
 
 def name_text(name: x509.Name) -> str:

@@ -16,12 +16,11 @@ import hashlib
 import os
 import ssl
 import stat
-import warnings
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
+from tlsdoctor.certs.info import load_der
 from tlsdoctor.errors import InputError
 
 MAX_STORE_FILE = 16 * 1024 * 1024  # a CA bundle is ~200 KiB; anything far larger is not one
@@ -134,13 +133,11 @@ def _der_blocks(data: bytes) -> list[bytes]:
 def _parse_der(der: bytes) -> x509.Certificate | None:
     """One certificate, or None when it does not parse. Real bundles hold old roots with
     non-positive serials, on which cryptography warns (RFC 5280 §4.1.2.2); those warnings are
-    not the user's concern, so they are muted."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        try:
-            return x509.load_der_x509_certificate(der)
-        except ValueError:
-            return None
+    not the user's concern, so they are muted (by ``load_der``)."""
+    try:
+        return load_der(der)
+    except ValueError:
+        return None
 
 
 def _pem_certificates(data: bytes) -> tuple[x509.Certificate, ...]:

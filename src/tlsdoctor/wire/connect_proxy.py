@@ -61,7 +61,8 @@ def parse_connect_response(buffer: bytes) -> ConnectResponse | NotHttp | NeedDat
         return NEED_DATA
     lines = buffer[:end].decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
+    if len(parts) < 2 or not (len(parts[1]) == 3 and parts[1].isascii() and parts[1].isdigit()):
+        # three ASCII digits (RFC 9110 section 15): "²".isdigit() is true and int("²") raises
         return NotHttp(buffer[:64])
     headers = tuple(
         (k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:]) if k
