@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from tlsdoctor.errors import InputError, TlsDoctorError, UsageError
 from tlsdoctor.inputs import STARTTLS_PROTOCOLS
+from tlsdoctor.report.escape import escape_controls
 
 if TYPE_CHECKING:
     from tlsdoctor.context import Options
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return dispatch(args)
     except TlsDoctorError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {escape_controls(exc)}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -272,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, exit 3 (TLSDOCTOR_DEBUG=1 shows the traceback)
         if os.environ.get("TLSDOCTOR_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{PROG}: internal error: {type(exc).__name__}: {escape_controls(exc)}", file=sys.stderr)
         return 3
 
 

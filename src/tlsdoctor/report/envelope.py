@@ -7,6 +7,7 @@ from typing import Any
 
 from tlsdoctor.model import Cause, CheckResult, Report
 from tlsdoctor.observations.base import plain
+from tlsdoctor.report.escape import escape_json
 
 SCHEMA = "tlsdoctor.report/1"
 
@@ -54,5 +55,5 @@ def envelope(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
-    """The report as a JSON document (UTF-8, stable key order)."""
-    return json.dumps(envelope(report), indent=2, ensure_ascii=False)
+    """The report as a JSON document (UTF-8, stable key order; terminal controls as \\u escapes)."""
+    return escape_json(json.dumps(envelope(report), indent=2, ensure_ascii=False))

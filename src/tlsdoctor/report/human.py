@@ -1,5 +1,8 @@
 """The human report: verdict first, then the top cause with evidence and fixes, the other
-candidates, and a compact table of every check. Rich renderables only; no logic here."""
+candidates, and a compact table of every check. Rich renderables only; no logic here.
+
+Every string of the report goes through :func:`shown`: control characters escaped (servers write
+certificate names, banners and status lines) and wrapped in ``Text``, so rich never reads it as markup."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.model import Cause, Report, Status, Verdict
+from tlsdoctor.report.escape import escape_controls
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
@@ -26,6 +30,11 @@ _STATUS_STYLE = {
 }
 
 
+def shown(value: object, style: str = "") -> Text:
+    """Report text as it may reach a terminal: escaped, never parsed as rich markup."""
+    return Text(escape_controls(value), style=style)
+
+
 def headline(report: Report) -> Text:
     """One line: what was diagnosed and the verdict."""
     what = report.command
@@ -33,11 +42,11 @@ def headline(report: Report) -> Text:
         t = report.target
         host = f"[{t.host}]" if t.host and ":" in t.host else t.host
         what += f" {host}:{t.port}" if t.port else f" {host}"
-    text = Text(f"tlsdoctor {what}: ")
+    text = shown(f"tlsdoctor {what}: ")
     text.append(report.verdict.value.upper(), style=_VERDICT_STYLE[report.verdict])
     if report.causes and report.verdict is not Verdict.HEALTHY:
         top = report.causes[0]
-        text.append(f" — {top.id}", style="bold")
+        text.append(shown(f" — {top.id}", style="bold"))
         text.append(f" ({top.confidence:.0%})")
     return text
 
@@ -45,20 +54,20 @@ def headline(report: Report) -> Text:
 def cause_block(cause: Cause, *, full: bool) -> RenderableType:
     """A cause: id, confidence and summary; with evidence and fixes when ``full``."""
     title = Text()
-    title.append(cause.id, style="bold")
+    title.append(shown(cause.id, style="bold"))
     title.append(f"  confidence {cause.confidence:.0%}\n")
-    title.append(cause.summary)
+    title.append(shown(cause.summary))
     if not full:
         return title
     parts: list[RenderableType] = [title]
     if cause.evidence:
         parts.append(Text("Evidence", style="bold underline"))
         for e in cause.evidence:
-            parts.append(Padding(Text(f"[{e.check}] {e.observation}"), (0, 0, 0, 2)))
+            parts.append(Padding(shown(f"[{e.check}] {e.observation}"), (0, 0, 0, 2)))
     if cause.fixes:
         parts.append(Text("What to change", style="bold underline"))
         for fix in cause.fixes:
-            parts.append(Padding(Text(f"- {fix}"), (0, 0, 0, 2)))
+            parts.append(Padding(shown(f"- {fix}"), (0, 0, 0, 2)))
     return Group(*parts)
 
 
@@ -71,10 +80,10 @@ def checks_table(report: Report) -> Table:
     table.add_column("summary", overflow="fold")
     for c in report.checks:
         table.add_row(
-            Text(c.id),
+            shown(c.id),
             Text(c.status.value, style=_STATUS_STYLE[c.status]),
             f"{c.duration_ms:.0f}",
-            Text(c.summary),
+            shown(c.summary),
         )
     return table
 
@@ -102,7 +111,7 @@ def renderables(report: Report) -> Iterator[RenderableType]:
         if items:
             yield Text(title, style="bold")
             for item in items:
-                yield Padding(Text(str(item)), (0, 0, 0, 2))
+                yield Padding(shown(item), (0, 0, 0, 2))
             yield Text("")
     if "scan" in report.extra:
         from tlsdoctor.report import scan_human

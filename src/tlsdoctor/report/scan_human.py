@@ -10,6 +10,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tlsdoctor.report.escape import escape_controls
+from tlsdoctor.report.human import shown
+
 _SEVERITY = {"high": "bold red", "medium": "yellow", "low": "dim"}
 
 
@@ -25,8 +28,8 @@ def protocols_table(scan: dict[str, Any]) -> Table:
         yes = Text("yes", style="green") if p["supported"] else Text("no", style="dim")
         if p.get("unusable"):
             yes = Text("unusable", style="bold red")
-        suites = "\n".join(p["cipher_suites"]) or "-"
-        table.add_row(p["version"], yes, _order(p["server_order"]), suites)
+        suites = "\n".join(escape_controls(s) for s in p["cipher_suites"]) or "-"
+        table.add_row(shown(p["version"]), yes, _order(p["server_order"]), Text(suites))
     return table
 
 
@@ -34,11 +37,13 @@ def features_table(scan: dict[str, Any]) -> Table:
     table = Table(title="Key exchange and features", title_justify="left", header_style="bold", box=None)
     table.add_column("item")
     table.add_column("value", overflow="fold")
-    table.add_row("groups", ", ".join(scan["groups"]) or "-")
-    table.add_row("signature schemes", ", ".join(scan["signature_schemes"]) or "-")
+    table.add_row("groups", shown(", ".join(scan["groups"]) or "-"))
+    table.add_row("signature schemes", shown(", ".join(scan["signature_schemes"]) or "-"))
     for key, value in scan["features"].items():
-        shown = "-" if value is None else ", ".join(value) if isinstance(value, list) else str(value).lower()
-        table.add_row(key.replace("_", " "), shown)
+        value_text = (
+            "-" if value is None else ", ".join(value) if isinstance(value, list) else str(value).lower()
+        )
+        table.add_row(shown(key.replace("_", " ")), shown(value_text))
     return table
 
 
@@ -48,9 +53,8 @@ def certificates_table(scan: dict[str, Any]) -> Table:
         table.add_column(col, overflow="fold")
     for c in scan["certificates"]:
         problems = "; ".join(p["detail"] for p in c["problems"]) or "none"
-        table.add_row(
-            c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10], problems
-        )
+        row = (c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10], problems)
+        table.add_row(*map(shown, row))
     return table
 
 
@@ -60,7 +64,8 @@ def weaknesses_table(scan: dict[str, Any]) -> Table:
         table.add_column(col, overflow="fold")
     for w in scan["weaknesses"]:
         table.add_row(
-            Text(w["severity"], style=_SEVERITY.get(w["severity"], "")), w["id"], w["summary"], w["reference"]
+            shown(w["severity"], _SEVERITY.get(w["severity"], "")),
+            *map(shown, (w["id"], w["summary"], w["reference"])),
         )
     return table
 
@@ -70,11 +75,11 @@ def violations_table(scan: dict[str, Any]) -> Table:
     table.add_column("violation")
     table.add_column("evidence", overflow="fold")
     for v in scan["violations"]:
-        table.add_row(Text(v["id"], style="bold red"), v["evidence"])
+        table.add_row(shown(v["id"], "bold red"), shown(v["evidence"]))
     said = {v["evidence"] for v in scan["violations"]}
     for p in scan["protocols"]:
         if p.get("unusable") and p["unusable"] not in said:
-            table.add_row(Text(f"{p['version']} unusable", style="red"), p["unusable"])
+            table.add_row(shown(f"{p['version']} unusable", "red"), shown(p["unusable"]))
     return table
 
 
@@ -88,7 +93,7 @@ def untested_table(scan: dict[str, Any]) -> Table:
     table.add_column("part")
     table.add_column("why", overflow="fold")
     for u in scan["untested"]:
-        table.add_row(u["part"], u["why"])
+        table.add_row(shown(u["part"]), shown(u["why"]))
     return table
 
 

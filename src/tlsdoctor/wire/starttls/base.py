@@ -101,9 +101,9 @@ class _End(Exception):
 
 
 def printable(data: bytes, cap: int = TEXT_CAP) -> str:
-    """Server text made safe to print: decoded leniently, control characters escaped, capped."""
+    """Server text for events and evidence: decoded leniently and capped, otherwise exact (control
+    characters are escaped where the text is shown: tlsdoctor.report.escape)."""
     text = data[: cap * 2].decode("utf-8", errors="replace")
-    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
     return text if len(text) <= cap else text[: cap - 3] + "..."
 
 
