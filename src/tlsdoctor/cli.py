@@ -7,6 +7,7 @@ Errors: UsageError/InputError -> one line, exit 2; anything unexpected -> one li
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -181,8 +182,15 @@ def _explain_input(args: argparse.Namespace) -> str:
 def make_console(stderr: bool = False) -> object:
     from rich.console import Console
 
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """rich's default ends the process with status 1 (SystemExit) when the reader of stdout
+            has gone (``| head``); the exit status is the diagnosis's, so let emit() decide."""
+            self.quiet = True
+            raise BrokenPipeError
+
     no_color = bool(os.environ.get("NO_COLOR"))
-    console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    console = PipeConsole(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # Piped into a file or a pager: no screen to wrap at, so do not fold evidence lines at 80.
         console.width = PIPED_WIDTH
@@ -191,7 +199,8 @@ def make_console(stderr: bool = False) -> object:
 
 def emit(report: Report, args: argparse.Namespace) -> int:
     """Print the report (JSON or human), write --report, return the exit status.
-    rich and the human renderer are imported only for the human output (--json skips them)."""
+    rich and the human renderer are imported only for the human output (--json skips them).
+    A reader that stops reading (``| head -1``) changes nothing: the status is the diagnosis's."""
     if getattr(args, "report", None):
         from tlsdoctor.report import html
 
@@ -199,19 +208,35 @@ def emit(report: Report, args: argparse.Namespace) -> int:
             Path(args.report).write_text(html.render(report), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write --report {args.report}: {exc.strerror or exc}") from None
-    if args.json:
-        from tlsdoctor.report import envelope
+    try:
+        if args.json:
+            from tlsdoctor.report import envelope
 
-        sys.stdout.write(envelope.to_json(report) + "\n")
-    else:
-        from rich.console import Console
+            sys.stdout.write(envelope.to_json(report) + "\n")
+            sys.stdout.flush()
+        else:
+            from rich.console import Console
 
-        from tlsdoctor.report import human
+            from tlsdoctor.report import human
 
-        console = make_console()
-        assert isinstance(console, Console)
-        human.render(report, console)
+            console = make_console()
+            assert isinstance(console, Console)
+            human.render(report, console)
+    except BrokenPipeError:
+        stdout_gone()
     return report.exit_status
+
+
+def stdout_gone() -> None:
+    """The reader of stdout has gone: point fd 1 at /dev/null, so that no later write or the
+    interpreter's final flush fails again (Python's advice in the docs of the signal module, "Note
+    on SIGPIPE"); what was not read is dropped, as ``| head`` asked."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -265,10 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TlsDoctorError as exc:
         print(f"{PROG}: error: {escape_controls(exc)}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM routed the same way (tlsdoctor.interrupt)
+        from tlsdoctor import interrupt
+
+        return interrupt.finish(PROG)
+    except BrokenPipeError:  # a writer other than emit() lost its reader
+        stdout_gone()
         return 0
     except Exception as exc:  # a bug: one line, exit 3 (TLSDOCTOR_DEBUG=1 shows the traceback)
         if os.environ.get("TLSDOCTOR_DEBUG"):
@@ -278,9 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The console script. A command-line run is short and its process ends with it, so two costs
-    of the interpreter's housekeeping are skipped here (never in :func:`main`, which tests and
-    library callers run in their own process):
+    """The console script. Signals first: SIGINT and SIGTERM end the run with one line and exit
+    130/143 from here on (tlsdoctor.interrupt), also while the rest loads.
+
+    A command-line run is short and its process ends with it, so two costs of the interpreter's
+    housekeeping are skipped here (never in :func:`main`, which tests and library callers run in
+    their own process):
 
     - the cyclic garbage collector runs rarely: its default young-generation threshold (700
       allocations) made ~50 collections, 15 ms of a 300 ms loopback scan, while importing and
@@ -288,18 +318,26 @@ def entry() -> NoReturn:
     - the interpreter's teardown (a full collection and the finalisation of ~220 modules: ~45 ms)
       is skipped once the report is out: stdout and stderr are flushed, every file the command
       wrote is closed, its child processes reaped, and os._exit ends the process. With another
-      thread still running, the normal exit (which waits for it) is taken instead.
+      thread still running, the normal exit (which waits for it) is taken instead, except after a
+      signal: then nothing is waited for.
     """
-    import gc
+    from tlsdoctor import interrupt
 
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-    status = main()
+    interrupt.install()
+    status = 0
     try:
+        import gc
+
+        gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+        status = main()
         sys.stdout.flush()
+    except KeyboardInterrupt:  # before main()'s own handler, or after it returned
+        status = interrupt.finish(PROG)
+    except BrokenPipeError:  # the reader left (e.g. | head): the status stays the diagnosis's
+        stdout_gone()
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
-    except (BrokenPipeError, OSError):
-        pass  # the reader left (e.g. | head): as main() treats it, not an error
-    if threading_count() == 1:
+    if status in (interrupt.INTERRUPTED, interrupt.TERMINATED) or threading_count() == 1:
         os._exit(status)
     sys.exit(status)
 
