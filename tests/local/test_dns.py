@@ -91,6 +91,31 @@ def fake_lookup(*found: str, error: int | None = None) -> Callable[[str], list[s
     return lookup
 
 
+def test_hanging_system_resolver_costs_no_timeout_with_resolver_option(
+    servers: Callable[..., DnsServer],
+) -> None:
+    """--resolver given and the system's resolver hangs (often why one names another): the
+    comparison is abandoned soon after the named server answered, not after a whole timeout."""
+    release = threading.Event()
+
+    def hanging(host: str) -> list[str]:
+        release.wait(30)
+        return ["10.0.0.1"]
+
+    server = servers()
+    options = Options(host=NAME, resolvers=(server.address,), timeout=5.0)
+    start = time.monotonic()
+    try:
+        results = asyncio.run(resolve(Context(options=options), lookup=hanging))
+    finally:
+        release.set()
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0, elapsed  # the named server answers in milliseconds; grace 0.5 s
+    system = next(r for r in results if r.id == SYSTEM_ID)
+    assert system.status is Status.SKIP and "not waited for" in system.summary
+    assert addresses_from(results) == PUBLIC
+
+
 # -- one server, every mode ------------------------------------------------------------------------
 def test_normal_answer(servers: Callable[..., DnsServer]) -> None:
     result = ask(servers())

@@ -365,9 +365,46 @@ async def resolve(
     reason = dns_skip_reason(ctx)
     if reason is not None:
         return [runner.skipped(SKIP_ID, reason)]
-    results = await runner.run(dns_checks(ctx, resolv_conf=resolv_conf, lookup=lookup), ctx)
+    checks = dns_checks(ctx, resolv_conf=resolv_conf, lookup=lookup)
+    if any(isinstance(c, SystemResolverCheck) and c.comparison for c in checks):
+        results = await _named_first(checks, ctx)
+    else:
+        results = await runner.run(checks, ctx)
     compared = consistency(results)
     return results + ([compared] if compared is not None else [])
+
+
+COMPARISON_GRACE_S = 0.5  # at least this long for the system's comparison answer, after --resolver's
+
+
+async def _named_first(checks: Sequence[runner.Check], ctx: Context) -> list[CheckResult]:
+    """With --resolver, the named servers decide when resolving is over. The system resolver, a
+    comparison only, may answer until they are done, and then for as long again as they took
+    (at least COMPARISON_GRACE_S); a system resolver that hangs, often the very reason a user
+    names another, then costs a fraction of a second, not a timeout."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = [asyncio.ensure_future(runner.run_one(c, ctx)) for c in checks]
+    system = [t for c, t in zip(checks, tasks, strict=True) if isinstance(c, SystemResolverCheck)]
+    await asyncio.gather(*(t for t in tasks if t not in system))
+    grace = min(ctx.timeout, max(COMPARISON_GRACE_S, loop.time() - start))
+    await asyncio.wait(system, timeout=grace)
+    results: list[CheckResult] = []
+    for task in tasks:
+        if task.done():
+            results.append(task.result())
+            continue
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        waited = loop.time() - start
+        results.append(
+            runner.skipped(
+                SYSTEM_ID,
+                f"system resolver, compared only (--resolver given): no answer within {waited:.1f} s, "
+                "by when the named resolvers had answered; not waited for",
+            )
+        )
+    return results
 
 
 def addresses_from(results: Sequence[CheckResult]) -> list[str]:
