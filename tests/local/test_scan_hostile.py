@@ -145,6 +145,9 @@ def test_max_time_cuts_the_scan(hostile: FaultServer) -> None:
 def test_garbage_after_an_alert_ends_at_the_alert(hostile: FaultServer) -> None:
     status, wall, report = run_scan(hostile, "--timeout", str(T))
     assert status == 1 and report["verdict"] != "healthy"
+    checks = {c["id"]: c for c in report["checks"]}
+    assert "TLSv1.3: alert: fatal alert handshake_failure" in checks["scan.protocols"]["summary"]
+    assert "[2J" not in json.dumps(report)  # the garbage after the alert is never read, let alone shown
     assert wall < 2 * T + SLACK
 
 

@@ -325,4 +325,8 @@ def _none_supported(data: ScanData) -> str:
     if why:
         text = "; ".join(f"{', '.join(versions)}: {reason}" for reason, versions in why.items())
         return f"no usable SSL/TLS version; the server answered, but {text}"
-    return "no SSL/TLS version answered: run 'tlsdoctor diagnose' on this target"
+    ends: dict[str, list[str]] = {}
+    for p in data.protocols:
+        ends.setdefault(p.ended or "no answer", []).append(p.version)
+    how = "; ".join(f"{', '.join(versions)}: {end}" for end, versions in ends.items())
+    return f"no SSL/TLS version accepted ({how}): run 'tlsdoctor diagnose' on this target"

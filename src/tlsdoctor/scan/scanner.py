@@ -265,7 +265,7 @@ async def _scan(prober: Prober, data: ScanData) -> None:
                 supported=ok,
                 tested=len(SSL2_KINDS) if v == V.SSL2 else len(suites_for(v)),
                 handshakes=1,
-                ended=result.end,
+                ended=f"{result.end}: {result.alert}" if result.alert is not None else result.end,
                 unusable=_unusable(result, v) if not ok else "",
             )
         )
