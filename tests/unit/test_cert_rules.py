@@ -380,3 +380,29 @@ def test_a_refusal_no_cause_names_is_a_low_untrusted_candidate() -> None:
     assert causes[0].confidence == 0.45 and causes[0].summary == refusal.detail
     # Near miss: a finding that names the failure wins, and the refusal adds no second reading.
     assert confidence(CERT_UNTRUSTED, refused(10), cert(EXPIRED_3_DAYS, refusal)) is None
+
+
+def test_healthy_line_with_a_hostile_subject_reaches_the_terminal_escaped() -> None:
+    """The healthy summary quotes a warned check, whose text may carry a server's certificate subject."""
+    import io
+
+    from rich.console import Console
+
+    from tlsdoctor.model import Report
+    from tlsdoctor.report import human
+
+    warned = CheckResult(id="certificate", status=Status.WARN, summary="CN=\x1b[2Jevil\u202e: no keyUsage")
+    verdict, causes = diagnose([connected(), warned], RULES)
+    report = Report(
+        command="diagnose",
+        target=None,
+        verdict=verdict,
+        causes=tuple(causes),
+        checks=(warned,),
+        duration_ms=1,
+    )
+    out = io.StringIO()
+    human.render(report, Console(file=out, width=200, force_terminal=True, color_system=None))
+    text = out.getvalue()
+    assert "No fault found; noted: certificate: CN=\\x1b[2Jevil\\u202e" in text
+    assert "\x1b" not in text and "\u202e" not in text

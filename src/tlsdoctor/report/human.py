@@ -104,7 +104,7 @@ def renderables(report: Report) -> Iterator[RenderableType]:
                     yield Padding(cause_block(c, full=False), (0, 0, 0, 2))
                 yield Text("")
         else:  # the healthy cause says what was noted when a check warned (inference/engine.py)
-            yield Text(f"{top.summary[:1].upper()}{top.summary[1:]}.")
+            yield shown(f"{top.summary[:1].upper()}{top.summary[1:]}.")
             yield Text("")
     for key, title in (("next_checks", "Next checks"),):
         items = report.extra.get(key)
