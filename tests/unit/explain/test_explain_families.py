@@ -370,3 +370,25 @@ def test_insecure_flag_points_at_the_certificate_not_the_network() -> None:
     report = run_explain("OpenSSL SSL_connect: SSL_ERROR_SYSCALL\n\nIt works with curl -k though.")
     assert {"tls-interception", "cert-untrusted"} & {c.id for c in report.causes[:4]}
     assert "description.insecure-works" not in ids("curl -kv https://x.example returned 200")
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        (
+            "* TLSv1.3 (OUT), TLS alert, unknown CA (560):\n* SSL certificate problem: unable to get local issuer certificate",
+            "cert-chain-incomplete",
+        ),
+        ("main, SEND TLSv1.2 ALERT:  fatal, description = certificate_expired", "cert-expired"),
+        ("remote error... no: local error: tls: protocol version not supported", "protocol-mismatch"),
+    ],
+)
+def test_alerts_this_side_sent(text: str, cause: str) -> None:
+    assert any(i.startswith("sentalert.") for i in ids(text))
+    assert cause in [c.id for c in run_explain(text).causes[:3]]
+
+
+def test_received_alert_is_not_read_as_sent() -> None:
+    """Near miss: the same alert arriving (IN) is the peer's refusal, not ours."""
+    found = ids("* TLSv1.3 (IN), TLS alert, unknown CA (560):")
+    assert "alert.48" in found and not any(i.startswith("sentalert.") for i in found)
