@@ -1,7 +1,8 @@
 """`tlsdoctor diagnose` through the middlebox lab: one test per cause, each fault set with the real mechanism.
 
-Every test runs the real CLI in the client namespace with ``--timeout 3`` and asserts ``causes[0].id``;
-the diagnosis time and the top cause's evidence are printed (``pytest -s`` shows them).
+Every test runs the real CLI in the client namespace, at the default options (no ``--timeout``: 5 s) and
+with ``--timeout 3`` (the ``timeout`` fixture), and asserts ``causes[0].id`` and the time it took; the
+diagnosis time, the top cause and its evidence are printed (``pytest -s`` shows them).
 """
 
 from __future__ import annotations
@@ -26,11 +27,24 @@ from tlsdoctor.testing.lab import (
 
 pytestmark = pytest.mark.netns
 
-BUDGET_S = 10.0  # issue 4: with --timeout 3 every lab fault is diagnosed in <= 10 s
+# Issue 9: any lab fault at default options (5 s) in <= 12.5 s; issue 4: with --timeout 3 in <= 10 s.
+BUDGET_S = {None: 12.5, "3": 10.0}
+
+
+@pytest.fixture(params=[None, "3"], ids=["default", "timeout3"])
+def timeout(request: pytest.FixtureRequest) -> str | None:
+    """The --timeout to pass: none (the default options a user starts with), or 3 s."""
+    value: str | None = request.param
+    return value
 
 
 def diagnose(
-    lab: Lab, *extra: str, target: str = f"{SERVER_IP}:443", name: str | None = NAME, label: str = ""
+    lab: Lab,
+    timeout: str | None,
+    *extra: str,
+    target: str = f"{SERVER_IP}:443",
+    name: str | None = NAME,
+    label: str = "",
 ) -> dict[str, Any]:
     """Run ``tlsdoctor diagnose --json`` in the client namespace; print the time and the evidence."""
     argv = [
@@ -42,8 +56,7 @@ def diagnose(
         "--ca-file",
         str(lab.ca_file),
         "--json",
-        "--timeout",
-        "3",
+        *(["--timeout", timeout] if timeout else []),
         *extra,
     ]
     if name:
@@ -54,10 +67,12 @@ def diagnose(
     report: dict[str, Any] = json.loads(r.stdout)
     causes = report["causes"]
     top = causes[0] if causes else {"id": None, "confidence": 0, "evidence": []}
-    print(f"\n[{label or top['id']}] {elapsed:.1f} s -> {top['id']} ({top['confidence']})")
+    shown = f"{label or top['id']} @ --timeout {timeout or 'default'}"
+    print(f"\n[{shown}] {elapsed:.1f} s -> {top['id']} ({top['confidence']})")
     for ev in top["evidence"][:3]:
         print(f"    {ev['check']}: {ev['observation']}")
     report["_elapsed"] = elapsed
+    report["_budget"] = BUDGET_S[timeout]
     return report
 
 
@@ -68,45 +83,55 @@ def top(report: dict[str, Any]) -> str | None:
 def assert_cause(report: dict[str, Any], cause: str) -> None:
     ranked = [(c["id"], c["confidence"]) for c in report["causes"][:4]]
     assert top(report) == cause, ranked
-    assert report["_elapsed"] <= BUDGET_S, f"diagnosis took {report['_elapsed']:.1f} s"
+    assert report["_elapsed"] <= report["_budget"], f"diagnosis took {report['_elapsed']:.1f} s"
 
 
-def test_healthy(lab: Lab) -> None:
-    assert_cause(diagnose(lab, label="healthy"), "healthy")
+def test_healthy(lab: Lab, timeout: str | None) -> None:
+    assert_cause(diagnose(lab, timeout, label="healthy"), "healthy")
 
 
-def test_firewall_reset(lab: Lab) -> None:
+def test_firewall_reset(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("inject-reset")
-    report = diagnose(lab, label="inject-reset")
+    report = diagnose(lab, timeout, label="inject-reset")
     assert_cause(report, "firewall-reset")
     assert report["causes"][0]["confidence"] >= 0.85  # the capture's TTL comparison, as root
 
 
-def test_firewall_drop(lab: Lab) -> None:
+def test_firewall_drop(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("drop-hello")
-    assert_cause(diagnose(lab, label="drop-hello"), "firewall-drop")
+    assert_cause(diagnose(lab, timeout, label="drop-hello"), "firewall-drop")
 
 
-def test_sni_filtered(lab: Lab) -> None:
+def test_sni_filtered(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("sni-filter")  # filters hellos naming BLOCKED_NAME
-    assert_cause(diagnose(lab, name=BLOCKED_NAME, label="sni-filter"), "sni-filtered")
+    assert_cause(diagnose(lab, timeout, name=BLOCKED_NAME, label="sni-filter"), "sni-filtered")
 
 
-def test_clienthello_too_large(lab: Lab) -> None:
-    lab.set_fault("large-hello")
-    assert_cause(diagnose(lab, label="large-hello"), "clienthello-too-large")
+@pytest.mark.parametrize(("max_len", "action"), [(512, "reset"), (1000, "reset"), (1000, "drop")])
+def test_clienthello_too_large(lab: Lab, timeout: str | None, max_len: int, action: str) -> None:
+    """A box that resets, or silently drops, hello segments over ``max_len`` IP bytes. At 512 even the
+    default client's padded hello dies; at 1000 only the post-quantum one does ("curl works, Chrome
+    fails"). Dropped, the post-quantum hello ends only at its deadline, and its confirmation re-runs must
+    still fit in the check's deadline: hello.size keeps its evidence (never ``error``)."""
+    lab.set_fault("large-hello", max_len=max_len, action=action)
+    report = diagnose(lab, timeout, label=f"large-hello (> {max_len} B: {action})")
+    assert_cause(report, "clienthello-too-large")
+    size = next(c for c in report["checks"] if c["id"] == "hello.size")
+    assert size["status"] != "error", size
+    if max_len > 600:  # the default hello passes: hello.size alone holds the evidence
+        assert size["status"] == "fail", size
 
 
-def test_path_mtu_blackhole(lab: Lab) -> None:
+def test_path_mtu_blackhole(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("mtu-blackhole")
-    report = diagnose(lab, label="mtu-blackhole")
+    report = diagnose(lab, timeout, label="mtu-blackhole")
     assert_cause(report, "path-mtu-blackhole")
     assert report["causes"][0]["confidence"] >= 0.9
     # The UDP path-MTU probe: 1500-byte datagrams vanish with no ICMP, 1280 bytes get through.
     assert "path.mtu: UDP packets of 1500+ bytes (DF) to 198.18.2.2 vanish with no ICMP" in evidence(report)
 
 
-def test_path_mtu_measured_when_icmp_flows(lab: Lab) -> None:
+def test_path_mtu_measured_when_icmp_flows(lab: Lab, timeout: str | None) -> None:
     """A narrow link that signals properly: the UDP probe learns 1280 from mid's ICMP, as tracepath would."""
     lab.set_fault("narrow-link", mtu=1280)
     code = (
@@ -120,12 +145,14 @@ def test_path_mtu_measured_when_icmp_flows(lab: Lab) -> None:
     # earlier packet (a retransmission left over from the previous test can teach it first).
     learned = route_mtu == "1280" and mtu == "None"
     assert learned or (mtu, router) == ("1280", MID_CLIENT_IP), r.stdout.decode() + r.stderr.decode()
-    assert_cause(diagnose(lab, label="narrow-link (ICMP allowed)"), "healthy")  # the server's MSS fits
+    assert_cause(
+        diagnose(lab, timeout, label="narrow-link (ICMP allowed)"), "healthy"
+    )  # the server's MSS fits
 
 
-def test_tcp_refused(lab: Lab) -> None:
+def test_tcp_refused(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("tcp-refused")
-    assert_cause(diagnose(lab, label="tcp-refused"), "tcp-refused")
+    assert_cause(diagnose(lab, timeout, label="tcp-refused"), "tcp-refused")
 
 
 def evidence(report: dict[str, Any]) -> str:
@@ -134,40 +161,40 @@ def evidence(report: dict[str, Any]) -> str:
     return "\n".join([top["summary"], *(f"{e['check']}: {e['observation']}" for e in top["evidence"])])
 
 
-def test_tcp_timeout(lab: Lab) -> None:
+def test_tcp_timeout(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("tcp-timeout")  # mid drops the SYNs to :443 in FORWARD; its own TTL expiry still answers
-    report = diagnose(lab, label="tcp-timeout")
+    report = diagnose(lab, timeout, label="tcp-timeout")
     assert_cause(report, "tcp-timeout")
     text = evidence(report)
     assert "path.trace.198.18.2.2" in text, text
     assert f"last hop that answers is {MID_CLIENT_IP} (hop 1" in text, text
 
 
-def test_host_unreachable(lab: Lab) -> None:
+def test_host_unreachable(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("host-unreachable")  # mid REJECTs with icmp-host-unreachable
-    report = diagnose(lab, label="host-unreachable")
+    report = diagnose(lab, timeout, label="host-unreachable")
     assert_cause(report, "host-unreachable")
     text = evidence(report)
     assert f"ICMP host unreachable from {MID_CLIENT_IP}" in text, text  # IP_RECVERR names the router
     assert f"hop 2: host unreachable from {MID_CLIENT_IP}" in text, text
 
 
-def test_proxy_required(lab: Lab) -> None:
+def test_proxy_required(lab: Lab, timeout: str | None) -> None:
     info = lab.set_fault("block-direct", proxy="open")
-    report = diagnose(lab, "--proxy", info["proxy_url"], label="block-direct + open proxy")
+    report = diagnose(lab, timeout, "--proxy", info["proxy_url"], label="block-direct + open proxy")
     assert_cause(report, "proxy-required")
 
 
 @pytest.mark.parametrize("kind", ["auth", "deny"])
-def test_proxy_error(lab: Lab, kind: str) -> None:
+def test_proxy_error(lab: Lab, timeout: str | None, kind: str) -> None:
     info = lab.set_fault("block-direct", proxy=kind)
-    report = diagnose(lab, "--proxy", info["proxy_url"], label=f"block-direct + {kind} proxy")
+    report = diagnose(lab, timeout, "--proxy", info["proxy_url"], label=f"block-direct + {kind} proxy")
     assert_cause(report, "proxy-error")
 
 
-def test_tls_interception(lab: Lab) -> None:
+def test_tls_interception(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("intercept")
-    assert_cause(diagnose(lab, label="intercept"), "tls-interception")
+    assert_cause(diagnose(lab, timeout, label="intercept"), "tls-interception")
 
 
 def leaf_fingerprint(lab: Lab) -> str:
@@ -180,25 +207,28 @@ def leaf_fingerprint(lab: Lab) -> str:
     return leaf.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
-def test_tls_interception_by_expected_fingerprint(lab: Lab) -> None:
+def test_tls_interception_by_expected_fingerprint(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("intercept")
-    report = diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="intercept + fingerprint")
+    report = diagnose(
+        lab, timeout, "--expect-fingerprint", leaf_fingerprint(lab), label="intercept + fingerprint"
+    )
     assert_cause(report, "tls-interception")
     assert any("fingerprint" in e["observation"] for e in report["causes"][0]["evidence"]), evidence(report)
 
 
-def test_expected_fingerprint_matches_on_the_healthy_path(lab: Lab) -> None:
+def test_expected_fingerprint_matches_on_the_healthy_path(lab: Lab, timeout: str | None) -> None:
     assert_cause(
-        diagnose(lab, "--expect-fingerprint", leaf_fingerprint(lab), label="healthy + fingerprint"), "healthy"
+        diagnose(lab, timeout, "--expect-fingerprint", leaf_fingerprint(lab), label="healthy + fingerprint"),
+        "healthy",
     )
 
 
-def test_server_overloaded(lab: Lab) -> None:
+def test_server_overloaded(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("overloaded")
-    assert_cause(diagnose(lab, label="overloaded"), "server-overloaded")
+    assert_cause(diagnose(lab, timeout, label="overloaded"), "server-overloaded")
 
 
-def test_network_unstable(lab: Lab) -> None:
+def test_network_unstable(lab: Lab, timeout: str | None) -> None:
     """Random loss: a single lost packet can make one single-shot probe disagree with its twin (the
     default hello lost, the small-MSS retry passing); the re-runs of the pair (path.reproduce) and the
     kernel's retransmission counters must make network-unstable outrank the differential causes."""
@@ -206,14 +236,27 @@ def test_network_unstable(lab: Lab) -> None:
     # Random loss is random: a run can see too few losses to show. Up to 3 runs (bounded); any
     # differential cause in between still fails the test, only "healthy" earns a re-run.
     for _ in range(3):
-        report = diagnose(lab, "--repeat", "20", label="loss 10% + --repeat 20")
+        report = diagnose(lab, timeout, "--repeat", "20", label="loss 10% + --repeat 20")
         if top(report) != "healthy":
             break
     assert_cause(report, "network-unstable")
     assert report["causes"][0]["confidence"] >= 0.6
 
 
+def test_network_unstable_without_repeat(lab: Lab, timeout: str | None) -> None:
+    """Issue 9 item 6: the same random loss at the default options, no --repeat. The signs of loss in the
+    first probes (retransmissions, a slow connect, a handshake far slower than its connect) must start a
+    short repeat on their own, whose evidence names network-unstable. One run, no retries: the automatic
+    repeat is sized so that a 10 % loss shows (see checks/ramp.py AUTO_*)."""
+    lab.set_fault("loss", probability=0.1)
+    report = diagnose(lab, timeout, label="loss 10%, no --repeat")
+    assert_cause(report, "network-unstable")
+    assert report["causes"][0]["confidence"] >= 0.6
+
+
 @pytest.mark.parametrize(("name", "cause"), [(NXDOMAIN_NAME, "dns-nxdomain"), (SERVFAIL_NAME, "dns-failure")])
-def test_dns(lab: Lab, name: str, cause: str) -> None:
-    report = diagnose(lab, "--resolver", DNS_SERVER, target=f"{name}:443", name=None, label=f"dns {name}")
+def test_dns(lab: Lab, timeout: str | None, name: str, cause: str) -> None:
+    report = diagnose(
+        lab, timeout, "--resolver", DNS_SERVER, target=f"{name}:443", name=None, label=f"dns {name}"
+    )
     assert_cause(report, cause)

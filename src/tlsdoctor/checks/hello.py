@@ -42,6 +42,9 @@ from tlsdoctor.wire.variants import VARIANTS
 PROBE_CAP = 64 * 1024  # a ServerHello is the first message; nothing decisive needs more bytes
 CONFIRM_RUNS = 2  # re-runs of a size-dependent death before it counts (HelloCheck._confirm)
 HTTP_GRACE_S = 0.5  # the HTTP probe's time after every hello died (see HelloCheck._gather)
+# The large hello is suspect when still silent this many times later than the control's answer (within
+# the bounds): a loss-free path answers both within a round trip or two. See HelloCheck._confirm_early.
+SUSPECT_FACTOR, SUSPECT_MIN_S, SUSPECT_MAX_S = 4.0, 0.5, 1.5
 NEUTRAL_NAMES = ("www.example.com", "www.example.org")  # RFC 2606 §3: reserved, unrelated to any target
 
 
@@ -239,7 +242,11 @@ class HelloCheck:
         return self.check_id
 
     def budget(self, ctx: Context) -> float:
-        return ctx.timeout * (2 if self.route.proxy else 1) + 1.0
+        # The first run (one timeout, two through a proxy), then the confirmation re-runs: started early
+        # (see _confirm) they end at most SUSPECT_MAX_S + one timeout after the first run started.
+        first = ctx.timeout * (2 if self.route.proxy else 1)
+        confirm = min(SUSPECT_MAX_S, first) + ctx.timeout if self.size_only else 0.0
+        return max(first, confirm) + 1.0
 
     def prepared(self, ctx: Context) -> HelloCheck:
         """This check with its bytes built now, so that building them (a few milliseconds on the event
@@ -254,41 +261,65 @@ class HelloCheck:
             p.name: asyncio.create_task(run_probe(ctx, self.route, p, by_name[p.name], deadline))
             for p in self.probes
         }
+        again: list[asyncio.Task[HelloProbe]] = []
         try:
+            if self.size_only:
+                again = await self._confirm_early(ctx, tasks, by_name)
             results = await self._gather(tasks)
+            if self.size_only and size_dependent(results):
+                if not again:  # the pattern showed only at the end (a slow reset): confirm it now
+                    again = self._rerun(ctx, results, by_name)
+                done = await asyncio.gather(*again, return_exceptions=True)
+                results += [r for r in done if isinstance(r, HelloProbe)]
         finally:
-            for task in tasks.values():
+            for task in [*tasks.values(), *again]:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-        if self.size_only and size_dependent(results):
-            results += await self._confirm(ctx, results, by_name)
+            await asyncio.gather(*tasks.values(), *again, return_exceptions=True)
         status = status_for(results, size_only=self.size_only)
         return CheckResult(
             id=self.id, status=status, summary=summary_for(results), observations=tuple(results)
         )
 
-    async def _confirm(
+    async def _confirm_early(
+        self, ctx: Context, tasks: dict[str, asyncio.Task[HelloProbe]], payloads: dict[str, Payload]
+    ) -> list[asyncio.Task[HelloProbe]]:
+        """Start the confirmation re-runs as soon as the first run looks size-dependent, without waiting
+        for its end: the control answered, and the large hello died or is still silent SUSPECT_FACTOR
+        times later than the control's answer (at least SUSPECT_MIN_S, at most SUSPECT_MAX_S).
+
+        A box that silently drops large hellos makes the large probe last its whole deadline; re-running
+        it only then would cost a second timeout (and, at the default 5 s, outlive the check's deadline,
+        losing the evidence). Started early, the re-runs end about when the first run does. When the large
+        hello answers after all, the speculative re-runs are cancelled: a healthy endpoint never pays.
+        """
+        small, large = tasks.get("modern"), tasks.get("pq-large")
+        if small is None or large is None:
+            return []
+        start = time.monotonic()
+        await asyncio.wait({small}, timeout=max(0.0, ctx.timeout - SUSPECT_MIN_S))
+        if not small.done() or small.exception() is not None or not small.result().answered:
+            return []
+        control = small.result()
+        wait = min(SUSPECT_MAX_S, max(SUSPECT_MIN_S, SUSPECT_FACTOR * (time.monotonic() - start)))
+        await asyncio.wait({large}, timeout=wait)
+        if large.done() and (large.exception() is not None or not large.result().died):
+            return []  # answered (or a bug, which _gather reports): nothing to confirm
+        return self._rerun(ctx, [control], payloads)
+
+    def _rerun(
         self, ctx: Context, first: Sequence[HelloProbe], payloads: dict[str, Payload]
-    ) -> list[HelloProbe]:
-        """Re-run the probes of a size-dependent death CONFIRM_RUNS times, concurrently, with the same
-        bytes (a repeat differs from the first run in nothing but the connection).
+    ) -> list[asyncio.Task[HelloProbe]]:
+        """The control and the large hello, CONFIRM_RUNS times each, concurrently, with the same bytes (a
+        repeat differs from the first run in nothing but the connection), under one fresh deadline.
 
         hello.size runs on every diagnosis, even a healthy one, so a single lost segment must not
         make a working endpoint a fault: rules/matrix.py trusts the pattern only when every re-run
         repeats it.
         """
-        wanted = {p.probe for p in first if p.probe in ("modern", "pq-large")}
-        again = [p for p in self.probes if p.name in wanted] * CONFIRM_RUNS
+        del first  # the pair is fixed: the control and the post-quantum hello
+        again = [p for p in self.probes if p.name in ("modern", "pq-large")] * CONFIRM_RUNS
         deadline = time.monotonic() + ctx.timeout
-        tasks = [
-            asyncio.create_task(run_probe(ctx, self.route, p, payloads[p.name], deadline)) for p in again
-        ]
-        try:
-            done = await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            for task in tasks:
-                task.cancel()
-        return [r for r in done if isinstance(r, HelloProbe)]
+        return [asyncio.create_task(run_probe(ctx, self.route, p, payloads[p.name], deadline)) for p in again]
 
     async def _gather(self, tasks: dict[str, asyncio.Task[HelloProbe]]) -> list[HelloProbe]:
         """The probes' results. The HTTP probe only tells server-not-tls from a dead port when every hello

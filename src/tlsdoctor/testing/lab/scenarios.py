@@ -32,6 +32,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("drop-hello", "firewall-drop", "drop-hello"),
     Scenario("sni-filter", "sni-filtered", "sni-filter", servername=BLOCKED_NAME),
     Scenario("large-hello", "clienthello-too-large", "large-hello"),
+    # Only the post-quantum hello is over the limit, and it is dropped: it ends at its deadline.
+    Scenario(
+        "large-hello-drop",
+        "clienthello-too-large",
+        "large-hello",
+        (("max_len", 1000), ("action", "drop")),
+    ),
     Scenario("mtu-blackhole", "path-mtu-blackhole", "mtu-blackhole"),
     Scenario("tcp-refused", "tcp-refused", "tcp-refused"),
     Scenario("tcp-timeout", "tcp-timeout", "tcp-timeout"),
