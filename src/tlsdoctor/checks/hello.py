@@ -34,6 +34,7 @@ from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.exchange import exchange
+from tlsdoctor.net.tcp_info import tcp_info
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.sniff import sniff
@@ -162,6 +163,9 @@ async def run_probe(
     stream.deadline, stream.cap = deadline, min(PROBE_CAP, ctx.limits.max_read_bytes)
     try:
         t = await exchange(stream, payload.data)
+        # Loss on this very connection (a sign that makes diagnose look at the path's stability); through
+        # a proxy the counters would describe the proxy's connection, not the path to the target.
+        retrans, _rtt, ooo = tcp_info(stream.sock) if route.proxy is None else (0, 0.0, 0)
     finally:
         stream.close()
     sh = t.server_hello
@@ -179,6 +183,8 @@ async def run_probe(
         first_bytes=t.first_bytes if t.end is not HelloEnd.SERVER_HELLO else b"",
         sniffed=sniff(t.first_bytes).protocol if t.end is HelloEnd.NOT_TLS else None,
         error=t.error,
+        retransmits=retrans,
+        reordered=ooo,
     )
 
 

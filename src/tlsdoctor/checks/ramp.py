@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
-import struct
 import time
 
 from tlsdoctor.checks.connect import Route, with_preamble
@@ -19,16 +17,18 @@ from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
+from tlsdoctor.net.tcp_info import tcp_info
 from tlsdoctor.net.tls import handshake
 from tlsdoctor.observations.path import PathStats, RampLevel
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
+# The automatic repeat (no --repeat, signs of loss): 8 connections, 2 at a time (a load no working server
+# queues: its own SYN drops must not read as the path's loss), within one timeout. At 10 % packet loss
+# about half the connections show a retransmission or reordering; a loss-free path shows none, whatever
+# the server's speed.
+AUTO_COUNT, AUTO_CONCURRENCY = 8, 2
 NO_VERIFY = VARIANTS[0]  # the server's work is the same; ours is less
-# struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, then u32s; rtt is the 16th, total_retrans the 24th;
-# tcpi_rcv_ooopack (Linux 5.4+) sits at byte 224, after the u64 counters.
-_TCP_INFO_LEN = 232
-_RTT_OFFSET, _TOTAL_RETRANS_OFFSET, _RCV_OOOPACK_OFFSET = 8 + 4 * 15, 8 + 4 * 23, 224
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,23 +41,20 @@ class Sample:
     retransmits: int = 0
     rtt_ms: float = 0.0
     reordered: int = 0  # segments that arrived out of order: one of the server's was lost before them
+    connected: bool = True
+    outcome: HandshakeOutcome | None = None  # None: the connect (or the preamble) failed
 
+    @property
+    def lossy(self) -> bool:
+        """This connection itself lost something: a segment retransmitted or reordered, a SYN retried, or
+        a connect that never completed (its SYNs were all unanswered)."""
+        slow = self.connect_ms >= SLOW_CONNECT_MS
+        return bool(self.retransmits or self.reordered or slow or not self.connected)
 
-def tcp_info(sock: socket.socket) -> tuple[int, float, int]:
-    """(segments we retransmitted, smoothed RTT in ms, out-of-order segments received) from TCP_INFO.
-
-    Our own retransmissions only show loss on the way out; a server segment lost on the way in shows
-    as the ones behind it arriving out of order. Zeros where the kernel does not say.
-    """
-    try:
-        raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
-    except OSError:
-        return 0, 0.0, 0
-    if len(raw) < _TOTAL_RETRANS_OFFSET + 4:
-        return 0, 0.0, 0
-    rtt_us = struct.unpack_from("I", raw, _RTT_OFFSET)[0]
-    ooo = struct.unpack_from("I", raw, _RCV_OOOPACK_OFFSET)[0] if len(raw) >= _RCV_OOOPACK_OFFSET + 4 else 0
-    return struct.unpack_from("I", raw, _TOTAL_RETRANS_OFFSET)[0], rtt_us / 1000, ooo
+    @property
+    def stalled(self) -> bool:
+        """No answer in time on a connection that lost nothing: the server's slowness, not the path's."""
+        return not self.ok and not self.lossy and self.outcome is HandshakeOutcome.TIMEOUT
 
 
 async def sample(ctx: Context, route: Route) -> Sample:
@@ -65,7 +62,7 @@ async def sample(ctx: Context, route: Route) -> Sample:
     start = time.monotonic()
     tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout)
     if sock is None:
-        return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
+        return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False, connected=False)
     _obs, ready = await with_preamble(
         ctx, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
     )
@@ -94,6 +91,7 @@ async def sample(ctx: Context, route: Route) -> Sample:
         retransmits=retrans,
         rtt_ms=rtt,
         reordered=ooo,
+        outcome=result.attempt.outcome,
     )
 
 
@@ -137,38 +135,65 @@ class RampCheck:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StabilityCheck:
-    """A few identical connections, reading each one's retransmission count and RTT from the kernel."""
+    """A few identical connections, reading each one's retransmission count and RTT from the kernel.
+
+    Run on --repeat, when the first two handshakes disagree, and on its own (``reasons``) when the first
+    probes already showed signs of loss (commands/diagnose.py: loss_signs). The automatic run is bounded
+    by one timeout in all (AUTO_COUNT connections, AUTO_CONCURRENCY at a time): connections still running
+    then are ``unfinished``, not failures. A handshake that times out on a connection that lost nothing is
+    ``stalled`` (a slow server), never counted as the path's failure.
+    """
 
     route: Route
     count: int = 8
     layer: str = "path"
+    reasons: tuple[str, ...] = ()
+    concurrency: int = 4
 
     @property
     def id(self) -> str:
         return "path.stability"
 
+    def window(self, ctx: Context) -> float | None:
+        """The automatic run's overall limit (None: every connection runs to its own end)."""
+        return ctx.timeout if self.reasons else None
+
     def budget(self, ctx: Context) -> float:
-        return -(-self.count // 4) * (ctx.timeout * 2 + 0.5) + 1.0
+        window = self.window(ctx)
+        if window is not None:
+            return window + 1.0
+        return -(-self.count // self.concurrency) * (ctx.timeout * 2 + 0.5) + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        gate = asyncio.Semaphore(4)
+        gate = asyncio.Semaphore(self.concurrency)
 
         async def one() -> Sample:
             async with gate:
                 return await sample(ctx, self.route)
 
-        samples = await asyncio.gather(*(one() for _ in range(self.count)))
+        tasks = [asyncio.create_task(one()) for _ in range(self.count)]
+        try:
+            await asyncio.wait(tasks, timeout=self.window(ctx))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        samples = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
         rtts = [s.rtt_ms for s in samples if s.rtt_ms > 0]
         stats = PathStats(
-            attempts=len(samples),
-            failures=sum(not s.ok for s in samples),
+            attempts=len(tasks),
+            failures=sum(not s.ok and not s.stalled for s in samples),
             retransmits=sum(s.retransmits for s in samples),
             out_of_order=sum(s.reordered for s in samples),
             slow_connects=sum(s.connect_ms >= SLOW_CONNECT_MS for s in samples),
             rtt_ms_min=min(rtts, default=0.0),
             rtt_ms_max=max(rtts, default=0.0),
+            stalled=sum(s.stalled for s in samples),
+            unfinished=len(tasks) - len(samples),
+            lossy=sum(s.lossy for s in samples),
+            reasons=self.reasons,
         )
-        bad = stats.failures or stats.retransmits or stats.slow_connects
+        bad = stats.failures or stats.retransmits or stats.slow_connects or stats.out_of_order
         return CheckResult(
             id=self.id,
             status=Status.WARN if bad else Status.PASS,

@@ -152,9 +152,20 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         else:
             mss_task.cancel()
             await asyncio.gather(mss_task, return_exceptions=True)
-    results.extend(await runner.run(path_checks(ctx, route, results), ctx))
+    results.extend(await runner.run(path_checks(ctx, route, [*results, *finished(size_task)]), ctx))
+    # What the path probes found can itself be a sign of loss (a ramp with failures, a failure that did
+    # not reproduce): follow it with the short repeat, unless one already ran.
+    if route.proxy is None and ctx.options.repeat == 0 and not any(r.id == "path.stability" for r in results):
+        signs = loss_signs([*results, *finished(size_task)])
+        if signs:
+            results.extend(await runner.run([auto_stability(route, signs)], ctx))
     await inspect(ctx, route, results)
     results.append(await size_task)  # it ran alongside all of the above
+
+
+def finished(task: asyncio.Task[CheckResult]) -> list[CheckResult]:
+    """A check running alongside, if it has already ended (its evidence can be read before it is shown)."""
+    return [task.result()] if task.done() and not task.cancelled() and task.exception() is None else []
 
 
 def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
@@ -167,31 +178,22 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
 
     runs = handshake_outcomes(results)
     default, twin = runs.get("default"), runs.get("no-verify")
-    connect = next(
-        (
-            o.elapsed_ms
-            for r in results
-            if r.id == "handshake.default"
-            for o in r.observations
-            if isinstance(o, TcpConnect)
-        ),
-        0.0,
-    )
     checks: list[runner.Check] = []
     direct = route.proxy is None
-    if default is not None and direct:
-        if default.outcome is HandshakeOutcome.RESET:
-            checks.append(ResetOriginCheck(route))
-        # Slow after a fast connect: does the server's latency grow with load? (A handshake costs about
-        # two connect RTTs; 100 ms more is server time. A silent server would only time out again.)
-        if default.outcome is HandshakeOutcome.OK and default.elapsed_ms > 4 * connect + 100:
-            checks.append(RampCheck(route))
-    # The first attempts disagree (one silent, its twin answered): look at the transport itself.
+    if default is not None and direct and default.outcome is HandshakeOutcome.RESET:
+        checks.append(ResetOriginCheck(route))
+    # The first attempts disagree (one silent, its twin answered): a failure symptom. Does the server
+    # fail more as load grows, and what does the transport itself say?
     pair = [a for a in (default, twin) if a is not None]
     silent = [a for a in pair if a.outcome in SILENT_ENDS and a.bytes_received == 0]
     answered = [a for a in pair if a.bytes_received > 0]
+    if direct and silent and answered:
+        checks.append(RampCheck(route))
+    signs = loss_signs(results) if direct and ctx.options.repeat == 0 else ()
     if direct and (ctx.options.repeat > 0 or (silent and answered)):
         checks.append(StabilityCheck(route))
+    elif signs:  # no --repeat, but the first probes saw loss: a short repeat on our own
+        checks.append(auto_stability(route, signs))
     if ctx.options.repeat > 0:  # alongside the other path probes: one wall-clock cost, not two
         checks.append(RepeatCheck(route, ctx.options.repeat))
     if direct and default is not None and default.outcome is HandshakeOutcome.TIMEOUT:
@@ -212,6 +214,73 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
         if other is not None:
             checks.append(ConfirmCheck(route, pair=(("default", first), other)))
     return checks
+
+
+SLOW_HANDSHAKE_FACTOR = 4  # a handshake costs about two connect round trips; far more is a retransmission
+SLOW_HANDSHAKE_EXTRA_MS = 250.0  # Linux retransmits no sooner than 200 ms (TCP_RTO_MIN)
+
+
+def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
+    """Signs of packet loss in what already ran (issue: instability seen without --repeat).
+
+    Each is cheap to see and points at the path: a connect of about a second (a SYN retransmitted), a
+    probe's own TCP_INFO counters (segments retransmitted or received out of order), the default
+    handshake far slower than its connect (a retransmission timer, or a slow server: the repeat tells
+    them apart), failures in the concurrency ramp, a failure that did not reproduce on re-runs.
+    """
+    from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
+    from tlsdoctor.observations.hello import HelloProbe
+    from tlsdoctor.observations.path import RampLevel, Reproduction
+
+    obs = [o for r in results for o in r.observations]
+    signs: list[str] = []
+    connects = [o for o in obs if isinstance(o, TcpConnect) and o.role == "target"]
+    slow = [c for c in connects if c.outcome is ConnectOutcome.CONNECTED and c.elapsed_ms >= SLOW_CONNECT_MS]
+    slow_probes = [p for p in obs if isinstance(p, HelloProbe) and p.connect_ms >= SLOW_CONNECT_MS]
+    if slow or slow_probes:
+        worst = max([c.elapsed_ms for c in slow] + [p.connect_ms for p in slow_probes])
+        signs.append(
+            f"{len(slow) + len(slow_probes)} TCP connects took up to {worst:.0f} ms (a SYN retransmitted)"
+        )
+    # Only probes that were answered: retransmissions on a connection whose hello went unanswered are
+    # that silence itself (a firewall dropping it), not random loss that TCP recovered from.
+    lost = [p for p in obs if isinstance(p, HelloProbe) and p.answered and (p.retransmits or p.reordered)]
+    if lost:
+        segments = sum(p.retransmits + p.reordered for p in lost)
+        signs.append(f"{segments} segments retransmitted or reordered on {len(lost)} hello probes (TCP_INFO)")
+    default = handshake_outcomes(results).get("default")
+    connect = next(
+        (
+            o.elapsed_ms
+            for r in results
+            if r.id == "handshake.default"
+            for o in r.observations
+            if isinstance(o, TcpConnect)
+        ),
+        None,
+    )
+    if (
+        default is not None
+        and connect is not None
+        and default.outcome is HandshakeOutcome.OK
+        and default.elapsed_ms > SLOW_HANDSHAKE_FACTOR * connect + SLOW_HANDSHAKE_EXTRA_MS
+    ):
+        signs.append(
+            f"the default handshake took {default.elapsed_ms:.0f} ms after a {connect:.0f} ms connect"
+        )
+    ramp = [lv for lv in obs if isinstance(lv, RampLevel) and lv.failures]
+    if ramp:
+        signs.append(f"{sum(lv.failures for lv in ramp)} handshakes of the concurrency ramp failed")
+    if any(isinstance(o, Reproduction) and not o.reproduced for o in obs):
+        signs.append("a failure did not reproduce on identical re-runs")
+    return tuple(signs)
+
+
+def auto_stability(route: Route, signs: tuple[str, ...]) -> runner.Check:
+    """The short, bounded repeat diagnose runs on its own when it saw signs of loss (checks/ramp.py)."""
+    from tlsdoctor.checks.ramp import AUTO_CONCURRENCY, AUTO_COUNT, StabilityCheck
+
+    return StabilityCheck(route, count=AUTO_COUNT, reasons=signs, concurrency=AUTO_CONCURRENCY)
 
 
 def first_connect(results: list[CheckResult]) -> str | None:

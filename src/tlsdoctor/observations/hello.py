@@ -68,6 +68,8 @@ class HelloProbe(Observation):
     first_bytes: bytes = b""
     sniffed: str | None = None  # protocol recognised in first_bytes when not TLS
     error: str = ""
+    retransmits: int = 0  # segments the kernel retransmitted on this connection (TCP_INFO): loss out
+    reordered: int = 0  # segments received out of order (TCP_INFO): one of the server's was lost
 
     @property
     def is_tls(self) -> bool:

@@ -105,12 +105,21 @@ class PathStats(Observation):
     rtt_ms_min: float
     rtt_ms_max: float
     out_of_order: int = 0  # server segments received out of order: one before them was lost
+    # Handshakes that got no answer in time on a connection that lost nothing (no retransmission, no
+    # reordering, a fast connect): a slow or saturated server, not loss. Not counted in ``failures``.
+    stalled: int = 0
+    unfinished: int = 0  # still running when the probe's window closed (not failures either)
+    lossy: int = 0  # connections that showed any sign of loss (a retransmission, reordering, a slow connect)
+    reasons: tuple[str, ...] = ()  # why it ran without --repeat: the signs of loss the first probes showed
 
     def describe(self) -> str:
+        extra = f", {self.stalled} stalled with no loss" if self.stalled else ""
+        extra += f", {self.unfinished} unfinished" if self.unfinished else ""
+        why = f" (run because {'; '.join(self.reasons)})" if self.reasons else ""
         return (
-            f"{self.attempts} connections: {self.failures} failed, {self.retransmits} retransmitted "
+            f"{self.attempts} connections: {self.failures} failed{extra}, {self.retransmits} retransmitted "
             f"segments, {self.out_of_order} received out of order, {self.slow_connects} connects "
-            f"needed a SYN retransmission, RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms"
+            f"needed a SYN retransmission, RTT {self.rtt_ms_min:.1f}..{self.rtt_ms_max:.1f} ms{why}"
         )
 
 

@@ -95,16 +95,22 @@ def unstable_transport(facts: Facts) -> Match | None:
         return None
     syn = stats.slow_connects + (repeats.slow_connects if repeats else 0)
     signs = stats.retransmits + stats.out_of_order + syn
-    intermittent = 0 < stats.failures < stats.attempts
+    # Failures among connections that finished (stalled handshakes on loss-free connections are the
+    # server's slowness and are not counted as failures by the probe).
+    finished = stats.attempts - stats.unfinished
+    intermittent = 0 < stats.failures < finished
+    if finished and stats.failures == finished:
+        return None  # every connection failed: consistent, not unstable (the retransmissions are the failure)
     if signs < 2 and not intermittent:
         return None
     confidence = 0.8 if intermittent else min(0.75, 0.5 + 0.05 * signs)
+    why = f" (checked because {stats.reasons[0]})" if stats.reasons else ""
     return Match(
         confidence,
         cite(facts, [stats, *([repeats] if repeats and repeats.slow_connects else [])]),
         f"identical connections lost packets: {stats.retransmits} retransmitted segments, "
         f"{stats.out_of_order} received out of order, {syn} SYN retransmissions, "
-        f"{stats.failures} of {stats.attempts} failed",
+        f"{stats.failures} of {finished} failed{why}",
     )
 
 
