@@ -19,15 +19,16 @@ from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.net.tcp_info import tcp_info
 from tlsdoctor.net.tls import handshake
-from tlsdoctor.observations.path import PathStats, RampLevel
+from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
-# The automatic repeat (no --repeat, signs of loss): 8 connections, 2 at a time (a load no working server
-# queues: its own SYN drops must not read as the path's loss), within one timeout. At 10 % packet loss
-# about half the connections show a retransmission or reordering; a loss-free path shows none, whatever
-# the server's speed.
-AUTO_COUNT, AUTO_CONCURRENCY = 8, 2
+# The automatic repeat (no --repeat, signs of loss): 8 connections, 4 at a time (a load far below the
+# concurrency ramp's), within half a timeout (at least 1 s), so a diagnosis stays within 2.5 timeouts
+# even against a slow server. At 10 % packet loss about half the connections show a retransmission or
+# reordering; a loss-free path shows none, whatever the server's speed.
+AUTO_COUNT, AUTO_CONCURRENCY = 8, 4
+AUTO_WINDOW_MIN_S = 1.0
 NO_VERIFY = VARIANTS[0]  # the server's work is the same; ours is less
 
 
@@ -139,7 +140,7 @@ class StabilityCheck:
 
     Run on --repeat, when the first two handshakes disagree, and on its own (``reasons``) when the first
     probes already showed signs of loss (commands/diagnose.py: loss_signs). The automatic run is bounded
-    by one timeout in all (AUTO_COUNT connections, AUTO_CONCURRENCY at a time): connections still running
+    by half a timeout in all (AUTO_COUNT connections, AUTO_CONCURRENCY at a time): connections still running
     then are ``unfinished``, not failures. A handshake that times out on a connection that lost nothing is
     ``stalled`` (a slow server), never counted as the path's failure.
     """
@@ -156,7 +157,7 @@ class StabilityCheck:
 
     def window(self, ctx: Context) -> float | None:
         """The automatic run's overall limit (None: every connection runs to its own end)."""
-        return ctx.timeout if self.reasons else None
+        return max(AUTO_WINDOW_MIN_S, ctx.timeout / 2) if self.reasons else None
 
     def budget(self, ctx: Context) -> float:
         window = self.window(ctx)
@@ -199,4 +200,44 @@ class StabilityCheck:
             status=Status.WARN if bad else Status.PASS,
             summary=stats.describe(),
             observations=(stats,),
+        )
+
+
+RETEST_WAIT_S = 2.0  # a lost SYN is retried after 1 s (RFC 6298 §5.7): two SYNs fit
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SynRetestCheck:
+    """Once every connection of ours is closed, one more connect: is the SYN path open again?
+
+    Run when connects to an address first succeeded (with no answer to the hello) and then timed out:
+    a server whose listen backlog is full drops new SYNs while earlier connections are held, which a
+    firewall that drops ClientHellos never does (it lets SYNs through).
+    """
+
+    route: Route
+    layer: str = "server"
+
+    @property
+    def id(self) -> str:
+        return "server.syn-retest"
+
+    def budget(self, ctx: Context) -> float:
+        return min(ctx.timeout, RETEST_WAIT_S) + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        tcp, sock = await open_tcp(self.route.address, ctx.options.port, min(ctx.timeout, RETEST_WAIT_S))
+        if sock is not None:
+            sock.close()
+        obs = SynRetest(
+            address=self.route.address,
+            port=ctx.options.port,
+            answered=sock is not None,
+            elapsed_ms=tcp.elapsed_ms,
+        )
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if obs.answered else Status.WARN,
+            summary=obs.describe(),
+            observations=(obs,),
         )

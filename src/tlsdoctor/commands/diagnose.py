@@ -189,6 +189,10 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     answered = [a for a in pair if a.bytes_received > 0]
     if direct and silent and answered:
         checks.append(RampCheck(route))
+    if direct and silent and not answered and syn_dropped_after_accept(results, route.address):
+        from tlsdoctor.checks.ramp import SynRetestCheck
+
+        checks.append(SynRetestCheck(route))  # our connections are closed now: is the SYN path open?
     signs = loss_signs(results) if direct and ctx.options.repeat == 0 else ()
     if direct and (ctx.options.repeat > 0 or (silent and answered)):
         checks.append(StabilityCheck(route))
@@ -214,6 +218,18 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
         if other is not None:
             checks.append(ConfirmCheck(route, pair=(("default", first), other)))
     return checks
+
+
+def syn_dropped_after_accept(results: list[CheckResult], address: str) -> bool:
+    """Connects to ``address`` succeeded, and later ones (while those were held) went unanswered."""
+    tries = [
+        o
+        for r in results
+        for o in r.observations
+        if isinstance(o, TcpConnect) and o.role == "target" and o.address == address
+    ]
+    outcomes = {c.outcome for c in tries}
+    return ConnectOutcome.CONNECTED in outcomes and ConnectOutcome.TIMEOUT in outcomes
 
 
 SLOW_HANDSHAKE_FACTOR = 4  # a handshake costs about two connect round trips; far more is a retransmission

@@ -124,6 +124,35 @@ class PathStats(Observation):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SynRetest(Observation):
+    """A fresh SYN after every connection of ours was closed: does the server's kernel answer it now?
+
+    Earlier connects were accepted and then new SYNs went unanswered while those were held open: a full
+    listen backlog (the server accepts no more) or a firewall that drops SYNs. Released, a backlog that
+    drains answers again; one that stays full belongs to a server that does not accept at all.
+    """
+
+    kind: ClassVar[str] = "syn-retest"
+
+    address: str
+    port: int
+    answered: bool
+    elapsed_ms: float
+
+    def describe(self) -> str:
+        dest = f"{self.address}:{self.port}"
+        if self.answered:
+            return (
+                f"after our connections were released, a new SYN to {dest} was answered in "
+                f"{self.elapsed_ms:.0f} ms"
+            )
+        return (
+            f"after our connections were released, a new SYN to {dest} was still unanswered after "
+            f"{self.elapsed_ms / 1000:.1f} s"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Reproduction(Observation):
     """One probe of a disagreeing pair, re-run a few times at once after the first attempts disagreed.
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match
 from tlsdoctor.inference.rules.helpers import cite
+from tlsdoctor.observations.hello import HelloProbe
 from tlsdoctor.observations.path import (
     MssProbe,
     PathMtu,
@@ -19,8 +20,10 @@ from tlsdoctor.observations.path import (
     RampLevel,
     Reproduction,
     ResetOrigin,
+    SynRetest,
 )
-from tlsdoctor.observations.tls import RepeatStats
+from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
+from tlsdoctor.observations.tls import HandshakeAttempt, RepeatStats
 
 # A handshake this much slower under load, with TCP connects still fast, is the server, not the path.
 RAMP_GROWTH = 2.0
@@ -44,11 +47,48 @@ def mss_probes(facts: Facts) -> list[MssProbe]:
     return facts.all(MssProbe)
 
 
+def backlog_full(facts: Facts) -> Match | None:
+    """The server's kernel accepted our first connections, none got a single byte back, and later SYNs
+    to the same address went unanswered while those were held: its listen backlog is full.
+
+    A firewall that drops ClientHellos lets every SYN through, so this never matches it; a path that
+    drops SYNs never lets the first ones through. The SYN re-test after our connections were released
+    says whether the backlog drains (a server too slow to accept) or stays full (it accepts nothing).
+    """
+    tries = [c for c in facts.all(TcpConnect) if c.role == "target"]
+    for address in dict.fromkeys(c.address for c in tries):
+        mine = [c for c in tries if c.address == address]
+        held = [c for c in mine if c.outcome is ConnectOutcome.CONNECTED]
+        dropped = [c for c in mine if c.outcome is ConnectOutcome.TIMEOUT]
+        if not held or not dropped:
+            continue
+        answers = [a.bytes_received for a in facts.all(HandshakeAttempt) if a.address == address]
+        answers += [p.bytes_received for p in facts.all(HelloProbe) if p.address == address]
+        if not answers or any(answers):
+            continue  # something answered: not a server that accepts and then says nothing
+        retest = next((r for r in facts.all(SynRetest) if r.address == address), None)
+        after = ""
+        if retest is not None:
+            after = (
+                "; released, the SYN path opened again (the backlog drained)"
+                if retest.answered
+                else "; released, new SYNs still go unanswered (the server accepts no connections)"
+            )
+        return Match(
+            0.9 if retest is not None else 0.8,
+            cite(facts, [held[0], dropped[0], *([retest] if retest else [])]),
+            f"{address} accepted {len(held)} TCP connections that never got a ServerHello, then left "
+            f"{len(dropped)} later SYNs unanswered while those were held: the server's listen backlog is "
+            f"full (a firewall dropping ClientHellos would still answer SYNs){after}",
+        )
+    return None
+
+
 def overload(facts: Facts) -> Match | None:
-    """Latency or failures grow with concurrency while TCP connects stay fast."""
+    """Latency or failures grow with concurrency while TCP connects stay fast; or the backlog is full."""
     levels = sorted(facts.all(RampLevel), key=lambda lv: lv.concurrency)
     if len(levels) < 2:
-        return None
+        return backlog_full(facts)
     first, last = levels[0], levels[-1]
     fast = all(lv.connect_p50_ms < FAST_CONNECT_MS for lv in levels)
     if not fast or first.failures == first.concurrency:

@@ -22,7 +22,18 @@ def _connect_outcome(
     # With a proxy in effect the direct connect is a side probe (proxy-required), not the path in use.
     if len(bad) == len(tries) and not any_ok(facts) and not facts.all(ProxyTunnel):
         return Match(cause_all, cite(facts, bad), f"{what} on every address tried")
-    return Match(cause_some, cite(facts, bad), f"{what} on {len(bad)} of {len(tries)} addresses")
+    return Match(cause_some, cite(facts, bad), f"{what}: {tally(bad, tries)}")
+
+
+def tally(bad: list[TcpConnect], tries: list[TcpConnect]) -> str:
+    """How many of the connects failed, and to how many addresses: one address tried ten times is not
+    ten addresses."""
+    addresses = {c.address for c in tries}
+    bad_addresses = {c.address for c in bad}
+    attempts = f"{len(bad)} of {len(tries)} connects"
+    if len(addresses) == 1:
+        return f"{attempts} to {next(iter(addresses))}"
+    return f"{attempts}, to {len(bad_addresses)} of {len(addresses)} addresses"
 
 
 def tcp_refused(facts: Facts) -> Match | None:

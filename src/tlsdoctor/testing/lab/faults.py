@@ -209,9 +209,11 @@ def intercept(lab: Lab, port: int = 443) -> dict[str, Any]:
     return {"ca": str(lab.intercept_pki.ca), "issuer": lab.intercept_pki.subject}
 
 
-def overloaded(lab: Lab, workers: int = 2, backlog: int = 8, key_op: float = 0.15) -> dict[str, Any]:
+def overloaded(
+    lab: Lab, workers: int = 2, backlog: int = 8, key_op: float = 0.15, fresh: bool = False
+) -> dict[str, Any]:
     """Port 443 of the server is served by a too-small prefork TLS server (see ``slowtls.py``)."""
-    lab.ensure_slow_server(workers=workers, backlog=backlog, key_op=key_op)
+    lab.ensure_slow_server(workers=workers, backlog=backlog, key_op=key_op, fresh=fresh)
     iptables(
         lab,
         "server",
@@ -232,6 +234,19 @@ def overloaded(lab: Lab, workers: int = 2, backlog: int = 8, key_op: float = 0.1
     return {"workers": workers, "backlog": backlog, "key_op": key_op}
 
 
+def backlog_full(lab: Lab, backlog: int = 5) -> dict[str, Any]:
+    """A server whose accept loop hangs, with a small listen backlog: the kernel completes the first
+    ``backlog + 1`` connects, none gets a ServerHello, and later SYNs are dropped (the accept queue is
+    full). Started afresh each time: connections queued by an earlier diagnosis stay queued."""
+    return overloaded(lab, workers=0, backlog=backlog, key_op=0.0, fresh=True)
+
+
+def slow_key(lab: Lab, key_op: float = 1.9, workers: int = 8) -> dict[str, Any]:
+    """A working server whose every handshake takes ``key_op`` seconds (a slow key, an HSM), with
+    workers enough for diagnose's own concurrency: slow, not broken."""
+    return overloaded(lab, workers=workers, backlog=64, key_op=key_op)
+
+
 FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     "inject-reset": inject_reset,
     "drop-hello": drop_hello,
@@ -246,6 +261,8 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     "host-unreachable": host_unreachable,
     "intercept": intercept,
     "overloaded": overloaded,
+    "backlog-full": backlog_full,
+    "slow-key": slow_key,
 }
 
 

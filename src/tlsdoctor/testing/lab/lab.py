@@ -279,11 +279,11 @@ class Lab:
             )
         services.wait_listening(self.ns, self._relay, MID_CLIENT_IP, faults.RELAY_PORT, "relay")
 
-    def ensure_slow_server(self, workers: int, backlog: int, key_op: float) -> None:
+    def ensure_slow_server(self, workers: int, backlog: int, key_op: float, fresh: bool = False) -> None:
         params = (workers, backlog, key_op)
         if self._slow is not None:
             proc, old = self._slow
-            if old == params and proc.poll() is None:
+            if old == params and proc.poll() is None and not fresh:
                 return
             self.ns.stop(proc)
         assert self.pki is not None

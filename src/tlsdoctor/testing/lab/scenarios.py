@@ -47,7 +47,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("proxy-407", "proxy-error", "block-direct", (("proxy", "auth"),), PROXY),
     Scenario("proxy-403", "proxy-error", "block-direct", (("proxy", "deny"),), PROXY),
     Scenario("intercept", "tls-interception", "intercept"),
-    Scenario("overloaded", "server-overloaded", "overloaded"),
+    Scenario("backlog-full", "server-overloaded", "backlog-full"),
+    Scenario("slow-key-1.9s", "healthy", "slow-key"),
     Scenario("loss-10%", "network-unstable", "loss", (("probability", 0.1),), ("--repeat", "20")),
     Scenario(
         "dns-nxdomain",

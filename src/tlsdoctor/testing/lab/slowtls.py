@@ -6,6 +6,8 @@ signer under load: the server's signature over the handshake cannot be produced 
 is fine; with more concurrent handshakes than workers they queue in the kernel's accept queue: the TCP
 handshake completes at once (the kernel answers the SYN), but the ServerHello comes later and later. When the
 accept queue (``--backlog``) is full the kernel drops further SYNs, so connects too start to retry (1 s, 3 s).
+With ``--workers 0`` nothing is ever accepted (an accept loop that hung): the first ``backlog + 1``
+connections complete in the kernel and never hear a ServerHello; every later SYN is dropped.
 
     python -m tlsdoctor.testing.lab.slowtls --listen 198.18.2.2:4443 --cert chain.pem --key leaf.key
 """
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     lsock.bind((host, int(port)))
     lsock.listen(args.backlog)
     ctx = make_context(args.cert, args.key, args.key_op)
+    if args.workers == 0:  # a hung accept loop: the kernel queues connections until the backlog is full
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        return
     threads = [threading.Thread(target=worker, args=(lsock, ctx), daemon=True) for _ in range(args.workers)]
     for t in threads:
         t.start()
