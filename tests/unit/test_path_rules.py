@@ -23,6 +23,7 @@ from tlsdoctor.observations.path import (
     RampLevel,
     Reproduction,
     ResetOrigin,
+    SynRetest,
     TraceHop,
 )
 from tlsdoctor.observations.tcp import ConnectOutcome as C
@@ -143,6 +144,45 @@ def test_server_overloaded_downgraded_when_the_path_lost_segments_unloaded() -> 
     assert m is not None and m.confidence < 0.5 and "lost" in m.summary
 
 
+# ---- accepted connects, then unanswered SYNs (a full listen backlog), SynRetest
+def backlog(*extra: object) -> Facts:
+    """Two connects accepted and never answered, then three SYNs unanswered: one address, five tries."""
+    held = [tcp(C.CONNECTED, elapsed_ms=0.3) for _ in range(2)]
+    dropped = [tcp(C.TIMEOUT, elapsed_ms=5000.0) for _ in range(3)]
+    return facts(*held, *dropped, hs("default", H.TIMEOUT), *extra)  # type: ignore[arg-type]
+
+
+def test_server_overloaded_backlog_full_after_release() -> None:
+    retest = SynRetest(address="198.18.0.10", port=443, answered=False, elapsed_ms=2000.0)
+    m = tls.server_overloaded(backlog(retest))
+    assert m is not None and m.confidence >= 0.9 and "listen backlog is full" in m.summary
+    assert "accepted 2 TCP connections" in m.summary and "3 later SYNs" in m.summary
+    # It outranks the firewall-drop reading of the same silence (TCP connected, no hello answered).
+    drop = tls.firewall_drop(backlog(retest))
+    assert drop is None or drop.confidence < m.confidence
+
+
+def test_server_overloaded_near_miss_every_syn_answered_is_a_firewall() -> None:
+    """A firewall dropping ClientHellos: every connect completes, every hello is unanswered."""
+    answered = [tcp(C.CONNECTED, elapsed_ms=0.3) for _ in range(5)]
+    assert tls.server_overloaded(facts(*answered, hs("default", H.TIMEOUT))) is None
+
+
+def test_server_overloaded_near_miss_an_answer_came_back() -> None:
+    assert tls.server_overloaded(backlog(hs("no-verify", H.OK))) is None
+
+
+def test_connect_counts_name_attempts_to_one_address_not_addresses() -> None:
+    m = transport.tcp_timeout(backlog())
+    assert m is not None and "3 of 5 connects to 198.18.0.10" in m.summary and "addresses" not in m.summary
+
+
+def test_connect_counts_with_several_addresses() -> None:
+    tries = [tcp(C.TIMEOUT, "198.18.0.10"), tcp(C.TIMEOUT, "198.18.0.10"), tcp(C.CONNECTED, "198.18.0.11")]
+    m = transport.tcp_timeout(facts(*tries))
+    assert m is not None and "2 of 3 connects, to 1 of 2 addresses" in m.summary
+
+
 # ---- PathStats, Reproduction, RepeatStats
 def test_network_unstable_retransmissions() -> None:
     m = transport.network_unstable(facts(stats(retransmits=3, slow=1, ooo=1)))
@@ -151,6 +191,22 @@ def test_network_unstable_retransmissions() -> None:
 
 def test_network_unstable_near_miss_clean_counters() -> None:
     assert transport.network_unstable(facts(stats())) is None
+
+
+def test_network_unstable_near_miss_stalled_handshakes_are_a_slow_server() -> None:
+    """A slow server: handshakes that timed out on loss-free connections are not the path's failures."""
+    slow = PathStats(
+        attempts=8, failures=0, retransmits=0, slow_connects=0, rtt_ms_min=0.1, rtt_ms_max=0.2, stalled=4
+    )
+    assert transport.network_unstable(facts(slow)) is None
+
+
+def test_network_unstable_near_miss_every_connection_failed() -> None:
+    """Every handshake failed (a firewall dropping them): the retransmissions are the failure itself."""
+    dropped = PathStats(
+        attempts=8, failures=8, retransmits=24, slow_connects=0, rtt_ms_min=0.1, rtt_ms_max=0.2, lossy=8
+    )
+    assert transport.network_unstable(facts(dropped)) is None
 
 
 def test_network_unstable_syn_retransmissions_seen_by_repeats() -> None:
