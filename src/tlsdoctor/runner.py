@@ -2,18 +2,30 @@
 
 One broken check must never sink a diagnosis, and a dead endpoint must cost about
 one timeout, not one per probe: so every check runs in the same TaskGroup.
+
+A deadline measures the network only. Under :func:`watching`, a heartbeat task records when the event
+loop woke late (blocked by a computation, or a starved CPU); a check that did not pass while the loop
+was stalled is re-run once, and if the stall repeats its result is marked unreliable (``LoopStall``), so
+that the engine never turns our own stall into a cause.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import dataclasses
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Protocol
 
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+
+TICK_S = 0.05  # the heartbeat's period: cheap (a diagnosis lasts seconds), fine enough for stalls
+NOTICE_S = 0.1  # a wake-up this late is a stall worth recording
+UNRELIABLE_S = 0.25  # stalls adding up to this (or 5 % of the timeout) during a check make it doubtful
 
 
 class Check(Protocol):
@@ -32,8 +44,72 @@ class Check(Protocol):
     async def run(self, ctx: Context) -> CheckResult: ...
 
 
+class LoopWatch:
+    """A heartbeat on the event loop: the intervals during which it woke late, i.e. the loop was stalled."""
+
+    def __init__(self) -> None:
+        self.stalls: list[tuple[float, float]] = []
+
+    async def beat(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            late = now - before - TICK_S
+            if late >= NOTICE_S:
+                self.stalls.append((now - late, now))
+
+    def stalled(self, start: float, end: float) -> float:
+        """Seconds of stall inside [start, end]."""
+        return sum(max(0.0, min(b, end) - max(a, start)) for a, b in self.stalls)
+
+
+_WATCH: contextvars.ContextVar[LoopWatch | None] = contextvars.ContextVar(
+    "tlsdoctor_loop_watch", default=None
+)
+
+
+@contextlib.asynccontextmanager
+async def watching() -> AsyncIterator[LoopWatch]:
+    """Watch the event loop for stalls while the block runs; checks run inside it are judged by it."""
+    watch = LoopWatch()
+    token = _WATCH.set(watch)
+    task = asyncio.create_task(watch.beat())
+    try:
+        yield watch
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        _WATCH.reset(token)
+
+
+def unreliable_after(ctx: Context) -> float:
+    """Seconds of stall during a check that make its (failed) result doubtful."""
+    return max(UNRELIABLE_S, 0.05 * ctx.timeout)
+
+
 async def run_one(check: Check, ctx: Context) -> CheckResult:
-    """Run one check under its deadline; time out or crash into a CheckResult."""
+    """Run one check under its deadline; time out or crash into a CheckResult. Under :func:`watching`, a
+    result that did not pass while the loop stalled is re-run once, then marked if the stall repeats."""
+    watch = _WATCH.get()
+    start = time.monotonic()
+    result = await _run_once(check, ctx)
+    if watch is None or result.status in (Status.PASS, Status.SKIP):
+        return result
+    first = watch.stalled(start, time.monotonic())
+    if first < unreliable_after(ctx):
+        return result
+    from tlsdoctor.observations.path import LoopStall
+
+    again_start = time.monotonic()
+    again = await _run_once(check, ctx)
+    second = watch.stalled(again_start, time.monotonic())
+    reliable = again.status in (Status.PASS, Status.SKIP) or second < unreliable_after(ctx)
+    note = LoopStall(stalled_ms=first * 1000, rerun=True, reliable=reliable, rerun_stalled_ms=second * 1000)
+    return dataclasses.replace(again, observations=(*again.observations, note))
+
+
+async def _run_once(check: Check, ctx: Context) -> CheckResult:
     start = time.monotonic()
     budget = check.budget(ctx)
     try:
@@ -76,6 +152,4 @@ def skipped(check_id: str, reason: str) -> CheckResult:
 
 
 def _with_duration(result: CheckResult, ms: float) -> CheckResult:
-    import dataclasses
-
     return dataclasses.replace(result, duration_ms=ms)

@@ -28,17 +28,19 @@ async def diagnose(ctx: Context) -> Report:
     opts = ctx.options
     results: list[CheckResult] = []
 
-    # 1 resolve
-    addresses = await resolve(ctx, results)
+    # Every probe below is judged against our own event loop's stalls (runner.watching).
+    async with runner.watching():
+        # 1 resolve
+        addresses = await resolve(ctx, results)
 
-    # 2 reach
-    route = await reach(ctx, addresses, results)
+        # 2 reach
+        route = await reach(ctx, addresses, results)
 
-    # 3 converse
-    if route is None:
-        results.append(runner.skipped("handshake.default", "no route to the target: TCP never connected"))
-    else:
-        await converse(ctx, route, results)
+        # 3 converse
+        if route is None:
+            results.append(runner.skipped("handshake.default", "no route to the target: TCP never connected"))
+        else:
+            await converse(ctx, route, results)
 
     verdict, causes = engine.diagnose(results)
     target = TargetInfo(host=opts.host, port=opts.port, servername=ctx.servername, addresses=tuple(addresses))

@@ -9,10 +9,14 @@ from tlsdoctor.inference.causes import CauseId, info
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict, healthy_summary
+from tlsdoctor.observations.path import LoopStall
 from tlsdoctor.observations.text import TextClue
 
 # Below this confidence a match is listed as a candidate but never makes a verdict "fault".
 FAULT_THRESHOLD = 0.5
+# A cause resting on a check whose result our own stalled event loop may explain (LoopStall) stays a
+# candidate below the fault threshold: our stall is never reported as the network's fault.
+STALLED_CAP = 0.45
 
 
 def evaluate(facts: Facts, rules: Sequence[Rule] | None = None) -> list[Cause]:
@@ -20,12 +24,20 @@ def evaluate(facts: Facts, rules: Sequence[Rule] | None = None) -> list[Cause]:
     rules = rule_table.RULES if rules is None else rules
     found: list[tuple[float, int, Cause]] = []
     order = {c: i for i, c in enumerate(CauseId)}
+    stalled = {check for check, stall in facts.with_check(LoopStall) if not stall.reliable}
     for rule in rules:
         if rule.cause is CauseId.HEALTHY:
             continue
         match = strongest(rule.match(facts), clue_match(facts, rule.cause))
         if match is None:
             continue
+        if any(e.check in stalled for e in match.evidence):
+            match = Match(
+                min(match.confidence, STALLED_CAP),
+                match.evidence,
+                f"{match.summary or info(rule.cause).summary} (doubtful: this process was stalled while "
+                "the probe ran, so its timing may be ours, not the network's)",
+            )
         found.append((-match.confidence, order[rule.cause], to_cause(rule.cause, match)))
     found.sort(key=lambda t: (t[0], t[1]))
     return [c for _, _, c in found]

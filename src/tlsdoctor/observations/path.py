@@ -277,3 +277,29 @@ class PathMtu(Observation):
         if top is None:
             return f"no UDP probe to {self.address} got an answer (it does not answer UDP): path MTU unknown"
         return f"UDP packets up to {top} bytes (DF) reach {self.address}: no MTU limit on the way there"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LoopStall(Observation):
+    """This process, not the network, was stalled while a check ran: its event loop woke late.
+
+    A probe's deadline is meant to measure the network; a blocked loop (a long computation, a starved CPU)
+    eats into it and can turn a working endpoint into a timeout. The runner measures how late its
+    heartbeat woke during the check (runner.LoopWatch); a check that did not pass under such a stall is
+    re-run once, and when the stall repeats the result is marked unreliable (``reliable`` False): the
+    engine then lets no cause rest on it.
+    """
+
+    kind: ClassVar[str] = "loop-stall"
+
+    stalled_ms: float  # how long the loop was stalled during the first run
+    rerun: bool  # the check was run again
+    reliable: bool  # the result shown is from a run without a noticeable stall
+    rerun_stalled_ms: float = 0.0
+
+    def describe(self) -> str:
+        first = f"this process was stalled for {self.stalled_ms:.0f} ms while the check ran"
+        if self.reliable:
+            return f"{first}; its result was discarded and the check run again without a stall"
+        again = f" (again {self.rerun_stalled_ms:.0f} ms on its re-run)" if self.rerun else ""
+        return f"{first}{again}: its result may reflect our own stall, not the network"

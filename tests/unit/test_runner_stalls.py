@@ -1,0 +1,98 @@
+"""Our own stalls are not the network's fault (issue 10 item 2): the runner's loop watch, re-run, marking.
+
+The checks here block the real event loop with ``time.sleep`` (what a synchronous parse of a huge
+``--ca-file``, or a starved CPU, does to every probe in flight) and report a failure only when they were
+blocked, as a probe whose deadline the stall ate would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from tlsdoctor import runner
+from tlsdoctor.context import Context, Options
+from tlsdoctor.inference import engine
+from tlsdoctor.inference.causes import CauseId
+from tlsdoctor.inference.rules import Match, Rule
+from tlsdoctor.model import CheckResult, Evidence, Status, Verdict
+from tlsdoctor.observations.path import LoopStall
+
+CTX = Context(options=Options(host="198.18.0.10", timeout=2.0))
+
+
+@dataclasses.dataclass
+class Blocking:
+    """Blocks the loop for ``block`` seconds on the runs listed in ``blocked_runs``; FAIL when blocked."""
+
+    blocked_runs: tuple[int, ...]
+    block: float = 0.4
+    calls: int = 0
+    id: str = "probe"
+    layer: str = "tcp"
+
+    def budget(self, ctx: Context) -> float:
+        return 5.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        self.calls += 1
+        await asyncio.sleep(0.06)  # let the heartbeat take its first beat
+        blocked = self.calls in self.blocked_runs
+        if blocked:
+            time.sleep(self.block)
+        await asyncio.sleep(0.12)  # the heartbeat wakes (late) while the check is still running
+        status = Status.FAIL if blocked or not self.blocked_runs else Status.PASS
+        return CheckResult(id=self.id, status=status, summary="timed out" if blocked else "ok")
+
+
+async def watched(check: Blocking) -> CheckResult:
+    async with runner.watching():
+        return await runner.run_one(check, CTX)
+
+
+def test_a_failure_under_a_stall_is_run_again_and_the_clean_run_kept() -> None:
+    check = Blocking(blocked_runs=(1,))
+    result = asyncio.run(watched(check))
+    assert check.calls == 2
+    assert result.status is Status.PASS
+    (stall,) = [o for o in result.observations if isinstance(o, LoopStall)]
+    assert stall.reliable and stall.stalled_ms >= 300
+
+
+def test_a_stall_on_the_re_run_too_marks_the_result_unreliable() -> None:
+    check = Blocking(blocked_runs=(1, 2))
+    result = asyncio.run(watched(check))
+    assert check.calls == 2 and result.status is Status.FAIL
+    (stall,) = [o for o in result.observations if isinstance(o, LoopStall)]
+    assert not stall.reliable and stall.rerun_stalled_ms >= 300
+
+
+def test_near_miss_a_failure_without_a_stall_is_not_re_run() -> None:
+    check = Blocking(blocked_runs=())  # fails, but the loop never stalls: the network's answer
+    result = asyncio.run(watched(check))
+    assert check.calls == 1 and result.status is Status.FAIL
+    assert not any(isinstance(o, LoopStall) for o in result.observations)
+
+
+def test_near_miss_unwatched_runs_are_left_alone() -> None:
+    check = Blocking(blocked_runs=(1,))
+    result = asyncio.run(runner.run_one(check, CTX))
+    assert check.calls == 1 and result.status is Status.FAIL
+
+
+def test_engine_lets_no_cause_rest_on_an_unreliable_result() -> None:
+    stall = LoopStall(stalled_ms=900.0, rerun=True, reliable=False, rerun_stalled_ms=800.0)
+    result = CheckResult(id="probe", status=Status.FAIL, summary="timed out", observations=(stall,))
+    cited = Rule(CauseId.TCP_TIMEOUT, lambda f: Match(0.85, [Evidence(check="probe", observation="x")]))
+    verdict, causes = engine.diagnose([result], rules=(cited,))
+    assert verdict is not Verdict.FAULT
+    assert causes[0].confidence < engine.FAULT_THRESHOLD and "stalled" in causes[0].summary
+
+
+def test_engine_near_miss_a_reliable_re_run_keeps_its_cause() -> None:
+    stall = LoopStall(stalled_ms=900.0, rerun=True, reliable=True)
+    result = CheckResult(id="probe", status=Status.FAIL, summary="refused", observations=(stall,))
+    cited = Rule(CauseId.TCP_REFUSED, lambda f: Match(0.95, [Evidence(check="probe", observation="x")]))
+    verdict, causes = engine.diagnose([result], rules=(cited,))
+    assert verdict is Verdict.FAULT and causes[0].confidence == 0.95
