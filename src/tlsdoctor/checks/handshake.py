@@ -16,6 +16,7 @@ from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.tcp_info import counters
 from tlsdoctor.net.tls import HandshakeResult, handshake
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
@@ -139,6 +140,8 @@ async def attempt(
             servername=servername,
             client_cert_sent=ctx.options.cert is not None,
         )
+        if route.proxy is None:  # loss on this connection (diagnose: loss_signs); not the proxy's
+            obs.append(counters(stream.sock, variant.name, route.address, ctx.options.port))
     finally:
         stream.close()
     return result, obs

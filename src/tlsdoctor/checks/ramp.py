@@ -23,11 +23,11 @@ from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
-# The automatic repeat (no --repeat, signs of loss): 8 connections, 4 at a time (a load far below the
+# The automatic repeat (no --repeat, signs of loss): 12 connections, 6 at a time (a load below the
 # concurrency ramp's), within half a timeout (at least 1 s), so a diagnosis stays within 2.5 timeouts
 # even against a slow server. At 10 % packet loss about half the connections show a retransmission or
 # reordering; a loss-free path shows none, whatever the server's speed.
-AUTO_COUNT, AUTO_CONCURRENCY = 8, 4
+AUTO_COUNT, AUTO_CONCURRENCY = 12, 6
 AUTO_WINDOW_MIN_S = 1.0
 NO_VERIFY = VARIANTS[0]  # the server's work is the same; ours is less
 
@@ -150,6 +150,7 @@ class StabilityCheck:
     layer: str = "path"
     reasons: tuple[str, ...] = ()
     concurrency: int = 4
+    first_signs: int = 0  # loss events the first probes' counters already showed (PathStats.first_signs)
 
     @property
     def id(self) -> str:
@@ -193,6 +194,7 @@ class StabilityCheck:
             unfinished=len(tasks) - len(samples),
             lossy=sum(s.lossy for s in samples),
             reasons=self.reasons,
+            first_signs=self.first_signs,
         )
         bad = stats.failures or stats.retransmits or stats.slow_connects or stats.out_of_order
         return CheckResult(

@@ -160,7 +160,8 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     if route.proxy is None and ctx.options.repeat == 0 and not any(r.id == "path.stability" for r in results):
         signs = loss_signs([*results, *finished(size_task)])
         if signs:
-            results.extend(await runner.run([auto_stability(route, signs)], ctx))
+            seen = [*results, *finished(size_task)]
+            results.extend(await runner.run([auto_stability(route, signs, seen)], ctx))
     await inspect(ctx, route, results)
     results.append(await size_task)  # it ran alongside all of the above
 
@@ -199,7 +200,7 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     if direct and (ctx.options.repeat > 0 or (silent and answered)):
         checks.append(StabilityCheck(route))
     elif signs:  # no --repeat, but the first probes saw loss: a short repeat on our own
-        checks.append(auto_stability(route, signs))
+        checks.append(auto_stability(route, signs, results))
     if ctx.options.repeat > 0:  # alongside the other path probes: one wall-clock cost, not two
         checks.append(RepeatCheck(route, ctx.options.repeat))
     if direct and default is not None and default.outcome is HandshakeOutcome.TIMEOUT:
@@ -235,7 +236,7 @@ def syn_dropped_after_accept(results: list[CheckResult], address: str) -> bool:
 
 
 SLOW_HANDSHAKE_FACTOR = 4  # a handshake costs about two connect round trips; far more is a retransmission
-SLOW_HANDSHAKE_EXTRA_MS = 250.0  # Linux retransmits no sooner than 200 ms (TCP_RTO_MIN)
+SLOW_HANDSHAKE_EXTRA_MS = 150.0  # Linux retransmits after 200 ms at the soonest (TCP_RTO_MIN)
 
 
 def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
@@ -248,7 +249,7 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     """
     from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
-    from tlsdoctor.observations.path import RampLevel, Reproduction
+    from tlsdoctor.observations.path import RampLevel, Reproduction, TcpCounters
 
     obs = [o for r in results for o in r.observations]
     signs: list[str] = []
@@ -266,6 +267,12 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     if lost:
         segments = sum(p.retransmits + p.reordered for p in lost)
         signs.append(f"{segments} segments retransmitted or reordered on {len(lost)} hello probes (TCP_INFO)")
+    answered = {a.variant for a in handshake_outcomes(results).values() if a.bytes_received}
+    counted = [c for c in obs if isinstance(c, TcpCounters) and c.lossy and c.probe in answered]
+    if counted:
+        segments = sum(c.retransmits + c.reordered for c in counted)
+        names = ", ".join(sorted({c.probe for c in counted}))
+        signs.append(f"{segments} segments retransmitted or reordered on the {names} handshake (TCP_INFO)")
     default = handshake_outcomes(results).get("default")
     connect = next(
         (
@@ -294,11 +301,43 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     return tuple(signs)
 
 
-def auto_stability(route: Route, signs: tuple[str, ...]) -> runner.Check:
+def first_loss_events(results: list[CheckResult]) -> int:
+    """Loss events the first probes' own kernel counters showed, on connections that were answered: each
+    is a lost segment as surely as one the automatic repeat counts (a silent connection's retransmissions
+    are its silence, not evidence of random loss)."""
+    from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
+    from tlsdoctor.observations.hello import HelloProbe
+    from tlsdoctor.observations.path import TcpCounters
+
+    obs = [o for r in results for o in r.observations]
+    answered = {a.variant for a in handshake_outcomes(results).values() if a.bytes_received}
+    events = sum(
+        c.retransmits + c.reordered for c in obs if isinstance(c, TcpCounters) and c.probe in answered
+    )
+    events += sum(p.retransmits + p.reordered for p in obs if isinstance(p, HelloProbe) and p.answered)
+    # A connect of about a second is a retransmitted SYN; where the connection's counters were read,
+    # they already include it.
+    slow = [
+        o
+        for r in results
+        if not any(isinstance(c, TcpCounters) for c in r.observations)
+        for o in r.observations
+        if isinstance(o, TcpConnect) and o.role == "target" and o.elapsed_ms >= SLOW_CONNECT_MS
+    ]
+    return events + sum(c.outcome is ConnectOutcome.CONNECTED for c in slow)
+
+
+def auto_stability(route: Route, signs: tuple[str, ...], results: list[CheckResult]) -> runner.Check:
     """The short, bounded repeat diagnose runs on its own when it saw signs of loss (checks/ramp.py)."""
     from tlsdoctor.checks.ramp import AUTO_CONCURRENCY, AUTO_COUNT, StabilityCheck
 
-    return StabilityCheck(route, count=AUTO_COUNT, reasons=signs, concurrency=AUTO_CONCURRENCY)
+    return StabilityCheck(
+        route,
+        count=AUTO_COUNT,
+        reasons=signs,
+        concurrency=AUTO_CONCURRENCY,
+        first_signs=first_loss_events(results),
+    )
 
 
 def first_connect(results: list[CheckResult]) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import struct
 
+from tlsdoctor.observations.path import TcpCounters
+
 # struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, then u32s; rtt is the 16th, total_retrans the 24th;
 # tcpi_rcv_ooopack (Linux 5.4+) sits at byte 224, after the u64 counters.
 _TCP_INFO_LEN = 232
@@ -30,3 +32,11 @@ def tcp_info(sock: socket.socket) -> tuple[int, float, int]:
     rtt_us = struct.unpack_from("I", raw, _RTT_OFFSET)[0]
     ooo = struct.unpack_from("I", raw, _RCV_OOOPACK_OFFSET)[0] if len(raw) >= _RCV_OOOPACK_OFFSET + 4 else 0
     return struct.unpack_from("I", raw, _TOTAL_RETRANS_OFFSET)[0], rtt_us / 1000, ooo
+
+
+def counters(sock: socket.socket, probe: str, address: str, port: int) -> TcpCounters:
+    """The TCP_INFO counters of a probe's connection as an observation."""
+    retransmits, rtt_ms, reordered = tcp_info(sock)
+    return TcpCounters(
+        probe=probe, address=address, port=port, retransmits=retransmits, reordered=reordered, rtt_ms=rtt_ms
+    )

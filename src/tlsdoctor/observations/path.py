@@ -93,6 +93,31 @@ class RampLevel(Observation):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TcpCounters(Observation):
+    """The kernel's loss counters (TCP_INFO) of one probe's connection, read just before it closed."""
+
+    kind: ClassVar[str] = "tcp-counters"
+
+    probe: str  # the handshake variant
+    address: str
+    port: int
+    retransmits: int  # segments we retransmitted (SYNs included): loss on the way out
+    reordered: int  # segments received out of order: one of the server's was lost on the way in
+    rtt_ms: float
+
+    @property
+    def lossy(self) -> bool:
+        return bool(self.retransmits or self.reordered)
+
+    def describe(self) -> str:
+        return (
+            f"TCP_INFO of the {self.probe} handshake's connection to {self.address}:{self.port}: "
+            f"{self.retransmits} segments retransmitted, {self.reordered} received out of order, "
+            f"RTT {self.rtt_ms:.1f} ms"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PathStats(Observation):
     """Transport health of repeated connections from the kernel's own counters (TCP_INFO)."""
 
@@ -111,6 +136,7 @@ class PathStats(Observation):
     unfinished: int = 0  # still running when the probe's window closed (not failures either)
     lossy: int = 0  # connections that showed any sign of loss (a retransmission, reordering, a slow connect)
     reasons: tuple[str, ...] = ()  # why it ran without --repeat: the signs of loss the first probes showed
+    first_signs: int = 0  # loss events the first probes' own counters showed (retransmissions, reordering)
 
     def describe(self) -> str:
         extra = f", {self.stalled} stalled with no loss" if self.stalled else ""

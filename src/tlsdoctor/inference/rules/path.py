@@ -134,7 +134,8 @@ def unstable_transport(facts: Facts) -> Match | None:
     if stats is None:
         return None
     syn = stats.slow_connects + (repeats.slow_connects if repeats else 0)
-    signs = stats.retransmits + stats.out_of_order + syn
+    # The first probes' own counters (the loss that started the automatic repeat) count as much as its own.
+    signs = stats.retransmits + stats.out_of_order + syn + stats.first_signs
     # Failures among connections that finished (stalled handshakes on loss-free connections are the
     # server's slowness and are not counted as failures by the probe).
     finished = stats.attempts - stats.unfinished
@@ -150,7 +151,9 @@ def unstable_transport(facts: Facts) -> Match | None:
         cite(facts, [stats, *([repeats] if repeats and repeats.slow_connects else [])]),
         f"identical connections lost packets: {stats.retransmits} retransmitted segments, "
         f"{stats.out_of_order} received out of order, {syn} SYN retransmissions, "
-        f"{stats.failures} of {finished} failed{why}",
+        f"{stats.failures} of {finished} failed"
+        + (f", {stats.first_signs} more lost segments on the first probes" if stats.first_signs else "")
+        + why,
     )
 
 
