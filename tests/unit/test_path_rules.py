@@ -317,3 +317,34 @@ def test_proxy_required_direct_refused_proxy_and_handshake_work() -> None:
 
 def test_proxy_required_near_miss_tunnel_refused() -> None:
     assert transport.proxy_required(facts(tcp(C.REFUSED), _tunnel(TunnelOutcome.DENIED))) is None
+
+
+# ---- the verdict never says healthy beside failed handshakes of its own probes
+def test_no_healthy_verdict_beside_a_ramp_with_failures() -> None:
+    from tlsdoctor.inference import engine
+    from tlsdoctor.model import CheckResult, Status, Verdict
+
+    ok = CheckResult(
+        id="handshake.default", status=Status.PASS, summary="ok", observations=(hs("default", H.OK),)
+    )
+    flat = (
+        level(1, 40),
+        level(4, 41),
+        level(16, 42, failures=2),
+    )  # failures, but no growth: no rule names it
+    ramp = CheckResult(id="server.ramp", status=Status.WARN, summary="", observations=flat)
+    verdict, causes = engine.diagnose([ok, ramp])
+    assert verdict is not Verdict.HEALTHY and (not causes or causes[0].id != "healthy")
+
+
+def test_healthy_near_miss_a_ramp_without_failures() -> None:
+    from tlsdoctor.inference import engine
+    from tlsdoctor.model import CheckResult, Status, Verdict
+
+    ok = CheckResult(
+        id="handshake.default", status=Status.PASS, summary="ok", observations=(hs("default", H.OK),)
+    )
+    ramp = CheckResult(
+        id="server.ramp", status=Status.PASS, summary="", observations=(level(1, 40), level(4, 41))
+    )
+    assert engine.diagnose([ok, ramp])[0] is Verdict.HEALTHY

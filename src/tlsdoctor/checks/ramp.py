@@ -1,6 +1,6 @@
 """Load-shaped probes: a concurrency ramp (server-overloaded) and TCP_INFO counters (network-unstable).
 
-The ramp runs only when the default handshake was slow or silent after a fast TCP connect:
+The ramp runs only on a failure symptom (the first handshakes disagree: one silent, its twin answered):
 it opens up to 1 + 4 + 16 connections, which a healthy server never needs to see from us.
 """
 
@@ -58,10 +58,12 @@ class Sample:
         return not self.ok and not self.lossy and self.outcome is HandshakeOutcome.TIMEOUT
 
 
-async def sample(ctx: Context, route: Route) -> Sample:
-    """One connect + handshake, with the counters read before close."""
+async def sample(ctx: Context, route: Route, limit: float | None = None) -> Sample:
+    """One connect + handshake, with the counters read before close; each step gets one timeout, or
+    ``limit`` seconds in all when given (the ramp's shared window)."""
     start = time.monotonic()
-    tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout)
+    step = ctx.timeout if limit is None else min(ctx.timeout, limit)
+    tcp, sock = await open_tcp(route.address, ctx.options.port, step)
     if sock is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False, connected=False)
     _obs, ready = await with_preamble(
@@ -71,6 +73,8 @@ async def sample(ctx: Context, route: Route) -> Sample:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
     stream = ready
     stream.deadline = time.monotonic() + ctx.timeout
+    if limit is not None:
+        stream.deadline = min(stream.deadline, start + limit)
     try:
         result = await handshake(
             stream,
@@ -98,7 +102,13 @@ async def sample(ctx: Context, route: Route) -> Sample:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RampCheck:
-    """1, 4, then 16 simultaneous handshakes: does the server slow down or fail as load grows?"""
+    """1, 4, then 16 simultaneous handshakes: does the server slow down or fail as load grows?
+
+    Run only on a failure symptom (the first handshakes disagree: one silent, its twin answered), never
+    because a working handshake is slow: a slow key is not an overloaded server, and our own CPU's load
+    must not be read as the server's. The levels share one window of one timeout (a level starts only
+    while at least half a timeout is left), so the ramp costs one timeout, not one per level.
+    """
 
     route: Route
     layer: str = "server"
@@ -108,12 +118,16 @@ class RampCheck:
         return "server.ramp"
 
     def budget(self, ctx: Context) -> float:
-        return len(LEVELS) * (ctx.timeout * 2 + 0.5) + 1.0
+        return ctx.timeout + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
         levels: list[RampLevel] = []
+        end = time.monotonic() + ctx.timeout
         for n in LEVELS:
-            samples = await asyncio.gather(*(sample(ctx, self.route) for _ in range(n)))
+            left = end - time.monotonic()
+            if left < ctx.timeout / 2:
+                break
+            samples = await asyncio.gather(*(sample(ctx, self.route, limit=left) for _ in range(n)))
             done = [s.handshake_ms for s in samples if s.ok]
             levels.append(
                 RampLevel(
@@ -131,7 +145,14 @@ class RampCheck:
         summary = "; ".join(
             f"x{lv.concurrency}: p50 {lv.handshake_p50_ms:.0f} ms, {lv.failures} failed" for lv in levels
         )
-        return CheckResult(id=self.id, status=Status.PASS, summary=summary, observations=tuple(levels))
+        # Failures in the ramp are a failure symptom: never shown next to a healthy verdict as a pass.
+        failed = any(lv.failures for lv in levels)
+        return CheckResult(
+            id=self.id,
+            status=Status.WARN if failed else Status.PASS,
+            summary=summary,
+            observations=tuple(levels),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

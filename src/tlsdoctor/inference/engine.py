@@ -9,7 +9,7 @@ from tlsdoctor.inference.causes import CauseId, info
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict, healthy_summary
-from tlsdoctor.observations.path import LoopStall
+from tlsdoctor.observations.path import LoopStall, PathStats, RampLevel
 from tlsdoctor.observations.text import TextClue
 
 # Below this confidence a match is listed as a candidate but never makes a verdict "fault".
@@ -103,6 +103,14 @@ def healthy_cause(results: Iterable[CheckResult]) -> Cause:
     )
 
 
+def failure_symptoms(facts: Facts) -> bool:
+    """Handshakes that failed in the load ramp or in the repeats: a ``healthy`` verdict beside them would
+    contradict the report's own evidence, whether or not a rule could name their cause."""
+    ramp = any(lv.failures for lv in facts.all(RampLevel))
+    repeats = any(stats.failures for stats in facts.all(PathStats))
+    return ramp or repeats
+
+
 def diagnose(
     results: Sequence[CheckResult], rules: Sequence[Rule] | None = None
 ) -> tuple[Verdict, list[Cause]]:
@@ -115,7 +123,7 @@ def diagnose(
     causes = evaluate(facts, rules)
     if any(c.confidence >= FAULT_THRESHOLD for c in causes):
         return Verdict.FAULT, causes
-    if not facts.any_failed and any(r.status is Status.PASS for r in results):
+    if not facts.any_failed and not failure_symptoms(facts) and any(r.status is Status.PASS for r in results):
         # Nothing failed: weak candidates (warnings such as a private CA) stay visible in the
         # checks, but do not turn a working endpoint into a fault or a doubt.
         return Verdict.HEALTHY, [healthy_cause(results)]
