@@ -19,7 +19,7 @@ from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.net.tcp_info import tcp_info
 from tlsdoctor.net.tls import handshake
-from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest
+from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest, SynSample
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
@@ -261,6 +261,51 @@ class SynRetestCheck:
         return CheckResult(
             id=self.id,
             status=Status.PASS if obs.answered else Status.WARN,
+            summary=obs.describe(),
+            observations=(obs,),
+        )
+
+
+SYN_SAMPLE = 8  # bare connects of the SYN sample: at 10 % loss each, all 8 come back at once 19 % of the time
+SYN_SAMPLE_WAIT_S = 1.5  # one SYN retransmission (after 1 s) fits, with its answer
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SynSampleCheck:
+    """SYN_SAMPLE bare TCP connects at once, each closed as soon as it completes: did any SYN need a
+    retransmission? Run after a default handshake that worked, to see loss that one connection hid."""
+
+    route: Route
+    layer: str = "path"
+
+    @property
+    def id(self) -> str:
+        return "path.syn-sample"
+
+    def budget(self, ctx: Context) -> float:
+        return min(ctx.timeout, SYN_SAMPLE_WAIT_S) + 1.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        wait = min(ctx.timeout, SYN_SAMPLE_WAIT_S)
+        results = await asyncio.gather(
+            *(open_tcp(self.route.address, ctx.options.port, wait) for _ in range(SYN_SAMPLE))
+        )
+        for _tcp, sock in results:
+            if sock is not None:
+                sock.close()
+        answered = [tcp.elapsed_ms for tcp, sock in results if sock is not None]
+        obs = SynSample(
+            address=self.route.address,
+            port=ctx.options.port,
+            attempts=SYN_SAMPLE,
+            fast=sum(ms < SLOW_CONNECT_MS for ms in answered),
+            slow=sum(ms >= SLOW_CONNECT_MS for ms in answered),
+            unanswered=SYN_SAMPLE - len(answered),
+        )
+        lossy = obs.slow or obs.unanswered
+        return CheckResult(
+            id=self.id,
+            status=Status.WARN if lossy else Status.PASS,
             summary=obs.describe(),
             observations=(obs,),
         )

@@ -154,6 +154,11 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         else:
             mss_task.cancel()
             await asyncio.gather(mss_task, return_exceptions=True)
+    if healthy and route.proxy is None and ctx.options.repeat == 0:
+        # One connection can hide a lossy path: a burst of bare connects sees SYN loss cheaply.
+        from tlsdoctor.checks.ramp import SynSampleCheck
+
+        results.extend(await runner.run([SynSampleCheck(route)], ctx))
     results.extend(await runner.run(path_checks(ctx, route, [*results, *finished(size_task)]), ctx))
     # What the path probes found can itself be a sign of loss (a ramp with failures, a failure that did
     # not reproduce): follow it with the short repeat, unless one already ran.
@@ -249,7 +254,7 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     """
     from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
-    from tlsdoctor.observations.path import RampLevel, Reproduction, TcpCounters
+    from tlsdoctor.observations.path import RampLevel, Reproduction, SynSample, TcpCounters
 
     obs = [o for r in results for o in r.observations]
     signs: list[str] = []
@@ -293,6 +298,10 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
         signs.append(
             f"the default handshake took {default.elapsed_ms:.0f} ms after a {connect:.0f} ms connect"
         )
+    syn = [o for o in obs if isinstance(o, SynSample) and o.fast and (o.slow or o.unanswered)]
+    if syn:
+        retried = syn[0].slow + syn[0].unanswered
+        signs.append(f"{retried} of {syn[0].attempts} bare TCP connects needed a SYN retransmission")
     ramp = [lv for lv in obs if isinstance(lv, RampLevel) and lv.failures]
     if ramp:
         signs.append(f"{sum(lv.failures for lv in ramp)} handshakes of the concurrency ramp failed")
@@ -307,7 +316,7 @@ def first_loss_events(results: list[CheckResult]) -> int:
     are its silence, not evidence of random loss)."""
     from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
-    from tlsdoctor.observations.path import TcpCounters
+    from tlsdoctor.observations.path import SynSample, TcpCounters
 
     obs = [o for r in results for o in r.observations]
     answered = {a.variant for a in handshake_outcomes(results).values() if a.bytes_received}
@@ -315,6 +324,7 @@ def first_loss_events(results: list[CheckResult]) -> int:
         c.retransmits + c.reordered for c in obs if isinstance(c, TcpCounters) and c.probe in answered
     )
     events += sum(p.retransmits + p.reordered for p in obs if isinstance(p, HelloProbe) and p.answered)
+    events += sum(s.slow + s.unanswered for s in obs if isinstance(s, SynSample) and s.fast)
     # A connect of about a second is a retransmitted SYN; where the connection's counters were read,
     # they already include it.
     slow = [

@@ -118,6 +118,31 @@ class TcpCounters(Observation):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SynSample(Observation):
+    """A burst of bare TCP connects (closed at once): how many SYNs needed a retransmission.
+
+    A SYN or SYN-ACK lost on the way costs a retransmission a second later (RFC 6298 §2.1, RFC 6298 §5.7):
+    on a path that loses packets a few of a handful of connects take about a second, on a clean one none
+    does. Cheap for the server (no TLS), and read only as a sign that starts the automatic repeat.
+    """
+
+    kind: ClassVar[str] = "syn-sample"
+
+    address: str
+    port: int
+    attempts: int
+    fast: int  # answered well before a SYN retransmission
+    slow: int  # answered after about a second: a SYN or SYN-ACK was lost and retransmitted
+    unanswered: int  # not answered within the probe's window (a second SYN was lost too, or more)
+
+    def describe(self) -> str:
+        return (
+            f"{self.attempts} bare TCP connects to {self.address}:{self.port}: {self.fast} answered at once, "
+            f"{self.slow} after a SYN retransmission, {self.unanswered} unanswered in time"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PathStats(Observation):
     """Transport health of repeated connections from the kernel's own counters (TCP_INFO)."""
 
