@@ -231,6 +231,34 @@ def test_overloaded(lab: Lab) -> None:
     assert connects[len(connects) // 2] < 0.1  # while most TCP accepts stay immediate
 
 
+def test_backlog_full(lab: Lab) -> None:
+    """A hung accept loop with a backlog of 2: the kernel completes 3 connects (backlog + 1), none is
+    answered, every later SYN is dropped, and closing ours does not drain the queue."""
+    lab.set_fault("backlog-full", backlog=2)
+    code = (
+        "import socket,sys,time\n"
+        "def one():\n"
+        "  s=socket.socket();s.settimeout(1.5);t=time.monotonic()\n"
+        "  try:\n"
+        "    s.connect((sys.argv[1],443));return s,'ok'\n"
+        "  except OSError:\n"
+        "    s.close();return None,'timeout'\n"
+        "held=[one() for _ in range(5)]\n"
+        "print(' '.join(r for _,r in held))\n"
+        "held[0][0].settimeout(0.5)\n"
+        "try:\n"
+        "  held[0][0].send(b'hello');print('answer',held[0][0].recv(10))\n"
+        "except OSError:\n"
+        "  print('answer none')\n"
+        "for s,_ in held:\n"
+        "  s and s.close()\n"
+        "time.sleep(0.2);print('after',one()[1])\n"
+    )
+    r = lab.run_python("client", code, SERVER_IP, timeout=30)
+    lines = r.stdout.decode().splitlines()
+    assert lines == ["ok ok ok timeout timeout", "answer none", "after timeout"], r.stdout + r.stderr
+
+
 def test_cleanup_and_stale_namespaces(netns_ok: None) -> None:
     # A stale lab: a namespace whose creating PID is dead.
     dead = subprocess.Popen(["true"])

@@ -145,6 +145,9 @@ class Lab:
         ns.ip(n["client"], "route", "add", "default", "via", MID_CLIENT_IP)
         ns.ip(n["server"], "route", "add", "default", "via", MID_SERVER_IP)
         ns.sysctl("mid", "net.ipv4.ip_forward", "1")
+        # mid answers every probe with its ICMP error: the kernel's default limit (one unreachable or time
+        # exceeded per second per destination) would let a diagnosis right after another see no hop at all.
+        ns.sysctl("mid", "net.ipv4.icmp_ratelimit", "0")
         # The server must neither fragment (DF stays set) nor discover a black hole by probing: a blocked
         # ICMP "fragmentation needed" then really stalls it, as on the paths this lab imitates.
         ns.sysctl("server", "net.ipv4.ip_no_pmtu_disc", "0")
