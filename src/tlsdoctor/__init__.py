@@ -26,6 +26,7 @@ __all__ = [
     "diagnose",
     "diagnose_async",
     "explain",
+    "scan",
 ]
 
 
@@ -45,6 +46,29 @@ async def diagnose_async(target: str, **options: Any) -> Report:
     from tlsdoctor.context import Context
 
     return await run(Context(options=_validated(target, options)))
+
+
+SCAN_KEYWORDS = frozenset({"port", "servername", "connect_to", "ca_file", "timeout", "starttls"})
+
+
+def scan(target: str, *, max_time: Any = None, max_connections: Any = 16, **options: Any) -> Report:
+    """The TLS configuration of TARGET, as ``tlsdoctor scan``. Keywords: ``port``, ``servername``,
+    ``connect_to``, ``ca_file``, ``timeout``, ``starttls``, ``max_time`` (the whole scan's
+    deadline), ``max_connections``. An invalid value raises ``ValueError`` with the CLI's message."""
+    from tlsdoctor.commands.scan import scan_command
+    from tlsdoctor.context import Context, Limits
+    from tlsdoctor.errors import UsageError
+    from tlsdoctor.inputs import count, seconds
+
+    if unknown := sorted(set(options) - SCAN_KEYWORDS):
+        raise TypeError(f"scan() got unexpected keyword arguments: {', '.join(unknown)}")
+    opts = _validated(target, {**options, "no_proxy": True})  # as the CLI's scan: no proxy
+    try:
+        deadline = None if max_time is None else seconds(max_time, "--max-time")
+        limits = Limits(max_concurrency=count(max_connections, 1, 256, "--max-connections"))
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    return scan_command(Context(options=opts, limits=limits), max_time=deadline)
 
 
 def _validated(target: str, options: dict[str, Any]) -> Options:
@@ -67,18 +91,20 @@ def explain(text: str) -> Report:
 
 
 class _Package(types.ModuleType):
-    """This package's module type. Importing the ``tlsdoctor.explain`` subpackage (which the first
-    call of :func:`explain` does) makes the import system set it as the attribute ``explain`` of
-    this package, over the library function of contract/cli.md: a second ``tlsdoctor.explain(text)``
-    then raised "'module' object is not callable". The function keeps its name; the subpackage
-    stays importable (``from tlsdoctor.explain import ...``) through sys.modules."""
+    """This package's module type. ``explain`` and ``scan`` are library functions (contract/cli.md)
+    and subpackages too; importing a subpackage (which the functions themselves do) makes the
+    import system set it as the package's attribute of that name, over the function: a second
+    ``tlsdoctor.explain(text)`` raised "'module' object is not callable". The functions keep
+    their names; the subpackages stay importable (``from tlsdoctor.scan import ...``) through
+    sys.modules."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name == "explain" and isinstance(value, types.ModuleType):
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
 
+_SHADOWED = frozenset({"explain", "scan"})
 sys.modules[__name__].__class__ = _Package
 
 

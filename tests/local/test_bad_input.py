@@ -369,3 +369,33 @@ def test_explain_never_quotes_credentials_back() -> None:
     assert json.loads(as_arg.stdout)["causes"][0]["id"] == "proxy-error"
     assert "***@proxy.example:3128" in as_arg.stdout  # the proxy quoted, its credentials not
     assert_no_secret(as_arg.stdout, as_arg.stderr, from_stdin.stdout, from_stdin.stderr, library)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argv"),
+    [
+        ({"timeout": math.nan}, ["--timeout", "nan"]),
+        ({"max_time": 0}, ["--max-time", "0"]),
+        ({"max_connections": 0}, ["--max-connections", "0"]),
+        ({"port": "٤٤٣"}, ["--port", "٤٤٣"]),
+    ],
+)
+def test_library_scan_validates_as_the_cli(
+    kwargs: dict[str, object], argv: list[str], listener: socket.socket
+) -> None:
+    host, port = listener.getsockname()
+    target = "127.0.0.1" if "port" in kwargs else f"{host}:{port}"
+    with pytest.raises(ValueError) as raised:
+        tlsdoctor.scan(target, **kwargs)
+    cli = run("scan", target, *argv)
+    assert cli.returncode == 2
+    assert cli.stderr.strip() == f"tlsdoctor: error: {raised.value}"
+    assert nobody_connected(listener)
+
+
+def test_library_scan_of_a_healthy_endpoint(healthy: FaultServer) -> None:
+    report = tlsdoctor.scan(
+        f"127.0.0.1:{healthy.port}", servername="localhost", ca_file=healthy.ca_file, timeout=3
+    )
+    assert report.command == "scan"
+    assert report.exit_status == 0, report.causes
