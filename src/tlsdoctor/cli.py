@@ -227,6 +227,13 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def say(line: str) -> None:
+    """One line on stderr. A stderr nobody reads (``2>&1 | true``) must not turn a usage error's
+    status 2 into another: the status says it then."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
 def stdout_gone() -> None:
     """The reader of stdout has gone: point fd 1 at /dev/null, so that no later write or the
     interpreter's final flush fails again (Python's advice in the docs of the signal module, "Note
@@ -288,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return dispatch(args)
     except TlsDoctorError as exc:
-        print(f"{PROG}: error: {escape_controls(exc)}", file=sys.stderr)
+        say(f"{PROG}: error: {escape_controls(exc)}")
         return exc.exit_status
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM routed the same way (tlsdoctor.interrupt)
         from tlsdoctor import interrupt
@@ -300,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, exit 3 (TLSDOCTOR_DEBUG=1 shows the traceback)
         if os.environ.get("TLSDOCTOR_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(exc).__name__}: {escape_controls(exc)}", file=sys.stderr)
+        say(f"{PROG}: internal error: {type(exc).__name__}: {escape_controls(exc)}")
         return 3
 
 

@@ -173,3 +173,14 @@ def test_reader_leaving_keeps_the_exit_status(healthy: TlsServer, reader: list[s
         assert err == b"", err.decode()
         if reader[0] == "head":
             assert head.stdout.startswith(b"{" if output else b"tlsdoctor diagnose"), head.stdout
+
+
+def test_usage_error_keeps_status_2_when_nobody_reads_stderr() -> None:
+    """``tlsdoctor diagnose 'bad host' 2>&1 | true``: the error line has no reader; the status says 2."""
+    with subprocess.Popen(
+        [*CLI, "diagnose", "bad host"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as tool:
+        assert tool.stdout is not None
+        subprocess.run(["true"], stdin=tool.stdout, check=True, timeout=30)
+        tool.stdout.close()
+        assert tool.wait(timeout=30) == 2
