@@ -58,10 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", help="port, if not in TARGET (default 443)")
     d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
     d.add_argument(
-        "--connect-to", metavar="ADDR", help="connect to this address instead of resolving the host"
+        "--connect-to",
+        metavar="ADDR",
+        help="connect to this address instead of resolving the host: ADDR, ADDR:PORT or HOST:PORT:ADDR:PORT",
     )
     d.add_argument(
-        "--resolver", metavar="IP[:PORT]", action="append", default=[], help="DNS server to ask (repeatable)"
+        "--resolver",
+        metavar="IP[:PORT]",
+        action="append",
+        default=[],
+        help="DNS server to ask instead of the system's (repeatable; the system's is compared)",
     )
     d.add_argument("--ca-file", metavar="PEM", type=Path, help="trust anchors instead of the system store")
     d.add_argument("--proxy", metavar="URL", help="HTTP CONNECT proxy to use")

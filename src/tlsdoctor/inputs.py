@@ -29,10 +29,10 @@ MAX_REPEAT = 1000
 MAX_RESOLVERS = 8  # checks/dns.py asks at most this many; more is a mistake, not a wish
 NTP_PORT = 123
 DNS_PORT = 53
-# A --ca-file bundle above this size is refused. The system's bundle is about 0.2 MiB (146 roots);
-# every certificate disclosed to the CCADB, roots and intermediates, is a few thousand certificates,
-# under 10 MiB of PEM. A bigger file is not a trust store but a mistake (a log, a disk image), and
-# parsing it would cost seconds of CPU on every run.
+# A --ca-file bundle above this size is refused. This machine's system bundle is 0.2 MiB (144
+# roots); 16 MiB is 75 times that, room for some 8,000 certificates at about 2 KB of PEM each, more
+# than a trust store plus every intermediate a private PKI could want. A bigger file is a mistake
+# (a log, a disk image, a concatenation gone wrong), and it would cost seconds of CPU per run.
 MAX_CA_FILE_BYTES = 16 << 20
 MAX_CLIENT_PEM_BYTES = 1 << 20  # a client certificate, its chain and its key are a few KB
 # The --starttls values (contract/cli.md): wire.starttls.PROTOCOLS, repeated here so --help stays fast.
