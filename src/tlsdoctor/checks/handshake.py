@@ -8,16 +8,18 @@ security level 0 passing is a cipher mismatch; SNI on/off isolates SNI faults.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ssl
+import threading
 import time
 
 from tlsdoctor.checks.connect import Route, open_stream
-from tlsdoctor.context import Context
+from tlsdoctor.context import Context, Options
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.tcp_info import counters
-from tlsdoctor.net.tls import HandshakeResult, handshake
+from tlsdoctor.net.tls import HandshakeResult, handshake, observe
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
@@ -60,16 +62,44 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
+# Contexts are built once per run and shared by every connection of a variant: loading trust
+# material is the slow part (a big --ca-file takes seconds), and it must never run on the event
+# loop inside a probe's deadline, where it would read as the network's slowness.
+_CONTEXTS: dict[tuple[Variant, Options, str | None], ssl.SSLContext] = {}
+_BUILD_LOCK = threading.Lock()
+
+
 def build_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
+    """The SSLContext for a variant (built on first use, then shared); see :func:`load_trust`."""
+    key = (variant, ctx.options, ctx.servername)
+    context = _CONTEXTS.get(key)
+    if context is None:
+        with _BUILD_LOCK:
+            context = _CONTEXTS.get(key)
+            if context is None:
+                context = _CONTEXTS[key] = _new_context(ctx, variant)
+    return context
+
+
+async def load_trust(ctx: Context) -> None:
+    """Build every variant's context, trust material included, in a worker thread.
+
+    Called before any handshake's clock starts (commands/diagnose.py); a bad --ca-file, --cert or
+    --key surfaces here as an InputError, before a probe has run on it.
+    """
+    await asyncio.to_thread(lambda: [build_context(ctx, v) for v in (DEFAULT, *VARIANTS)])
+
+
+def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
     """The SSLContext for a variant; the default one is what a careful client would use."""
     opts = ctx.options
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    observe(context)  # which handshake messages came (a CertificateRequest), TLS 1.3's too
     if variant.verify:
         if opts.ca_file is not None:
-            try:
-                context.load_verify_locations(cafile=str(opts.ca_file))
-            except (OSError, ssl.SSLError) as exc:
-                raise InputError(f"cannot use --ca-file {opts.ca_file}: {exc}") from None
+            from tlsdoctor.net.anchors import load_ca_file
+
+            load_ca_file(context, opts.ca_file)  # observes the context itself when it indexes
         else:
             context.load_default_certs()
         context.check_hostname = bool(ctx.servername)

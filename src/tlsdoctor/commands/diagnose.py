@@ -11,7 +11,7 @@ import time
 
 from tlsdoctor import runner
 from tlsdoctor.checks.connect import ProxyCheck, Route, TcpCheck, resolve_proxy
-from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck, handshake_outcomes
+from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck, handshake_outcomes, load_trust
 from tlsdoctor.context import Context
 from tlsdoctor.inference import engine
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
@@ -27,6 +27,8 @@ async def diagnose(ctx: Context) -> Report:
     start = time.monotonic()
     opts = ctx.options
     results: list[CheckResult] = []
+    # Trust material (--ca-file, the system store) loads in a thread meanwhile, off every probe's clock.
+    trust = asyncio.create_task(load_trust(ctx))
 
     # Every probe below is judged against our own event loop's stalls (runner.watching).
     async with runner.watching():
@@ -37,6 +39,7 @@ async def diagnose(ctx: Context) -> Report:
         route = await reach(ctx, addresses, results)
 
         # 3 converse
+        await trust
         if route is None:
             results.append(runner.skipped("handshake.default", "no route to the target: TCP never connected"))
         else:

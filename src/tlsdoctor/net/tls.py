@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import time
+import weakref
+from collections.abc import Callable
 
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
@@ -37,6 +39,51 @@ _NOT_TLS_REASONS = {
 # How long to listen after a successful handshake for a post-handshake alert
 # (TLS 1.3 servers reject a missing client certificate only after our Finished, RFC 8446 §4.4.2.4).
 POST_HANDSHAKE_GRACE_S = 0.25
+
+
+_HANDSHAKE = 22  # content type (RFC 8446 §5.1)
+CERTIFICATE, CERTIFICATE_REQUEST = 11, 13  # handshake message types (RFC 8446 §4)
+# Per connection (the SSLObject): the handshake message types received, TLS 1.3's encrypted ones too.
+_RECEIVED: weakref.WeakKeyDictionary[object, set[int]] = weakref.WeakKeyDictionary()
+CertificateHook = Callable[[bytes, bool], None]
+
+
+def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = None) -> None:
+    """Watch the handshake messages every connection of ``context`` receives, decrypted.
+
+    TLS 1.3 encrypts the CertificateRequest and Certificate (RFC 8446 §4.3), so only the TLS
+    library sees them; OpenSSL's message callback (``SSLContext._msg_callback``, the hook behind
+    ``openssl s_client -msg``) reports each one before it is processed. It tells whether the server
+    asked for a client certificate, and lets ``on_certificate(body, tls13)`` act on the server's
+    chain before it is verified. Without the hook (another Python) nothing is observed.
+    """
+    if not hasattr(ssl.SSLContext, "_msg_callback"):
+        return
+
+    def received(
+        conn: object, direction: str, version: int, content_type: int, msg_type: int, data: bytes
+    ) -> None:
+        if direction != "read" or content_type != _HANDSHAKE:
+            return
+        try:
+            _RECEIVED.setdefault(conn, set()).add(int(msg_type))
+            if on_certificate is not None and msg_type == CERTIFICATE:
+                on_certificate(bytes(data[4:]), int(version) >= ssl.TLSVersion.TLSv1_3)
+        except Exception:  # a callback inside OpenSSL must never raise
+            return
+
+    context._msg_callback = received  # type: ignore[attr-defined]
+
+
+def received_types(obj: ssl.SSLObject) -> set[int] | None:
+    """The handshake message types ``obj`` received (None when the context was not observed)."""
+    return _RECEIVED.get(obj)
+
+
+def cert_requested(obj: ssl.SSLObject) -> bool | None:
+    """Whether the server sent a CertificateRequest (None: could not tell)."""
+    seen = received_types(obj)
+    return None if seen is None else CERTIFICATE_REQUEST in seen
 
 
 @dataclasses.dataclass(slots=True)
@@ -84,6 +131,7 @@ class _Recorder:
     port: int
     servername: str | None
     client_cert_sent: bool
+    obj: ssl.SSLObject | None = None
     start: float = dataclasses.field(default_factory=time.monotonic)
 
     @property
@@ -121,6 +169,7 @@ class _Recorder:
             first_bytes=head[:64],
             sniffed=sniff(head).protocol if outcome is HandshakeOutcome.NOT_TLS else None,
             client_cert_sent=self.client_cert_sent,
+            cert_requested=cert_requested(self.obj) if self.obj is not None else None,
         )
 
     def from_error(self, exc: ssl.SSLError) -> HandshakeAttempt:
@@ -169,7 +218,7 @@ async def handshake(
     """Run one handshake on a connected stream; never raises for network or TLS failures."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=servername)
-    rec = _Recorder(stream, variant, address, port, servername, client_cert_sent)
+    rec = _Recorder(stream, variant, address, port, servername, client_cert_sent, obj)
     while True:
         try:
             obj.do_handshake()
