@@ -20,6 +20,8 @@ ALL_VARIANTS = (
     "tls1.0",
     "unrelated-name",
     "all-ciphers",
+    "seclevel-0",
+    "legacy",
 )
 
 

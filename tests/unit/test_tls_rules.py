@@ -79,7 +79,7 @@ def test_firewall_reset_every_variant_reset() -> None:
 
 def test_firewall_reset_near_miss_one_variant_answered() -> None:
     runs = every(H.RESET)
-    runs[-1] = hs("all-ciphers", H.OK)
+    runs[-1] = hs("legacy", H.OK)
     assert tls.firewall_reset(facts(*runs)) is None
 
 
@@ -147,7 +147,7 @@ def test_client_tls_policy_local_refusal_relaxed_passes() -> None:
                 H.LOCAL_REJECT,
                 error="[SSL: UNSAFE_LEGACY_RENEGOTIATION_DISABLED] unsafe legacy renegotiation disabled",
             ),
-            hs("all-ciphers", H.OK),
+            hs("seclevel-0", H.OK),
         )
     )
     assert m is not None and m.confidence >= 0.8
@@ -174,3 +174,71 @@ def test_every_variant_in_helpers_is_a_real_variant() -> None:
 def test_sni_required_near_miss_only_the_unrelated_name_is_refused() -> None:
     refused = hs("unrelated-name", H.ALERT, alert="unrecognized_name", servername="www.example.com")
     assert tls.sni_required(facts(hs("default", H.VERIFY_FAILED), hs("no-verify", H.OK), refused)) is None
+
+
+# A variant changes one thing (issue 9 item 9): version, suites and security level are read apart.
+MODERN_REFUSED = [hs(v, H.ALERT, alert="protocol_version") for v in ("default", "tls1.3", "tls1.2")]
+
+
+def test_protocol_mismatch_legacy_answer_refused_by_our_own_level() -> None:
+    # OpenSSL 3 at the client's level refuses TLS 1.0's MD5-SHA1 signature after the server's flight.
+    legacy = hs(
+        "tls1.0", H.LOCAL_REJECT, error="[SSL: LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED] legacy sigalg"
+    )
+    m = tls.protocol_mismatch(facts(*MODERN_REFUSED, legacy))
+    assert m is not None and m.confidence >= 0.85 and "TLS 1.0" in m.summary
+
+
+def test_protocol_mismatch_near_miss_tls12_refused_over_suites() -> None:
+    # The server speaks TLS 1.2 but only with a suite the client lacks: not a version problem.
+    runs = [
+        hs("default", H.ALERT, alert="handshake_failure"),
+        hs("tls1.3", H.ALERT, alert="protocol_version"),
+        hs("tls1.2", H.ALERT, alert="handshake_failure"),
+        hs("tls1.0", H.OK, version="TLSv1", cipher="AES128-SHA"),
+        hs("all-ciphers", H.OK, version="TLSv1.2", cipher="AES128-SHA"),
+    ]
+    assert tls.protocol_mismatch(facts(*runs)) is None
+    m = tls.cipher_mismatch(facts(*runs))
+    assert m is not None and "AES128-SHA" in m.summary
+
+
+def test_cipher_mismatch_only_below_every_level() -> None:
+    runs = [
+        hs("default", H.ALERT, alert="handshake_failure"),
+        hs("all-ciphers", H.ALERT, alert="handshake_failure"),
+        hs("seclevel-0", H.ALERT, alert="handshake_failure"),
+        hs("legacy", H.OK, version="TLSv1.2", cipher="NULL-SHA256"),
+    ]
+    m = tls.cipher_mismatch(facts(*runs))
+    assert m is not None and "NULL-SHA256" in m.summary
+
+
+def test_cipher_mismatch_near_miss_relaxed_client_only_at_tls10() -> None:
+    runs = [
+        hs("default", H.ALERT, alert="handshake_failure"),
+        hs("all-ciphers", H.ALERT, alert="handshake_failure"),
+        hs("seclevel-0", H.ALERT, alert="handshake_failure"),
+        hs("legacy", H.OK, version="TLSv1", cipher="EXP-RC4-MD5"),
+    ]
+    assert tls.cipher_mismatch(facts(*runs)) is None
+
+
+def test_client_tls_policy_small_dh_passes_at_level_zero() -> None:
+    runs = [
+        hs("default", H.LOCAL_REJECT, error="[SSL: DH_KEY_TOO_SMALL] dh key too small"),
+        hs("all-ciphers", H.LOCAL_REJECT, error="[SSL: DH_KEY_TOO_SMALL] dh key too small"),
+        hs("seclevel-0", H.OK, version="TLSv1.2", cipher="DHE-RSA-AES128-GCM-SHA256"),
+    ]
+    m = tls.client_tls_policy(facts(*runs))
+    assert m is not None and m.confidence >= 0.8 and "Diffie-Hellman" in m.summary
+    assert tls.cipher_mismatch(facts(*runs)) is None
+
+
+def test_client_tls_policy_near_miss_every_suite_also_connects() -> None:
+    runs = [
+        hs("default", H.ALERT, alert="handshake_failure"),
+        hs("all-ciphers", H.OK, version="TLSv1.2", cipher="AES128-SHA"),
+        hs("seclevel-0", H.OK, version="TLSv1.2", cipher="AES128-SHA"),
+    ]
+    assert tls.client_tls_policy(facts(*runs)) is None

@@ -23,18 +23,28 @@ from tlsdoctor.net.tls import HandshakeResult, handshake, observe
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
-LEGACY_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+_LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)  # ssl.py names it from 3.12
+EVERY_SUITE = "ALL:COMPLEMENTOFALL"  # every TLS <= 1.2 suite OpenSSL has (the level still filters)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Variant:
-    """One client configuration: what differs from the default client."""
+    """One client configuration: what differs from the default client (ideally one thing).
+
+    The policy axes are kept apart so the decision table can tell them apart: ``version`` pins the
+    protocol at the client's own security level; ``every_suite`` offers every suite at the client's
+    own level and versions; ``seclevel0`` keeps the client's suites and versions and drops the
+    security level to 0 (1024-bit DH, SHA-1 signatures...); ``legacy`` relaxes everything at once,
+    as the reference that says whether anything at all works.
+    """
 
     name: str
     verify: bool = False
     sni: bool = True
     version: ssl.TLSVersion | None = None  # pin min = max to this version
-    ciphers: str | None = None
+    every_suite: bool = False
+    seclevel0: bool = False
+    all_versions: bool = False
     describe: str = ""
     sni_name: str | None = None  # send this name instead of the target's (the certificate is not checked)
 
@@ -47,19 +57,41 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("no-sni", sni=False, describe="no SNI extension"),
     Variant("tls1.3", version=ssl.TLSVersion.TLSv1_3, describe="only TLS 1.3"),
     Variant("tls1.2", version=ssl.TLSVersion.TLSv1_2, describe="only TLS 1.2"),
+    # The client's own suite list has nothing for TLS 1.0/1.1 (all AEAD or SHA-2): these offer the
+    # suites those versions can use, still at the client's own security level.
     Variant(
-        "tls1.1", version=ssl.TLSVersion.TLSv1_1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.1, SECLEVEL 0"
+        "tls1.1", version=ssl.TLSVersion.TLSv1_1, every_suite=True, describe="only TLS 1.1, client's level"
     ),
     Variant(
-        "tls1.0", version=ssl.TLSVersion.TLSv1, ciphers=LEGACY_CIPHERS, describe="only TLS 1.0, SECLEVEL 0"
+        "tls1.0", version=ssl.TLSVersion.TLSv1, every_suite=True, describe="only TLS 1.0, client's level"
     ),
     Variant(
         UNRELATED_VARIANT,
         sni_name=UNRELATED_NAME,
         describe="SNI of an unrelated name: does something on the path mint certificates for any name?",
     ),
-    Variant("all-ciphers", version=None, ciphers=LEGACY_CIPHERS, describe="every cipher suite, SECLEVEL 0"),
+    Variant("all-ciphers", every_suite=True, describe="every cipher suite, the client's level and versions"),
+    Variant("seclevel-0", seclevel0=True, describe="the client's suites and versions at security level 0"),
+    Variant(
+        "legacy",
+        every_suite=True,
+        seclevel0=True,
+        all_versions=True,
+        describe="everything relaxed: every suite and version, security level 0",
+    ),
 )
+
+
+def _cipher_string(variant: Variant, context: ssl.SSLContext) -> str | None:
+    """The TLS <= 1.2 cipher string of a variant (None: the client's own, untouched)."""
+    if not variant.every_suite and not variant.seclevel0:
+        return None
+    if variant.every_suite:
+        names = EVERY_SUITE
+    else:  # the client's own list, exactly, at another level
+        names = ":".join(c["name"] for c in context.get_ciphers() if c.get("protocol") != "TLSv1.3")
+    level = 0 if variant.seclevel0 else context.security_level
+    return f"{names}:@SECLEVEL={level}"
 
 
 # Contexts are built once per run and shared by every connection of a variant: loading trust
@@ -107,12 +139,15 @@ def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if variant.ciphers:
-        context.set_ciphers(variant.ciphers)
+    ciphers = _cipher_string(variant, context)
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    if variant.seclevel0:  # the rest of the client's policy: servers without RFC 5746 renegotiation
+        context.options |= _LEGACY_SERVER_CONNECT
     if variant.version is not None:
         context.minimum_version = variant.version
         context.maximum_version = variant.version
-    elif variant.ciphers == LEGACY_CIPHERS:
+    elif variant.all_versions:
         context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     if opts.cert is not None:
         try:

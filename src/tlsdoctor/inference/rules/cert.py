@@ -69,7 +69,13 @@ CODES: dict[ProblemKind, frozenset[int]] = {
     ProblemKind.WEAK_SIGNATURE: frozenset({68}),
 }
 CODE_REVOKED = 23
-WEAK_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL", "MD_TOO_WEAK")
+WEAK_REASONS = (
+    "EE_KEY_TOO_SMALL",
+    "CA_KEY_TOO_SMALL",
+    "CA_MD_TOO_WEAK",
+    ": KEY_TOO_SMALL",
+    "MD_TOO_WEAK",
+)  # not DH_
 WORKING = 0.35  # the most a certificate finding claims when the default client connected
 UNNAMED_REFUSAL = 0.45  # the client refused the chain for a reason none of the causes names
 FAILING_KINDS = frozenset(

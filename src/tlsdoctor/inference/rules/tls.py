@@ -13,9 +13,12 @@ The decision table (variants are defined in checks/handshake.py):
 | alert unrecognized_name | - | sni-required |
 | failure without SNI | a variant with SNI passes | sni-required |
 | RST/FIN/silence with SNI | the no-SNI variant gets a TLS answer | sni-filtered |
-| protocol_version / unsupported proto. | only a pinned TLS 1.0/1.1 variant passes | protocol-mismatch |
-| handshake_failure / no shared cipher | the all-ciphers SECLEVEL 0 variant passes | cipher-mismatch |
-| refused by our own policy | a relaxed (SECLEVEL 0) variant passes | client-tls-policy |
+| protocol_version on every TLS 1.2/1.3 | a TLS 1.0/1.1-pinned hello (client's level) | protocol-mismatch |
+|   hello (default, tls1.2, tls1.3) |   is answered at its version (even if we refuse it) |  |
+| handshake_failure / no shared cipher | all-ciphers (every suite, client's level and | cipher-mismatch |
+|   / refused by our own policy |   versions) passes; or only legacy, at TLS >= 1.2 |  |
+| refused by our own level (small DH, | seclevel-0 (client's suites and versions, | client-tls-policy |
+|   SHA-1 signature, RFC 5746) |   level 0) passes, all-ciphers does not |  |
 | RST/FIN/silence, only large hellos | small hellos pass | clienthello-too-large |
 | RST after the hello, every variant | no TLS byte ever came back | firewall-reset |
 | FIN after the hello, every variant | no TLS byte ever came back | server-closed |
@@ -48,7 +51,16 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import matrix
 from tlsdoctor.inference.rules.base import Match, Rule
-from tlsdoctor.inference.rules.helpers import OK, SILENT_ENDS, any_ok, attempts, cite, default_attempt
+from tlsdoctor.inference.rules.helpers import (
+    OK,
+    PINNED_LEGACY,
+    PINNED_MODERN,
+    SILENT_ENDS,
+    any_ok,
+    attempts,
+    cite,
+    default_attempt,
+)
 from tlsdoctor.inference.rules.path import (
     mss_probes,
     overload,
@@ -85,7 +97,15 @@ _CIPHER_REASONS = (
     "NO_SUITABLE_KEY_SHARE",
 )
 # Reasons where our refusal is about the server's certificate key or signature: cert-weak, not policy.
-_CERT_POLICY_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "KEY_TOO_SMALL")
+_CERT_POLICY_REASONS = ("EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", ": KEY_TOO_SMALL")
+# What our own policy says when it refuses the server's key exchange or signature (not its certificate).
+_KX_POLICY_WORDS = {
+    "DH_KEY_TOO_SMALL": "a Diffie-Hellman group under the client's minimum (1024-bit DH: Logjam)",
+    "LEGACY_SIGALG_DISALLOWED": "a SHA-1 or MD5 handshake signature",
+    "WRONG_SIGNATURE_TYPE": "a signature algorithm the client did not offer",
+    "BAD_ECPOINT": "a broken key share",
+    "UNSAFE_LEGACY_RENEGOTIATION_DISABLED": "a server without secure renegotiation (RFC 5746)",
+}
 
 
 def _failed_silently(a: HandshakeAttempt) -> bool:
@@ -381,21 +401,59 @@ def _version_refused(a: HandshakeAttempt) -> bool:
     return a.alert in _VERSION_ALERTS or any(r in a.error for r in _VERSION_REASONS)
 
 
+def _answered_at_version(a: HandshakeAttempt) -> bool:
+    """A version-pinned hello the server took up: it completed, or it got the server's flight
+    (bytes, no version refusal) before something else ended it, such as our own policy."""
+    if a.outcome is OK:
+        return True
+    if _version_refused(a) or a.bytes_received == 0:
+        return False
+    return a.outcome in (
+        HandshakeOutcome.LOCAL_REJECT,
+        HandshakeOutcome.ALERT,
+        HandshakeOutcome.VERIFY_FAILED,
+    )
+
+
+def _cipher_failure(a: HandshakeAttempt) -> bool:
+    """The handshake failed over what to negotiate (suites, groups, signature schemes)."""
+    return (
+        a.outcome is HandshakeOutcome.ALERT and a.alert in ("handshake_failure", "insufficient_security")
+    ) or any(r in a.error for r in _CIPHER_REASONS)
+
+
+def _pinned(runs: dict[str, HandshakeAttempt], names: tuple[str, ...]) -> list[HandshakeAttempt]:
+    return [runs[v] for v in names if v in runs]
+
+
 @matrix.weighs(CauseId.PROTOCOL_MISMATCH)
 def protocol_mismatch(facts: Facts) -> Match | None:
-    """Only a legacy TLS version works, and the default client does not offer it."""
+    """Every modern hello is refused for its version, and a legacy-pinned one is taken up.
+
+    The pinned variants keep the client's own security level, so a legacy-pinned hello may still
+    end in our own refusal (OpenSSL 3 refuses TLS 1.0's MD5-SHA1 signatures below level 0): the
+    server's answer at that version is the evidence, not the completed handshake. A modern hello
+    refused over suites (handshake_failure) is a suite problem, and never reads as this.
+    """
     runs = attempts(facts)
     default = runs.get("default")
-    legacy_ok = [runs[v] for v in ("tls1.0", "tls1.1") if v in runs and runs[v].outcome is OK]
-    modern = [runs[v] for v in ("tls1.2", "tls1.3") if v in runs]
     if default is None or default.outcome is OK:
         return None
-    if legacy_ok and modern and all(m.outcome is not OK for m in modern):
-        versions = ", ".join(a.version or a.variant for a in legacy_ok)
+    modern = [default, *_pinned(runs, PINNED_MODERN)]
+    legacy = [a for a in _pinned(runs, PINNED_LEGACY) if _answered_at_version(a)]
+    if legacy and all(_version_refused(m) for m in modern):
+        versions = ", ".join(sorted({a.version or a.variant.replace("tls", "TLS ") for a in legacy}))
+        done = [a for a in legacy if a.outcome is OK]
+        how = (
+            ""
+            if done
+            else f" (the client's own policy then refused it: {legacy[0].error or legacy[0].alert})"
+        )
         return Match(
             0.9,
-            cite(facts, [default, *legacy_ok]),
-            f"the server speaks only {versions}; the client requires TLS 1.2 or newer",
+            cite(facts, [default, *legacy]),
+            f"the server answers only {versions}{how}; every TLS 1.2/1.3 hello was refused for its "
+            "version: no TLS version in common",
         )
     if _version_refused(default) and not any_ok(facts):
         return Match(0.6, cite(facts, [default]), "no TLS version in common")
@@ -404,43 +462,70 @@ def protocol_mismatch(facts: Facts) -> Match | None:
 
 @matrix.weighs(CauseId.CIPHER_MISMATCH)
 def cipher_mismatch(facts: Facts) -> Match | None:
-    """Nothing the default client offers is acceptable, but the full legacy suite list is."""
+    """The default fails over what to negotiate, and offering every suite (same level, same
+    versions) connects; or only the everything-relaxed client does, at TLS 1.2 or newer."""
     runs = attempts(facts)
-    default, wide = runs.get("default"), runs.get("all-ciphers")
-    if default is None or default.outcome is OK or wide is None or wide.outcome is not OK:
+    default = runs.get("default")
+    if default is None or default.outcome is OK or default.cert_requested:
         return None
-    if protocol_mismatch(facts) is not None or default.cert_requested:
+    if protocol_mismatch(facts) is not None:
         return None
-    if (
-        default.outcome is HandshakeOutcome.ALERT
-        and default.alert in ("handshake_failure", "insufficient_security")
-    ) or any(r in default.error for r in _CIPHER_REASONS):
+    wide, low, legacy = runs.get("all-ciphers"), runs.get("seclevel-0"), runs.get("legacy")
+    suites_only = wide is not None and wide.outcome is OK
+    if suites_only and (_cipher_failure(default) or default.outcome is HandshakeOutcome.LOCAL_REJECT):
+        assert wide is not None
         return Match(
             0.85,
             cite(facts, [default, wide]),
-            f"no cipher suite in common: only the legacy suite list worked ({wide.cipher})",
+            f"no cipher suite in common: the server accepts {wide.cipher} ({wide.version}), which the "
+            "client's own list does not offer; offering every suite at the same security level connects",
+        )
+    relaxed_only = (
+        legacy is not None
+        and legacy.outcome is OK
+        and (low is None or low.outcome is not OK)
+        and legacy.version not in ("TLSv1", "TLSv1.1", "SSLv3")
+    )
+    if relaxed_only and _cipher_failure(default):
+        assert legacy is not None
+        return Match(
+            0.8,
+            cite(facts, [default, legacy]),
+            f"no cipher suite in common: the server accepts only {legacy.cipher} ({legacy.version}), "
+            "a suite below every security level a client should use (no encryption, export or single DES)",
         )
     return None
 
 
 def client_tls_policy(facts: Facts) -> Match | None:
-    """Our own policy refused what the server offered, and a relaxed policy accepts it."""
+    """Our own policy refused what the server offered, and the same client at level 0 connects.
+
+    Read apart from cipher-mismatch: the seclevel-0 variant keeps the client's suites and versions,
+    so its success says the suites were fine and the level (DH size, SHA-1 signatures) was not.
+    """
     runs = attempts(facts)
     default = runs.get("default")
-    if default is None or default.outcome is not HandshakeOutcome.LOCAL_REJECT:
+    if default is None or default.outcome is OK or default.cert_requested:
         return None
-    if any(r in default.error for r in _CERT_POLICY_REASONS + _VERSION_REASONS + _CIPHER_REASONS):
-        return None
-    relaxed = [a for v, a in runs.items() if v in ("all-ciphers", "tls1.0", "tls1.1") and a.outcome is OK]
-    if not relaxed:
+    if any(r in default.error for r in _CERT_POLICY_REASONS):
+        return None  # a weak certificate: cert-weak says so
+    low, wide = runs.get("seclevel-0"), runs.get("all-ciphers")
+    what = next((w for r, w in _KX_POLICY_WORDS.items() if r in default.error), None)
+    if low is not None and low.outcome is OK and (wide is None or wide.outcome is not OK):
+        offered = what or f"something below the client's security level ({default.error or default.alert})"
         return Match(
-            0.45, cite(facts, [default]), f"the client's TLS policy refused the server: {default.error}"
+            0.85,
+            cite(facts, [default, low]),
+            f"the client's security level refuses {offered}; the same client at level 0 connects "
+            f"({low.version} {low.cipher}): the server should fix this, not the client",
         )
-    return Match(
-        0.85,
-        cite(facts, [default, relaxed[0]]),
-        f"the client's TLS policy refused the server ({default.error}); a relaxed policy connects",
-    )
+    if default.outcome is not HandshakeOutcome.LOCAL_REJECT:
+        return None
+    if any(r in default.error for r in _VERSION_REASONS + _CIPHER_REASONS):
+        return None
+    if what is not None:
+        return Match(0.6, cite(facts, [default]), f"the client's security level refuses {what}")
+    return None
 
 
 def server_overloaded(facts: Facts) -> Match | None:
