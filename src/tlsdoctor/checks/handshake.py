@@ -13,6 +13,7 @@ import dataclasses
 import ssl
 import threading
 import time
+import warnings
 
 from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context, Options
@@ -119,7 +120,8 @@ async def load_trust(ctx: Context) -> None:
     Called before any handshake's clock starts (commands/diagnose.py); a bad --ca-file, --cert or
     --key surfaces here as an InputError, before a probe has run on it.
     """
-    await asyncio.to_thread(lambda: [build_context(ctx, v) for v in (DEFAULT, *VARIANTS)])
+    # Only the verifying context loads trust material; the others are cheap, built at first use.
+    await asyncio.to_thread(build_context, ctx, DEFAULT)
 
 
 def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
@@ -145,8 +147,10 @@ def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
     if variant.seclevel0:  # the rest of the client's policy: servers without RFC 5746 renegotiation
         context.options |= _LEGACY_SERVER_CONNECT
     if variant.version is not None:
-        context.minimum_version = variant.version
-        context.maximum_version = variant.version
+        with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated: pinning them is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = variant.version
+            context.maximum_version = variant.version
     elif variant.all_versions:
         context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     if opts.cert is not None:
