@@ -196,6 +196,9 @@ def cases(pki: OpensslPki) -> dict[str, contextlib.AbstractContextManager[int]]:
         ),
         "tls13-pss-pss-only": s_server(pki, ["-tls1_3", "-sigalgs", "rsa_pss_pss_sha256"]),
         "nginx-verify-client": nginx(pki, f"ssl_verify_client on; ssl_client_certificate {pki.ca_file};"),
+        "nginx13-verify-client": nginx(
+            pki, f"ssl_protocols TLSv1.3; ssl_verify_client on; ssl_client_certificate {pki.ca_file};"
+        ),
     }
 
 

@@ -208,6 +208,7 @@ async def attempt(
             port=ctx.options.port,
             servername=servername,
             client_cert_sent=ctx.options.cert is not None,
+            http=variant.verify and not ctx.options.starttls,  # the default client asks one request
         )
         if route.proxy is None:  # loss on this connection (diagnose: loss_signs); not the proxy's
             obs.append(counters(stream.sock, variant.name, route.address, ctx.options.port))
@@ -233,13 +234,21 @@ def result_for(
         observations.append(
             PeerChain(variant=variant.name, servername=result.attempt.servername, chain=result.chain)
         )
-    ok = result.attempt.outcome is HandshakeOutcome.OK
+    ok = result.attempt.outcome is HandshakeOutcome.OK and not refused_after(result.attempt)
     return CheckResult(
         id=check_id,
         status=Status.PASS if ok else Status.FAIL,
         summary=result.attempt.describe(),
         observations=tuple(observations),
     )
+
+
+def refused_after(attempt: HandshakeAttempt) -> bool:
+    """The handshake completed, but the server's answer to one request refused us (an HTTP 4xx
+    about a client certificate, or an alert)."""
+    from tlsdoctor.observations.tls import client_cert_refusal
+
+    return client_cert_refusal(attempt) is not None
 
 
 def handshake_outcomes(results: list[CheckResult]) -> dict[str, HandshakeAttempt]:

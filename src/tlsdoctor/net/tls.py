@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.wire.reader import DecodeError
+from tlsdoctor.wire.records import parse_alert
 from tlsdoctor.wire.sniff import looks_like_tls, sniff
 
 _ALERT_PREFIXES = ("SSLV3_ALERT_", "TLSV13_ALERT_", "TLSV1_ALERT_", "TLSV1_")
@@ -41,11 +43,30 @@ _NOT_TLS_REASONS = {
 POST_HANDSHAKE_GRACE_S = 0.25
 
 
-_HANDSHAKE = 22  # content type (RFC 8446 §5.1)
-CERTIFICATE, CERTIFICATE_REQUEST = 11, 13  # handshake message types (RFC 8446 §4)
+_HANDSHAKE, _ALERT = 22, 21  # content types (RFC 8446 §5.1)
+SERVER_HELLO, CERTIFICATE, CERTIFICATE_REQUEST = 2, 11, 13  # handshake message types (RFC 8446 §4)
+HELLO_RETRY = -2  # recorded for a ServerHello carrying the HelloRetryRequest random
+# RFC 8446 §4.1.3: SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest.
+_HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 # Per connection (the SSLObject): the handshake message types received, TLS 1.3's encrypted ones too.
-_RECEIVED: weakref.WeakKeyDictionary[object, set[int]] = weakref.WeakKeyDictionary()
+_RECEIVED: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
 CertificateHook = Callable[[bytes, bool], None]
+# OpenSSL reasons that mean the server broke the protocol (RFC 8446 §4.1.3, §4.4.2; RFC 5246 §7.4).
+_VIOLATIONS = {
+    "WRONG_CIPHER_RETURNED": "the server chose a cipher suite the client never offered",
+    "UNKNOWN_CIPHER_RETURNED": "the server chose a cipher suite the client never offered",
+    "WRONG_CURVE": "the server chose a group the client never offered",
+    "BAD_KEY_SHARE": "the server sent a key share for a group the client never offered",
+    "UNSUPPORTED_ELLIPTIC_CURVE": "the server chose a group the client never offered",
+    "CERT_LENGTH_MISMATCH": "the server's Certificate message has inconsistent lengths",
+    "LENGTH_MISMATCH": "a handshake message from the server has inconsistent lengths",
+    "BAD_PACKET": "a handshake message from the server is malformed",
+    "EXCESSIVE_MESSAGE_SIZE": "a handshake message from the server is larger than any valid one",
+    "UNEXPECTED_MESSAGE": "the server sent a handshake message out of order",
+    "BAD_HANDSHAKE_STATE": "the server sent a handshake message out of order",
+}
+# A ServerHello is at most a few hundred bytes (RFC 8446 §4.1.3); a claimed length past this is garbage.
+MAX_SERVER_HELLO = 1 << 16
 
 
 def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = None) -> None:
@@ -66,7 +87,8 @@ def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = No
         if direction != "read" or content_type != _HANDSHAKE:
             return
         try:
-            _RECEIVED.setdefault(conn, set()).add(int(msg_type))
+            hrr = msg_type == SERVER_HELLO and bytes(data[6:38]) == _HRR_RANDOM
+            _RECEIVED.setdefault(conn, []).append(HELLO_RETRY if hrr else int(msg_type))
             if on_certificate is not None and msg_type == CERTIFICATE:
                 on_certificate(bytes(data[4:]), int(version) >= ssl.TLSVersion.TLSv1_3)
         except Exception:  # a callback inside OpenSSL must never raise
@@ -75,7 +97,7 @@ def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = No
     context._msg_callback = received  # type: ignore[attr-defined]
 
 
-def received_types(obj: ssl.SSLObject) -> set[int] | None:
+def received_types(obj: ssl.SSLObject) -> list[int] | None:
     """The handshake message types ``obj`` received (None when the context was not observed)."""
     return _RECEIVED.get(obj)
 
@@ -149,6 +171,9 @@ class _Recorder:
         cipher: str | None = None,
         verify_code: int | None = None,
         verify_message: str | None = None,
+        violation: str | None = None,
+        after: str | None = None,
+        after_bytes: bytes = b"",
     ) -> HandshakeAttempt:
         head = bytes(self.stream.head)
         return HandshakeAttempt(
@@ -170,7 +195,36 @@ class _Recorder:
             sniffed=sniff(head).protocol if outcome is HandshakeOutcome.NOT_TLS else None,
             client_cert_sent=self.client_cert_sent,
             cert_requested=cert_requested(self.obj) if self.obj is not None else None,
+            violation=violation,
+            after=after,
+            after_bytes=after_bytes,
         )
+
+    def violation(self, reason: str, text: str) -> str | None:
+        """What the server did against the protocol, from OpenSSL's reason and what was received."""
+        seen = received_types(self.obj) if self.obj is not None else None
+        seen = seen or []
+        if seen.count(HELLO_RETRY) >= 2:
+            return "the server sent a second HelloRetryRequest (RFC 8446 §4.1.4 allows one)"
+        if reason in _VIOLATIONS:
+            return _VIOLATIONS[reason]
+        if "ASN1" in text or reason.startswith(("ASN1_", "X509_")) or "BAD_CERTIFICATE" in reason:
+            if CERTIFICATE in seen:
+                return "the server's Certificate message holds something that is not a DER certificate"
+            return "the server sent a message the TLS library cannot decode"
+        return None
+
+    def head_alert(self) -> str | None:
+        """The alert the server answered with, read from its bytes: OpenSSL names only the
+        descriptions it knows; an unassigned code is the server's fault, not an 'unknown error'."""
+        head = bytes(self.stream.head)
+        if len(head) < 7 or head[0] != _ALERT:
+            return None
+        try:
+            alert = parse_alert(head[5:7])
+        except DecodeError:
+            return None
+        return str(alert.description).lower() if alert.description.known else f"unassigned({head[6]})"
 
     def from_error(self, exc: ssl.SSLError) -> HandshakeAttempt:
         """Classify a TLS library error: not TLS, an alert received, a FIN, or our own refusal."""
@@ -181,8 +235,19 @@ class _Recorder:
         alert = alert_name(reason)
         if alert:
             return self.attempt(HandshakeOutcome.ALERT, alert=alert, error=text)
+        raw = self.head_alert()
+        if raw is not None and raw.startswith("unassigned"):
+            return self.attempt(
+                HandshakeOutcome.ALERT,
+                alert=raw,
+                error=text,
+                violation=f"the server sent a fatal alert with a code no RFC assigns ({raw[11:-1]})",
+            )
+        violation = self.violation(reason, text)
+        if violation is not None:
+            return self.attempt(HandshakeOutcome.LOCAL_REJECT, error=text, violation=violation)
         if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
-            return self.attempt(HandshakeOutcome.EOF, error=text)
+            return self.attempt(HandshakeOutcome.EOF, error=text, violation=self.abandoned_retry())
         if reason in _NOT_TLS_REASONS:
             return self.attempt(HandshakeOutcome.NOT_TLS, error=text)
         return self.attempt(HandshakeOutcome.LOCAL_REJECT, error=text)
@@ -201,7 +266,34 @@ class _Recorder:
             ReadEnd.EOF: "connection closed (FIN)",
             ReadEnd.CAP: "the server sent more than the byte cap",
         }.get(end, end.value)
-        return self.attempt(outcome, error=self.stream.error or default)
+        violation = self.abandoned_retry() if outcome is not HandshakeOutcome.TIMEOUT else None
+        return self.attempt(outcome, error=self.stream.error or default, violation=violation)
+
+    def abandoned_retry(self) -> str | None:
+        """A HelloRetryRequest came, then the server hung up on the ClientHello that answered it."""
+        seen = (received_types(self.obj) if self.obj is not None else None) or []
+        if seen.count(HELLO_RETRY) >= 2:
+            return "the server sent a second HelloRetryRequest (RFC 8446 §4.1.4 allows one)"
+        if HELLO_RETRY in seen:
+            return (
+                "the server asked for another key share (HelloRetryRequest), then ended the handshake "
+                "on the ClientHello that carried it"
+            )
+        return None
+
+    def oversized(self) -> HandshakeAttempt | None:
+        """The server's first handshake message claims a length no ServerHello has: stop waiting."""
+        head = bytes(self.stream.head)
+        if len(head) < 9 or head[0] != _HANDSHAKE or head[5] != SERVER_HELLO:
+            return None
+        claimed = int.from_bytes(head[6:9], "big")
+        if claimed <= MAX_SERVER_HELLO:
+            return None
+        return self.attempt(
+            HandshakeOutcome.ERROR,
+            error=f"ServerHello claims {claimed} bytes",
+            violation=f"the server's ServerHello claims {claimed:,} bytes (a real one is a few hundred)",
+        )
 
 
 async def handshake(
@@ -214,6 +306,7 @@ async def handshake(
     servername: str | None,
     client_cert_sent: bool = False,
     grace: float = POST_HANDSHAKE_GRACE_S,
+    http: bool = False,
 ) -> HandshakeResult:
     """Run one handshake on a connected stream; never raises for network or TLS failures."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -241,6 +334,8 @@ async def handshake(
         if end is not ReadEnd.DATA:
             return HandshakeResult(rec.from_transport(end))
         end, data = await stream.recv()
+        if end is ReadEnd.DATA and (huge := rec.oversized()) is not None:
+            return HandshakeResult(huge)
         if end is ReadEnd.DATA:
             incoming.write(data)
         elif end is ReadEnd.EOF and not rec.not_tls:
@@ -253,10 +348,13 @@ async def handshake(
     version, cipher = obj.version(), (obj.cipher() or ("", "", 0))[0]
     chain = peer_chain(obj)
     # Only TLS 1.3 servers reject after our Finished; before 1.3 the rejection is in the handshake.
-    late = None
+    # A server that asked for a certificate we did not send is watched a little longer, and asked
+    # one HTTP request: some enforce client authentication only afterwards (nginx's 400 page).
+    asked = bool(cert_requested(obj)) and not client_cert_sent
+    late: str | None = None
     if version == "TLSv1.3":
-        late = await _late_alert(stream, obj, incoming, min(grace, stream.remaining()))
-    if late is not None:
+        late = await _late_alert(stream, obj, incoming, min(grace, stream.remaining()), keep_listening=asked)
+    if late is not None and late != CLOSED:
         return HandshakeResult(
             rec.attempt(
                 HandshakeOutcome.ALERT,
@@ -267,16 +365,100 @@ async def handshake(
             ),
             chain,
         )
-    return HandshakeResult(rec.attempt(HandshakeOutcome.OK, version=version, cipher=cipher), chain, obj)
+    if late == CLOSED:
+        return HandshakeResult(
+            rec.attempt(
+                HandshakeOutcome.EOF,
+                version=version,
+                cipher=cipher,
+                error="the server closed the connection right after the handshake, without an alert",
+                after="closed",
+            ),
+            chain,
+        )
+    after, first = (None, b"")
+    if http and (asked or port in HTTPS_PORTS):
+        after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
+    return HandshakeResult(
+        rec.attempt(HandshakeOutcome.OK, version=version, cipher=cipher, after=after, after_bytes=first),
+        chain,
+        obj,
+    )
 
 
-async def _late_alert(stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, wait: float) -> str | None:
-    """An alert the server sends right after the handshake (certificate_required), if any."""
+CLOSED = "closed"  # _late_alert's word for a hang-up without an alert
+HTTPS_PORTS = frozenset({443, 4443, 8443, 9443, 10443})
+HTTP_ANSWER_S = 1.0  # the most one request may add to a handshake that already succeeded
+HTTP_ANSWER_BYTES = 16 * 1024
+
+
+async def http_answer(
+    stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, host: str
+) -> tuple[str | None, bytes]:
+    """One ``GET /`` inside the session and the start of the answer: ("http 400 ...", bytes),
+    ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound."""
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nConnection: close\r\n\r\n"
+    try:
+        obj.write(request.encode("ascii", "replace"))
+    except ssl.SSLError:
+        return None, b""
+    if await stream.send(outgoing.read()) is not ReadEnd.DATA:
+        return CLOSED, b""
+    got = bytearray()
+    deadline = time.monotonic() + min(HTTP_ANSWER_S, stream.remaining())
+    while len(got) < HTTP_ANSWER_BYTES and (left := deadline - time.monotonic()) > 0:
+        try:
+            chunk = obj.read(HTTP_ANSWER_BYTES - len(got))
+            if not chunk:
+                break
+            got += chunk
+            if _http_complete(bytes(got)):
+                break
+            continue
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLZeroReturnError:
+            break
+        except ssl.SSLError as exc:
+            alert = alert_name(exc.reason)
+            return (f"alert {alert}" if alert else CLOSED), bytes(got)
+        end, data = await stream.recv(limit=left)
+        if end is not ReadEnd.DATA:
+            if not got and end in (ReadEnd.EOF, ReadEnd.RESET):
+                return CLOSED, b""
+            break
+        incoming.write(data)
+    if not got:
+        return None, b""
+    status = bytes(got).split(b"\r\n", 1)[0][:80].decode("latin-1")
+    return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:2048])
+
+
+def _http_complete(data: bytes) -> bool:
+    """Headers and, when its length is given, the body are in."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value.strip())
+    return False
+
+
+async def _late_alert(
+    stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, wait: float, *, keep_listening: bool = False
+) -> str | None:
+    """An alert the server sends right after the handshake (certificate_required), or CLOSED when
+    it hangs up without one. ``keep_listening``: a ticket does not end the wait (the server asked
+    for a certificate we did not send, and may reject it after issuing tickets)."""
     if wait <= 0:
         return None
     deadline = time.monotonic() + wait
     while (left := deadline - time.monotonic()) > 0:
         end, data = await stream.recv(limit=left)
+        if end in (ReadEnd.EOF, ReadEnd.RESET):
+            return CLOSED
         if end is not ReadEnd.DATA:
             return None
         incoming.write(data)
@@ -286,7 +468,10 @@ async def _late_alert(stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBI
         except ssl.SSLWantReadError:
             # Something decoded cleanly (a NewSessionTicket): the server accepted our Finished,
             # since a server that rejects us sends its alert instead of tickets.
-            return None
+            if not keep_listening:
+                return None
+        except ssl.SSLZeroReturnError:
+            return CLOSED
         except ssl.SSLError as exc:
-            return alert_name(exc.reason)
+            return alert_name(exc.reason) or CLOSED
     return None

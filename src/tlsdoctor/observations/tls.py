@@ -52,6 +52,13 @@ class HandshakeAttempt(Observation):
     sniffed: str | None = None  # protocol recognised in first_bytes ("http", "ssh", "smtp", ...)
     cert_requested: bool | None = None  # a CertificateRequest was seen (None: could not tell)
     client_cert_sent: bool = False
+    # What the server did against the protocol (a suite never offered, a second HelloRetryRequest,
+    # an alert code no RFC assigns, a malformed message): its fault, never the client's policy.
+    violation: str | None = None
+    # After a completed handshake: how the server answered (or ended) right after it, and its first
+    # bytes ("http 400 ..." when one HTTP request was sent; "closed" when it hung up without an alert).
+    after: str | None = None
+    after_bytes: bytes = b""
 
     def describe(self) -> str:
         sni = f"SNI {self.servername}" if self.servername else "no SNI"
@@ -59,13 +66,18 @@ class HandshakeAttempt(Observation):
         t = f"{self.elapsed_ms:.0f} ms"
         match self.outcome:
             case HandshakeOutcome.OK:
-                return f"{head}: ok, {self.version} {self.cipher}, {t}"
+                then = f"; then {self.after}" if self.after else ""
+                return f"{head}: ok, {self.version} {self.cipher}, {t}{then}"
             case HandshakeOutcome.ALERT:
                 return f"{head}: server sent alert {self.alert} after {t}"
             case HandshakeOutcome.VERIFY_FAILED:
                 return f"{head}: certificate rejected: {self.verify_message or self.error}"
+            case HandshakeOutcome.LOCAL_REJECT if self.violation:
+                return f"{head}: the server broke the protocol: {self.violation} ({self.error})"
             case HandshakeOutcome.LOCAL_REJECT:
                 return f"{head}: refused by the client's own policy: {self.error}"
+            case HandshakeOutcome.EOF if self.version:
+                return f"{head}: {self.version} handshake completed, then the server closed (no alert), {t}"
             case HandshakeOutcome.EOF:
                 got = self.bytes_received
                 return f"{head}: server closed the connection (FIN, no alert) after {got} bytes, {t}"
@@ -79,7 +91,7 @@ class HandshakeAttempt(Observation):
             case HandshakeOutcome.CONNECT_FAILED:
                 return f"{head}: TCP connect failed: {self.error}"
             case _:
-                return f"{head}: {self.outcome.value}: {self.error}"
+                return f"{head}: {self.outcome.value}: {self.violation or self.error}"
 
 
 #: The handshake variant that sends an unrelated name as SNI (checks/handshake.py); its chain
@@ -144,3 +156,30 @@ def preview(data: bytes, limit: int = 60) -> str:
     if all(c.isprintable() or c in "\r\n\t" for c in text):
         return repr(text)
     return head.hex(" ")
+
+
+# What web servers answer when client authentication is enforced after the handshake: nginx's 400
+# page ("No required SSL certificate was sent"; "The SSL certificate error" for a bad one), and
+# the 403/495/496 family (nginx's own codes 495 and 496, Apache's 403 "client certificate").
+_CERT_WORDS = (
+    b"no required ssl certificate",
+    b"ssl certificate error",
+    b"client certificate",
+    b"certificate required",
+)
+
+
+def client_cert_refusal(a: HandshakeAttempt) -> str | None:
+    """The post-handshake answer, when it says a client certificate is missing or refused."""
+    if not a.after:
+        return None
+    if a.after.startswith("alert ") and "certificate" in a.after:
+        return a.after
+    if not a.after.startswith("http 4"):
+        return None
+    text = a.after_bytes.lower()
+    code = a.after[5:8]
+    if code in ("495", "496") or any(w in text for w in _CERT_WORDS):
+        line = next((w.decode() for w in _CERT_WORDS if w in text), "")
+        return f"HTTP {a.after[5:]}" + (f" saying '{line}'" if line else "")
+    return None

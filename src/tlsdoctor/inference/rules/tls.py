@@ -71,7 +71,7 @@ from tlsdoctor.inference.rules.path import (
 )
 from tlsdoctor.observations.hello import HelloEnd
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats, client_cert_refusal
 from tlsdoctor.wire.sniff import Sniffed, sniff
 
 _CERT_ALERTS = {
@@ -106,6 +106,36 @@ _KX_POLICY_WORDS = {
     "BAD_ECPOINT": "a broken key share",
     "UNSAFE_LEGACY_RENEGOTIATION_DISABLED": "a server without secure renegotiation (RFC 5746)",
 }
+
+
+# A server's protocol violation is named under the closest cause, as evidence, never as our policy.
+_VIOLATION_CAUSES = (
+    ("never offered", CauseId.CIPHER_MISMATCH),
+    ("ServerHello claims", CauseId.SERVER_NOT_TLS),
+)
+NEXT_STEP = (
+    "; see what it does with `openssl s_client -connect HOST:PORT -msg` and read the server's error log"
+)
+
+
+def violation_for(facts: Facts, cause: CauseId) -> Match | None:
+    """The server broke the protocol in a way closest to ``cause`` (the default client saw it first)."""
+    runs = list(attempts(facts).values())
+    hits = [a for a in runs if a.violation and _violation_cause(a.violation) is cause]
+    if not hits:
+        return None
+    first = next((a for a in hits if a.variant == "default"), hits[0])
+    share = len(hits) / max(len([a for a in runs if a.outcome is not OK]), 1)
+    return Match(
+        0.6 if share >= 0.5 else 0.45,
+        cite(facts, [first, *[a for a in hits if a is not first][:1]]),
+        f"the server broke the TLS protocol: {first.violation} ({len(hits)} of {len(runs)} handshakes)"
+        f"; this is the server's fault, not the client's policy{NEXT_STEP}",
+    )
+
+
+def _violation_cause(violation: str) -> CauseId:
+    return next((c for word, c in _VIOLATION_CAUSES if word in violation), CauseId.SERVER_CLOSED)
 
 
 def _failed_silently(a: HandshakeAttempt) -> bool:
@@ -174,7 +204,9 @@ def server_not_tls(facts: Facts) -> Match | None:
         return Match(
             0.95, cite(facts, hits[:2]), f"the port speaks {seen.label}, not TLS{_starttls_hint(seen)}"
         )
-    return _client_first_port(facts) if not preambles else None
+    if not preambles and (first := _client_first_port(facts)) is not None:
+        return first
+    return violation_for(facts, CauseId.SERVER_NOT_TLS)
 
 
 def label(protocol: str) -> str:
@@ -212,7 +244,7 @@ def client_cert_required(facts: Facts) -> Match | None:
         if a.alert == "certificate_required" or rejected_after_request:
             hits.append(a)
     if not hits:
-        return None
+        return _rejected_after_handshake(facts)
     sent = any(a.client_cert_sent for a in hits)
     summary = (
         "the server rejected the client certificate presented"
@@ -220,6 +252,31 @@ def client_cert_required(facts: Facts) -> Match | None:
         else "the server requires a client certificate (mutual TLS) and none was sent"
     )
     return Match(0.95 if not sent else 0.8, cite(facts, hits[:2]), summary)
+
+
+def _rejected_after_handshake(facts: Facts) -> Match | None:
+    """The handshake completed, then the server refused us for the certificate we did not send:
+    an HTTP 400/403/495/496 page about it (nginx enforces ``ssl_verify_client`` after the handshake),
+    or, after a CertificateRequest, a hang-up without an alert (TLS 1.3's late rejection)."""
+    for a in facts.all(HandshakeAttempt):
+        why = client_cert_refusal(a)
+        if why is not None:
+            asked = "asked for a client certificate, " if a.cert_requested else ""
+            return Match(
+                0.9,
+                cite(facts, [a]),
+                f"the server {asked}completed the handshake without one, then refused the request "
+                f"({why}): it requires a client certificate (mutual TLS), enforced after the handshake",
+            )
+        closed = a.outcome is HandshakeOutcome.EOF and a.version is not None
+        if closed and a.cert_requested and not a.client_cert_sent:
+            return Match(
+                0.8,
+                cite(facts, [a]),
+                f"the server asked for a client certificate, and when none came it closed the "
+                f"{a.version} connection right after the handshake, without an alert",
+            )
+    return None
 
 
 @matrix.weighs(CauseId.SNI_REQUIRED)
@@ -331,8 +388,19 @@ def firewall_reset(facts: Facts) -> Match | None:
     return Match(0.6, cite(facts, runs[:3]), summary + how)
 
 
-@matrix.unless_answered(HelloEnd.EOF, HelloEnd.RESET)
 def server_closed(facts: Facts) -> Match | None:
+    """The server ends handshakes without an alert: every hello (FIN, or RST as a weaker reading);
+    right after a completed handshake; or by breaking the protocol (an unassigned alert code, a
+    malformed Certificate, a HelloRetryRequest it then abandons)."""
+    return matrix.best(
+        _closed_every_hello(facts),
+        _closed_after_handshake(facts),
+        violation_for(facts, CauseId.SERVER_CLOSED),
+    )
+
+
+@matrix.unless_answered(HelloEnd.EOF, HelloEnd.RESET)
+def _closed_every_hello(facts: Facts) -> Match | None:
     """Every hello is answered by a FIN and no alert; or by RST, as a weaker reading."""
     runs = _every_variant(facts, HandshakeOutcome.EOF)
     if runs is not None:
@@ -352,6 +420,24 @@ def server_closed(facts: Facts) -> Match | None:
         )
     if resets is not None:
         return Match(0.4, cite(facts, resets[:2]), "the server itself may be resetting every handshake")
+    return None
+
+
+def _closed_after_handshake(facts: Facts) -> Match | None:
+    """The handshake completed, then a hang-up without an alert, and no certificate was asked for."""
+    default = default_attempt(facts)
+    if (
+        default is not None
+        and default.outcome is HandshakeOutcome.EOF
+        and default.version
+        and not default.cert_requested
+    ):
+        return Match(
+            0.6,
+            cite(facts, [default]),
+            f"the {default.version} handshake completes, then the server closes the connection "
+            f"without an alert, before any request{NEXT_STEP}",
+        )
     return None
 
 
@@ -494,7 +580,7 @@ def cipher_mismatch(facts: Facts) -> Match | None:
             f"no cipher suite in common: the server accepts only {legacy.cipher} ({legacy.version}), "
             "a suite below every security level a client should use (no encryption, export or single DES)",
         )
-    return None
+    return violation_for(facts, CauseId.CIPHER_MISMATCH)
 
 
 def client_tls_policy(facts: Facts) -> Match | None:
@@ -505,7 +591,7 @@ def client_tls_policy(facts: Facts) -> Match | None:
     """
     runs = attempts(facts)
     default = runs.get("default")
-    if default is None or default.outcome is OK or default.cert_requested:
+    if default is None or default.outcome is OK or default.cert_requested or default.violation:
         return None
     if any(r in default.error for r in _CERT_POLICY_REASONS):
         return None  # a weak certificate: cert-weak says so
