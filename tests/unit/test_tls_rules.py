@@ -242,3 +242,48 @@ def test_client_tls_policy_near_miss_every_suite_also_connects() -> None:
         hs("seclevel-0", H.OK, version="TLSv1.2", cipher="AES128-SHA"),
     ]
     assert tls.client_tls_policy(facts(*runs)) is None
+
+
+# Server protocol violations and post-handshake refusals (issue 10 item 4, issue 9 item 10).
+def test_violation_names_the_closest_cause_not_the_clients_policy() -> None:
+    v = "the server chose a cipher suite the client never offered"
+    runs = [
+        hs(n, H.LOCAL_REJECT, error="[SSL: WRONG_CIPHER_RETURNED] wrong cipher", violation=v)
+        for n in ALL_VARIANTS
+    ]
+    m = tls.cipher_mismatch(facts(*runs))
+    assert m is not None and "never offered" in m.summary and m.fixes
+    assert tls.client_tls_policy(facts(*runs)) is None
+    assert tls.server_closed(facts(*runs)) is None
+
+
+def test_violation_near_miss_plain_local_refusal_is_not_a_violation() -> None:
+    runs = [hs("default", H.LOCAL_REJECT, error="[SSL: DH_KEY_TOO_SMALL] dh key too small")]
+    assert tls.server_closed(facts(*runs)) is None
+    assert tls.cipher_mismatch(facts(*runs)) is None
+
+
+def test_client_cert_required_from_http_400_after_the_handshake() -> None:
+    page = b"HTTP/1.1 400 Bad Request\r\n\r\n<center>No required SSL certificate was sent</center>"
+    a = hs("default", H.OK, cert_requested=True, after="http 400 Bad Request", after_bytes=page)
+    m = tls.client_cert_required(facts(a))
+    assert m is not None and m.confidence >= 0.85
+
+
+def test_client_cert_required_near_miss_plain_400_without_certificate_words() -> None:
+    page = b"HTTP/1.1 400 Bad Request\r\n\r\nbad request"
+    a = hs("default", H.OK, cert_requested=True, after="http 400 Bad Request", after_bytes=page)
+    assert tls.client_cert_required(facts(a)) is None
+
+
+def test_client_cert_required_from_a_tls13_hang_up_after_certificate_request() -> None:
+    a = hs("default", H.EOF, version="TLSv1.3", cert_requested=True, after="closed", bytes_received=2400)
+    assert tls.client_cert_required(facts(a)) is not None
+    assert tls.server_closed(facts(a)) is None
+
+
+def test_hang_up_after_handshake_without_request_is_server_closed() -> None:
+    a = hs("default", H.EOF, version="TLSv1.3", cert_requested=False, after="closed", bytes_received=2400)
+    assert tls.client_cert_required(facts(a)) is None
+    m = tls.server_closed(facts(a))
+    assert m is not None and m.confidence >= 0.5

@@ -70,7 +70,7 @@ def strongest(*matches: Match | None) -> Match | None:
     if len(present) == 1:
         return best
     merged = [e for m in present for e in m.evidence]
-    return Match(confidence=best.confidence, evidence=merged, summary=best.summary)
+    return Match(confidence=best.confidence, evidence=merged, summary=best.summary, fixes=best.fixes)
 
 
 def to_cause(cause: CauseId, match: Match) -> Cause:
@@ -81,7 +81,7 @@ def to_cause(cause: CauseId, match: Match) -> Cause:
         confidence=round(max(0.0, min(1.0, match.confidence)), 2),
         summary=match.summary or meta.summary,
         evidence=tuple(match.evidence),
-        fixes=meta.fixes,
+        fixes=match.fixes or meta.fixes,
     )
 
 

@@ -17,6 +17,7 @@ class Match:
     confidence: float
     evidence: Sequence[Evidence]
     summary: str = ""
+    fixes: tuple[str, ...] = ()  # replaces the cause's own fixes when this evidence calls for others
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -271,7 +271,7 @@ def best(*matches: Match | None) -> Match | None:
         return None
     top = max(present, key=lambda m: m.confidence)
     evidence = [e for m in sorted(present, key=lambda m: -m.confidence) for e in m.evidence]
-    return Match(top.confidence, evidence, top.summary)
+    return Match(top.confidence, evidence, top.summary, top.fixes)
 
 
 # A rule's own (variant) match is dropped when the matrix shows its premise false.

@@ -113,6 +113,12 @@ _VIOLATION_CAUSES = (
     ("never offered", CauseId.CIPHER_MISMATCH),
     ("ServerHello claims", CauseId.SERVER_NOT_TLS),
 )
+VIOLATION_FIXES = (
+    "client: nothing to change: the server breaks the TLS protocol; do not lower the client's security "
+    "level or versions for it",
+    "server: see what it sends (`openssl s_client -connect HOST:PORT -msg -state`), read its TLS error log, "
+    "and upgrade or fix its TLS stack (or the middlebox in front of it that rewrites the handshake)",
+)
 NEXT_STEP = (
     "; see what it does with `openssl s_client -connect HOST:PORT -msg` and read the server's error log"
 )
@@ -131,6 +137,7 @@ def violation_for(facts: Facts, cause: CauseId) -> Match | None:
         cite(facts, [first, *[a for a in hits if a is not first][:1]]),
         f"the server broke the TLS protocol: {first.violation} ({len(hits)} of {len(runs)} handshakes)"
         f"; this is the server's fault, not the client's policy{NEXT_STEP}",
+        VIOLATION_FIXES,
     )
 
 
