@@ -65,3 +65,33 @@ def test_one_thing_per_variant(pki: OpensslPki, case: str, expected: str) -> Non
     policy = [c for c in report["causes"] if c["id"] == "client-tls-policy"]
     if expected != "client-tls-policy":
         assert not policy or policy[0]["confidence"] < 0.5, brief(report)
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("tls13-ccm8", "TLS_AES_128_CCM_8_SHA256"),  # a TLS 1.3 suite default clients do not offer
+        ("brainpool-only", "brainpoolP256r1"),  # a group default clients do not offer
+    ],
+)
+def test_every_variant_alike_asks_the_server(pki: OpensslPki, case: str, named: str) -> None:
+    status, report = diagnose(pki, case)
+    assert top(report) == "cipher-mismatch", brief(report)
+    assert named in report["causes"][0]["summary"], brief(report)
+    assert status == 1 and report["verdict"] == "fault"
+    assert any(c["id"] == "server.accepts" for c in report["checks"])
+
+
+def test_a_server_that_accepts_nothing_still_gets_a_candidate_and_a_next_step(pki: OpensslPki) -> None:
+    # TLS 1.3 only, signing only with RSA-PSS-PSS, but holding an rsaEncryption key: nothing works.
+    status, report = diagnose(pki, "tls13-pss-pss-only")
+    assert report["causes"], brief(report)
+    assert "openssl s_client" in report["causes"][0]["summary"], brief(report)
+    assert status == 1
+
+
+def test_ffdhe_only_server_is_healthy_for_an_openssl_client(pki: OpensslPki) -> None:
+    # OpenSSL 3 offers ffdhe2048..8192 by default (TLS 1.3 gets there by HelloRetryRequest).
+    status, report = diagnose(pki, "ffdhe-only")
+    assert top(report) == "healthy", brief(report)
+    assert status == 0

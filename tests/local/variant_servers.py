@@ -190,6 +190,9 @@ def cases(pki: OpensslPki) -> dict[str, contextlib.AbstractContextManager[int]]:
         "null-only": s_server(pki, ["-tls1_2", "-cipher", f"NULL-SHA256:{low}"]),
         "tls13-ccm8": s_server(pki, ["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_8_SHA256"]),
         "ffdhe-only": s_server(pki, ["-groups", "ffdhe2048"]),
+        "brainpool-only": s_server(
+            pki, ["-tls1_2", "-groups", "brainpoolP256r1", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]
+        ),
         "tls13-ffdhe-only": s_server(pki, ["-tls1_3", "-groups", "ffdhe2048"]),
         "sigalg-sha1-only": s_server(
             pki, ["-tls1_2", "-sigalgs", "RSA+SHA1", "-cipher", f"ECDHE-RSA-AES128-GCM-SHA256:{low}"]

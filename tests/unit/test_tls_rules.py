@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpers import ALL_VARIANTS, every, facts, hs
 
 from tlsdoctor.inference.rules import tls
+from tlsdoctor.observations.tls import AcceptScan
 from tlsdoctor.observations.tls import HandshakeOutcome as H
 
 
@@ -287,3 +288,36 @@ def test_hang_up_after_handshake_without_request_is_server_closed() -> None:
     assert tls.client_cert_required(facts(a)) is None
     m = tls.server_closed(facts(a))
     assert m is not None and m.confidence >= 0.5
+
+
+def scan(**fields: object) -> AcceptScan:
+    base: dict[str, object] = {
+        "versions": ("TLSv1.3",),
+        "suites13": ("TLS_AES_128_CCM_8_SHA256",),
+        "suites12": (),
+        "groups": ("x25519",),
+        "schemes": (),
+        "client_versions": ("TLSv1.3", "TLSv1.2"),
+        "client_suites": ("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"),
+        "client_groups": ("x25519", "secp256r1"),
+        "client_schemes": ("rsa_pss_rsae_sha256",),
+    }
+    base.update(fields)
+    return AcceptScan(**base)  # type: ignore[arg-type]
+
+
+def test_scan_names_the_tls13_suite_default_clients_lack() -> None:
+    runs = [hs("default", H.ALERT, alert="handshake_failure"), scan()]
+    m = tls.cipher_mismatch(facts(*runs))
+    assert m is not None and m.confidence >= 0.75 and "TLS_AES_128_CCM_8_SHA256" in m.summary
+
+
+def test_scan_near_miss_a_suite_in_common_names_nothing() -> None:
+    runs = [hs("default", H.ALERT, alert="handshake_failure"), scan(suites13=("TLS_AES_128_GCM_SHA256",))]
+    assert tls.cipher_mismatch(facts(*runs)) is None
+
+
+def test_scan_no_common_version_is_protocol_mismatch() -> None:
+    runs = [hs("default", H.ALERT, alert="protocol_version"), scan(versions=("TLSv1.0",), suites13=())]
+    m = tls.protocol_mismatch(facts(*runs))
+    assert m is not None and "TLSv1.0" in m.summary

@@ -259,3 +259,14 @@ def handshake_outcomes(results: list[CheckResult]) -> dict[str, HandshakeAttempt
             if isinstance(o, HandshakeAttempt):
                 out[o.variant] = o
     return out
+
+
+def alike(results: list[CheckResult]) -> bool:
+    """No handshake variant completed, and the server answered in TLS (an alert, or a flight our
+    client refused): the variants did not separate the causes, so the server must be asked."""
+    runs = handshake_outcomes(results)
+    default = runs.get("default")
+    if default is None or any(a.outcome is HandshakeOutcome.OK for a in runs.values()):
+        return False
+    answered = (HandshakeOutcome.ALERT, HandshakeOutcome.LOCAL_REJECT)
+    return default.outcome in answered and default.bytes_received > 0 and default.violation is None

@@ -11,7 +11,14 @@ import time
 
 from tlsdoctor import runner
 from tlsdoctor.checks.connect import ProxyCheck, Route, TcpCheck, resolve_proxy
-from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck, handshake_outcomes, load_trust
+from tlsdoctor.checks.handshake import (
+    DEFAULT,
+    VARIANTS,
+    HandshakeCheck,
+    alike,
+    handshake_outcomes,
+    load_trust,
+)
 from tlsdoctor.context import Context
 from tlsdoctor.inference import engine
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
@@ -147,6 +154,10 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         )
     else:
         results.extend(await asyncio.gather(*variant_tasks))
+        if route.proxy is None and alike(results):  # ask the server what it accepts (checks/accepts.py)
+            from tlsdoctor.checks.accepts import AcceptCheck
+
+            results.extend(await runner.run([AcceptCheck(route)], ctx))
     if mss_task is not None:
         stalled = any(
             isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.TIMEOUT

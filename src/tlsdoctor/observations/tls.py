@@ -183,3 +183,46 @@ def client_cert_refusal(a: HandshakeAttempt) -> str | None:
         line = next((w.decode() for w in _CERT_WORDS if w in text), "")
         return f"HTTP {a.after[5:]}" + (f" saying '{line}'" if line else "")
     return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptScan(Observation):
+    """What the server accepts (a bounded scan) next to what the default client offers.
+
+    Run when every handshake variant failed the same way: the variants change the client's policy,
+    this asks the server directly, version by version, suite by suite, group by group. Names are
+    IANA's. ``complete`` is False when the scan's deadline cut it short.
+    """
+
+    kind: ClassVar[str] = "accept-scan"
+
+    versions: tuple[str, ...]
+    suites13: tuple[str, ...]
+    suites12: tuple[str, ...]
+    groups: tuple[str, ...]
+    schemes: tuple[str, ...]
+    client_versions: tuple[str, ...]
+    client_suites: tuple[str, ...]
+    client_groups: tuple[str, ...]
+    client_schemes: tuple[str, ...]
+    version_ends: tuple[tuple[str, str], ...] = ()  # (version, how its probe ended) when refused
+    handshakes: int = 0
+    complete: bool = True
+
+    def describe(self) -> str:
+        if not self.versions:
+            ends = ", ".join(f"{v}: {e}" for v, e in self.version_ends)
+            return f"the server accepted no version offering every suite, group and scheme ({ends})"
+        parts = [f"versions {', '.join(self.versions)}"]
+        if self.suites13:
+            parts.append(f"TLS 1.3 suites {', '.join(self.suites13)}")
+        if self.suites12:
+            parts.append(
+                f"TLS 1.2 suites {', '.join(self.suites12[:6])}{'...' if len(self.suites12) > 6 else ''}"
+            )
+        if self.groups:
+            parts.append(f"groups {', '.join(self.groups)}")
+        if self.schemes:
+            parts.append(f"signature schemes {', '.join(self.schemes[:6])}")
+        cut = "" if self.complete else " (cut short by the deadline)"
+        return f"the server accepts {'; '.join(parts)}{cut} [{self.handshakes} probes]"

@@ -71,7 +71,13 @@ from tlsdoctor.inference.rules.path import (
 )
 from tlsdoctor.observations.hello import HelloEnd
 from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, RepeatStats, client_cert_refusal
+from tlsdoctor.observations.tls import (
+    AcceptScan,
+    HandshakeAttempt,
+    HandshakeOutcome,
+    RepeatStats,
+    client_cert_refusal,
+)
 from tlsdoctor.wire.sniff import Sniffed, sniff
 
 _CERT_ALERTS = {
@@ -519,8 +525,13 @@ def _pinned(runs: dict[str, HandshakeAttempt], names: tuple[str, ...]) -> list[H
     return [runs[v] for v in names if v in runs]
 
 
-@matrix.weighs(CauseId.PROTOCOL_MISMATCH)
 def protocol_mismatch(facts: Facts) -> Match | None:
+    """No TLS version in common: from the variants, the hello matrix, or what the server accepts."""
+    return matrix.best(_protocol_mismatch(facts), _scan_says(facts, CauseId.PROTOCOL_MISMATCH))
+
+
+@matrix.weighs(CauseId.PROTOCOL_MISMATCH)
+def _protocol_mismatch(facts: Facts) -> Match | None:
     """Every modern hello is refused for its version, and a legacy-pinned one is taken up.
 
     The pinned variants keep the client's own security level, so a legacy-pinned hello may still
@@ -553,8 +564,15 @@ def protocol_mismatch(facts: Facts) -> Match | None:
     return None
 
 
-@matrix.weighs(CauseId.CIPHER_MISMATCH)
 def cipher_mismatch(facts: Facts) -> Match | None:
+    """No suite, group or scheme in common: from the variants, the matrix, or what the server accepts."""
+    if protocol_mismatch(facts) is not None:
+        return None
+    return matrix.best(_cipher_mismatch(facts), _scan_says(facts, CauseId.CIPHER_MISMATCH))
+
+
+@matrix.weighs(CauseId.CIPHER_MISMATCH)
+def _cipher_mismatch(facts: Facts) -> Match | None:
     """The default fails over what to negotiate, and offering every suite (same level, same
     versions) connects; or only the everything-relaxed client does, at TLS 1.2 or newer."""
     runs = attempts(facts)
@@ -588,6 +606,66 @@ def cipher_mismatch(facts: Facts) -> Match | None:
             "a suite below every security level a client should use (no encryption, export or single DES)",
         )
     return violation_for(facts, CauseId.CIPHER_MISMATCH)
+
+
+def _listed(names: tuple[str, ...], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f" (+{len(names) - most} more)" if len(names) > most else "")
+
+
+def scan_mismatch(facts: Facts) -> tuple[CauseId, Match] | None:
+    """What the server accepts (checks/accepts.py) against what the default client offers.
+
+    | the scan shows                                         | cause             | conf. |
+    |--------------------------------------------------------|-------------------|-------|
+    | versions accepted, none the client offers              | protocol-mismatch | .85   |
+    | at every common version: no suite, group or scheme the | cipher-mismatch   | .80   |
+    |   client offers is accepted (each one named)           |                   |       |
+    | nothing accepted, even every suite, group and scheme   | cipher-mismatch   | .40   |
+    |   (the server's own configuration allows nothing)      |                   |       |
+    """
+    scan = facts.first(AcceptScan)
+    if scan is None:
+        return None
+    ev = cite(facts, [scan, *([d] if (d := default_attempt(facts)) is not None else [])])
+    common = [v for v in scan.versions if v in scan.client_versions]
+    if scan.versions and not common:
+        return CauseId.PROTOCOL_MISMATCH, Match(
+            0.85,
+            ev,
+            f"the server accepts only {_listed(scan.versions)}; "
+            f"the client offers {_listed(scan.client_versions)}",
+        )
+    if not scan.versions:
+        ends = ", ".join(f"{v}: {e}" for v, e in scan.version_ends)
+        return CauseId.CIPHER_MISMATCH, Match(
+            0.4,
+            ev,
+            f"the server refuses every hello, even those offering every suite, group and signature scheme "
+            f"({ends}): its own configuration leaves nothing to agree on (e.g. a certificate its signature-"
+            f"scheme list cannot sign with){NEXT_STEP}",
+        )
+    missing: list[str] = []
+    for version in common:
+        if version == "TLSv1.3" and scan.suites13 and not set(scan.suites13) & set(scan.client_suites):
+            missing.append(f"TLS 1.3 suites: the server accepts only {_listed(scan.suites13)}")
+        elif version != "TLSv1.3" and scan.suites12 and not set(scan.suites12) & set(scan.client_suites):
+            missing.append(f"{version} suites: the server accepts only {_listed(scan.suites12)}")
+    if scan.groups and scan.client_groups and not set(scan.groups) & set(scan.client_groups):
+        missing.append(f"groups: the server accepts only {_listed(scan.groups)}")
+    if scan.schemes and scan.client_schemes and not set(scan.schemes) & set(scan.client_schemes):
+        missing.append(f"signature schemes: the server accepts only {_listed(scan.schemes)}")
+    if not missing:
+        return None
+    return CauseId.CIPHER_MISMATCH, Match(
+        0.8,
+        ev,
+        "nothing in common with what the client offers by default: " + "; ".join(missing),
+    )
+
+
+def _scan_says(facts: Facts, cause: CauseId) -> Match | None:
+    found = scan_mismatch(facts)
+    return found[1] if found is not None and found[0] is cause else None
 
 
 def client_tls_policy(facts: Facts) -> Match | None:
