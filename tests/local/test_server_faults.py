@@ -132,3 +132,11 @@ def test_nginx_400_no_required_certificate_is_client_cert_required(pki: OpensslP
     assert top["id"] == "client-cert-required", brief(report)
     assert "400" in top["summary"], brief(report)
     assert status == 1 and report["verdict"] == "fault"
+
+
+def test_alert_then_garbage_still_gets_a_candidate_and_a_next_step() -> None:
+    status, report = diagnose_server(start_hostile("alert-then-garbage"))
+    assert report["causes"], brief(report)
+    top = report["causes"][0]
+    assert top["id"] == "cipher-mismatch" and "openssl s_client" in top["summary"], brief(report)
+    assert status == 1
