@@ -70,7 +70,9 @@ def diagnose(server: FaultServer, ca_file: Path) -> tuple[int, dict[str, Any]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("megabytes", [4, 20])
+# 15 MB: just under the input bound (tlsdoctor.inputs.MAX_CA_FILE_BYTES, 16 MiB); 40,000 certificates
+# took OpenSSL's store minutes to load whole.
+@pytest.mark.parametrize("megabytes", [4, 15])
 def test_healthy_server_with_a_big_ca_bundle_is_healthy(
     healthy: FaultServer, tmp_path: Path, megabytes: int
 ) -> None:

@@ -20,12 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlsdoctor.errors import InputError
+from tlsdoctor.inputs import MAX_CA_FILE_BYTES  # the CLI's bound: the library may be called directly
 from tlsdoctor.net.tls import observe
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.server_messages import parse_certificate
 
 WHOLE_LOAD_MAX = 1000  # certificates: OpenSSL's store takes this many in well under 0.1 s
-MAX_CA_FILE_BYTES = 64 * 1024 * 1024  # the Mozilla bundle is ~0.2 MB; 64 MB is not a CA file
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
 _END = b"-----END CERTIFICATE-----"
 
