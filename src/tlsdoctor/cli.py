@@ -114,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("text", nargs="*", metavar="TEXT", help="the error text; read from stdin when absent")
     _output_options(e)
 
+    h = sub.add_parser(
+        "host", help="local machine checks: clock, descriptors, ports, MTUs, proxy, trust, policy"
+    )
+    h.add_argument("--ntp", metavar="HOST", help="NTP server for the clock (default: the configured ones)")
+    h.add_argument("--no-ntp", action="store_true", help="do not ask any NTP server")
+    h.add_argument("--pid", metavar="PID", help="judge this process's descriptors (default: this shell's)")
+    h.add_argument("--timeout", default="2", metavar="S", help="NTP query timeout (default 2)")
+    _output_options(h)
+
     m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
     m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
     m.add_argument(
@@ -280,6 +289,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from tlsdoctor.commands.explain import run_explain
 
         return emit(run_explain(read_explain_text(args)), args)
+    if args.command == "host":
+        from tlsdoctor.commands.host import run_host
+
+        return emit(run_host(ntp=args.ntp, no_ntp=args.no_ntp, pid=args.pid, timeout=args.timeout), args)
     if args.command == "demo":
         if args.lab:
             from tlsdoctor.commands.demo_lab import run_lab_demo

@@ -31,13 +31,6 @@ def test_host_unreachable() -> None:
     assert transport.host_unreachable(facts(tcp(C.TIMEOUT))) is None
 
 
-def test_client_fd_and_port_exhaustion() -> None:
-    assert transport.client_fd_exhaustion(facts(tcp(C.FD_EXHAUSTED, errno_name="EMFILE"))) is not None
-    assert transport.client_fd_exhaustion(facts(tcp(C.REFUSED))) is None
-    assert transport.client_port_exhaustion(facts(tcp(C.PORT_EXHAUSTED))) is not None
-    assert transport.client_port_exhaustion(facts(tcp(C.FD_EXHAUSTED))) is None
-
-
 def _tunnel(outcome: TunnelOutcome, status: int | None = None) -> ProxyTunnel:
     return ProxyTunnel(
         proxy="http://198.18.0.1:3128", target="example.test:443", outcome=outcome, status=status

@@ -98,6 +98,7 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
         return None
     tcp_results = await runner.run([TcpCheck(a) for a in addresses], ctx)
     results.extend(tcp_results)
+    results.extend(await host_facts(tcp_results, ctx))
     for r in tcp_results:
         for o in r.observations:
             if isinstance(o, TcpConnect) and o.outcome is ConnectOutcome.CONNECTED:
@@ -115,6 +116,21 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
 
         results.extend(await runner.run([TraceCheck(lost[0])], ctx))
     return None
+
+
+async def host_facts(tcp_results: list[CheckResult], ctx: Context) -> list[CheckResult]:
+    """The client's own limits, when a connect failed for want of a descriptor or a local port:
+    the same facts `tlsdoctor host` shows, for client-fd-exhaustion / client-port-exhaustion."""
+    from tlsdoctor.host.fds import FdCheck
+    from tlsdoctor.host.ports import PortCheck
+
+    ended = {o.outcome for r in tcp_results for o in r.observations if isinstance(o, TcpConnect)}
+    wanted: list[runner.Check] = []
+    if ConnectOutcome.FD_EXHAUSTED in ended:
+        wanted.append(FdCheck())
+    if ConnectOutcome.PORT_EXHAUSTED in ended:
+        wanted.append(PortCheck())
+    return await runner.run(wanted, ctx) if wanted else []
 
 
 HEAD_START_S = 0.15

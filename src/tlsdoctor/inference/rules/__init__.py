@@ -13,7 +13,7 @@ RULES: tuple[Rule, ...]  # built by __getattr__ on first access
 
 
 def _table() -> tuple[Rule, ...]:
-    from tlsdoctor.inference.rules import cert, clock, dns, tls, transport
+    from tlsdoctor.inference.rules import cert, client, clock, dns, tls, transport
 
     return (
         dns.DNS_NXDOMAIN,
@@ -31,6 +31,7 @@ def _table() -> tuple[Rule, ...]:
         cert.TLS_INTERCEPTION,
         cert.CLIENT_CA_STORE,
         clock.CLIENT_CLOCK_SKEW,
+        *client.RULES,
     )
 
 

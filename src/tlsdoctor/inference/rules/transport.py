@@ -7,7 +7,7 @@ from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
 from tlsdoctor.inference.rules.path import intermittent, unstable_transport, with_trace
-from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
+from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
 
@@ -63,22 +63,6 @@ def host_unreachable(facts: Facts) -> Match | None:
             found.confidence, found.evidence, f"{found.summary}: {said.icmp_from} answered ICMP {said.icmp}"
         )
     return with_trace(facts, found)
-
-
-def client_fd_exhaustion(facts: Facts) -> Match | None:
-    """EMFILE/ENFILE/ENOBUFS while creating or connecting a socket: the client ran out."""
-    bad = [c for c in facts.all(TcpConnect) if c.outcome is ConnectOutcome.FD_EXHAUSTED]
-    if not bad:
-        return None
-    return Match(0.95, cite(facts, bad), f"the client could not open a socket ({bad[0].errno_name})")
-
-
-def client_port_exhaustion(facts: Facts) -> Match | None:
-    """EADDRNOTAVAIL on connect: no free local port (or source address) for this destination."""
-    bad = [c for c in facts.all(TcpConnect) if c.outcome is ConnectOutcome.PORT_EXHAUSTED]
-    if not bad:
-        return None
-    return Match(0.9, cite(facts, bad), "connect failed with EADDRNOTAVAIL: no free ephemeral port")
 
 
 _TUNNEL_CONFIDENCE = {
@@ -163,8 +147,6 @@ RULES = (
     Rule(CauseId.NETWORK_UNSTABLE, network_unstable),
     Rule(CauseId.PROXY_REQUIRED, proxy_required),
     Rule(CauseId.PROXY_ERROR, proxy_error),
-    Rule(CauseId.CLIENT_FD_EXHAUSTION, client_fd_exhaustion),
-    Rule(CauseId.CLIENT_PORT_EXHAUSTION, client_port_exhaustion),
 )
 
 __all__ = ["RULES", "HandshakeOutcome"]
