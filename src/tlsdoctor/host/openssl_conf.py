@@ -170,7 +170,8 @@ _VERSIONS = {
 
 
 def policy(path: str, environ: Mapping[str, str] | None = None) -> TlsPolicy:
-    """The policy the file sets, and what this Python's default client context has in effect."""
+    """The policy the file sets (what curl and other OpenSSL clients apply), and what this Python's
+    default client context has: Python sets its own minimum and security level over the file's."""
     config = load(path, environ)
     commands, notes = system_default(config) if config.files else ([], [])
     values: dict[str, str] = {}
@@ -190,8 +191,8 @@ def policy(path: str, environ: Mapping[str, str] | None = None) -> TlsPolicy:
         security_level=int(level.group(1)) if level else None,
         options=options,
         legacy_renegotiation=legacy,
-        effective_minimum=_VERSIONS.get(effective.minimum_version, str(effective.minimum_version)),
-        effective_security_level=effective.security_level,
+        python_minimum=_VERSIONS.get(effective.minimum_version, str(effective.minimum_version)),
+        python_security_level=effective.security_level,
         notes=tuple(config.notes + notes),
     )
 

@@ -194,8 +194,10 @@ class TlsPolicy(Observation):
     security_level: int | None = None  # from @SECLEVEL in CipherString
     options: tuple[str, ...] = ()
     legacy_renegotiation: bool = False  # Options UnsafeLegacyRenegotiation / UnsafeLegacyServerConnect
-    effective_minimum: str | None = None  # Python's default client context
-    effective_security_level: int | None = None
+    # Python's ssl sets its own minimum (TLS 1.2) and security level on every context, over the
+    # file's: curl and other OpenSSL clients follow the file, Python follows these.
+    python_minimum: str | None = None
+    python_security_level: int | None = None
     notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -206,9 +208,9 @@ class TlsPolicy(Observation):
             parts.append(f"CipherString {self.cipher_string}")
         if self.options:
             parts.append(f"Options {','.join(self.options)}")
-        if self.effective_security_level is not None:
+        if self.python_security_level is not None:
             parts.append(
-                f"in effect: minimum {self.effective_minimum}, security level {self.effective_security_level}"
+                f"Python's ssl: minimum {self.python_minimum}, security level {self.python_security_level}"
             )
         parts.append("legacy renegotiation " + ("allowed" if self.legacy_renegotiation else "refused"))
         return "OpenSSL policy: " + "; ".join(parts)
