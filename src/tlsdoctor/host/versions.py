@@ -52,13 +52,17 @@ async def curl_version(deadline: float = CURL_DEADLINE_S) -> LibraryVersion | No
     exe = shutil.which("curl")
     if exe is None:
         return None
-    proc = await asyncio.create_subprocess_exec(
-        exe,
-        "--version",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            exe,
+            "--version",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    except OSError as exc:  # out of descriptors or processes: itself a finding
+        why = f"cannot run curl: {exc.strerror or exc}"
+        return LibraryVersion(name="curl", version="unknown", detail=why)
     try:
         async with asyncio.timeout(deadline):
             assert proc.stdout is not None
