@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from tlsdoctor.host.ports import PortCheck
-from tlsdoctor.observations.host import SocketStates
+from tlsdoctor.host.trust import TrustCheck, system_bundle_path
+from tlsdoctor.observations.host import SocketStates, TrustStoreDiff
 from tlsdoctor.testing.tlsservers import TlsServer
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
@@ -289,3 +291,30 @@ def test_time_wait_sockets_are_counted() -> None:
 def test_bad_input(args: list[str]) -> None:
     proc = run("host", *args)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_trust_stores_compared(tmp_path: Path) -> None:
+    """A corporate CA added to one bundle and a root missing from it: counted on each side."""
+    system = tmp_path / "system.pem"
+    bundle = system_bundle_path()
+    assert bundle is not None
+    blocks = Path(bundle).read_text().split("-----END CERTIFICATE-----")
+    roots = [b + "-----END CERTIFICATE-----\n" for b in blocks if "BEGIN CERTIFICATE" in b]
+    system.write_text("".join(roots))
+    corporate = trustme.CA().cert_pem.bytes().decode()
+    other = tmp_path / "other.pem"
+    other.write_text("".join(roots[1:]) + corporate)
+    status, _, found = TrustCheck(system=str(system), certifi=str(other)).collect()
+    (diff,) = [o for o in found if isinstance(o, TrustStoreDiff)]
+    assert (diff.only_first, diff.only_second, diff.common) == (1, 1, len(roots) - 1)
+    assert status.value == "pass"
+    # Near miss made real: the same bundle, last updated three years ago, is stale.
+    three_years = time.time() - 3 * 365 * 86400
+    os.utime(system, (three_years, three_years))
+    status, summary, _ = TrustCheck(system=str(system), certifi=str(other)).collect()
+    assert status.value == "warn" and "last updated 1095 days ago" in summary
+
+
+def test_missing_system_bundle_fails(tmp_path: Path) -> None:
+    status, summary, _ = TrustCheck(system=str(tmp_path / "gone.pem")).collect()
+    assert status.value == "fail" and "No such file" in summary
