@@ -7,7 +7,7 @@ from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.helpers import any_ok, cite, connects
 from tlsdoctor.inference.rules.path import intermittent, unstable_transport, with_trace
-from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TunnelOutcome
+from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
 
