@@ -28,6 +28,7 @@ class Options:
     host_is_ip: bool = False
     starttls: str | None = None  # a plaintext protocol to upgrade first (net.starttls.PROTOCOLS), or None
     expect_fingerprint: str | None = None  # the leaf SHA-256 (lowercase hex) the server really has
+    idle: float | None = None  # --idle: seconds to hold a handshaken connection quiet (checks/idle.py)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -261,6 +261,14 @@ def fingerprint(text: str | None) -> str | None:
     return value
 
 
+def client_profile(name: str | None) -> None:
+    """--client NAME (contract/cli.md): a known client's hello, trust store and policy. No profile
+    exists yet (they come with scan's client simulation) and the command line has no --client, so
+    a name is refused as the command line refuses the option, rather than quietly ignored."""
+    if name is not None:
+        raise UsageError(f"unrecognized arguments: --client {shown(str(name))}: no client profiles exist yet")
+
+
 def _proxy(host: str, proxy: str | None, no_proxy: bool, environ: Mapping[str, str] | None) -> None:
     """The proxy that will be used (--proxy, else the environment's) parses, now rather than mid-run."""
     if proxy is not None and no_proxy:
@@ -291,7 +299,9 @@ def diagnose_options(
     cert: Path | str | None = None,
     key: Path | str | None = None,
     starttls: str | None = None,
+    idle: object = None,
     expect_fingerprint: str | None = None,
+    client: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Options:
     """Validate diagnose's (and scan's) arguments into Options; the first bad one raises
@@ -305,6 +315,10 @@ def diagnose_options(
     if starttls is not None and starttls not in STARTTLS_PROTOCOLS:
         raise UsageError(f"invalid --starttls {shown(starttls)}: one of {', '.join(STARTTLS_PROTOCOLS)}")
     step_timeout = seconds(timeout)
+    idle_limit = None if idle is None else seconds(idle, "--idle")
+    if idle_limit is not None:
+        raise UsageError("--idle is not available yet")
+    client_profile(client)
     repeats = 0 if repeat is None else count(repeat, 1, MAX_REPEAT, "--repeat")
     _proxy(parsed.host, proxy, no_proxy, environ)
     cert_path, key_path = client_identity(cert, key)
@@ -326,4 +340,5 @@ def diagnose_options(
         host_is_ip=parsed.is_ip,
         starttls=starttls,
         expect_fingerprint=fingerprint(expect_fingerprint),
+        idle=idle_limit,
     )

@@ -93,6 +93,18 @@ class Report:
         """Contract exit status: 0 healthy, 1 fault (inconclusive counts as not healthy)."""
         return 0 if self.verdict is Verdict.HEALTHY else 1
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON envelope of contract/cli.md as plain data: report.envelope's, the one serializer."""
+        from tlsdoctor.report.envelope import envelope
+
+        return envelope(self)
+
+    def to_json(self) -> str:
+        """The JSON envelope as text, exactly as ``--json`` prints it."""
+        from tlsdoctor.report.envelope import to_json
+
+        return to_json(self)
+
 
 def worst(statuses: Sequence[Status]) -> Status:
     """The most severe of several statuses, for checks made of sub-probes."""
