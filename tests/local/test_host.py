@@ -165,14 +165,18 @@ except OSError:
     pass
 for fd in held[-3:]:  # the event loop's epoll and self-pipe: the run itself starts, its sockets do not
     os.close(fd)
-sys.exit(cli.main(["diagnose", target, "--servername", "localhost", "--timeout", "3", "--json"]))
+argv = ["diagnose", target, "--servername", "localhost", "--timeout", "3", "--json", *sys.argv[2:]]
+sys.exit(cli.main(argv))
 """
 
 
-def test_diagnose_when_socket_fails_with_emfile() -> None:
+@pytest.mark.parametrize("via_proxy", [False, True], ids=["direct", "proxy"])
+def test_diagnose_when_socket_fails_with_emfile(via_proxy: bool) -> None:
     with TlsServer() as server:
+        # The proxy is never reached: its socket() fails first. Any loopback port stands for it.
+        proxy = ["--proxy", f"http://127.0.0.1:{server.port}"] if via_proxy else []
         proc = subprocess.run(
-            [sys.executable, "-c", DIAGNOSE_STARVED, f"127.0.0.1:{server.port}"],
+            [sys.executable, "-c", DIAGNOSE_STARVED, f"127.0.0.1:{server.port}", *proxy],
             capture_output=True,
             text=True,
             timeout=60,

@@ -92,6 +92,7 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
         direct = [TcpCheck(a) for a in addresses]
         proxied, *_ = reached = await runner.run([ProxyCheck(route), *direct], ctx)
         results.extend(reached)
+        results.extend(await host_facts(reached, ctx))
         return route if proxied.status.value == "pass" else None
     if not addresses:
         results.append(runner.skipped("tcp", "no address to connect to"))

@@ -131,4 +131,5 @@ class PortCheck(FactCheck):
             return Status.WARN, f"cannot read {RANGE_FILE}; {states.describe()}", [states]
         usage = port_usage(*bounds, sockets)
         near = usage.fraction >= NEAR
-        return (Status.WARN if near else Status.PASS), usage.describe(), [usage, states]
+        summary = f"{usage.describe()}; {states.describe()}"
+        return (Status.WARN if near else Status.PASS), summary, [usage, states]
