@@ -33,6 +33,7 @@ __all__ = [
     "Status",
     "Verdict",
     "__version__",
+    "check_host",
     "diagnose",
     "diagnose_async",
     "explain",
@@ -142,6 +143,22 @@ async def _diagnosis(options: Options) -> Report:
     from tlsdoctor.context import Context
 
     return await run(Context(options=options))
+
+
+def check_host(
+    *, ntp: str | None = None, no_ntp: bool = False, pid: int | None = None, timeout: float = 2.0
+) -> Report:
+    """The local machine's side of TLS failures, as ``tlsdoctor host``: clock against ``ntp`` (else
+    the configured servers; none with ``no_ntp``), descriptors (of process ``pid``, else this one),
+    ephemeral ports, MTUs, proxy settings, trust stores, OpenSSL policy, versions. An invalid value
+    raises ``ValueError`` with the CLI's message. Inside a running event loop it runs in a thread."""
+    from tlsdoctor.commands.host import run_host
+    from tlsdoctor.errors import InputError, UsageError
+
+    try:
+        return _outside_running_loop(run_host, ntp=ntp, no_ntp=no_ntp, pid=pid, timeout=timeout)
+    except (UsageError, InputError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def scan(

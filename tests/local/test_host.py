@@ -322,3 +322,18 @@ def test_trust_stores_compared(tmp_path: Path) -> None:
 def test_missing_system_bundle_fails(tmp_path: Path) -> None:
     status, summary, _ = TrustCheck(system=str(tmp_path / "gone.pem")).collect()
     assert status.value == "fail" and "No such file" in summary
+
+
+def test_library_check_host() -> None:
+    import tlsdoctor
+    from tlsdoctor.report.envelope import envelope
+
+    for _ in range(2):  # callable again after its first call
+        found = tlsdoctor.check_host(no_ntp=True, pid=os.getpid())
+        assert found.command == "host" and envelope(found)["command"] == "host"
+        usage = [o for c in found.checks for o in c.observations if o.kind == "fd-usage"]
+        assert len(usage) == 1 and usage[0].to_data()["pid"] == os.getpid()
+    with pytest.raises(ValueError, match="--pid"):
+        tlsdoctor.check_host(pid=0)
+    with pytest.raises(ValueError, match="contradict"):
+        tlsdoctor.check_host(ntp="127.0.0.1", no_ntp=True)

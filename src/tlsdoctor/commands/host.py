@@ -30,8 +30,9 @@ async def host(ctx: Context, *, pid: int | None = None, ntp: bool = True) -> Rep
     )
 
 
-def run_host(*, ntp: str | None, no_ntp: bool, pid: str | None, timeout: str) -> Report:
-    """The CLI's entry: validate (exit 2 on bad input, before anything runs), then run."""
+def run_host(*, ntp: str | None, no_ntp: bool, pid: object, timeout: object) -> Report:
+    """The CLI's and the library's entry: validate (UsageError/InputError on bad input, before
+    anything runs: exit 2 or ValueError), then run. ``pid`` and ``timeout`` as text (CLI) or numbers."""
     import asyncio
     import os
 
