@@ -75,6 +75,7 @@ def test_openssl_conf_follows_includes_and_references(tmp_path: Path) -> None:
     assert found.options == ("ServerPreference", "UnsafeLegacyRenegotiation")
     assert found.legacy_renegotiation
     assert len(found.files) == 3
+    assert any("security level 3, Python's ssl uses" in n for n in found.notes)
     worries = openssl_conf.concerns(found)
     assert any("SECLEVEL=3" in w for w in worries) and any("renegotiation" in w for w in worries)
 
@@ -103,6 +104,17 @@ def test_openssl_conf_relative_include_uses_pragma(tmp_path: Path) -> None:
     extra = "openssl_conf = init\n[s]\nsystem_default = d\n[d]\nMinProtocol = TLSv1.2\n"
     write(tmp_path / "extra.cnf", extra)
     assert openssl_conf.policy(str(main), environ={}).min_protocol == "TLSv1.2"
+
+
+def test_openssl_conf_quoted_values(tmp_path: Path) -> None:
+    main = write(
+        tmp_path / "q.cnf",
+        "openssl_conf = init\n[init]\nssl_conf = s\n[s]\nsystem_default = d\n[d]\n"
+        "CipherString = \"DEFAULT:@SECLEVEL=1\"  # legacy\nMinProtocol = 'TLSv1.2'\n",
+    )
+    found = openssl_conf.policy(str(main), environ={})
+    assert (found.cipher_string, found.security_level) == ("DEFAULT:@SECLEVEL=1", 1)
+    assert found.min_protocol == "TLSv1.2"
 
 
 def test_openssl_conf_path(tmp_path: Path) -> None:

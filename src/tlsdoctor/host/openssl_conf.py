@@ -53,9 +53,12 @@ class Config:
 
 
 def _strip(value: str) -> str:
+    """A value without its comment and surrounding quotes ("a#b" keeps its #)."""
     value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0:
+            return value[1:end]
     return value.split("#", 1)[0].strip()
 
 
@@ -193,8 +196,24 @@ def policy(path: str, environ: Mapping[str, str] | None = None) -> TlsPolicy:
         legacy_renegotiation=legacy,
         python_minimum=_VERSIONS.get(effective.minimum_version, str(effective.minimum_version)),
         python_security_level=effective.security_level,
-        notes=tuple(config.notes + notes),
+        notes=tuple(config.notes + notes + _python_differs(values, effective)),
     )
+
+
+def _python_differs(values: dict[str, str], python: ssl.SSLContext) -> list[str]:
+    """Python's ssl sets its own minimum and security level: then the same host accepts a server
+    with curl and refuses it with Python (or the reverse)."""
+    level = _SECLEVEL.search(values.get("cipherstring", ""))
+    minimum = values.get("minprotocol")
+    python_minimum = _VERSIONS.get(python.minimum_version)
+    out = []
+    if level and int(level.group(1)) != python.security_level:
+        out.append(
+            f"this file sets security level {level.group(1)}, Python's ssl uses {python.security_level}"
+        )
+    if minimum and python_minimum not in (None, "default") and minimum != python_minimum:
+        out.append(f"this file sets MinProtocol {minimum}, Python's ssl uses {python_minimum}")
+    return out
 
 
 def concerns(found: TlsPolicy) -> list[str]:
@@ -224,4 +243,5 @@ class PolicyCheck(FactCheck):
         worries = concerns(found)
         if found.config is None:
             return Status.PASS, f"{path} cannot be read: OpenSSL's built-in policy applies", [found]
-        return (Status.WARN if worries else Status.PASS), "; ".join(worries) or found.describe(), [found]
+        summary = "; ".join([*(worries or [found.describe()]), *found.notes[:2]])
+        return (Status.WARN if worries else Status.PASS), summary, [found]
