@@ -5,6 +5,7 @@ environment, TIME_WAIT sockets in /proc/net/tcp, and bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -333,6 +334,11 @@ def test_library_check_host() -> None:
         assert found.command == "host" and envelope(found)["command"] == "host"
         usage = [o for c in found.checks for o in c.observations if o.kind == "fd-usage"]
         assert len(usage) == 1 and usage[0].to_data()["pid"] == os.getpid()
+
+    async def inside_a_loop() -> str:
+        return tlsdoctor.check_host(no_ntp=True).command
+
+    assert asyncio.run(inside_a_loop()) == "host"
     with pytest.raises(ValueError, match="--pid"):
         tlsdoctor.check_host(pid=0)
     with pytest.raises(ValueError, match="contradict"):
