@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--cert", metavar="PEM", type=Path, help="client certificate to present (mTLS)")
     d.add_argument("--key", metavar="PEM", type=Path, help="key of the client certificate")
     d.add_argument(
+        "--idle",
+        metavar="S",
+        help="after a successful handshake, hold the connection quiet up to S seconds to catch idle closes",
+    )
+    d.add_argument(
         "--expect-fingerprint",
         metavar="SHA256",
         help="SHA-256 of the leaf the server really has; another one means interception",
@@ -160,6 +165,7 @@ def diagnose_options(args: argparse.Namespace) -> Options:
         cert=args.cert,
         key=args.key,
         starttls=getattr(args, "starttls", None),
+        idle=getattr(args, "idle", None),
         expect_fingerprint=getattr(args, "expect_fingerprint", None),
     )
 

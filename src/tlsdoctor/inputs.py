@@ -316,8 +316,6 @@ def diagnose_options(
         raise UsageError(f"invalid --starttls {shown(starttls)}: one of {', '.join(STARTTLS_PROTOCOLS)}")
     step_timeout = seconds(timeout)
     idle_limit = None if idle is None else seconds(idle, "--idle")
-    if idle_limit is not None:
-        raise UsageError("--idle is not available yet")
     client_profile(client)
     repeats = 0 if repeat is None else count(repeat, 1, MAX_REPEAT, "--repeat")
     _proxy(parsed.host, proxy, no_proxy, environ)

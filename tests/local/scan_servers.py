@@ -122,8 +122,10 @@ def nginx(
     curves: str,
     prefer: bool,
     ecdsa: bool = False,
+    directives: str = "",
 ) -> Iterator[int]:
-    """Debian's nginx in the foreground, one process, with this TLS configuration."""
+    """Debian's nginx in the foreground, one process, with this TLS configuration (and ``directives``
+    in its server block, such as ``keepalive_timeout 1s;``)."""
     assert NGINX is not None
     port = free_port()
     rsa_cert, rsa_key = certs.files["RSA"]
@@ -131,6 +133,8 @@ def nginx(
     if ecdsa:
         ec_cert, ec_key = certs.files["ECDSA"]
         extra = f"    ssl_certificate {ec_cert}; ssl_certificate_key {ec_key};"
+    if directives:
+        extra += f"\n    {directives}"
     conf = directory / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(

@@ -162,6 +162,13 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     healthy = any(
         isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.OK for o in default.observations
     )
+    idle_task = None
+    if healthy and ctx.options.idle is not None:  # --idle: held quiet while the probes below run
+        from tlsdoctor.checks.idle import IdleCheck
+
+        idle_task = asyncio.create_task(runner.run_one(IdleCheck(route, ctx.options.idle), ctx))
+    elif ctx.options.idle is not None:
+        results.append(runner.skipped("idle", "not run: the default handshake failed, so nothing to hold"))
     if healthy:
         for task in variant_tasks:
             task.cancel()
@@ -200,6 +207,8 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
             results.extend(await runner.run([auto_stability(route, signs, seen)], ctx))
     await inspect(ctx, route, results)
     results.append(await size_task)  # it ran alongside all of the above
+    if idle_task is not None:
+        results.append(await idle_task)
 
 
 def finished(task: asyncio.Task[CheckResult]) -> list[CheckResult]:

@@ -347,8 +347,10 @@ CAUSES: dict[CauseId, CauseInfo] = {
         "server",
         "the connection works but the server closes it after a quiet period; a later write fails",
         (
-            "enable keep-alive pings or reconnect on EPIPE/ECONNRESET; set the client pool's idle timeout "
-            "below the server's",
+            "set the client pool's keep-alive / idle timeout shorter than the server's (the time measured "
+            "here), minus a margin",
+            "retry idempotent requests once on a fresh connection after EPIPE/ECONNRESET",
+            "validate pooled connections before reuse (a zero-byte read, or the pool's pre-ping option)",
         ),
         ("raise keepalive_timeout / idle timeout on the server and on any load balancer or NAT in front",),
     ),

@@ -35,6 +35,7 @@ class Stream:
         self.sent = 0
         self.head = bytearray()  # the first bytes received, for sniffing and evidence
         self.error: str = ""
+        self.errno: int | None = None  # the OS errno of the last failed send or read
         self.pending = b""  # bytes already read past a proxy's answer, handed out first
 
     def remaining(self) -> float:
@@ -52,10 +53,10 @@ class Stream:
         except TimeoutError:
             return ReadEnd.TIMEOUT
         except (ConnectionResetError, BrokenPipeError) as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error, self.errno = f"{type(exc).__name__}: {exc}", exc.errno
             return ReadEnd.RESET
         except OSError as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error, self.errno = f"{type(exc).__name__}: {exc}", exc.errno
             return ReadEnd.ERROR
         self.sent += len(data)
         return ReadEnd.DATA
@@ -85,10 +86,10 @@ class Stream:
         except TimeoutError:
             return ReadEnd.TIMEOUT, b""
         except ConnectionResetError as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error, self.errno = f"{type(exc).__name__}: {exc}", exc.errno
             return ReadEnd.RESET, b""
         except OSError as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error, self.errno = f"{type(exc).__name__}: {exc}", exc.errno
             return ReadEnd.ERROR, b""
         return (ReadEnd.DATA, data) if data else (ReadEnd.EOF, b"")
 

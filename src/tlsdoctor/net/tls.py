@@ -115,6 +115,7 @@ class HandshakeResult:
     attempt: HandshakeAttempt
     chain: tuple[bytes, ...] = ()
     tls: ssl.SSLObject | None = None
+    bios: tuple[ssl.MemoryBIO, ssl.MemoryBIO] | None = None  # (incoming, outgoing): to use the session on
 
 
 def alert_name(reason: str | None) -> str | None:
@@ -383,6 +384,7 @@ async def handshake(
         rec.attempt(HandshakeOutcome.OK, version=version, cipher=cipher, after=after, after_bytes=first),
         chain,
         obj,
+        (incoming, outgoing),
     )
 
 

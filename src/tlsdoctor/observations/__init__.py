@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
     from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+    from tlsdoctor.observations.idle import IdleEnd, IdleHold
     from tlsdoctor.observations.starttls import StarttlsOutcome, StarttlsResult
     from tlsdoctor.observations.tcp import ConnectOutcome, ProxyTunnel, TcpConnect, TunnelOutcome
     from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain, RepeatStats, preview
@@ -44,6 +45,8 @@ _HOME: dict[str, str] = {
     "HandshakeOutcome": "tls",
     "HelloEnd": "hello",
     "HelloProbe": "hello",
+    "IdleEnd": "idle",
+    "IdleHold": "idle",
     "IssuerFetch": "cert",
     "NtpFailure": "cert",
     "Observation": "base",
@@ -85,6 +88,8 @@ __all__ = [
     "HandshakeOutcome",
     "HelloEnd",
     "HelloProbe",
+    "IdleEnd",
+    "IdleHold",
     "IssuerFetch",
     "NtpFailure",
     "Observation",

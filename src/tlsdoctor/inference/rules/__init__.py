@@ -13,7 +13,7 @@ RULES: tuple[Rule, ...]  # built by __getattr__ on first access
 
 
 def _table() -> tuple[Rule, ...]:
-    from tlsdoctor.inference.rules import cert, client, clock, dns, tls, transport
+    from tlsdoctor.inference.rules import cert, client, clock, dns, idle, tls, transport
 
     return (
         dns.DNS_NXDOMAIN,
@@ -32,18 +32,14 @@ def _table() -> tuple[Rule, ...]:
         cert.CLIENT_CA_STORE,
         clock.CLIENT_CLOCK_SKEW,
         *client.RULES,
+        *idle.RULES,
     )
 
 
 # Causes that no live probe observes yet; `explain` still names them from error text (the engine
-# weighs text clues for every cause). server-idle-close needs the --idle probe; a write after close
-# happens inside the user's application, which only its error text (EPIPE) shows.
-TEXT_ONLY: frozenset[CauseId] = frozenset(
-    {
-        CauseId.SERVER_IDLE_CLOSE,
-        CauseId.CLIENT_WRITE_AFTER_CLOSE,
-    }
-)
+# weighs text clues for every cause). None today: server-idle-close and client-write-after-close
+# come from the --idle probe (rules/idle.py).
+TEXT_ONLY: frozenset[CauseId] = frozenset()
 
 
 def __getattr__(name: str) -> tuple[Rule, ...]:
