@@ -8,6 +8,7 @@ HTTP/1.1 first), and the near misses that keep the connection for the whole hold
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ from scan_servers import NGINX, Certs, nginx
 
 import tlsdoctor
 from tlsdoctor.testing import FaultServer, Pki
+from tlsdoctor.testing.base import abort
 from tlsdoctor.testing.endpoints import running
+from tlsdoctor.testing.tlsservers import IdleCloseServer, read_request
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 
@@ -80,6 +83,31 @@ def test_idle_skipped_when_the_handshake_fails(servers: dict[str, FaultServer]) 
     assert check["status"] == "skip"
 
 
+class IdleResetServer(IdleCloseServer):
+    """Aborts the quiet connection with an RST after 1 s, as some load balancers and NATs do."""
+
+    def after_handshake(self, tls: ssl.SSLSocket) -> None:
+        tls.settimeout(self.idle)
+        try:
+            read_request(tls)
+        except TimeoutError:
+            abort(tls)
+
+
+def test_server_resetting_a_quiet_connection() -> None:
+    server = IdleResetServer().start()
+    try:
+        status, report, _ = diagnose(server.port, server.ca_file, "--idle", "3")
+    finally:
+        server.stop()
+    assert status == 1 and report["causes"][0]["id"] == "server-idle-close"
+    seen = idle_data(report)
+    assert (seen["ending"], seen["fin_ms"], seen["close_notify_ms"]) == ("reset", None, None), seen
+    assert 800 <= seen["reset_ms"] <= 2500
+    assert seen["write_error"] in ("EPIPE", "ECONNRESET") and seen["writes"] == 1, seen
+    assert "RST at" in report["causes"][0]["summary"]
+
+
 def test_library_idle_keyword(servers: dict[str, FaultServer]) -> None:
     server = servers["idle-close"]
     report = tlsdoctor.diagnose(
@@ -103,10 +131,14 @@ NGINX_TLS = {
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
-@pytest.mark.parametrize(("keepalive", "idle", "closes"), [("1s", "3", True), ("75s", "2", False)])
+@pytest.mark.parametrize(
+    ("keepalive", "idle", "closes"), [("1s", "3", True), ("75s", "2", False), ("0", "2", False)]
+)
 def test_nginx_keepalive_timeout(
     certs: Certs, tmp_path: Path, keepalive: str, idle: str, closes: bool
 ) -> None:
+    """1 s: closed after the response, an idle close. 75 s: held 2 s, open. 0: keep-alive off, nginx
+    answers "Connection: close" and closes at once: announced, so a note, not server-idle-close."""
     with nginx(certs, tmp_path, directives=f"keepalive_timeout {keepalive};", **NGINX_TLS) as port:
         status, report, _ = diagnose(port, certs.ca_file, "--idle", idle)
     seen = idle_data(report)
@@ -115,9 +147,13 @@ def test_nginx_keepalive_timeout(
         assert status == 1 and report["causes"][0]["id"] == "server-idle-close", report["causes"]
         assert 800 <= seen["ended_ms"] <= 2500, seen
         assert seen["write_error"] in ("EPIPE", "ECONNRESET"), seen
+    elif keepalive == "0":
+        assert status == 0, report["causes"]
+        assert seen["announced_close"] and seen["status"] == "warn", seen
+        assert seen["ending"] in ("fin", "close-notify") and seen["ended_ms"] < 1000, seen
     else:
         assert status == 0, report["causes"]
-        assert seen["ending"] == "open"
+        assert seen["ending"] == "open" and not seen["announced_close"]
 
 
 # the CLI's text, and the library's value of the same meaning (a str is refused by the library too)

@@ -32,7 +32,7 @@ from tlsdoctor.testing.endpoints import running
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 CLIENT_TIMEOUT = 1.5
-PUBLIC = ("diagnose", "diagnose_async", "scan", "explain", "explain_exception")
+PUBLIC = ("diagnose", "diagnose_async", "scan", "explain", "explain_exception", "check_host")
 CONTRACT_KEYWORDS = [
     *("servername", "connect_to", "resolver", "ca_file", "proxy", "no_proxy", "timeout", "repeat", "ntp"),
     *("cert", "key", "starttls", "idle", "expect_fingerprint", "client"),
@@ -76,6 +76,7 @@ def test_every_public_name_works_twice(servers: dict[str, FaultServer]) -> None:
         assert asyncio.run(tlsdoctor.diagnose_async(target, **kw)).verdict is tlsdoctor.Verdict.HEALTHY
         assert tlsdoctor.scan(target, **kw).command == "scan"
         assert tlsdoctor.explain("SSL routines::certificate verify failed").command == "explain"
+        assert tlsdoctor.check_host(no_ntp=True).command == "host"
         try:
             socket.create_connection(("127.0.0.1", servers["refused"].port), timeout=2)
         except ConnectionRefusedError as exc:
