@@ -321,3 +321,15 @@ def test_scan_no_common_version_is_protocol_mismatch() -> None:
     runs = [hs("default", H.ALERT, alert="protocol_version"), scan(versions=("TLSv1.0",), suites13=())]
     m = tls.protocol_mismatch(facts(*runs))
     assert m is not None and "TLSv1.0" in m.summary
+
+
+def test_client_tls_policy_unexplained_refusal_is_a_weak_candidate_with_a_next_step() -> None:
+    m = tls.client_tls_policy(
+        facts(hs("default", H.LOCAL_REJECT, error="[SSL: SOMETHING_NEW] something new"))
+    )
+    assert m is not None and m.confidence < 0.5 and "openssl s_client" in m.summary
+
+
+def test_client_tls_policy_near_miss_violation_is_never_policy() -> None:
+    a = hs("default", H.LOCAL_REJECT, error="[SSL] ASN1 lib", violation="junk Certificate")
+    assert tls.client_tls_policy(facts(a)) is None

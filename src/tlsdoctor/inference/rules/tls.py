@@ -696,7 +696,14 @@ def client_tls_policy(facts: Facts) -> Match | None:
         return None
     if what is not None:
         return Match(0.6, cite(facts, [default]), f"the client's security level refuses {what}")
-    return None
+    # Unexplained: our TLS library refused the server's flight and nothing relaxed connects. A
+    # candidate, weakly held, with the next step: what exactly the server sent.
+    return Match(
+        0.35,
+        cite(facts, [default]),
+        f"the client's TLS library refused the server's answer ({default.error}), and no relaxed "
+        f"client connected either{NEXT_STEP}",
+    )
 
 
 def server_overloaded(facts: Facts) -> Match | None:
