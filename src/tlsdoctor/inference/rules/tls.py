@@ -683,12 +683,20 @@ def client_tls_policy(facts: Facts) -> Match | None:
     low, wide = runs.get("seclevel-0"), runs.get("all-ciphers")
     what = next((w for r, w in _KX_POLICY_WORDS.items() if r in default.error), None)
     if low is not None and low.outcome is OK and (wide is None or wide.outcome is not OK):
-        offered = what or f"something below the client's security level ({default.error or default.alert})"
+        if what is not None:
+            head = f"the client's security level refuses {what}"
+        else:
+            how = f"alert {default.alert}" if default.alert else default.error
+            head = (
+                f"the server refuses the default client ({how}) but accepts the same suites and versions "
+                "at security level 0: it needs something the client's level excludes (SHA-1 signatures, "
+                "1024-bit DH, RSA keys under 2048 bits)"
+            )
         return Match(
             0.85,
             cite(facts, [default, low]),
-            f"the client's security level refuses {offered}; the same client at level 0 connects "
-            f"({low.version} {low.cipher}): the server should fix this, not the client",
+            f"{head}; the same client at level 0 connects ({low.version} {low.cipher}): "
+            "the server should fix this, not the client",
         )
     if default.outcome is not HandshakeOutcome.LOCAL_REJECT:
         return None
