@@ -64,6 +64,8 @@ def diagnose_server(server: FaultServer) -> tuple[int, dict[str, Any]]:
         ("hrr-loop", "server-closed", "HelloRetryRequest"),
         ("huge-server-hello", "server-not-tls", "claims"),
         ("junk-certificate", "server-closed", "not a DER certificate"),
+        # A ServerHello, then silence at every segment size: not a path-MTU black hole.
+        ("choose-then-silent", "server-overloaded", "mid-handshake"),
     ],
 )
 def test_protocol_violation_is_the_servers_fault(name: str, expected: str, words: str) -> None:

@@ -333,3 +333,25 @@ def test_client_tls_policy_unexplained_refusal_is_a_weak_candidate_with_a_next_s
 def test_client_tls_policy_near_miss_violation_is_never_policy() -> None:
     a = hs("default", H.LOCAL_REJECT, error="[SSL] ASN1 lib", violation="junk Certificate")
     assert tls.client_tls_policy(facts(a)) is None
+
+
+def test_stall_after_server_hello_at_every_mss_is_the_server_not_the_path() -> None:
+    from tlsdoctor.observations.path import MssProbe
+
+    runs = every(H.TIMEOUT, bytes_received=127)
+    small = [
+        MssProbe(address="198.18.0.10", port=443, mss=m, outcome="timeout", bytes_received=127)
+        for m in (1200, 536)
+    ]
+    assert tls.path_mtu_blackhole(facts(*runs, *small)) is None
+    m = tls.server_overloaded(facts(*runs, *small))
+    assert m is not None and "mid-handshake" in m.summary
+
+
+def test_stall_near_miss_small_mss_gets_further_is_still_the_path() -> None:
+    from tlsdoctor.observations.path import MssProbe
+
+    runs = every(H.TIMEOUT, bytes_received=1448)
+    small = [MssProbe(address="198.18.0.10", port=443, mss=536, outcome="ok", bytes_received=4000)]
+    assert tls.path_mtu_blackhole(facts(*runs, *small)) is not None
+    assert tls.server_overloaded(facts(*runs, *small)) is None

@@ -487,12 +487,39 @@ def path_mtu_blackhole(facts: Facts) -> Match | None:
             "and no ICMP fragmentation-needed comes back",
         )
     stalled = [a for a in runs if a.outcome is HandshakeOutcome.TIMEOUT and a.bytes_received > 0]
-    if not stalled or any(a.outcome is OK for a in runs):
+    if not stalled or any(a.outcome is OK for a in runs) or _stalls_at_any_mss(facts):
         return None
     return Match(
         0.55,
         cite(facts, stalled[:2]),
         f"the server's answer stalled after {stalled[0].bytes_received} bytes and never completed",
+    )
+
+
+def _stalls_at_any_mss(facts: Facts) -> bool:
+    """Small segments stall after the very same bytes: not the path's MTU, the server itself."""
+    default, probes = default_attempt(facts), mss_probes(facts)
+    return (
+        default is not None
+        and bool(probes)
+        and all(
+            p.outcome == HandshakeOutcome.TIMEOUT.value and p.bytes_received == default.bytes_received
+            for p in probes
+        )
+    )
+
+
+def _stalled_mid_handshake(facts: Facts) -> Match | None:
+    """The server answers (a ServerHello), then nothing, at every MSS: it hangs mid-handshake."""
+    default = default_attempt(facts)
+    if default is None or default.outcome is not HandshakeOutcome.TIMEOUT or not _stalls_at_any_mss(facts):
+        return None
+    return Match(
+        0.5,
+        cite(facts, [default, *mss_probes(facts)[:1]]),
+        f"the server starts its answer ({default.bytes_received} bytes, a ServerHello) and then sends "
+        "nothing more, with full-size and small segments alike (so not a path-MTU black hole): it hangs "
+        "mid-handshake (a stuck worker, a slow or unreachable key signer)" + NEXT_STEP,
     )
 
 
@@ -715,10 +742,14 @@ def client_tls_policy(facts: Facts) -> Match | None:
 
 
 def server_overloaded(facts: Facts) -> Match | None:
-    """The concurrency ramp shows latency or failures growing with load (or repeats slow down, time out)."""
+    """The concurrency ramp shows latency or failures growing with load (or repeats slow down, time
+    out); or the server hangs after its ServerHello at every segment size."""
     ramp = overload(facts)
     if ramp is not None:
         return ramp
+    hung = _stalled_mid_handshake(facts)
+    if hung is not None:
+        return hung
     stats = facts.first(RepeatStats)
     if stats is None or stats.failures == 0 or stats.failures == stats.attempts:
         return None
