@@ -366,7 +366,12 @@ async def handshake(
             ),
             chain,
         )
-    if late == CLOSED:
+    after, first = (None, b"")
+    if late is None and http and (asked or port in HTTPS_PORTS):
+        after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
+    # A hang-up after a CertificateRequest we left unanswered, whether within the grace period or
+    # on our request (a loaded server takes longer than the grace), is the late rejection itself.
+    if late == CLOSED or (asked and after == CLOSED):
         return HandshakeResult(
             rec.attempt(
                 HandshakeOutcome.EOF,
@@ -377,9 +382,6 @@ async def handshake(
             ),
             chain,
         )
-    after, first = (None, b"")
-    if http and (asked or port in HTTPS_PORTS):
-        after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
     return HandshakeResult(
         rec.attempt(HandshakeOutcome.OK, version=version, cipher=cipher, after=after, after_bytes=first),
         chain,
