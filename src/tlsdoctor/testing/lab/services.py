@@ -23,6 +23,7 @@ MID_CLIENT_SIDE_IP = "198.18.1.1"
 PROXY_PORTS = {"open": 3128, "auth": 3129, "deny": 3130}
 PROXY_USER = ("lab", "labpass")
 DNSFAIL_PORT = 5399
+IDLE_PORT = 9443  # the same nginx with keepalive_timeout 1s: what `diagnose --idle` should catch
 
 
 def listening(pid: int, ip: str, port: int, proto: str = "tcp") -> bool:
@@ -80,6 +81,15 @@ http {{
         ssl_protocols TLSv1.2 TLSv1.3;
         location / {{ return 200 "tlsdoctor lab: $ssl_server_name\\n"; }}
     }}
+    server {{
+        listen {ip}:{idle_port} ssl;
+        server_name www.{zone} {zone};
+        ssl_certificate {chain};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        keepalive_timeout 1s;
+        location / {{ return 200 "tlsdoctor lab: idle 1 s\\n"; }}
+    }}
 }}
 """
 
@@ -88,9 +98,12 @@ def start_nginx(ns: Namespaces, workdir: Path, chain: Path, key: Path) -> subpro
     d = workdir / "nginx"
     d.mkdir(mode=0o755)
     conf = d / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(d=d, ip=SERVER_IP, zone=ZONE, chain=chain, key=key))
+    conf.write_text(
+        NGINX_CONF.format(d=d, ip=SERVER_IP, zone=ZONE, chain=chain, key=key, idle_port=IDLE_PORT)
+    )
     proc = ns.spawn_in("server", ["nginx", "-c", str(conf), "-e", str(d / "nginx-error.log")])
     wait_listening(ns, proc, SERVER_IP, 443, "nginx")
+    wait_listening(ns, proc, SERVER_IP, IDLE_PORT, "nginx")
     return proc
 
 
