@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 import trustme
 
+from tlsdoctor import runner
+from tlsdoctor.context import Context, Options
+from tlsdoctor.host.base import DEADLINE_S
 from tlsdoctor.host.ports import PortCheck
 from tlsdoctor.host.trust import TrustCheck, system_bundle_path
 from tlsdoctor.observations.host import SocketStates, TrustStoreDiff
@@ -343,3 +346,19 @@ def test_library_check_host() -> None:
         tlsdoctor.check_host(pid=0)
     with pytest.raises(ValueError, match="contradict"):
         tlsdoctor.check_host(ntp="127.0.0.1", no_ntp=True)
+
+
+def test_a_read_that_never_returns_costs_one_deadline(tmp_path: Path) -> None:
+    """A "bundle" that is a FIFO with no writer: open() blocks for ever. The check ends at its
+    deadline with status error, and the run (asyncio.run included) returns right after."""
+    fifo = tmp_path / "bundle.pem"
+    os.mkfifo(fifo)
+    ctx = Context(options=Options(host=""))
+    started = time.monotonic()
+    try:
+        result = asyncio.run(runner.run_one(TrustCheck(system=str(fifo)), ctx))
+        elapsed = time.monotonic() - started
+    finally:  # release the abandoned reader: a writer appears and closes at once (EOF)
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert result.status.value == "error" and "deadline" in result.summary
+    assert elapsed < DEADLINE_S + 1.0
