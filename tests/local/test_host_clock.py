@@ -55,7 +55,8 @@ def ntp_responder() -> Iterator[str]:
 
 
 def host(ntp_server: str, *, shift: str | None) -> tuple[int, dict[str, Any]]:
-    argv = [sys.executable, "-m", "tlsdoctor", "host", "--ntp", ntp_server, "--json"]
+    # A generous per-step timeout: the machine is shared, and the subject is the offset, not speed.
+    argv = [sys.executable, "-m", "tlsdoctor", "host", "--ntp", ntp_server, "--timeout", "5", "--json"]
     env = dict(os.environ)
     if shift is not None:
         faketime = shutil.which("faketime")
@@ -70,7 +71,9 @@ def host(ntp_server: str, *, shift: str | None) -> tuple[int, dict[str, Any]]:
 
 def clock_offset(data: dict[str, Any]) -> float:
     (clock,) = [c for c in data["checks"] if c["id"] == "clock"]
-    (obs,) = [o for o in clock["data"]["observations"] if o["kind"] == "clock-offset"]
+    found = [o for o in clock["data"]["observations"] if o["kind"] == "clock-offset"]
+    assert len(found) == 1, clock
+    (obs,) = found
     return float(obs["offset_s"])
 
 
