@@ -14,7 +14,7 @@ import os
 import ssl
 import time
 
-from tlsdoctor.certs.trust import MAX_STORE_FILE, _der_blocks
+from tlsdoctor.certs.trust import MAX_STORE_FILE, _der_blocks, _looks_like_cert_file
 from tlsdoctor.host.base import Collected, FactCheck
 from tlsdoctor.model import Status
 from tlsdoctor.observations.base import Observation
@@ -39,6 +39,28 @@ def system_bundle_path() -> str | None:
         if candidate and os.path.isfile(candidate):
             return candidate
     return None
+
+
+def hashed_directory(path: str | None = None) -> TrustBundle | None:
+    """A store kept only as a c_rehash directory (SSL_CERT_DIR, OPENSSL's certs/): its certificates
+    counted by their files, when there is no bundle file at all."""
+    paths = ssl.get_default_verify_paths()
+    directory = path or paths.capath or paths.openssl_capath
+    try:
+        names = os.listdir(directory) if directory else []
+        modified = os.stat(directory).st_mtime if directory else 0.0
+    except OSError:
+        return None
+    count = sum(_looks_like_cert_file(n) for n in names)
+    if not directory or not count:
+        return None
+    return TrustBundle(
+        name="system",
+        path=directory,
+        anchors=count,
+        modified=dt.datetime.fromtimestamp(modified, dt.UTC),
+        age_days=max(0.0, (time.time() - modified) / 86400),
+    )
 
 
 def certifi_path() -> str | None:
@@ -95,6 +117,8 @@ class TrustCheck(FactCheck):
         now = time.time()
         found: list[Observation] = []
         system_path = self.system or system_bundle_path()
+        if system_path is None and (directory := hashed_directory()) is not None:
+            return Status.PASS, directory.describe(), [directory]
         if system_path is None:
             where = ", ".join(KNOWN_BUNDLES[:2])
             return (
