@@ -129,6 +129,9 @@ def test_path_mtu_blackhole(lab: Lab, timeout: str | None) -> None:
     assert report["causes"][0]["confidence"] >= 0.9
     # The UDP path-MTU probe: 1500-byte datagrams vanish with no ICMP, 1280 bytes get through.
     assert "path.mtu: UDP packets of 1500+ bytes (DF) to 198.18.2.2 vanish with no ICMP" in evidence(report)
+    # The difference was re-run (started while the default was still silent) and held every time.
+    (again,) = [c for c in report["checks"] if c["id"] == "path.reproduce"]
+    assert again["status"] == "pass" and "first attempt: timeout" in again["summary"], again
 
 
 def test_path_mtu_measured_when_icmp_flows(lab: Lab, timeout: str | None) -> None:

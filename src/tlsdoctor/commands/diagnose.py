@@ -7,6 +7,7 @@ probes of a phase run concurrently, so a dead endpoint costs about one timeout p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from tlsdoctor import runner
@@ -25,6 +26,7 @@ from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult, Report, TargetInfo
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.observations.cert import CertificateProblem, ProblemKind
+from tlsdoctor.observations.path import MssProbe, Reproduction
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
@@ -157,6 +159,7 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     # pays for the variants; a failing or silent one starts them after at most HEAD_START.
     await asyncio.wait({default_task}, timeout=min(HEAD_START_S, ctx.timeout / 10))
     variant_tasks = [asyncio.create_task(runner.run_one(c, ctx)) for c in variant_checks]
+    early = asyncio.create_task(early_confirm(ctx, route, default_task, mss_task)) if mss_task else None
     default = await default_task
     results.append(default)
     healthy = any(
@@ -169,6 +172,11 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         idle_task = asyncio.create_task(runner.run_one(IdleCheck(route, ctx.options.idle), ctx))
     elif ctx.options.idle is not None:
         results.append(runner.skipped("idle", "not run: the default handshake failed, so nothing to hold"))
+    first = handshake_outcomes([default]).get("default")
+    if early is not None and (first is None or first.outcome not in SILENT_ENDS):
+        early.cancel()  # the default answered after all: nothing to confirm
+        await asyncio.gather(early, return_exceptions=True)
+        early = None
     if healthy:
         for task in variant_tasks:
             task.cancel()
@@ -197,7 +205,19 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         from tlsdoctor.checks.ramp import SynSampleCheck
 
         results.extend(await runner.run([SynSampleCheck(route)], ctx))
-    results.extend(await runner.run(path_checks(ctx, route, [*results, *finished(size_task)]), ctx))
+    seen = [*results, *finished(size_task)]
+    other = early_pair(seen) if early is not None and first is not None else None
+    if early is not None and other is None:
+        early.cancel()
+        await asyncio.gather(early, return_exceptions=True)
+        early = None
+    later, reproduced = await asyncio.gather(
+        runner.run(path_checks(ctx, route, seen, confirmed=early is not None), ctx),
+        confirmation(ctx, route, early, first, other),
+    )
+    results.extend(later)
+    if reproduced is not None:
+        results.append(reproduced)
     # What the path probes found can itself be a sign of loss (a ramp with failures, a failure that did
     # not reproduce): follow it with the short repeat, unless one already ran.
     if route.proxy is None and ctx.options.repeat == 0 and not any(r.id == "path.stability" for r in results):
@@ -216,7 +236,76 @@ def finished(task: asyncio.Task[CheckResult]) -> list[CheckResult]:
     return [task.result()] if task.done() and not task.cancelled() and task.exception() is None else []
 
 
-def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[runner.Check]:
+EARLY_MIN_S, EARLY_FACTOR, EARLY_MAX_S = 1.0, 4.0, 2.0
+
+
+async def early_confirm(
+    ctx: Context,
+    route: Route,
+    default_task: asyncio.Task[CheckResult],
+    mss_task: asyncio.Task[CheckResult],
+) -> CheckResult | None:
+    """The re-runs of (default, small MSS), started while the default handshake is still silent.
+
+    A small-MSS handshake that completed while the default one stays silent (EARLY_FACTOR times longer
+    than the small one took, within EARLY_MIN_S..EARLY_MAX_S) is the path-MTU black hole's picture; its
+    confirmation re-runs (checks/confirm.py) would otherwise start only after the default's whole
+    timeout, and themselves last one more. Started now, they end about when the default does. Cancelled
+    by converse when the default answers after all, and used only when it ended silent.
+    """
+    from tlsdoctor.checks.confirm import ConfirmCheck
+
+    start = time.monotonic()
+    await asyncio.wait({mss_task}, timeout=ctx.timeout)
+    if default_task.done() or not mss_task.done() or mss_task.cancelled() or mss_task.exception():
+        return None
+    other = early_pair([mss_task.result()])
+    if other is None:
+        return None
+    took = max(o.elapsed_ms for o in mss_task.result().observations if isinstance(o, MssProbe)) / 1000
+    wait = min(EARLY_MAX_S, max(EARLY_MIN_S, EARLY_FACTOR * took)) - (time.monotonic() - start)
+    await asyncio.wait({default_task}, timeout=max(0.0, wait))
+    if default_task.done():
+        return None
+    return await runner.run_one(ConfirmCheck(route, pair=(("default", "timeout"), other)), ctx)
+
+
+def early_pair(results: list[CheckResult]) -> tuple[str, str] | None:
+    """The small-MSS probe that answered, as the confirmation pair's other side."""
+    from tlsdoctor.checks.confirm import answering_probe
+
+    mss = [o for r in results for o in r.observations if isinstance(o, MssProbe)]
+    return answering_probe({}, mss) if mss else None
+
+
+async def confirmation(
+    ctx: Context,
+    route: Route,
+    early: asyncio.Task[CheckResult | None] | None,
+    first: HandshakeAttempt | None,
+    other: tuple[str, str] | None,
+) -> CheckResult | None:
+    """The early confirmation, with the default's real first outcome (it was started before the default
+    ended); or, when it did not start in time, the same re-runs now."""
+    from tlsdoctor.checks.confirm import ConfirmCheck
+
+    if early is None or first is None or other is None:
+        return None
+    done = await early
+    if done is None:
+        return await runner.run_one(ConfirmCheck(route, pair=(("default", first.outcome.value), other)), ctx)
+    fixed = tuple(
+        dataclasses.replace(o, first=first.outcome.value)
+        if isinstance(o, Reproduction) and o.probe == "default"
+        else o
+        for o in done.observations
+    )
+    return dataclasses.replace(done, observations=fixed)
+
+
+def path_checks(
+    ctx: Context, route: Route, results: list[CheckResult], *, confirmed: bool = False
+) -> list[runner.Check]:
     """Phase 3a: the path probes the default handshake's ending calls for (checks/path.py, checks/ramp.py)."""
     from tlsdoctor.checks.confirm import ConfirmCheck, answering_probe
     from tlsdoctor.checks.path import ResetOriginCheck
@@ -263,7 +352,7 @@ def path_checks(ctx: Context, route: Route, results: list[CheckResult]) -> list[
     ):
         mss = [o for r in results for o in r.observations if isinstance(o, MssProbe)]
         other = answering_probe(runs, mss)
-        if other is not None:
+        if other is not None and not confirmed:  # (confirmed: the re-runs started early, early_confirm)
             checks.append(ConfirmCheck(route, pair=(("default", first), other)))
     return checks
 
