@@ -23,6 +23,10 @@ from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest, SynSamp
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
+# Under load a handshake may be this many times slower than unloaded (at least this long) before it counts
+# as failed: the contract's "ServerHello late or missing". It keeps a held connection from costing the
+# rest of the window.
+RAMP_LATE_FACTOR, RAMP_LATE_MIN_S = 4.0, 1.0
 # The automatic repeat (no --repeat, signs of loss): 12 connections, 6 at a time (a load below the
 # concurrency ramp's), within half a timeout (at least 1 s), so a diagnosis stays within 2.5 timeouts
 # even against a slow server. At 10 % packet loss about half the connections show a retransmission or
@@ -123,11 +127,13 @@ class RampCheck:
     async def run(self, ctx: Context) -> CheckResult:
         levels: list[RampLevel] = []
         end = time.monotonic() + ctx.timeout
+        late: float | None = None  # after the first level: how late a ServerHello may be before it counts
         for n in LEVELS:
             left = end - time.monotonic()
-            if left < ctx.timeout / 2:
+            if left < min(ctx.timeout / 2, late or ctx.timeout):
                 break
-            samples = await asyncio.gather(*(sample(ctx, self.route, limit=left) for _ in range(n)))
+            limit = left if late is None else min(left, late)
+            samples = await asyncio.gather(*(sample(ctx, self.route, limit=limit) for _ in range(n)))
             done = [s.handshake_ms for s in samples if s.ok]
             levels.append(
                 RampLevel(
@@ -142,6 +148,10 @@ class RampCheck:
             )
             if not done:
                 break  # nothing completes even alone: not load, and more levels would only cost timeouts
+            if (
+                late is None
+            ):  # "late": RAMP_LATE_FACTOR times the unloaded handshake, at least RAMP_LATE_MIN_S
+                late = max(RAMP_LATE_MIN_S, RAMP_LATE_FACTOR * max(done) / 1000)
         summary = "; ".join(
             f"x{lv.concurrency}: p50 {lv.handshake_p50_ms:.0f} ms, {lv.failures} failed" for lv in levels
         )

@@ -225,6 +225,17 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         if signs:
             seen = [*results, *finished(size_task)]
             results.extend(await runner.run([auto_stability(route, signs, seen)], ctx))
+    if (
+        route.proxy is None
+        and held_unanswered(ctx, results)
+        and not any(r.id == "server.ramp" for r in results)
+    ):
+        # A failure symptom: does the server fail more as load grows? Our own connections are released
+        # first (hello.size may still hold some open): the ramp must measure the server, not us.
+        from tlsdoctor.checks.ramp import RampCheck
+
+        await asyncio.wait({size_task})
+        results.extend(await runner.run([RampCheck(route)], ctx))
     await inspect(ctx, route, results)
     results.append(await size_task)  # it ran alongside all of the above
     if idle_task is not None:
@@ -355,6 +366,25 @@ def path_checks(
         if other is not None and not confirmed:  # (confirmed: the re-runs started early, early_confirm)
             checks.append(ConfirmCheck(route, pair=(("default", first), other)))
     return checks
+
+
+def held_unanswered(ctx: Context, results: list[CheckResult]) -> bool:
+    """Most of the automatic repeat's handshakes went unanswered, none lost a segment, in a window more
+    than twice as long as the default handshake took: the server holds connections it does not serve (a
+    failure symptom, not slowness: a server just slow would have answered them in that time)."""
+    from tlsdoctor.checks.ramp import StabilityCheck
+    from tlsdoctor.observations.path import PathStats
+
+    default = handshake_outcomes(results).get("default")
+    stats = next((o for r in results for o in r.observations if isinstance(o, PathStats)), None)
+    if default is None or default.outcome is not HandshakeOutcome.OK or stats is None or not stats.reasons:
+        return False
+    window = StabilityCheck(Route(address=default.address), reasons=stats.reasons).window(ctx) or 0.0
+    return (
+        2 * stats.unfinished > stats.attempts
+        and not (stats.retransmits or stats.out_of_order or stats.slow_connects)
+        and window * 1000 > 2 * default.elapsed_ms
+    )
 
 
 def syn_dropped_after_accept(results: list[CheckResult], address: str) -> bool:
