@@ -116,8 +116,14 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
     ]
     if lost:
         from tlsdoctor.checks.icmp import TraceCheck
+        from tlsdoctor.observations.path import PathTrace
 
-        results.extend(await runner.run([TraceCheck(lost[0])], ctx))
+        traced = await runner.run([TraceCheck(lost[0])], ctx)
+        results.extend(traced)
+        if any(isinstance(o, PathTrace) and o.reached for r in traced for o in r.observations):
+            # The target answered the traceroute's SYN: its SYN path works, the connect's SYNs were lost
+            # (a lossy path, a flapping filter). Go on: the handshakes' own connects say how often.
+            return Route(address=lost[0])
     return None
 
 
@@ -420,6 +426,10 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     connects = [o for o in obs if isinstance(o, TcpConnect) and o.role == "target"]
     slow = [c for c in connects if c.outcome is ConnectOutcome.CONNECTED and c.elapsed_ms >= SLOW_CONNECT_MS]
     slow_probes = [p for p in obs if isinstance(p, HelloProbe) and p.connect_ms >= SLOW_CONNECT_MS]
+    timed_out = [c for c in connects if c.outcome is ConnectOutcome.TIMEOUT]
+    tls_answered = any(a.bytes_received for a in handshake_outcomes(results).values())
+    if timed_out and tls_answered and any(c.outcome is ConnectOutcome.CONNECTED for c in connects):
+        signs.append(f"{len(timed_out)} of {len(connects)} TCP connects timed out while others connected")
     if slow or slow_probes:
         worst = max([c.elapsed_ms for c in slow] + [p.connect_ms for p in slow_probes])
         signs.append(
