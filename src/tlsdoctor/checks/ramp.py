@@ -32,6 +32,7 @@ RAMP_LATE_FACTOR, RAMP_LATE_MIN_S = 4.0, 1.0
 # even against a slow server. At 10 % packet loss about half the connections show a retransmission or
 # reordering; a loss-free path shows none, whatever the server's speed.
 AUTO_COUNT, AUTO_CONCURRENCY = 12, 6
+SLOW_ONLY_COUNT, SLOW_ONLY_CONCURRENCY = 4, 2  # the only sign a slow handshake: see diagnose.auto_stability
 AUTO_WINDOW_MIN_S = 1.0
 NO_VERIFY = VARIANTS[0]  # the server's work is the same; ours is less
 

@@ -507,15 +507,29 @@ def first_loss_events(results: list[CheckResult]) -> int:
 
 
 def auto_stability(route: Route, signs: tuple[str, ...], results: list[CheckResult]) -> runner.Check:
-    """The short, bounded repeat diagnose runs on its own when it saw signs of loss (checks/ramp.py)."""
-    from tlsdoctor.checks.ramp import AUTO_CONCURRENCY, AUTO_COUNT, StabilityCheck
+    """The short, bounded repeat diagnose runs on its own when it saw signs of loss (checks/ramp.py).
 
+    When the only sign is a slow handshake (no segment lost, no SYN retried), the likelier story is a slow
+    server (a big key, an HSM): a few connections, two at a time, tell loss from slowness without leaving
+    it a queue of handshakes to work through after we are gone (a slow server serves a handshake whether
+    or not we still wait for it, and the next diagnosis would meet that queue).
+    """
+    from tlsdoctor.checks.ramp import (
+        AUTO_CONCURRENCY,
+        AUTO_COUNT,
+        SLOW_ONLY_CONCURRENCY,
+        SLOW_ONLY_COUNT,
+        StabilityCheck,
+    )
+
+    events = first_loss_events(results)
+    slow_only = events == 0 and len(signs) == 1
     return StabilityCheck(
         route,
-        count=AUTO_COUNT,
+        count=SLOW_ONLY_COUNT if slow_only else AUTO_COUNT,
         reasons=signs,
-        concurrency=AUTO_CONCURRENCY,
-        first_signs=first_loss_events(results),
+        concurrency=SLOW_ONLY_CONCURRENCY if slow_only else AUTO_CONCURRENCY,
+        first_signs=events,
     )
 
 
