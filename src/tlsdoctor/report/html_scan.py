@@ -1,0 +1,147 @@
+"""The scan part of the HTML report: the protocol x suite grid with weak suites and versions marked,
+then weaknesses, certificates and features. Renders the contract's ``scan`` data only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tlsdoctor.report.ladder import text
+from tlsdoctor.wire.registry import SuiteFlag, suite_by_name
+
+#: Versions an RFC deprecates (RFC 8996: TLS 1.0 and 1.1; RFC 7568: SSLv3; RFC 6176: SSLv2).
+_DEPRECATED = frozenset({"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"})
+_INSECURE = SuiteFlag.EXPORT | SuiteFlag.NULL | SuiteFlag.ANON | SuiteFlag.RC4 | SuiteFlag.DES
+_ORDER = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def suite_grade(name: str) -> tuple[str, str]:
+    """``(class, why)`` of one suite from the registry's flags: insecure, weak or ok."""
+    found = suite_by_name(name)
+    if found is None:
+        return "", ""
+    flags = found.flags
+    bad = [f.name.lower() for f in SuiteFlag if f.name and f in _INSECURE and f in flags]
+    if bad:
+        return "insecure", ", ".join(bad)
+    weak = []
+    if SuiteFlag.TRIPLE_DES in flags:
+        weak.append("3DES (Sweet32)")
+    if SuiteFlag.CBC in flags:
+        weak.append("CBC")
+    if found.kx != "ANY" and SuiteFlag.PFS not in flags:
+        weak.append("no forward secrecy")
+    return ("weak", ", ".join(weak)) if weak else ("", "")
+
+
+def grid(scan: Mapping[str, Any]) -> str:
+    """Versions as columns, suites as rows; a cell is marked where that version accepted that suite."""
+    protocols = sorted(
+        scan.get("protocols") or [], key=lambda p: _ORDER.index(p["version"]) if p["version"] in _ORDER else 9
+    )
+    suites: dict[str, None] = {}
+    for p in reversed(protocols):  # newest versions' suites first
+        for s in p.get("cipher_suites") or []:
+            suites[s] = None
+    old = {p["version"] for p in protocols if p["version"] in _DEPRECATED and p.get("supported")}
+    head = "".join(
+        f'<th scope="col" class="{"deprecated" if p["version"] in old else ""}">'
+        f"{text(p['version'])}<br><small>{'accepted' if p.get('supported') else 'refused'}"
+        f"{' · deprecated' if p['version'] in old else ''}</small></th>"
+        for p in protocols
+    )
+    rows = []
+    for s in suites:
+        grade, why = suite_grade(s)
+        cells = []
+        for p in protocols:
+            if s in (p.get("cipher_suites") or []):
+                cls = grade or ("deprecated" if p["version"] in _DEPRECATED else "ok")
+                cells.append(f'<td class="cell {cls}" title="{text(why)}">✔</td>')
+            else:
+                cells.append('<td class="cell none"></td>')
+        note = f' <span class="tag {grade}">{text(why)}</span>' if grade else ""
+        name = f"<code>{text(s)}</code>{note}"
+        rows.append(f'<tr><th scope="row" class="suite {grade}">{name}</th>{"".join(cells)}</tr>')
+    if not rows:
+        return '<p class="muted">No cipher suite was accepted.</p>'
+    return (
+        '<div class="scroll"><table class="grid"><caption>Protocol x cipher suite: ✔ accepted; '
+        '<span class="tag insecure">insecure</span> <span class="tag weak">weak</span> '
+        '<span class="tag deprecated">deprecated version</span></caption>'
+        f'<thead><tr><th scope="col">suite</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _table(title: str, cols: tuple[str, ...], rows: Iterator[tuple[str, ...]], cls: str = "") -> str:
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    if not body:
+        return ""
+    head = "".join(f'<th scope="col">{c}</th>' for c in cols)
+    return (
+        f'<h3>{title}</h3><div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def section(scan: Mapping[str, Any]) -> str:
+    """The whole scan section."""
+    parts = ['<section id="scan"><h2>Server configuration']
+    if scan.get("grade"):
+        parts.append(f' <span class="grade">grade {text(scan["grade"])}</span>')
+    parts.append("</h2>")
+    parts.append(grid(scan))
+    parts.append(
+        _table(
+            "Weaknesses",
+            ("severity", "id", "summary", "reference"),
+            (
+                (
+                    f'<span class="sev {text(w.get("severity"))}">{text(w.get("severity"))}</span>',
+                    text(w.get("id")),
+                    text(w.get("summary")),
+                    text(w.get("reference")),
+                )
+                for w in scan.get("weaknesses") or []
+            ),
+        )
+        or '<p class="ok-text">No weaknesses found.</p>'
+    )
+    parts.append(
+        _table(
+            "What the server does wrong",
+            ("violation", "evidence"),
+            ((text(v.get("id")), text(v.get("evidence"))) for v in scan.get("violations") or []),
+        )
+    )
+    parts.append(
+        _table(
+            "Certificates",
+            ("key", "subject", "issuer", "not after", "problems"),
+            (
+                tuple(
+                    text(x)
+                    for x in (
+                        c.get("key_type"),
+                        c.get("subject") or "-",
+                        c.get("issuer") or "-",
+                        (c.get("not_after") or "-")[:10],
+                        "; ".join(str(p.get("detail")) for p in c.get("problems") or []) or "none",
+                    )
+                )
+                for c in scan.get("certificates") or []
+            ),
+        )
+    )
+    features = [("groups", ", ".join(scan.get("groups") or []) or "-")]
+    for key, value in (scan.get("features") or {}).items():
+        shown = (
+            "-" if value is None else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        )
+        features.append((key.replace("_", " "), shown.lower() if isinstance(value, bool) else shown))
+    parts.append(
+        _table("Key exchange and features", ("item", "value"), ((text(k), text(v)) for k, v in features))
+    )
+    parts.append("</section>")
+    return "".join(parts)
