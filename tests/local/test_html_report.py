@@ -361,6 +361,17 @@ def test_expired_report_in_chromium(browser: Any, expired: tuple[Path, dict[str,
     )
     assert width > 200, "the ladder is laid out, not collapsed"
     assert png_colours(browser.get_screenshot_as_png()) > 20
+    folded = "return document.querySelector('details figure').checkVisibility()"
+    assert browser.execute_script(folded) is False, "the probes that succeeded are folded on screen"
+    try:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        assert browser.execute_script(folded) is True, "printed, every ladder is shown"
+        dark = [{"name": "prefers-color-scheme", "value": "dark"}]
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "screen", "features": dark})
+        background = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)", background
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
 
 
 def test_hostile_middlebox_report_in_chromium(browser: Any, tmp_path: Path) -> None:

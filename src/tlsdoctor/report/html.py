@@ -17,7 +17,7 @@ from tlsdoctor.model import Report
 from tlsdoctor.report import html_scan
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.report.html_style import CSS
-from tlsdoctor.report.ladder import ladders, svg, text
+from tlsdoctor.report.ladder import Ladder, ladders, svg, text
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -83,25 +83,36 @@ def _ladders(data: Mapping[str, Any]) -> str:
     drawn = ladders(data)
     if not drawn:
         return ""
-    drawn.sort(key=lambda d: not d.failed)  # the probes that failed first; stable otherwise
-    figures = "".join(
-        f'<figure class="probe{" failed" if d.failed else ""}"><figcaption><b>{text(d.title)}</b>'
-        f"{' · ' + text(d.caption) if d.caption else ''}</figcaption>{svg(d)}</figure>"
-        for d in drawn
-    )
+    failed = [d for d in drawn if d.failed]
+    passed = [d for d in drawn if not d.failed]
+    figures = f'<div class="ladders">{_figures(failed)}</div>' if failed else ""
+    if passed:  # folded when something failed (the failures are the story); printed unfolded
+        fold = "" if failed else " open"
+        figures += (
+            f"<details{fold}><summary>{len(passed)} probe(s) that succeeded</summary>"
+            f'<div class="ladders">{_figures(passed)}</div></details>'
+        )
     return (
         '<section id="ladders"><h2>Handshakes, probe by probe</h2><p class="muted">Times from the start of '
         "each probe's TCP connect. A probe records when its connect ended and when its exchange ended, so "
         "everything the peer sent is drawn at that end time. "
         '<span class="key rst">RST</span> <span class="key alert">alert</span> '
         '<span class="key fin">FIN / timeout</span></p>'
-        f'<div class="ladders">{figures}</div></section>'
+        f"{figures}</section>"
+    )
+
+
+def _figures(drawn: list[Ladder]) -> str:
+    return "".join(
+        f'<figure class="probe{" failed" if d.failed else ""}"><figcaption><b>{text(d.title)}</b>'
+        f"{' · ' + text(d.caption) if d.caption else ''}</figcaption>{svg(d)}</figure>"
+        for d in drawn
     )
 
 
 def _checks(data: Mapping[str, Any]) -> str:
     rows = "".join(
-        f'<tr class="{text(c.get("status"))}"><td><code>{text(c.get("id"))}</code></td>'
+        f'<tr class="{text(c.get("status"))}"><td class="id"><code>{text(c.get("id"))}</code></td>'
         f'<td><span class="status {text(c.get("status"))}">{text(c.get("status"))}</span></td>'
         f'<td class="num">{float(c.get("duration_ms") or 0):.0f}</td><td>{text(c.get("summary"))}</td></tr>'
         for c in data.get("checks") or []

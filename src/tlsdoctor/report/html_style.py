@@ -29,6 +29,7 @@ ul{padding-left:1.3rem;margin:.2rem 0}li{margin:.15rem 0;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px solid var(--line)}
+td.id code{white-space:nowrap}details>summary{cursor:pointer;margin:.6rem 0;color:var(--muted)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status{font-weight:600}.status.pass{color:var(--ok)}.status.fail{color:var(--bad)}
 .status.warn{color:var(--warn)}.status.skip{color:var(--muted)}.status.error{color:#a371f7}
@@ -54,6 +55,7 @@ footer{margin:2rem 0 1rem;color:var(--muted);font-size:.8rem}
 th,td{padding:.2rem .3rem}}
 @media print{:root{--bg:#fff;--fg:#000;--card:#fff;--muted:#444}
 body{font-size:10.5pt}main{max-width:none;padding:0}.scroll{overflow:visible}
-figure.probe,.cause,tr{break-inside:avoid}h2{break-after:avoid}
+figure.probe,.cause,tr{break-inside:avoid}
+details::details-content{content-visibility:visible;display:block}details>summary{display:none}h2{break-after:avoid}
 .verdict span{color:#000;border:2px solid #000;background:none!important}}
 """

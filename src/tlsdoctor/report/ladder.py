@@ -106,7 +106,8 @@ class _Drawer:
             case "alert":
                 steps.append(Step(end, srv, CLIENT, f"fatal alert {h.get('alert')}", "alert"))
             case "verify-failed":
-                steps.append(Step(end, srv, CLIENT, f"ServerHello {suite}, certificate ({n_in} B)".strip()))
+                hello = f"ServerHello {suite}" if suite else "ServerHello"
+                steps.append(Step(end, srv, CLIENT, f"{hello}, certificate ({n_in} B)"))
                 why = h.get("verify_message") or h.get("error") or "verify failed"
                 steps.append(Step(end, CLIENT, None, f"client rejects the certificate: {why}", "fail"))
             case "local-reject":
