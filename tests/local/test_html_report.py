@@ -22,6 +22,7 @@ import pytest
 
 from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status, TargetInfo, Verdict
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+from tlsdoctor.observations.idle import IdleEnd, IdleHold
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.report import html as html_report
@@ -228,6 +229,48 @@ def test_a_diagnosed_middlebox_gets_its_lane_and_its_rst() -> None:
     mbox_x = lane_x(reset, "middlebox")
     rst = next(g for g in reset.iter(f"{SVG_NS}g") if g.get("data-mark") == "rst")
     assert next(rst.iter(f"{SVG_NS}line")).get("x1") == mbox_x
+
+
+def test_idle_hold_ladder_shows_the_close_and_the_failed_write_in_time_order() -> None:
+    hold = IdleHold(
+        address="198.18.0.10",
+        port=443,
+        limit_s=3.0,
+        ending=IdleEnd.RESET,
+        ended_ms=1001.0,
+        close_notify_ms=1000.0,
+        fin_ms=1000.5,
+        reset_ms=1001.0,
+        writes=1,
+        write_error="ECONNRESET",
+        write_ms=1050.0,
+    )
+    report = hostile_report(cause="server-idle-close")
+    report = Report(
+        command="diagnose",
+        target=report.target,
+        verdict=Verdict.FAULT,
+        causes=report.causes,
+        checks=(CheckResult(id="idle", status=Status.FAIL, summary="closed", observations=(hold,)),),
+        duration_ms=1.0,
+    )
+    (svg,) = Page(html_report.render(report)).svgs
+    assert lanes(svg) == ["client", "server"]
+    steps = [g for g in svg.iter(f"{SVG_NS}g") if "step" in (g.get("class") or "")]
+    said = [
+        "".join(next(t for t in g.iter(f"{SVG_NS}text") if t.get("class") == "lbl").itertext()) for g in steps
+    ]
+    times = [
+        "".join(next(t for t in g.iter(f"{SVG_NS}text") if t.get("class") == "t").itertext()) for g in steps
+    ]
+    assert said[1:] == [
+        "close_notify alert (graceful close)",
+        "FIN",
+        "RST",
+        "application write #1",
+        "the write fails: ECONNRESET",
+    ]
+    assert times[1:4] == ["1000 ms", "1000 ms", "1001 ms"] and marks(svg)[3] == "rst"
 
 
 def test_scan_grid_marks_accepted_suites_and_weak_ones(scan_page: Path) -> None:

@@ -155,6 +155,40 @@ class _Drawer:
         title = f"hello [{p.get('probe')}] {p.get('address')}:{p.get('port')}"
         return self._ladder(title, steps, "", failed=result not in ("server-hello", "hello-retry", "alert"))
 
+    def idle(self, i: Mapping[str, Any]) -> Ladder:
+        """``--idle``: the quiet connection after a handshake, times from the handshake's end."""
+        steps = [Step(0.0, CLIENT, None, f"handshake done; held quiet up to {i.get('limit_s')} s", "ok")]
+        if i.get("response") is not None:
+            steps.append(Step(None, CLIENT, SERVER, "one keep-alive request"))
+            steps.append(Step(None, SERVER, CLIENT, f"answer: {i['response']}"))
+        ends = [
+            ("close_notify_ms", SERVER, "close_notify alert (graceful close)", "fin"),
+            ("fin_ms", SERVER, "FIN", "fin"),
+            ("reset_ms", self.resetter, "RST", "rst"),
+        ]
+        if i.get("alert") is not None:
+            ends.append(("ended_ms", SERVER, f"alert {i['alert']}", "alert"))
+        closes = [
+            Step(float(i[key]), src, CLIENT, label, mark)
+            for key, src, label, mark in ends
+            if i.get(key) is not None
+        ]
+        steps.extend(sorted(closes, key=lambda step: step.t_ms or 0.0))
+        if i.get("ending") == "open":
+            steps.append(
+                Step(float(i.get("ended_ms") or 0), CLIENT, None, "still open when the hold ended", "ok")
+            )
+        if i.get("write_error"):
+            at = i.get("write_ms")
+            t = None if at is None else float(at)
+            steps.append(Step(t, CLIENT, SERVER, f"application write #{i.get('writes')}"))
+            steps.append(Step(t, CLIENT, None, f"the write fails: {i['write_error']}", "fail"))
+        elif i.get("writes"):
+            steps.append(Step(None, CLIENT, SERVER, f"{i['writes']} write(s) accepted after the close"))
+        closed = i.get("ending") not in ("open", "error")
+        title = f"idle hold {i.get('address')}:{i.get('port')}"
+        return self._ladder(title, steps, "times from the end of the handshake", failed=closed)
+
     def connect(self, c: Mapping[str, Any]) -> Ladder:
         steps = list(_connect_steps(c, SERVER))
         return self._ladder(f"TCP connect {c.get('address')}:{c.get('port')}", steps, "", failed=True)
@@ -196,7 +230,8 @@ def _preview(hexed: Any) -> str:
 
 
 def ladders(report: Mapping[str, Any]) -> list[Ladder]:
-    """Every probe's ladder in the report's envelope data: handshakes, hello probes, failed connects."""
+    """Every probe's ladder in the report's envelope data: handshakes, hello probes, idle holds and
+    failed connects."""
     drawer = _Drawer(middlebox_cause(report.get("causes") or []))
     out: list[Ladder] = []
     for check in report.get("checks") or []:
@@ -212,6 +247,9 @@ def ladders(report: Mapping[str, Any]) -> list[Ladder]:
                 drew = True
             elif kind == "hello-probe":
                 out.append(drawer.hello(o))
+                drew = True
+            elif kind == "idle-hold":
+                out.append(drawer.idle(o))
                 drew = True
         if not drew and connect is not None and connect.get("outcome") != "connected":
             out.append(drawer.connect(connect))
