@@ -224,6 +224,8 @@ def test_hostile_text_is_escaped_and_its_controls_visible() -> None:
 
 def test_a_diagnosed_middlebox_gets_its_lane_and_its_rst() -> None:
     page = Page(html_report.render(hostile_report(cause="sni-filtered")))
+    said = "The middlebox lane is drawn because the diagnosis names sni-filtered; the RSTs are drawn from it"
+    assert said in "".join(page.text)
     assert page.svgs and all(lanes(s) == ["client", "middlebox", "server"] for s in page.svgs)
     reset = probe_svg(page.svgs, "hello [modern]")
     mbox_x = lane_x(reset, "middlebox")

@@ -17,7 +17,7 @@ from tlsdoctor.model import Report
 from tlsdoctor.report import html_scan
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.report.html_style import CSS
-from tlsdoctor.report.ladder import Ladder, ladders, svg, text
+from tlsdoctor.report.ladder import INJECTING, Ladder, ladders, middlebox_cause, svg, text
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -83,6 +83,13 @@ def _ladders(data: Mapping[str, Any]) -> str:
     drawn = ladders(data)
     if not drawn:
         return ""
+    cause = middlebox_cause(data.get("causes") or [])
+    mbox = (
+        f" The middlebox lane is drawn because the diagnosis names <code>{text(cause)}</code>"
+        f"{'; the RSTs are drawn from it' if cause in INJECTING else ''}."
+        if cause
+        else ""
+    )
     failed = [d for d in drawn if d.failed]
     passed = [d for d in drawn if not d.failed]
     figures = f'<div class="ladders">{_figures(failed)}</div>' if failed else ""
@@ -97,7 +104,8 @@ def _ladders(data: Mapping[str, Any]) -> str:
         "each probe's TCP connect. A probe records when its connect ended and when its exchange ended, so "
         "everything the peer sent is drawn at that end time. "
         '<span class="key rst">RST</span> <span class="key alert">alert</span> '
-        '<span class="key fin">FIN / timeout</span></p>'
+        '<span class="key fin">FIN / timeout</span>'
+        f"{mbox}</p>"
         f"{figures}</section>"
     )
 

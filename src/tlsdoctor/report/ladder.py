@@ -21,7 +21,7 @@ from tlsdoctor.report.escape import escape_controls
 
 CLIENT, MIDDLEBOX, SERVER = "client", "middlebox", "server"
 #: Causes whose RSTs (or drops) the diagnosis attributes to a box on the path, not to the server.
-_INJECTING = frozenset({"firewall-reset", "firewall-drop", "sni-filtered", "clienthello-too-large"})
+INJECTING = frozenset({"firewall-reset", "firewall-drop", "sni-filtered", "clienthello-too-large"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class _Drawer:
     def __init__(self, mbox: str | None) -> None:
         self.mbox = mbox
         self.lanes = (CLIENT, MIDDLEBOX, SERVER) if mbox else (CLIENT, SERVER)
-        self.resetter = MIDDLEBOX if mbox in _INJECTING else SERVER
+        self.resetter = MIDDLEBOX if mbox in INJECTING else SERVER
         self.answerer = MIDDLEBOX if mbox == "tls-interception" else SERVER
 
     def handshake(self, h: Mapping[str, Any], connect: Mapping[str, Any] | None) -> Ladder:
@@ -212,11 +212,7 @@ class _Drawer:
             yield Step(end, CLIENT, None, f"{how}: {o.get('error') or ''}".rstrip(": "), "fail")
 
     def _ladder(self, title: str, steps: list[Step], caption: str, *, failed: bool) -> Ladder:
-        lanes = self.lanes
-        if self.mbox:
-            why = f"middlebox lane: the diagnosis names {self.mbox}"
-            caption = f"{caption}; {why}" if caption else why
-        return Ladder(title, lanes, tuple(steps), caption, failed)
+        return Ladder(title, self.lanes, tuple(steps), caption, failed)
 
 
 def _preview(hexed: Any) -> str:
