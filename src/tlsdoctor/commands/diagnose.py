@@ -551,6 +551,7 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
     """Phase 3b: the certificate as sent, and the clock when validity is in question."""
     from tlsdoctor.checks.certificate import CertificateCheck
     from tlsdoctor.checks.clock import ClockCheck
+    from tlsdoctor.checks.httpdate import HttpDateCheck
 
     chains = [o for r in results for o in r.observations if isinstance(o, PeerChain)]
     tried = [o for r in results for o in r.observations if isinstance(o, HandshakeAttempt)]
@@ -566,7 +567,9 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
         for r in results
         for o in r.observations
     )
-    if ctx.options.ntp or validity:
+    if validity:  # NTP when configured, and the server's own Date header, which needs no NTP
+        results.extend(await runner.run([ClockCheck(), HttpDateCheck(route)], ctx))
+    elif ctx.options.ntp:
         results.extend(await runner.run([ClockCheck()], ctx))
     else:
         results.append(

@@ -397,11 +397,16 @@ HTTP_ANSWER_BYTES = 16 * 1024
 
 
 async def http_answer(
-    stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, host: str
+    stream: Stream,
+    obj: ssl.SSLObject,
+    incoming: ssl.MemoryBIO,
+    outgoing: ssl.MemoryBIO,
+    host: str,
+    method: str = "GET",
 ) -> tuple[str | None, bytes]:
-    """One ``GET /`` inside the session and the start of the answer: ("http 400 ...", bytes),
-    ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound."""
-    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nConnection: close\r\n\r\n"
+    """One ``GET /`` (or ``HEAD /``) inside the session and the start of the answer: ("http 400 ...",
+    bytes), ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound."""
+    request = f"{method} / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nConnection: close\r\n\r\n"
     try:
         obj.write(request.encode("ascii", "replace"))
     except ssl.SSLError:
@@ -416,7 +421,7 @@ async def http_answer(
             if not chunk:
                 break
             got += chunk
-            if _http_complete(bytes(got)):
+            if _http_complete(bytes(got), head_only=method == "HEAD"):
                 break
             continue
         except ssl.SSLWantReadError:
@@ -438,11 +443,11 @@ async def http_answer(
     return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:2048])
 
 
-def _http_complete(data: bytes) -> bool:
-    """Headers and, when its length is given, the body are in."""
+def _http_complete(data: bytes, *, head_only: bool = False) -> bool:
+    """Headers and, when its length is given, the body are in (a HEAD answer has no body)."""
     head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        return False
+    if not sep or head_only:
+        return bool(sep)
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length" and value.strip().isdigit():

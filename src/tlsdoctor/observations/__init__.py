@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         RevocationState,
         TrustStoreInfo,
     )
+    from tlsdoctor.observations.clock import HttpDateOffset
     from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
     from tlsdoctor.observations.hello import HelloEnd, HelloProbe
     from tlsdoctor.observations.idle import IdleEnd, IdleHold
@@ -45,6 +46,7 @@ _HOME: dict[str, str] = {
     "HandshakeOutcome": "tls",
     "HelloEnd": "hello",
     "HelloProbe": "hello",
+    "HttpDateOffset": "clock",
     "IdleEnd": "idle",
     "IdleHold": "idle",
     "IssuerFetch": "cert",
@@ -88,6 +90,7 @@ __all__ = [
     "HandshakeOutcome",
     "HelloEnd",
     "HelloProbe",
+    "HttpDateOffset",
     "IdleEnd",
     "IdleHold",
     "IssuerFetch",

@@ -28,7 +28,7 @@ from collections.abc import Collection, Sequence
 from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
-from tlsdoctor.inference.rules.clock import skew_explains
+from tlsdoctor.inference.rules.clock import reference, skew_explains
 from tlsdoctor.inference.rules.helpers import attempts
 from tlsdoctor.model import Evidence
 from tlsdoctor.observations.base import Observation
@@ -148,8 +148,8 @@ def _validity(facts: Facts, kind: ProblemKind, summary: str) -> Match | None:
     return Match(
         min(match.confidence, 0.25),
         [*match.evidence, facts.evidence(offset)],
-        f"{match.summary}; but the local clock is off by {offset.offset_s:.0f} s, and at the NTP "
-        "time the certificate is valid",
+        f"{match.summary}; but the local clock is off by {offset.offset_s:.0f} s, and by "
+        f"{reference(offset)} the certificate is valid",
     )
 
 
