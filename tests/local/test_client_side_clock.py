@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import facts
 from independent import independent_pki as pki
 
 from tlsdoctor.checks.httpdate import date_header, parse_http_date
+from tlsdoctor.inference.rules.cert import cert_expired
+from tlsdoctor.inference.rules.clock import client_clock_skew
+from tlsdoctor.observations.cert import CertificateProblem, ClockOffset, ProblemKind
+from tlsdoctor.observations.clock import HttpDateOffset
 
 NAME = "clock.corpus.test"
 
@@ -59,6 +64,12 @@ def diagnose(port: int, ca: Path, shift: str | None) -> tuple[int, dict[str, Any
     return proc.returncode, json.loads(proc.stdout)
 
 
+def expired_leaf(d: Path, root: tuple[Path, Path]) -> tuple[Path, Path]:
+    """Signed (by `openssl` under faketime) 40 days ago for 30 days: expired 10 days ago."""
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+    return pki.ossl_issue(d, "old", NAME, root, extfile=pki.leaf_ext(NAME), days=30, faketime=then)
+
+
 def date_offset(report: dict[str, Any]) -> float:
     (check,) = [c for c in report["checks"] if c["id"] == "clock.http-date"]
     (obs,) = [o for o in check["data"]["observations"] if o["kind"] == "http-date-offset"]
@@ -94,8 +105,7 @@ def test_correct_clock_is_healthy_and_asks_no_date(valid_site: tuple[int, Path])
 def test_really_expired_certificate_with_a_right_clock_stays_expired(
     tmp_path: Path, root: tuple[Path, Path]
 ) -> None:
-    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)  # signed 40 days ago for 30 days
-    leaf, key = pki.ossl_issue(tmp_path, "old", NAME, root, extfile=pki.leaf_ext(NAME), days=30, faketime=then)
+    leaf, key = expired_leaf(tmp_path, root)
     with pki.nginx(tmp_path, chain=[leaf], key=key) as port:
         status, report = diagnose(port, root[0], shift=None)
     assert status == 1
@@ -108,8 +118,7 @@ def test_expired_certificate_and_a_fast_clock_that_does_not_explain_it(
     tmp_path: Path, root: tuple[Path, Path]
 ) -> None:
     """The clock is 3 days fast, but the certificate expired 10 days ago: both true, expiry first."""
-    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
-    leaf, key = pki.ossl_issue(tmp_path, "old", NAME, root, extfile=pki.leaf_ext(NAME), days=30, faketime=then)
+    leaf, key = expired_leaf(tmp_path, root)
     with pki.nginx(tmp_path, chain=[leaf], key=key) as port:
         _, report = diagnose(port, root[0], shift="+3d")
     ids = [c["id"] for c in report["causes"]]
@@ -119,7 +128,7 @@ def test_expired_certificate_and_a_fast_clock_that_does_not_explain_it(
 @pytest.mark.parametrize(
     ("head", "value"),
     [
-        (b"HTTP/1.1 200 OK\r\nServer: x\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n", "1994-11-06T08:49:37"),
+        (b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n", "1994-11-06T08:49:37"),
         (b"HTTP/1.1 200 OK\r\ndate:Sunday, 06-Nov-94 08:49:37 GMT\r\n\r\n", "1994-11-06T08:49:37"),
         (b"HTTP/1.0 204 No\r\nDATE: Sun Nov  6 08:49:37 1994\r\n\r\n", "1994-11-06T08:49:37"),
     ],
@@ -143,3 +152,47 @@ def test_the_three_http_date_forms(head: bytes, value: str) -> None:
 def test_no_usable_date(head: bytes) -> None:
     text = date_header(head)
     assert text is None or parse_http_date(text) is None
+
+
+# --- the rule on hand-made observations: the Date header as a witness, and NTP over it --------------
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+EXPIRED_3_DAYS = CertificateProblem(
+    problem=ProblemKind.EXPIRED,
+    index=0,
+    subject="CN=example.test",
+    detail="expired 3 days ago",
+    not_before=NOW - 90 * DAY,
+    not_after=NOW - 3 * DAY,
+    at=NOW,
+)
+
+
+def by_date(days: float) -> HttpDateOffset:
+    return HttpDateOffset(source="198.18.0.10:443", offset_s=days * 86400, rtt_ms=20, date="(a date)")
+
+
+def by_ntp(days: float) -> ClockOffset:
+    return ClockOffset(source="ntp.test", offset_s=days * 86400, rtt_ms=30, stratum=2)
+
+
+def test_rule_date_header_explains_expiry() -> None:
+    match = client_clock_skew(facts(EXPIRED_3_DAYS, by_date(-5)))  # our clock 5 days fast
+    assert match is not None and match.confidence == 0.9
+    assert "5 days ahead of the server's Date header" in match.summary
+    expired = cert_expired(facts(EXPIRED_3_DAYS, by_date(-5)))
+    assert expired is not None and expired.confidence <= 0.25
+
+
+def test_rule_date_header_that_does_not_explain_expiry_stays_secondary() -> None:
+    match = client_clock_skew(facts(EXPIRED_3_DAYS, by_date(-1)))  # one day fast: still expired
+    expired = cert_expired(facts(EXPIRED_3_DAYS, by_date(-1)))
+    assert match is not None and expired is not None and match.confidence < expired.confidence
+
+
+def test_rule_ntp_outranks_a_date_header_that_disagrees() -> None:
+    """NTP says our clock is right; the server's Date is 5 days off: the server's clock is wrong."""
+    assert client_clock_skew(facts(EXPIRED_3_DAYS, by_date(-5), by_ntp(0.0))) is None
+    expired = cert_expired(facts(EXPIRED_3_DAYS, by_date(-5), by_ntp(0.0)))
+    assert expired is not None and expired.confidence > 0.5
