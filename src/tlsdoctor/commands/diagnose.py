@@ -25,7 +25,7 @@ from tlsdoctor.inference import engine
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult, Report, TargetInfo
 from tlsdoctor.net.proxy import proxy_for
-from tlsdoctor.observations.cert import CertificateProblem, ProblemKind
+from tlsdoctor.observations.cert import CertificateProblem, ChainValidation, ProblemKind
 from tlsdoctor.observations.path import MssProbe, Reproduction
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
@@ -560,6 +560,13 @@ async def inspect(ctx: Context, route: Route, results: list[CheckResult]) -> Non
         pin = ctx.options.expect_fingerprint
         later.append(CertificateCheck(chains, attempts=tried, expect_fingerprint=pin))
     results.extend(await runner.run(later, ctx))
+    seen = [o for r in results if r.id == "certificate" for o in r.observations]
+    judged = [o for o in seen if isinstance(o, ChainValidation)]
+    if judged and not judged[0].valid:  # the client's store refused it: would another store here accept it?
+        from tlsdoctor.checks.stores import TrustStoresCheck
+
+        chain = CertificateCheck(chains).pick() or chains[0]
+        results.extend(await runner.run([TrustStoresCheck(chain)], ctx))
     # The clock matters when asked for, or when a validity window is what failed: only then
     # can skew, not the certificate, be the cause. An unreachable NTP server costs nothing otherwise.
     validity = any(

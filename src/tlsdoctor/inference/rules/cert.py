@@ -30,6 +30,7 @@ from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules.base import Match, Rule
 from tlsdoctor.inference.rules.clock import reference, skew_explains
 from tlsdoctor.inference.rules.helpers import attempts
+from tlsdoctor.inference.rules.stores import store_split
 from tlsdoctor.model import Evidence
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import (
@@ -194,7 +195,7 @@ def cert_untrusted(facts: Facts) -> Match | None:
         found = [gap]
         factor, summary = _untrusted_reading(facts, gap)
         confidence *= factor
-    if _store_empty(facts) is not None:
+    if _store_empty(facts) is not None or store_split(facts) is not None:  # the store, not the chain
         confidence = min(confidence, 0.5)
     if _problems(facts, ProblemKind.INTERCEPTION, ProblemKind.FINGERPRINT_MISMATCH, ProblemKind.LEAKED_ROOT):
         confidence = min(confidence, 0.6)
@@ -284,6 +285,8 @@ def cert_chain_incomplete(facts: Facts) -> Match | None:
         )
     if _store_empty(facts) is not None:
         confidence = min(confidence, 0.4)
+    if gap.confirmed is not True and store_split(facts) is not None:  # the issuer is a root elsewhere
+        confidence = min(confidence, 0.3)
     return _match(facts, [gap], confidence, summary, hs)
 
 
@@ -371,7 +374,11 @@ def client_ca_store(facts: Facts) -> Match | None:
     """The system store is empty or missing, and it is the one the client uses (no --ca-file).
 
     A --ca-file naming a private CA the system store lacks is the user saying whom they trust:
-    the comparison with the system store stays in the certificate check's data, as a note."""
+    the comparison with the system store stays in the certificate check's data, as a note.
+    The client's store refusing a chain another store accepts is rules/stores.py."""
+    split = store_split(facts)
+    if split is not None:
+        return split
     if any(s.source == "ca-file" for s in facts.all(TrustStoreInfo)):
         return None
     default = attempts(facts).get("default")
