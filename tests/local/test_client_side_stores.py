@@ -5,6 +5,7 @@ REQUESTS_CA_BUNDLE names. Certificates from the `openssl` command line; two real
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -15,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import facts, hs
 from independent import independent_pki as pki
+
+from tlsdoctor.inference.rules.stores import store_split
+from tlsdoctor.observations.cert import ChainValidation, TrustStoreInfo
+from tlsdoctor.observations.tls import HandshakeOutcome
 
 NAME = "stores.corpus.test"
 
@@ -123,3 +129,42 @@ def test_a_ca_file_that_lacks_the_root_another_store_has(site: dict[str, Path | 
     top = report["causes"][0]
     assert top["id"] == "client-ca-store", ids(report)
     assert f"the --ca-file bundle ({site['without']})" in top["summary"]
+
+
+# --- the rule on hand-made observations ----------------------------------------------------------------
+
+AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def judged(store: str, valid: bool) -> ChainValidation:
+    error = "" if valid else "unable to get the issuer CN=Corp Root of CN=x"
+    path = ("CN=x", "CN=Corp Root") if valid else ()
+    return ChainValidation(store=store, anchors=2, name="x", at=AT, valid=valid, error=error, path=path)
+
+
+SYSTEM = TrustStoreInfo(source="system", anchors=140, cafile="/etc/ssl/certs/ca-certificates.crt")
+CA_FILE = TrustStoreInfo(source="ca-file", anchors=1, cafile="/tmp/corp.pem")
+REFUSED = hs("default", HandshakeOutcome.VERIFY_FAILED, verify_code=20)
+
+
+def test_rule_store_split_positive() -> None:
+    match = store_split(facts(REFUSED, SYSTEM, judged("system", False), judged("certifi:/c.pem", True)))
+    assert match is not None and match.confidence == 0.9
+    assert "the system store" in match.summary and "certifi's (Mozilla) bundle (/c.pem)" in match.summary
+
+
+def test_rule_store_split_near_misses() -> None:
+    # no other store validates it
+    assert (
+        store_split(facts(REFUSED, SYSTEM, judged("system", False), judged("certifi:/c.pem", False))) is None
+    )
+    # the --ca-file validates (the user's chosen trust), the system store does not
+    assert (
+        store_split(
+            facts(REFUSED, CA_FILE, SYSTEM, judged("ca-file:/tmp/corp.pem", True), judged("system", False))
+        )
+        is None
+    )
+    # the client connected anyway
+    ok = hs("default", HandshakeOutcome.OK)
+    assert store_split(facts(ok, SYSTEM, judged("system", False), judged("certifi:/c.pem", True))) is None
