@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
@@ -30,7 +32,7 @@ from tlsdoctor.testing.endpoints import running
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
-HOSTILE = '<script>alert("x")</script>\x1b]52;c;aGk=\x07 \u202eevil&amp;'
+HOSTILE = '<script>alert("x")</script>\x1b]52;c;aGk=\x07 \u202eevil&amp;\udcff'  # + an undecodable byte
 
 
 class Page(HTMLParser):
@@ -211,7 +213,8 @@ def test_hostile_text_is_escaped_and_its_controls_visible() -> None:
     assert "script" not in page.tags, "a server's <script> must stay text"
     assert "\x1b" not in document and "\x07" not in document and "\u202e" not in document
     body = "".join(page.text)
-    assert '<script>alert("x")</script>\\x1b]52;c;aGk=\\x07 \\u202eevil&amp;' in body
+    assert '<script>alert("x")</script>\\x1b]52;c;aGk=\\x07 \\u202eevil&amp;\\udcff' in body
+    document.encode("utf-8")  # the CLI writes the file as UTF-8: no lone surrogate may reach it
     for svg in page.svgs:  # the ladders are well-formed XML even with hostile labels
         assert lanes(svg) == ["client", "server"]
     reset = probe_svg(page.svgs, "hello [modern]")
@@ -292,6 +295,50 @@ def test_scan_grid_marks_accepted_suites_and_weak_ones(scan_page: Path) -> None:
         static_rsa[-2].get("title") or ""
     )
     assert "weak" not in (rows["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"].findall("td")[-2].get("class") or "")
+
+
+@pytest.fixture
+def openssl_expired(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """``openssl s_server`` (not our code) with a certificate the openssl CLI made 10 days ago, valid 2."""
+    if not (shutil.which("openssl") and shutil.which("faketime")):
+        pytest.skip("openssl and faketime are needed (.ci/cert-packages.txt)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["faketime", "-10 days", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key), "-www"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):  # up to 5 s for it to listen
+            with socket.socket() as c:
+                if c.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield port, cert
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_report_of_an_openssl_s_server(openssl_expired: tuple[int, Path], tmp_path: Path) -> None:
+    port, cert = openssl_expired
+    out = tmp_path / "report.html"
+    args = [*CLI, "diagnose", f"localhost:{port}", "--connect-to", "127.0.0.1", "--ca-file", str(cert)]
+    proc = subprocess.run([*args, "--timeout", "3", "--report", str(out)], capture_output=True, timeout=90)
+    assert proc.returncode == 1, proc.stderr.decode()
+    page = Page(out.read_text(encoding="utf-8"))
+    body = "".join(page.text)
+    assert body.index("FAULT") < body.index("cert-expired") < body.index("Handshakes")
+    default = probe_svg(page.svgs, "handshake [default]")
+    assert lanes(default) == ["client", "server"] and marks(default)[-1] == "fail"
 
 
 # --- a real browser ------------------------------------------------------------------------------------
