@@ -278,8 +278,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         from tlsdoctor.commands.diagnose import diagnose
         from tlsdoctor.context import Context
+        from tlsdoctor.report.progress import shown_on_terminal
 
-        report = asyncio.run(diagnose(Context(options=options)))
+        with shown_on_terminal(f"diagnosing {options.host}:{options.port}", json_output=args.json) as seen:
+            report = asyncio.run(diagnose(Context(options=options, observer=seen)))
         return emit(report, args)
     if args.command == "scan":
         options = diagnose_options(args)

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from tlsdoctor.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from tlsdoctor.model import CheckResult
+
+
+class CheckObserver(Protocol):
+    """Told by the runner when each check starts and ends (report/progress.py shows it live)."""
+
+    def started(self, check_id: str) -> None: ...
+
+    def finished(self, result: CheckResult) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +58,7 @@ class Context:
     options: Options
     clock: Clock = dataclasses.field(default_factory=SystemClock)
     limits: Limits = dataclasses.field(default_factory=Limits)
+    observer: CheckObserver | None = None  # progress on a terminal; None: nobody watching
 
     @property
     def timeout(self) -> float:

@@ -89,6 +89,16 @@ def unreliable_after(ctx: Context) -> float:
 
 
 async def run_one(check: Check, ctx: Context) -> CheckResult:
+    """Run one check (:func:`_run_judged`), telling ``ctx.observer`` when it starts and ends."""
+    if ctx.observer is not None:
+        ctx.observer.started(check.id)
+    result = await _run_judged(check, ctx)
+    if ctx.observer is not None:
+        ctx.observer.finished(result)
+    return result
+
+
+async def _run_judged(check: Check, ctx: Context) -> CheckResult:
     """Run one check under its deadline; time out or crash into a CheckResult. Under :func:`watching`, a
     result that did not pass while the loop stalled is re-run once, then marked if the stall repeats."""
     watch = _WATCH.get()
