@@ -10,11 +10,13 @@ from collections.abc import Iterator
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.model import Cause, Report, Status, Verdict
 from tlsdoctor.report.escape import escape_controls
+from tlsdoctor.report.verified import verified_items
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
@@ -63,12 +65,22 @@ def cause_block(cause: Cause, *, full: bool) -> RenderableType:
     if cause.evidence:
         parts.append(Text("Evidence", style="bold underline"))
         for e in cause.evidence:
-            parts.append(Padding(shown(f"[{e.check}] {e.observation}"), (0, 0, 0, 2)))
+            parts.append(hanging(f"[{e.check}] ", shown(e.observation)))
     if cause.fixes:
         parts.append(Text("What to change", style="bold underline"))
         for fix in cause.fixes:
-            parts.append(Padding(shown(f"- {fix}"), (0, 0, 0, 2)))
+            parts.append(hanging("- ", shown(fix)))
     return Group(*parts)
+
+
+def hanging(marker: str, text: Text, indent: int = 2) -> RenderableType:
+    """``marker`` then ``text``, wrapped lines aligned under the text (a hanging indent), so a
+    fix that wraps at 80 columns still reads as one item."""
+    grid = Table.grid()
+    grid.add_column(width=len(escape_controls(marker)), no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(shown(marker), text)
+    return Padding(grid, (0, 0, 0, indent), expand=False)
 
 
 def checks_table(report: Report) -> Table:
@@ -86,6 +98,19 @@ def checks_table(report: Report) -> Table:
             shown(c.summary),
         )
     return table
+
+
+def verified_block(report: Report) -> RenderableType | None:
+    """What the healthy run verified (report/verified.py), label and value, values escaped."""
+    items = verified_items(report)
+    if not items:
+        return None
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(overflow="fold")
+    for label, value in items:
+        grid.add_row(label, shown(value))
+    return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
 def renderables(report: Report) -> Iterator[RenderableType]:
@@ -106,6 +131,11 @@ def renderables(report: Report) -> Iterator[RenderableType]:
         else:  # the healthy cause says what was noted when a check warned (inference/engine.py)
             yield shown(f"{top.summary[:1].upper()}{top.summary[1:]}.")
             yield Text("")
+            verified = verified_block(report)
+            if verified is not None:
+                yield Text("Verified", style="bold")
+                yield verified
+                yield Text("")
     for key, title in (("next_checks", "Next checks"),):
         items = report.extra.get(key)
         if items:
@@ -124,6 +154,28 @@ def renderables(report: Report) -> Iterator[RenderableType]:
 
 
 def render(report: Report, console: Console) -> None:
-    """Print the report on a console (the CLI makes it: colour only on a terminal, NO_COLOR honoured)."""
+    """Print the report on a console (the CLI makes it: colour only on a terminal, NO_COLOR honoured).
+
+    rich pads table cells and padded blocks with spaces to the full width; on a terminal that is
+    invisible, in a file or a pipe it is 120 columns of trailing blanks on every line (and noise in
+    every diff). So each part is rendered to lines and written without its trailing blanks."""
     for part in renderables(report):
-        console.print(part)
+        lines = console.render_lines(part, console.options, pad=False)
+        segments: list[Segment] = []
+        for line in lines:
+            segments.extend(without_trailing_blanks(line))
+            segments.append(Segment.line())
+        console.print(Segments(segments), soft_wrap=True, end="")
+
+
+def without_trailing_blanks(line: list[Segment]) -> list[Segment]:
+    """A rendered line minus the spaces at its end (unstyled or styled alike: none carry a background)."""
+    out = list(line)
+    while out and not out[-1].control:
+        last = out[-1]
+        text = last.text.rstrip(" ")
+        if text:
+            out[-1] = Segment(text, last.style, last.control)
+            break
+        out.pop()
+    return out

@@ -1,0 +1,70 @@
+"""What a healthy diagnosis actually verified, as labelled lines for any reporter.
+
+"Every check passed" over a table of skipped variants does not tell a user what was proved. The
+default handshake and the certificate check already observed it: the protocol and suite negotiated,
+the leaf's subject and issuer, which SAN matched the name, the days left, the store the chain
+validated against. This module only picks those observations out of the report and words them; the
+values are the server's own text, so every reporter shows them escaped (report/escape.py).
+
+The negotiated key-exchange group and ALPN are not listed: the default handshake (Python 3.11's ssl)
+does not expose the group and offers no ALPN, and a line saying "unknown" would claim a check that
+was not made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tlsdoctor.certs.names import covers
+from tlsdoctor.model import Report
+from tlsdoctor.observations import CertificateInfo, ChainValidation, HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.observations.base import Observation
+
+DEFAULT_VARIANT = "default"  # checks/handshake.py: the handshake the user's own client would make
+
+
+def _observations(report: Report) -> Iterator[Observation]:
+    for check in report.checks:
+        yield from check.observations
+
+
+def verified_items(report: Report) -> list[tuple[str, str]]:
+    """(label, text) lines of what was verified, in reading order; empty when nothing was."""
+    handshake: HandshakeAttempt | None = None
+    leaf: CertificateInfo | None = None
+    chain: ChainValidation | None = None
+    for o in _observations(report):
+        if (
+            isinstance(o, HandshakeAttempt)
+            and o.variant == DEFAULT_VARIANT
+            and o.outcome is HandshakeOutcome.OK
+        ):
+            handshake = handshake or o
+        elif isinstance(o, CertificateInfo) and o.index == 0:
+            leaf = leaf or o
+        elif isinstance(o, ChainValidation) and o.valid:
+            chain = chain or o
+    items: list[tuple[str, str]] = []
+    if handshake is not None:
+        name = f" as {handshake.servername}" if handshake.servername else " (no SNI)"
+        items.append(("server", f"{handshake.address}:{handshake.port}{name}"))
+        negotiated = ", ".join(v for v in (handshake.version, handshake.cipher) if v)
+        if negotiated:
+            items.append(("protocol", negotiated))
+    if leaf is not None:
+        items.append(("subject", leaf.subject))
+        items.append(("issuer", leaf.issuer))
+        if chain is not None:
+            matched = [san for san in leaf.sans if covers((san,), chain.name)]
+            how = (
+                f"SAN {', '.join(matched)}" if matched else "the subject CN (the certificate has no DNS SAN)"
+            )
+            items.append(("name", f"{chain.name} matched {how}"))
+        elif leaf.sans:
+            items.append(("SANs", ", ".join(leaf.sans)))
+        items.append(("valid until", f"{leaf.not_after:%Y-%m-%d} ({leaf.days_left:.0f} days left)"))
+        items.append(("key", f"{leaf.key_type} {leaf.key_bits}"))
+    if chain is not None:
+        store = "the system store" if chain.store == "system" else chain.store
+        items.append(("chain", f"validates against {store} ({len(chain.path)} certificates to the anchor)"))
+    return items
