@@ -7,6 +7,7 @@ keeps the run going; piped stderr and --json get not one progress byte.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -17,8 +18,10 @@ import termios
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from scan_servers import OPENSSL, free_port, stop, wait_listening
 
 from tlsdoctor.testing import FaultServer, start_endpoint
 
@@ -137,3 +140,150 @@ def test_no_progress_bytes_when_stderr_is_piped(silent: FaultServer) -> None:
     assert proc.returncode == 1
     assert proc.stderr == b""
     assert b"FAULT" in proc.stdout and b"running" not in proc.stdout
+
+
+@pytest.fixture
+def healthy() -> Iterator[FaultServer]:
+    server = start_endpoint("healthy")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def human(server: FaultServer, *extra: str, columns: int | None = None) -> str:
+    """The human report with stdout piped (as ``diagnose ... | cat``); COLUMNS only when given."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    proc = subprocess.run(
+        [*CLI, "diagnose", target(server), "--timeout", "2", *extra],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr.decode()
+    assert proc.stderr == b""
+    return proc.stdout.decode()
+
+
+def trusted(server: FaultServer) -> tuple[str, ...]:
+    return ("--servername", server.servername, "--ca-file", str(server.ca_file))
+
+
+def test_piped_report_lines_have_no_trailing_blanks(healthy: FaultServer) -> None:
+    for out in (human(healthy, *trusted(healthy)), human(healthy)):  # healthy, then cert-untrusted
+        lines = out.splitlines()
+        assert len(lines) > 10
+        assert [line for line in lines if line != line.rstrip()] == []
+        assert max(len(line) for line in lines) <= 120
+
+
+def section(out: str, title: str) -> list[str]:
+    """The lines under ``title`` (itself indented by two), up to the next line indented less."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == title)
+    depth = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start + 1 :]:
+        if not line.strip() or len(line) - len(line.lstrip()) <= depth:
+            break
+        body.append(line)
+    return body
+
+
+def test_wrapped_fixes_and_evidence_keep_a_hanging_indent_at_80_columns(healthy: FaultServer) -> None:
+    out = human(healthy, "--servername", healthy.servername, columns=80)  # no --ca-file: cert-untrusted
+    assert "cert-untrusted" in out.splitlines()[0]
+    assert max(len(line) for line in out.splitlines()) <= 80
+    fixes = section(out, "What to change")
+    assert fixes[0].startswith("    - ")
+    continued = [line for line in fixes if not line.startswith("    - ")]
+    assert continued, "no fix wrapped at 80 columns"
+    for line in continued:  # under the text after "- ", not under the dash
+        assert line.startswith("      ") and line[6] != " ", fixes
+    evidence = section(out, "Evidence")
+    indent = 0
+    wrapped = 0
+    for line in evidence:
+        if line.startswith("    ["):
+            indent = 4 + line.index("] ", 4) - 4 + 2  # the width of "[check] " after the 4 spaces
+        else:
+            wrapped += 1
+            assert line[:indent].strip() == "" and line[indent] != " ", (indent, evidence)
+    assert wrapped, "no evidence line wrapped at 80 columns"
+
+
+def labelled(lines: list[str]) -> dict[str, str]:
+    """``  label  value`` lines as a dict; a wrapped value's continuation lines joined to it."""
+    out: dict[str, str] = {}
+    label = ""
+    for line in lines:
+        if line[2] != " ":
+            label, _, value = line.strip().partition("  ")
+            out[label] = value.strip()
+        else:
+            out[label] += " " + line.strip()
+    return out
+
+
+def test_healthy_report_says_what_was_verified(healthy: FaultServer) -> None:
+    proc = subprocess.run(
+        [*CLI, "diagnose", target(healthy), "--timeout", "2", "--json", *trusted(healthy)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == "healthy"
+    observed = [o for c in report["checks"] for o in c["data"]["observations"]]
+    shake = next(o for o in observed if o["kind"] == "handshake" and o["variant"] == "default")
+    leaf = next(o for o in observed if o["kind"] == "certificate" and o["index"] == 0)
+
+    block = labelled(section(human(healthy, *trusted(healthy)), "Verified"))
+    assert block["server"] == f"{target(healthy)} as {healthy.servername}"
+    assert block["protocol"] == f"{shake['version']}, {shake['cipher']}"
+    assert block["subject"] == leaf["subject"]
+    assert block["issuer"] == leaf["issuer"]
+    assert block["name"] == f"{healthy.servername} matched SAN DNS:{healthy.servername}"
+    assert block["valid until"] == f"{leaf['not_after'][:10]} ({leaf['days_left']:.0f} days left)"
+    assert block["chain"].startswith(f"validates against ca-file:{healthy.ca_file}")
+
+
+def test_verified_block_for_an_openssl_made_certificate_on_s_server(tmp_path: Path) -> None:
+    """A certificate and a server we did not write: `openssl req` and `openssl s_server`."""
+    if OPENSSL is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "30", "-subj", "/CN=www.openssl.test/O=Indep\\ Org",
+         "-addext", "subjectAltName=DNS:openssl.test,DNS:*.openssl.test"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+         "-www", "-quiet", "-naccept", "1000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_listening(port, server, "openssl s_server")
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        proc = subprocess.run(
+            [*CLI, "diagnose", f"127.0.0.1:{port}", "--servername", "www.openssl.test",
+             "--ca-file", str(cert)],
+            capture_output=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        stop(server)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out
+    verified = " ".join(" ".join(section(out, "Verified")).split())  # wrapped lines joined
+    assert "www.openssl.test matched SAN DNS:*.openssl.test" in verified
+    assert "CN=www.openssl.test" in verified and "Indep Org" in verified
+    assert "(30 days left)" in verified or "(29 days left)" in verified
+    assert "EC 256" in verified
+    assert "1 certificate to the anchor" in verified

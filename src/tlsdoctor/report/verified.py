@@ -66,5 +66,8 @@ def verified_items(report: Report) -> list[tuple[str, str]]:
         items.append(("key", f"{leaf.key_type} {leaf.key_bits}"))
     if chain is not None:
         store = "the system store" if chain.store == "system" else chain.store
-        items.append(("chain", f"validates against {store} ({len(chain.path)} certificates to the anchor)"))
+        n = len(chain.path)
+        items.append(
+            ("chain", f"validates against {store} ({n} certificate{'s' if n != 1 else ''} to the anchor)")
+        )
     return items
