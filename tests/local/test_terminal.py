@@ -241,10 +241,13 @@ def test_healthy_report_says_what_was_verified(healthy: FaultServer) -> None:
     observed = [o for c in report["checks"] for o in c["data"]["observations"]]
     shake = next(o for o in observed if o["kind"] == "handshake" and o["variant"] == "default")
     leaf = next(o for o in observed if o["kind"] == "certificate" and o["index"] == 0)
+    modern = next(o for o in observed if o["kind"] == "hello-probe" and o["probe"] == "modern")
+    assert shake["version"] == "TLSv1.3" and modern["group"]
 
     block = labelled(section(human(healthy, *trusted(healthy)), "Verified"))
     assert block["server"] == f"{target(healthy)} as {healthy.servername}"
     assert block["protocol"] == f"{shake['version']}, {shake['cipher']}"
+    assert block["group"] == f"{modern['group']} (the server's key share for our TLS 1.3 hello)"
     assert block["subject"] == leaf["subject"]
     assert block["issuer"] == leaf["issuer"]
     assert block["name"] == f"{healthy.servername} matched SAN DNS:{healthy.servername}"
@@ -286,4 +289,5 @@ def test_verified_block_for_an_openssl_made_certificate_on_s_server(tmp_path: Pa
     assert "CN=www.openssl.test" in verified and "Indep Org" in verified
     assert "(30 days left)" in verified or "(29 days left)" in verified
     assert "EC 256" in verified
+    assert "group x25519 (the server's key share" in verified  # OpenSSL 3.0's first choice
     assert "1 certificate to the anchor" in verified

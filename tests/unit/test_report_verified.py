@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from tlsdoctor.model import Cause, CheckResult, Report, Status, Verdict
 from tlsdoctor.observations import CertificateInfo, ChainValidation, HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.hello import HelloEnd, HelloProbe
 from tlsdoctor.report import human
 from tlsdoctor.report.verified import verified_items
 
@@ -55,6 +57,24 @@ def test_each_item_from_the_observations() -> None:
     assert items["name"] == "www.example.test matched SAN DNS:*.example.test"
     assert items["valid until"] == "2027-01-18 (42 days left)"
     assert items["chain"] == "validates against the system store (2 certificates to the anchor)"
+
+
+def probe(version: str = "TLSv1.3", name: str = "modern") -> HelloProbe:
+    return HelloProbe(
+        probe=name, shape="modern", address="198.18.0.10", port=443, sni="www.example.test",
+        sni_role="target",
+        hello_bytes=517, end=HelloEnd.SERVER_HELLO, version=version, cipher="TLS_AES_128_GCM_SHA256",
+        group="X25519MLKEM768",
+    )  # fmt: skip
+
+
+def test_group_from_the_control_hello_when_both_are_tls13() -> None:
+    tls13 = dataclasses.replace(shake(), version="TLSv1.3")
+    items = dict(verified_items(report(tls13, probe())))
+    assert items["group"] == "X25519MLKEM768 (the server's key share for our TLS 1.3 hello)"
+    # Near misses: the default handshake was TLS 1.2 (its group is not this one); another probe's answer.
+    assert "group" not in dict(verified_items(report(shake(), probe())))
+    assert "group" not in dict(verified_items(report(tls13, probe(name="pq-large"))))
 
 
 def test_near_misses_claim_nothing_unobserved() -> None:

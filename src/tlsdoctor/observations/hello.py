@@ -61,6 +61,7 @@ class HelloProbe(Observation):
     alert: str | None = None  # the alert's description, e.g. "protocol_version"
     version: str | None = None  # the version the ServerHello selected, e.g. "TLSv1.2"
     cipher: str | None = None  # IANA name of the suite the ServerHello selected
+    group: str | None = None  # the group of the ServerHello's key share (TLS 1.3), e.g. "x25519"
     default_offers_cipher: bool | None = None  # whether the default client offers that suite too
     bytes_received: int = 0
     elapsed_ms: float = 0.0

@@ -6,9 +6,9 @@ the leaf's subject and issuer, which SAN matched the name, the days left, the st
 validated against. This module only picks those observations out of the report and words them; the
 values are the server's own text, so every reporter shows them escaped (report/escape.py).
 
-The negotiated key-exchange group and ALPN are not listed: the default handshake (Python 3.11's ssl)
-does not expose the group and offers no ALPN, and a line saying "unknown" would claim a check that
-was not made.
+The group comes from the hello probe's own parse of the ServerHello (TLS 1.3 only: Python 3.11's ssl
+does not expose the group the default handshake used). ALPN is not listed: the default handshake
+offers none, and a line saying "unknown" would claim a check that was not made.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from tlsdoctor.certs.names import covers
 from tlsdoctor.model import Report
 from tlsdoctor.observations import CertificateInfo, ChainValidation, HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.hello import HelloEnd, HelloProbe
 
 DEFAULT_VARIANT = "default"  # checks/handshake.py: the handshake the user's own client would make
+CONTROL_PROBE = "modern"  # checks/hello.py: the typical TLS 1.3 hello, whose ServerHello names the group
 
 
 def _observations(report: Report) -> Iterator[Observation]:
@@ -33,6 +35,7 @@ def verified_items(report: Report) -> list[tuple[str, str]]:
     handshake: HandshakeAttempt | None = None
     leaf: CertificateInfo | None = None
     chain: ChainValidation | None = None
+    probe: HelloProbe | None = None
     for o in _observations(report):
         if (
             isinstance(o, HandshakeAttempt)
@@ -44,6 +47,8 @@ def verified_items(report: Report) -> list[tuple[str, str]]:
             leaf = leaf or o
         elif isinstance(o, ChainValidation) and o.valid:
             chain = chain or o
+        elif isinstance(o, HelloProbe) and o.probe == CONTROL_PROBE and o.end is HelloEnd.SERVER_HELLO:
+            probe = probe or o
     items: list[tuple[str, str]] = []
     if handshake is not None:
         name = f" as {handshake.servername}" if handshake.servername else " (no SNI)"
@@ -51,6 +56,8 @@ def verified_items(report: Report) -> list[tuple[str, str]]:
         negotiated = ", ".join(v for v in (handshake.version, handshake.cipher) if v)
         if negotiated:
             items.append(("protocol", negotiated))
+        if probe is not None and probe.group and probe.version == handshake.version == "TLSv1.3":
+            items.append(("group", f"{probe.group} (the server's key share for our TLS 1.3 hello)"))
     if leaf is not None:
         items.append(("subject", leaf.subject))
         items.append(("issuer", leaf.issuer))
