@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,18 @@ T = 1.0  # --timeout of these scans
 SLACK = 4.0  # interpreter start-up, the helper's fork, a loaded 2-core machine
 
 
-def run_scan(server: FaultServer, *args: str, stop_helper: bool = False) -> tuple[int, float, dict[str, Any]]:
-    """(exit status, wall seconds, JSON report) of `tlsdoctor scan` against `server`."""
+def run_scan(
+    server: FaultServer, *args: str, stop_helper: bool = False, started: Callable[[int], None] | None = None
+) -> tuple[int, float, dict[str, Any]]:
+    """(exit status, wall seconds, JSON report) of `tlsdoctor scan` against `server`; ``started``
+    is told the scan's PID."""
     cmd = [sys.executable, "-m", "tlsdoctor", "scan", f"127.0.0.1:{server.port}", "--json", *args]
     if server.ca_file:
         cmd += ["--ca-file", str(server.ca_file)]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if started is not None:
+        started(proc.pid)
     stopped = stop_child(proc.pid) if stop_helper else None
     try:
         out, err = proc.communicate(timeout=60)
@@ -182,13 +187,23 @@ def test_stopped_helper_does_not_hang_the_scan() -> None:
     assert wall < 2 * T + SLACK
 
 
-def client_connections(port: int) -> int:
-    """Established TCP connections to 127.0.0.1:`port`, counted on the client side (/proc/net/tcp)."""
+def client_connections(port: int, pid: int) -> int:
+    """Established TCP connections to 127.0.0.1:`port` held by process `pid` (its socket inodes in
+    /proc/PID/fd matched against /proc/net/tcp), so other tests' connections never count."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    except OSError:
+        return 0
     count = 0
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        remote, state = fields[2], fields[3]
-        if state == "01" and remote == f"0100007F:{port:04X}":
+        remote, state, inode = fields[2], fields[3], fields[9]
+        if state == "01" and remote == f"0100007F:{port:04X}" and inode in inodes:
             count += 1
     return count
 
@@ -200,17 +215,19 @@ def test_max_connections(hostile: FaultServer, limit: int | None, low: int, high
     once are there to be counted: --max-connections caps them (default 16)."""
     peak = 0
     done = threading.Event()
+    scan_pid: list[int] = []
 
     def watch() -> None:
         nonlocal peak
         while not done.wait(0.01):
-            peak = max(peak, client_connections(hostile.port))
+            if scan_pid:
+                peak = max(peak, client_connections(hostile.port, scan_pid[0]))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
         args = ["--timeout", "1"] + (["--max-connections", str(limit)] if limit else [])
-        status, _, report = run_scan(hostile, *args)
+        status, _, report = run_scan(hostile, *args, started=scan_pid.append)
     finally:
         done.set()
         watcher.join()

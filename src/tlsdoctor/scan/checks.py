@@ -34,6 +34,11 @@ def violation(offer: Offer, result: ProbeResult) -> tuple[str, str] | None:
             f"answered the second {name} ClientHello with another HelloRetryRequest "
             "(RFC 8446 §4.1.4: a client must abort; no handshake can complete)"
         )
+    if result.retried is not None and result.server_hello is None and result.end in ("closed", "reset"):
+        return "hrr-abandoned", (
+            f"asked for a second {name} ClientHello (HelloRetryRequest), then {result.end} the "
+            "connection when it came instead of sending a ServerHello (RFC 8446 §4.1.4)"
+        )
     if result.alert is not None and not result.alert.description.known:
         code = int(result.alert.description)
         return "unknown-alert", f"answered the {name} ClientHello with alert {code}, which no RFC defines"

@@ -50,6 +50,12 @@ FINDINGS: dict[str, Finding] = {
         fix="fix the server's TLS 1.3 group selection (it must accept the key share it asked for), "
         "or disable TLS 1.3 until the stack is upgraded",
     ),
+    "hrr-abandoned": Finding(
+        cause=CauseId.SERVER_CLOSED,
+        summary="the server asks for a retried ClientHello, then hangs up on it: TLS 1.3 never completes",
+        fix="read the server's error log at the time of the scan: its TLS 1.3 stack fails after the "
+        "HelloRetryRequest (a group it asks for but cannot use); upgrade it or disable TLS 1.3",
+    ),
     "hrr-bad-group": Finding(
         cause=CauseId.CIPHER_MISMATCH,
         summary="the server's HelloRetryRequest asks for a group it may not ask for: clients abort",

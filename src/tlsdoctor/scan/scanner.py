@@ -218,7 +218,18 @@ def usable(result: ProbeResult, version: ProtocolVersion) -> bool:
     """A version probe that a client could go on from: the server chose ``version`` without
     breaking the RFCs and sent its whole first flight (TLS 1.3: up to its first encrypted record;
     an HRR that the server then honoured, if it sent one)."""
-    return selected(result, version) and not result.stalled and not result.violation
+    return (
+        selected(result, version)
+        and not result.stalled
+        and not result.violation
+        and not _retry_unanswered(result)
+    )
+
+
+def _retry_unanswered(result: ProbeResult) -> bool:
+    """The server asked for a second ClientHello (HRR), got it, and then sent no ServerHello: it
+    closed, reset or went quiet, so no client can finish there (RFC 8446 §4.1.4)."""
+    return result.retried is not None and result.server_hello is None and not result.hrr_again
 
 
 async def scan(
@@ -287,6 +298,11 @@ def _unusable(result: ProbeResult, version: ProtocolVersion) -> str:
     """Why a version the server answered is still not supported (empty when it did not answer)."""
     if result.violation:
         return result.violation
+    if _retry_unanswered(result):
+        return (
+            f"the server asked for a second ClientHello (HelloRetryRequest), then ended with "
+            f"'{result.end}' instead of a ServerHello: no client can finish the handshake"
+        )
     if result.stalled and selected(result, version):
         return (
             "the server sent its ServerHello, then nothing until the timeout: no client can finish the "

@@ -60,7 +60,7 @@ async def main():
     try:
         await helper.call("analyse", [], "localhost", None, timeout=0.5)
     except HelperError as exc:
-        print("stopped", round(time.monotonic() - start, 1), exc)
+        print("stopped", round(time.monotonic() - start, 3), exc)
     try:
         os.kill(helper.pid, 0)
         print("still there")
@@ -84,6 +84,9 @@ def test_stopped_helper_costs_its_deadline_only() -> None:
     out = subprocess.run([sys.executable, "-c", STOPPED], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("stopped 0.5 no answer to 'analyse' within 0.5 s"), lines
+    word, elapsed, why = lines[0].split(" ", 2)
+    # the deadline, plus the kill and reap of the stopped helper (a loaded 2-core machine adds ~0.1 s)
+    assert word == "stopped" and 0.5 <= float(elapsed) < 1.5, lines
+    assert why.startswith("no answer to 'analyse' within 0.5 s"), lines
     assert lines[1:] == ["reaped", "later calls fail at once True", "loop closed"]
     assert time.monotonic() - start < 30

@@ -90,6 +90,23 @@ def test_hello_retry_requests() -> None:
     assert "did not offer" in (violation(TLS13, foreign) or ("", ""))[1]
 
 
+def test_retry_that_the_server_abandons() -> None:
+    """The server asked for a second ClientHello, got it, and hung up: a fault, and TLS 1.3 is not
+    usable; near misses: an honoured retry, and a retry lost to silence (no proof of who ended it)."""
+    from tlsdoctor.scan.scanner import usable
+
+    request = hello(0x1301, V.TLS1_3, hrr_group=0x0017)
+    for end in ("closed", "reset"):
+        abandoned = ProbeResult(end=end, hrr=request, retried=request)
+        assert (violation(TLS13, abandoned) or ("",))[0] == "hrr-abandoned"
+        assert not usable(abandoned, V.TLS1_3)
+    honoured = ProbeResult(end="hello", hrr=request, retried=request, server_hello=hello(0x1301, V.TLS1_3))
+    assert violation(TLS13, honoured) is None and usable(honoured, V.TLS1_3)
+    quiet = ProbeResult(end="timeout", hrr=request, retried=request)
+    assert violation(TLS13, quiet) is None
+    assert not usable(quiet, V.TLS1_3)  # before: the HRR alone counted as TLS 1.3 support
+
+
 def test_junk_certificate_and_unknown_alert() -> None:
     good = ProbeResult(end="hello", server_hello=hello(0xC02F), certificates=(der_certificate(),))
     assert violation(TLS12, good) is None
