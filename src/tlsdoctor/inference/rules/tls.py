@@ -112,6 +112,26 @@ _KX_POLICY_WORDS = {
     "BAD_ECPOINT": "a broken key share",
     "UNSAFE_LEGACY_RENEGOTIATION_DISABLED": "a server without secure renegotiation (RFC 5746)",
 }
+# Not the security level: OpenSSL 3 dropped SSL_OP_LEGACY_SERVER_CONNECT from its defaults, so a TLS <= 1.2
+# server that does not answer with renegotiation_info (RFC 5746 section 3.4) is refused at its ServerHello.
+_RENEGOTIATION = "UNSAFE_LEGACY_RENEGOTIATION_DISABLED"
+RENEGOTIATION_FIXES = (
+    "client: for this server only, allow connecting to servers without RFC 5746: Python "
+    "`context.options |= ssl.OP_LEGACY_SERVER_CONNECT`; `openssl s_client -legacy_server_connect`; "
+    "OpenSSL config `Options = UnsafeLegacyServerConnect` (in the [system_default_sect] of openssl.cnf, "
+    "or a file OPENSSL_CONF names for this client only)",
+    "server: support secure renegotiation (RFC 5746, every TLS library since 2010): upgrade the TLS "
+    "library, appliance or load balancer firmware, or stop disabling it (e.g. GnuTLS "
+    "%DISABLE_SAFE_RENEGOTIATION); or enable TLS 1.3, which has no renegotiation",
+)
+
+
+def _policy_words(error: str) -> tuple[str | None, str, tuple[str, ...]]:
+    """(what the client refused, which setting refused it, the fixes when not the cause's own)."""
+    what = next((w for r, w in _KX_POLICY_WORDS.items() if r in error), None)
+    if _RENEGOTIATION in error:
+        return what, "the client's default (OpenSSL 3: no legacy server connect)", RENEGOTIATION_FIXES
+    return what, "the client's security level", ()
 
 
 # A server's protocol violation is named under the closest cause, as evidence, never as our policy.
@@ -708,10 +728,10 @@ def client_tls_policy(facts: Facts) -> Match | None:
     if any(r in default.error for r in _CERT_POLICY_REASONS):
         return None  # a weak certificate: cert-weak says so
     low, wide = runs.get("seclevel-0"), runs.get("all-ciphers")
-    what = next((w for r, w in _KX_POLICY_WORDS.items() if r in default.error), None)
+    what, setting, fixes = _policy_words(default.error)
     if low is not None and low.outcome is OK and (wide is None or wide.outcome is not OK):
         if what is not None:
-            head = f"the client's security level refuses {what}"
+            head = f"{setting} refuses {what}"
         else:
             how = f"alert {default.alert}" if default.alert else default.error
             head = (
@@ -722,15 +742,17 @@ def client_tls_policy(facts: Facts) -> Match | None:
         return Match(
             0.85,
             cite(facts, [default, low]),
-            f"{head}; the same client at level 0 connects ({low.version} {low.cipher}): "
+            f"{head}; the same client {'allowing it' if fixes else 'at level 0'} connects "
+            f"({low.version} {low.cipher}): "
             "the server should fix this, not the client",
+            fixes,
         )
     if default.outcome is not HandshakeOutcome.LOCAL_REJECT:
         return None
     if any(r in default.error for r in _VERSION_REASONS + _CIPHER_REASONS):
         return None
     if what is not None:
-        return Match(0.6, cite(facts, [default]), f"the client's security level refuses {what}")
+        return Match(0.6, cite(facts, [default]), f"{setting} refuses {what}", fixes)
     # Unexplained: our TLS library refused the server's flight and nothing relaxed connects. A
     # candidate, weakly held, with the next step: what exactly the server sent.
     return Match(
