@@ -131,6 +131,18 @@ def test_a_ca_file_that_lacks_the_root_another_store_has(site: dict[str, Path | 
     assert f"the --ca-file bundle ({site['without']})" in top["summary"]
 
 
+def test_corporate_root_above_a_sent_intermediate(site: dict[str, Path | int], tmp_path: Path) -> None:
+    """The usual shape: leaf and issuing CA sent, the root only in certifi's bundle (not a lone leaf)."""
+    corp = (Path(site["corp"]), Path(site["corp"]).with_suffix(".key"))  # type: ignore[arg-type]
+    inter = pki.ossl_issue(tmp_path, "inter", "Corp Issuing CA", corp, extfile=pki.INTERMEDIATE_EXT, days=365)
+    leaf, key = pki.ossl_issue(tmp_path, "leaf2", NAME, inter, extfile=pki.leaf_ext(NAME), days=30)
+    with pki.nginx(tmp_path, chain=[leaf, inter[0]], key=key) as port:
+        report = diagnose({**site, "port": port}, certifi=Path(site["with"]))  # type: ignore[arg-type]
+    top = report["causes"][0]
+    assert top["id"] == "client-ca-store" and "lacks CN=Corp Root" in top["summary"], ids(report)
+    assert all(c["confidence"] <= 0.5 for c in report["causes"][1:]), report["causes"]
+
+
 # --- the rule on hand-made observations ----------------------------------------------------------------
 
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

@@ -26,7 +26,9 @@ class HttpDateOffset(ClockOffset):
 
     def describe(self) -> str:
         direction = "behind" if self.offset_s > 0 else "ahead of"
+        days = abs(self.offset_s) / 86400
+        amount = f"{abs(self.offset_s):.0f} s" + (f" ({days:.1f} days)" if days >= 1 else "")
         return (
-            f"local clock is {abs(self.offset_s):.0f} s {direction} the Date header of {self.source} "
+            f"local clock is {amount} {direction} the Date header of {self.source} "
             f"({self.date!r}, round trip {self.rtt_ms:.0f} ms)"
         )
