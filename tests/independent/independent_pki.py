@@ -337,9 +337,10 @@ class Diagnosis:
         return next((c for c in checks if c["id"] == check_id), {})  # type: ignore[union-attr]
 
 
-def diagnose(port: int, name: str, ca_file: Path | None, *extra: str) -> Diagnosis:
-    """`tlsdoctor diagnose NAME:PORT --connect-to 127.0.0.1 [--ca-file CA] --json` in a subprocess."""
-    cmd = [sys.executable, "-m", "tlsdoctor", "diagnose", f"{name}:{port}", "--connect-to", "127.0.0.1"]
+def diagnose(port: int, name: str, ca_file: Path | None, *extra: str, command: str = "diagnose") -> Diagnosis:
+    """`tlsdoctor COMMAND NAME:PORT --connect-to 127.0.0.1 [--ca-file CA] --json` in a subprocess
+    (``command``: diagnose, or scan for the same endpoint judged by its configuration)."""
+    cmd = [sys.executable, "-m", "tlsdoctor", command, f"{name}:{port}", "--connect-to", "127.0.0.1"]
     if ca_file is not None:
         cmd += ["--ca-file", str(ca_file)]
     cmd += [*extra, "--json"]

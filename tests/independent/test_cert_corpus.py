@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from independent_cases import CASES, Case, run_case
+from independent_cases import CASES, Case, run_case, serve
+from independent_pki import diagnose
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -33,3 +34,20 @@ def test_corpus_case(case: Case, case_dir: Path, aia: str) -> None:
     else:
         assert row.got.report["verdict"] == "fault"
         assert row.got.check("certificate").get("status") == "fail"
+
+
+SCANNED = ("healthy-openssl-3-tier-nginx", "expired", "weak-rsa-1024", "weak-sha1-signature")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in SCANNED], ids=lambda c: str(c.name))
+def test_scan_agrees_with_the_reference_clients(case: Case, case_dir: Path, aia: str) -> None:
+    """`scan` has no handshake of the user's client to go by: a chain that the reference clients
+    refuse at OpenSSL's default security level (an RSA-1024 leaf, a SHA-1 signature, an expired
+    leaf) is a fault, exit 1, under the same cause as diagnose; one they accept is healthy."""
+    material = case.build(case_dir, aia)
+    with serve(case, case_dir, material) as port:
+        got = diagnose(port, material.name, material.ca_file, command="scan")
+    causes = [(c["id"], c["confidence"]) for c in got.causes()]
+    assert (got.top, got.exit) == (case.expected, case.exit), causes
+    status = got.check("certificate").get("status")
+    assert status in (("pass", "warn") if case.expected == "healthy" else ("fail",)), causes

@@ -133,8 +133,13 @@ class CertificateCheck:
     @property
     def client_refused(self) -> bool:
         """The default handshake's certificate verification failed (X509_V_ERR_*, which includes
-        the security level's EE_KEY_TOO_SMALL and CA_MD_TOO_WEAK)."""
-        return self.client is not None and self.client.outcome is HandshakeOutcome.VERIFY_FAILED
+        the security level's EE_KEY_TOO_SMALL and CA_MD_TOO_WEAK). With no handshake of the
+        user's client to go by (``scan`` judges the chain as served), a weak key or signature is
+        judged as OpenSSL's default security level judges it: our weak kinds are exactly what
+        level 2 refuses (RSA/DSA/DH under 2048 bits, ECC under 224, SHA-1/MD5 signatures)."""
+        if self.client is None:
+            return True
+        return self.client.outcome is HandshakeOutcome.VERIFY_FAILED
 
     def _unexplained_refusal(self, found: Sequence[Observation]) -> CertificateProblem | None:
         """The client refused the chain and none of our findings says why: its own error is the finding."""
