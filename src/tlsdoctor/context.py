@@ -38,6 +38,7 @@ class Options:
     cert: Path | None = None
     key: Path | None = None
     host_is_ip: bool = False
+    scheme: str | None = None  # the target URL's scheme ("https": HTTP over TLS, whatever the port)
     starttls: str | None = None  # a plaintext protocol to upgrade first (net.starttls.PROTOCOLS), or None
     expect_fingerprint: str | None = None  # the leaf SHA-256 (lowercase hex) the server really has
     idle: float | None = None  # --idle: seconds to hold a handshaken connection quiet (checks/idle.py)

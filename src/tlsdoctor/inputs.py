@@ -336,6 +336,7 @@ def diagnose_options(
         cert=cert_path,
         key=key_path,
         host_is_ip=parsed.is_ip,
+        scheme=parsed.scheme,
         starttls=starttls,
         expect_fingerprint=fingerprint(expect_fingerprint),
         idle=idle_limit,

@@ -30,6 +30,7 @@ class Target:
     port: int
     original: str
     is_ip: bool
+    scheme: str | None = None  # the URL scheme ("https"), None for host[:port]
 
     @property
     def display(self) -> str:
@@ -154,8 +155,10 @@ def parse_target(text: str, port: int | None = None) -> Target:
         raise UsageError("empty target: give host, host:port, [v6addr]:port or an https:// URL")
     host: str
     found_port: int | None = None
+    scheme: str | None = None
     if "://" in raw:
         host, found_port = _url_authority(raw)
+        scheme = url_parts(raw, "target URL")[0]
     elif raw.startswith("["):
         host, found_port = split_endpoint(raw, 0, "target")
         try:
@@ -177,7 +180,9 @@ def parse_target(text: str, port: int | None = None) -> Target:
     if found_port is not None and port is not None and found_port != port:
         raise UsageError(f"conflicting ports: {found_port} in the target and {port} from --port")
     ascii_host, is_ip = normalize_host(host)
-    return Target(host=ascii_host, port=found_port or port or DEFAULT_PORT, original=raw, is_ip=is_ip)
+    return Target(
+        host=ascii_host, port=found_port or port or DEFAULT_PORT, original=raw, is_ip=is_ip, scheme=scheme
+    )
 
 
 def redact_userinfo(url: str) -> str:

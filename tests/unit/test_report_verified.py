@@ -94,3 +94,19 @@ def test_rendered_escaped_on_a_healthy_report_only() -> None:
     out = io.StringIO()
     human.render(report(shake(), leaf(), CHAIN, verdict=Verdict.FAULT), Console(file=out, width=80))
     assert "Verified" not in out.getvalue()
+
+
+def test_alpn_line_only_when_offered() -> None:
+    offered = ("h2", "http/1.1")
+    chosen = dataclasses.replace(shake(), alpn_offered=offered, alpn="h2")
+    assert dict(verified_items(report(chosen)))["ALPN"] == "h2 (offered h2, http/1.1)"
+    refused = dataclasses.replace(shake(), alpn_offered=offered)
+    assert dict(verified_items(report(refused)))["ALPN"] == "none selected (offered h2, http/1.1)"
+    # Near miss: nothing offered (not an HTTP target), so no line, even with a stray selection.
+    assert "ALPN" not in dict(verified_items(report(dataclasses.replace(shake(), alpn="h2"))))
+    # The server's choice is its own text: rendered escaped.
+    evil = dataclasses.replace(shake(), alpn_offered=offered, alpn="h2\x1b[31m")
+    out = io.StringIO()
+    human.render(report(evil, leaf(), CHAIN), Console(file=out, width=100, color_system=None))
+    text = out.getvalue()
+    assert "\x1b" not in text and "ALPN" in text and "h2\\x1b[31m (offered h2, http/1.1)" in text

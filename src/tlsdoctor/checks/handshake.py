@@ -20,7 +20,7 @@ from tlsdoctor.context import Context, Options
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.tcp_info import counters
-from tlsdoctor.net.tls import HandshakeResult, handshake, observe
+from tlsdoctor.net.tls import HTTPS_PORTS, HandshakeResult, handshake, observe
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
@@ -102,6 +102,25 @@ _CONTEXTS: dict[tuple[Variant, Options, str | None], ssl.SSLContext] = {}
 _BUILD_LOCK = threading.Lock()
 
 
+HTTP_ALPN = ("h2", "http/1.1")  # what curl and browsers offer for an https:// URL
+
+
+def alpn_offer(ctx: Context, variant: Variant) -> tuple[str, ...]:
+    """The ALPN protocols the default client offers: HTTP's, only where the user's client speaks HTTP.
+
+    An https:// URL is HTTP over TLS whatever its port; a bare host[:port] is taken as HTTP only on a
+    well-known HTTPS port; never with --starttls. Elsewhere nothing is offered: a server that speaks
+    none of the offered protocols answers no_application_protocol (RFC 7301 §3.2), so offering HTTP to
+    an XMPP or gRPC-only endpoint would invent a failure its real clients never see.
+    """
+    opts = ctx.options
+    if not variant.verify or opts.starttls:
+        return ()
+    if opts.scheme == "https" or (opts.scheme is None and opts.port in HTTPS_PORTS):
+        return HTTP_ALPN
+    return ()
+
+
 def build_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
     """The SSLContext for a variant (built on first use, then shared); see :func:`load_trust`."""
     key = (variant, ctx.options, ctx.servername)
@@ -153,6 +172,8 @@ def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
             context.maximum_version = variant.version
     elif variant.all_versions:
         context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    if offer := alpn_offer(ctx, variant):
+        context.set_alpn_protocols(list(offer))
     if opts.cert is not None:
         try:
             context.load_cert_chain(str(opts.cert), str(opts.key) if opts.key else None)
@@ -209,6 +230,7 @@ async def attempt(
             servername=servername,
             client_cert_sent=ctx.options.cert is not None,
             http=variant.verify and not ctx.options.starttls,  # the default client asks one request
+            alpn=alpn_offer(ctx, variant),
         )
         if route.proxy is None:  # loss on this connection (diagnose: loss_signs); not the proxy's
             obs.append(counters(stream.sock, variant.name, route.address, ctx.options.port))

@@ -155,6 +155,7 @@ class _Recorder:
     servername: str | None
     client_cert_sent: bool
     obj: ssl.SSLObject | None = None
+    alpn_offered: tuple[str, ...] = ()
     start: float = dataclasses.field(default_factory=time.monotonic)
 
     @property
@@ -199,6 +200,8 @@ class _Recorder:
             violation=violation,
             after=after,
             after_bytes=after_bytes,
+            alpn_offered=self.alpn_offered,
+            alpn=self.obj.selected_alpn_protocol() if self.obj is not None and self.alpn_offered else None,
         )
 
     def violation(self, reason: str, text: str) -> str | None:
@@ -237,7 +240,11 @@ class _Recorder:
         if alert:
             return self.attempt(HandshakeOutcome.ALERT, alert=alert, error=text)
         raw = self.head_alert()
-        if raw is not None and raw.startswith("unassigned"):
+        if raw is not None and not raw.startswith("unassigned"):
+            # An alert Python's error table does not name (3.11 has no no_application_protocol):
+            # the server's first record says which it was.
+            return self.attempt(HandshakeOutcome.ALERT, alert=raw, error=text)
+        if raw is not None:
             return self.attempt(
                 HandshakeOutcome.ALERT,
                 alert=raw,
@@ -308,11 +315,14 @@ async def handshake(
     client_cert_sent: bool = False,
     grace: float = POST_HANDSHAKE_GRACE_S,
     http: bool = False,
+    alpn: tuple[str, ...] = (),
 ) -> HandshakeResult:
-    """Run one handshake on a connected stream; never raises for network or TLS failures."""
+    """Run one handshake on a connected stream; never raises for network or TLS failures.
+
+    ``alpn`` is what ``context`` offers (an SSLContext cannot be asked), recorded with the answer."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=servername)
-    rec = _Recorder(stream, variant, address, port, servername, client_cert_sent, obj)
+    rec = _Recorder(stream, variant, address, port, servername, client_cert_sent, obj, alpn)
     while True:
         try:
             obj.do_handshake()
@@ -367,7 +377,10 @@ async def handshake(
             chain,
         )
     after, first = (None, b"")
-    if late is None and http and (asked or port in HTTPS_PORTS):
+    # The request is HTTP/1.1: not on a connection where the server chose h2 (RFC 9113 §3.4 wants
+    # the HTTP/2 preface there; a line of HTTP/1.1 would be answered as a protocol error).
+    h2 = obj.selected_alpn_protocol() == "h2"
+    if late is None and http and not h2 and (asked or port in HTTPS_PORTS):
         after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
     # A hang-up after a CertificateRequest we left unanswered, whether within the grace period or
     # on our request (a loaded server takes longer than the grace), is the late rejection itself.

@@ -59,6 +59,9 @@ class HandshakeAttempt(Observation):
     # bytes ("http 400 ..." when one HTTP request was sent; "closed" when it hung up without an alert).
     after: str | None = None
     after_bytes: bytes = b""
+    # ALPN (RFC 7301): what we offered (empty: no extension sent) and what the server selected.
+    alpn_offered: tuple[str, ...] = ()
+    alpn: str | None = None
 
     def describe(self) -> str:
         sni = f"SNI {self.servername}" if self.servername else "no SNI"
@@ -68,6 +71,12 @@ class HandshakeAttempt(Observation):
             case HandshakeOutcome.OK:
                 then = f"; then {self.after}" if self.after else ""
                 return f"{head}: ok, {self.version} {self.cipher}, {t}{then}"
+            case HandshakeOutcome.ALERT if self.alert == "no_application_protocol" and self.alpn_offered:
+                offered = ", ".join(self.alpn_offered)
+                return (
+                    f"{head}: server sent alert no_application_protocol after {t}: it speaks none of the "
+                    f"ALPN protocols offered ({offered}; RFC 7301 §3.2)"
+                )
             case HandshakeOutcome.ALERT:
                 return f"{head}: server sent alert {self.alert} after {t}"
             case HandshakeOutcome.VERIFY_FAILED:

@@ -7,8 +7,9 @@ validated against. This module only picks those observations out of the report a
 values are the server's own text, so every reporter shows them escaped (report/escape.py).
 
 The group comes from the hello probe's own parse of the ServerHello (TLS 1.3 only: Python 3.11's ssl
-does not expose the group the default handshake used). ALPN is not listed: the default handshake
-offers none, and a line saying "unknown" would claim a check that was not made.
+does not expose the group the default handshake used). ALPN is listed only when the default
+handshake offered it (checks/handshake.py: HTTP targets only); a line about an offer never made
+would claim a check that was not made.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def verified_items(report: Report) -> list[tuple[str, str]]:
             items.append(("protocol", negotiated))
         if probe is not None and probe.group and probe.version == handshake.version == "TLSv1.3":
             items.append(("group", f"{probe.group} (the server's key share for our TLS 1.3 hello)"))
+        if handshake.alpn_offered:
+            offered = f"(offered {', '.join(handshake.alpn_offered)})"
+            chosen = handshake.alpn if handshake.alpn else "none selected"
+            items.append(("ALPN", f"{chosen} {offered}"))
     if leaf is not None:
         items.append(("subject", leaf.subject))
         items.append(("issuer", leaf.issuer))
