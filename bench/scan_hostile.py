@@ -1,7 +1,9 @@
-"""`tlsdoctor scan` against each hostile server (tlsdoctor.testing.hostile) and a stopped helper process:
-exit status, wall time, peak RSS (/usr/bin/time -v) and verdict per case, for issue 10's before/after table.
+"""`tlsdoctor scan` (or `diagnose`, `--command diagnose`) against each hostile server
+(tlsdoctor.testing.hostile) and a stopped helper process: exit status, wall time, peak RSS
+(/usr/bin/time -v) and verdict per case, for issue 10's before/after table.
 
-    .venv/bin/python bench/scan_hostile.py [--src DIR] [--timeout S] [--cap S] [CASE ...]
+    .venv/bin/python bench/scan_hostile.py [--command scan|diagnose] [--src DIR] [--timeout S]
+        [--cap S] [CASE ...]
 
 `--src` is the `src/` directory whose tlsdoctor runs the scan (an exported older commit gives the "before"
 column; the servers always come from this checkout). `--cap` kills a scan that runs longer (reported as
@@ -36,8 +38,10 @@ def children(pid: int) -> list[int]:
     return []
 
 
-def run_case(name: str, server: FaultServer, src: Path, timeout: float, cap: float) -> dict[str, object]:
-    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "tlsdoctor", "scan", f"127.0.0.1:{server.port}"]
+def run_case(
+    name: str, server: FaultServer, src: Path, timeout: float, cap: float, command: str = "scan"
+) -> dict[str, object]:
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "tlsdoctor", command, f"127.0.0.1:{server.port}"]
     cmd += ["--timeout", str(timeout), "--json"]
     if server.ca_file:
         cmd += ["--ca-file", str(server.ca_file)]
@@ -97,14 +101,17 @@ def run_case(name: str, server: FaultServer, src: Path, timeout: float, cap: flo
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("cases", nargs="*", default=[*HOSTILE, "helper-stopped"])
+    parser.add_argument("--command", choices=("scan", "diagnose"), default="scan")
     parser.add_argument("--src", type=Path, default=ROOT / "src")
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--cap", type=float, default=300.0)
     args = parser.parse_args()
     for name in args.cases:
+        if name == "helper-stopped" and args.command != "scan":
+            continue  # only scan forks a helper
         server: FaultServer = TlsServer().start() if name == "helper-stopped" else start_hostile(name)
         try:
-            row = run_case(name, server, args.src, args.timeout, args.cap)
+            row = run_case(name, server, args.src, args.timeout, args.cap, args.command)
         finally:
             server.stop()
         print(json.dumps(row), flush=True)

@@ -178,3 +178,37 @@ def test_bad_idle_values_are_usage_errors(text: str, value: object) -> None:
         tlsdoctor.diagnose("127.0.0.1:1", idle=value)  # type: ignore[arg-type]
     if not isinstance(value, float):  # nan and inf print as the CLI cannot spell them
         assert result.stderr.strip() == f"tlsdoctor: error: {raised.value}"
+
+
+def test_idle_leaves_the_default_clients_alpn_offer_alone() -> None:
+    """The hold offers http/1.1 only (so nginx's keep-alive timer runs), in a context of its own:
+    the default client's shared context still offers h2 first afterwards (a server preferring h2
+    picks it), as the report's alpn_offered says."""
+    import asyncio
+    import socket
+
+    from tlsdoctor.checks.connect import Route
+    from tlsdoctor.checks.handshake import DEFAULT, build_context
+    from tlsdoctor.checks.idle import IdleCheck
+    from tlsdoctor.context import Context, Options
+    from tlsdoctor.testing import TlsServer
+
+    def prefer_h2(context: ssl.SSLContext) -> None:
+        context.set_alpn_protocols(["h2", "http/1.1"])
+
+    with TlsServer(tweak=prefer_h2) as server:
+        options = Options(
+            host="127.0.0.1",
+            port=server.port,
+            servername="localhost",
+            host_is_ip=True,
+            ca_file=Path(str(server.ca_file)),
+            scheme="https",
+            idle=0.3,
+        )
+        ctx = Context(options=options)
+        asyncio.run(IdleCheck(Route(address="127.0.0.1"), 0.3).run(ctx))
+        default = build_context(ctx, DEFAULT)
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        with default.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.selected_alpn_protocol() == "h2"

@@ -30,6 +30,7 @@ from tlsdoctor.wire.codepoints import ContentType, ProtocolVersion
 from tlsdoctor.wire.records import build_records
 
 CHECK_ID = "idle"
+IDLE_CLIENT = dataclasses.replace(DEFAULT, name="idle")  # the default client, with a context of its own
 WRITE_WINDOW_S = 2.0  # how long the writes after a close may take: a few round trips to get the RST back
 MAX_WRITES = 8
 FIRST_GAP_S = 0.05  # between writes, doubling: loopback answers in microseconds, a far server in ~0.3 s
@@ -66,7 +67,9 @@ class IdleCheck:
                 summary=f"nothing to hold: could not connect ({obs[-1].describe()})",
                 observations=tuple(obs),
             )
-        context = build_context(ctx, DEFAULT)
+        # The default client's configuration in a context of its own (built off the loop, like the
+        # default's): its ALPN offer is http/1.1 only, and the shared default context stays as it is.
+        context = await asyncio.to_thread(build_context, ctx, IDLE_CLIENT)
         if ctx.options.starttls is None:
             context.set_alpn_protocols(["http/1.1"])  # as HTTP clients do; a server that picks it speaks HTTP
         try:
