@@ -129,15 +129,17 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
 
 async def host_facts(tcp_results: list[CheckResult], ctx: Context) -> list[CheckResult]:
     """The client's own limits, when a connect failed for want of a descriptor or a local port:
-    the same facts `tlsdoctor host` shows, for client-fd-exhaustion / client-port-exhaustion."""
-    from tlsdoctor.host.fds import FdCheck
-    from tlsdoctor.host.ports import PortCheck
-
+    the same facts `tlsdoctor host` shows, for client-fd-exhaustion / client-port-exhaustion.
+    (The host modules load only then: a healthy run never pays for them.)"""
     ended = {o.outcome for r in tcp_results for o in r.observations if isinstance(o, TcpConnect)}
     wanted: list[runner.Check] = []
     if ConnectOutcome.FD_EXHAUSTED in ended:
+        from tlsdoctor.host.fds import FdCheck
+
         wanted.append(FdCheck())
     if ConnectOutcome.PORT_EXHAUSTED in ended:
+        from tlsdoctor.host.ports import PortCheck
+
         wanted.append(PortCheck())
     return await runner.run(wanted, ctx) if wanted else []
 
