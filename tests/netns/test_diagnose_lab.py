@@ -247,6 +247,7 @@ def test_slow_key_is_healthy(lab: Lab, timeout: str | None) -> None:
     lab.set_fault("slow-key", key_op=1.9)
     report = diagnose(lab, timeout, label="slow-key 1.9 s")
     assert_cause(report, "healthy")
+    assert "slow handshakes with no packet lost" in report["causes"][0]["summary"], report["causes"][0]
     assert not any(c["id"] == "server.ramp" and c["status"] != "skip" for c in report["checks"])
     assert report["_elapsed"] <= 2.5 * float(timeout or 5), report["_elapsed"]
 

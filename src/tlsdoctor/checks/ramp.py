@@ -183,6 +183,7 @@ class StabilityCheck:
     reasons: tuple[str, ...] = ()
     concurrency: int = 4
     first_signs: int = 0  # loss events the first probes' counters already showed (PathStats.first_signs)
+    slow_only: bool = False  # run only because the handshake was slow: a clean result is then a note
 
     @property
     def id(self) -> str:
@@ -229,6 +230,16 @@ class StabilityCheck:
             first_signs=self.first_signs,
         )
         bad = stats.failures or stats.retransmits or stats.slow_connects or stats.out_of_order
+        if not bad and self.slow_only:
+            # Slow, and not one segment lost: the server's own work (a large key, an HSM, a busy
+            # CPU), which a healthy verdict should say rather than hide (issue 9 item 10).
+            return CheckResult(
+                id=self.id,
+                status=Status.WARN,
+                summary="slow handshakes with no packet lost, so the server's own work (a large key, "
+                f"an HSM, a busy CPU), not the path: {stats.describe()}",
+                observations=(stats,),
+            )
         return CheckResult(
             id=self.id,
             status=Status.WARN if bad else Status.PASS,

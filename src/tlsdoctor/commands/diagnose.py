@@ -532,6 +532,7 @@ def auto_stability(route: Route, signs: tuple[str, ...], results: list[CheckResu
         reasons=signs,
         concurrency=SLOW_ONLY_CONCURRENCY if slow_only else AUTO_CONCURRENCY,
         first_signs=events,
+        slow_only=slow_only,
     )
 
 
