@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 
 from tlsdoctor.inference import rules as rule_table
 from tlsdoctor.inference.causes import CauseId, info
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict, healthy_summary
-from tlsdoctor.observations.path import LoopStall, PathStats, RampLevel
 from tlsdoctor.observations.text import TextClue
 
 # Below this confidence a match is listed as a candidate but never makes a verdict "fault".
@@ -19,12 +20,22 @@ FAULT_THRESHOLD = 0.5
 STALLED_CAP = 0.45
 
 
+def _path_observations() -> ModuleType | None:
+    """observations/path.py when this process imported it, else None. An observation needs its class,
+    so without the module there is no stall, ramp or repeat to read: ``explain`` (which makes none)
+    is spared its import (~12 ms of a one-line explain)."""
+    return sys.modules.get("tlsdoctor.observations.path")
+
+
 def evaluate(facts: Facts, rules: Sequence[Rule] | None = None) -> list[Cause]:
     """All causes whose rule matched, most likely first (ties: the contract's table order)."""
     rules = rule_table.RULES if rules is None else rules
     found: list[tuple[float, int, Cause]] = []
     order = {c: i for i, c in enumerate(CauseId)}
-    stalled = {check for check, stall in facts.with_check(LoopStall) if not stall.reliable}
+    path = _path_observations()
+    stalled = (
+        {check for check, stall in facts.with_check(path.LoopStall) if not stall.reliable} if path else set()
+    )
     for rule in rules:
         if rule.cause is CauseId.HEALTHY:
             continue
@@ -106,8 +117,11 @@ def healthy_cause(results: Iterable[CheckResult]) -> Cause:
 def failure_symptoms(facts: Facts) -> bool:
     """Handshakes that failed in the load ramp or in the repeats: a ``healthy`` verdict beside them would
     contradict the report's own evidence, whether or not a rule could name their cause."""
-    ramp = any(lv.failures for lv in facts.all(RampLevel))
-    repeats = any(stats.failures for stats in facts.all(PathStats))
+    path = _path_observations()
+    if path is None:
+        return False
+    ramp = any(lv.failures for lv in facts.all(path.RampLevel))
+    repeats = any(stats.failures for stats in facts.all(path.PathStats))
     return ramp or repeats
 
 

@@ -16,7 +16,6 @@ from rich.text import Text
 
 from tlsdoctor.model import Cause, Report, Status, Verdict
 from tlsdoctor.report.escape import escape_controls
-from tlsdoctor.report.verified import verified_items
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
@@ -101,7 +100,10 @@ def checks_table(report: Report) -> Table:
 
 
 def verified_block(report: Report) -> RenderableType | None:
-    """What the healthy run verified (report/verified.py), label and value, values escaped."""
+    """What the healthy run verified (report/verified.py), label and value, values escaped. (Imported
+    here: only a healthy diagnosis needs the observation types it reads; explain never does.)"""
+    from tlsdoctor.report.verified import verified_items
+
     items = verified_items(report)
     if not items:
         return None
