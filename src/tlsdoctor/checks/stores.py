@@ -7,9 +7,10 @@ certifi's Mozilla bundle has, or the reverse. The certificate check judged the s
 the client's store (the system's, or --ca-file, and the system's beside it); this check judges the
 same chain, at the same instant, against each other store a client here would use: certifi's bundle
 (requests, pip, httpx), the bundles REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and NODE_EXTRA_CA_CERTS name,
-and the distribution's bundle when SSL_CERT_FILE points elsewhere. Only the anchors differ between
-the verdicts, so a chain that validates against one of them is a trust-store difference, nothing
-else. Offline: files and parsing, no connection. Java's cacerts (a keystore, not PEM) is not read.
+and the distribution's bundle when SSL_CERT_FILE points elsewhere, Java's cacerts keystore and the
+roots compiled into Node.js (certs/runtimes.py). Only the anchors differ between the verdicts, so a
+chain that validates against one of them is a trust-store difference, nothing else. No connection:
+files and parsing, and one bounded ``node`` run when node is on PATH.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from tlsdoctor.certs.analysis import validation
+from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
 from tlsdoctor.certs.trust import MAX_STORE_FILE, TrustAnchors, load_ca_file
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
@@ -83,6 +85,11 @@ def _load(path: str) -> TrustAnchors | None:
         return None
 
 
+def _unread(store: RuntimeStore) -> str:
+    kind, _, where = store.label.partition(":")
+    return f"{'Java cacerts' if kind == 'java' else where} not compared: {store.problem}"
+
+
 class TrustStoresCheck:
     """The served chain against each other trust store on the machine."""
 
@@ -99,22 +106,27 @@ class TrustStoresCheck:
     async def run(self, ctx: Context) -> CheckResult:
         start = time.monotonic()
         stores = other_stores(ctx)
-        if not stores:
+        java = java_cacerts_path()
+        loaded, node = await asyncio.gather(
+            asyncio.to_thread(lambda: [(n, p, _load(p)) for n, p in stores]), node_roots()
+        )
+        runtimes = [*([load_java_store(java)] if java else []), *([node] if node else [])]
+        anchor_sets = [(f"{n}:{p}", a.certificates) for n, p, a in loaded if a is not None]
+        anchor_sets += [(r.label, r.certificates) for r in runtimes if not r.problem]
+        if not anchor_sets:
             return CheckResult(
                 id=self.id, status=Status.SKIP, summary="no other trust store on this machine to compare"
             )
-        loaded = await asyncio.to_thread(lambda: [(n, p, _load(p)) for n, p in stores])
         at, name = ctx.clock.now(), ctx.verify_name
         found: list[Observation] = [
-            validation(self.chain.chain, name, anchors.certificates, at, store=f"{label}:{path}")
-            for label, path, anchors in loaded
-            if anchors is not None
+            validation(self.chain.chain, name, anchors, at, store=label) for label, anchors in anchor_sets
         ]
         valid = [o for o in found if isinstance(o, ChainValidation) and o.valid]
         if valid:
             summary = f"the chain validates against {', '.join(v.store for v in valid)}"
         else:
             summary = f"the chain validates against none of {len(found)} other stores"
+        summary += "".join(f"; {_unread(r)}" for r in runtimes if r.problem)
         return CheckResult(
             id=self.id,
             status=Status.WARN if valid else Status.PASS,

@@ -31,7 +31,8 @@ def _label(store: TrustStoreInfo) -> str:
 
 
 def _store_name(label: str) -> str:
-    """ "certifi:/path" -> "certifi's bundle (/path)"; "system" -> "the system store"."""
+    """ "certifi:/path" -> "certifi's bundle (/path)"; "system" -> "the system store";
+    "java:/path, 144 anchors" -> "Java's cacerts (/path, 144 anchors)"."""
     kind, _, path = label.partition(":")
     if kind == "system":
         return "the system store"
@@ -39,6 +40,10 @@ def _store_name(label: str) -> str:
         return f"the --ca-file bundle ({path})"
     if kind == "distribution":
         return f"the distribution's bundle ({path})"
+    if kind == "java":
+        return f"Java's cacerts ({path})"
+    if kind == "node":
+        return f"Node.js's bundled roots ({path})"
     if kind == "certifi":
         return f"certifi's (Mozilla) bundle ({path})"
     return f"the bundle {kind} names ({path})"
