@@ -148,6 +148,54 @@ def test_corporate_root_above_a_sent_intermediate(site: dict[str, Path | int], t
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
+def test_java_cacerts_has_it(site: dict[str, Path | int], tmp_path: Path) -> None:
+    """A JDK (JAVA_HOME) whose cacerts keytool wrote with Corp Root: curl's store refuses, Java's accepts."""
+    if shutil.which("keytool") is None:
+        pytest.skip("needs keytool (a JDK; not in CI)")
+    home = tmp_path / "jdk"
+    (home / "lib" / "security").mkdir(parents=True)
+    subprocess.run(
+        [
+            "keytool",
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "corp",
+            "-file",
+            str(site["corp"]),
+            "-keystore",
+            str(home / "lib/security/cacerts"),
+            "-storetype",
+            "JKS",
+            "-storepass",
+            "changeit",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    report = diagnose(site, certifi=Path(site["without"]), JAVA_HOME=str(home))  # type: ignore[arg-type]
+    top = report["causes"][0]
+    assert top["id"] == "client-ca-store", ids(report)
+    assert f"Java's cacerts ({home / 'lib/security/cacerts'}, 1 anchors) has it" in top["summary"]
+    assert "the system store" in top["summary"] and "lacks CN=Corp Root" in top["summary"]
+
+
+def test_node_bundled_roots_load() -> None:
+    """The real node on this machine: its compiled-in Mozilla roots, read with a bounded run."""
+    import asyncio
+
+    from tlsdoctor.certs.runtimes import node_roots
+
+    if shutil.which("node") is None:
+        pytest.skip("needs node on PATH (not in CI)")
+    store = asyncio.run(node_roots())
+    assert store is not None and not store.problem, store
+    assert len(store.certificates) > 100
+    assert store.label.startswith("node:node v")
+    assert store.label.endswith(f", {len(store.certificates)} anchors")
+    assert all(c.subject == c.issuer for c in store.certificates[:20])  # roots
+
+
 def judged(store: str, valid: bool) -> ChainValidation:
     error = "" if valid else "unable to get the issuer CN=Corp Root of CN=x"
     path = ("CN=x", "CN=Corp Root") if valid else ()
