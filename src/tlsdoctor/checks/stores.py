@@ -85,6 +85,10 @@ def _load(path: str) -> TrustAnchors | None:
         return None
 
 
+def _java(path: str | None) -> RuntimeStore | None:
+    return load_java_store(path) if path else None
+
+
 def _unread(store: RuntimeStore) -> str:
     kind, _, where = store.label.partition(":")
     return f"{'Java cacerts' if kind == 'java' else where} not compared: {store.problem}"
@@ -107,10 +111,11 @@ class TrustStoresCheck:
         start = time.monotonic()
         stores = other_stores(ctx)
         java = java_cacerts_path()
-        loaded, node = await asyncio.gather(
-            asyncio.to_thread(lambda: [(n, p, _load(p)) for n, p in stores]), node_roots()
+        (loaded, java_store), node = await asyncio.gather(  # files off the loop, node beside them
+            asyncio.to_thread(lambda: ([(n, p, _load(p)) for n, p in stores], _java(java))),
+            node_roots(),
         )
-        runtimes = [*([load_java_store(java)] if java else []), *([node] if node else [])]
+        runtimes = [r for r in (java_store, node) if r]
         anchor_sets = [(f"{n}:{p}", a.certificates) for n, p, a in loaded if a is not None]
         anchor_sets += [(r.label, r.certificates) for r in runtimes if not r.problem]
         if not anchor_sets:
