@@ -98,18 +98,35 @@ http {{
   client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
   uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
   server {{
-    listen 127.0.0.1:{port} ssl http2;
+    listen 127.0.0.1:{port} ssl{listen};
     server_name localhost;
     ssl_certificate {cert}; ssl_certificate_key {key};
-{extra}
-    ssl_protocols {protocols};
-    ssl_ciphers '{ciphers}';
-    ssl_ecdh_curve {curves};
-    ssl_prefer_server_ciphers {prefer};
+{tls}
     location / {{ return 200 "ok"; }}
   }}
 }}
 """
+
+
+@contextlib.contextmanager
+def run_nginx(directory: Path, cert: Path, key: Path, tls: str, *, listen: str = "") -> Iterator[int]:
+    """Debian's nginx in the foreground, one process, serving ``cert``/``key`` on a free port with
+    ``tls`` (nginx directives) in its server block; ``listen``: more listen options (`` http2``)."""
+    assert NGINX is not None
+    port = free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=directory, port=port, listen=listen, cert=cert, key=key, tls=tls))
+    proc = subprocess.Popen(
+        [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_listening(port, proc, "nginx")
+        yield port
+    finally:
+        stop(proc)
 
 
 @contextlib.contextmanager
@@ -124,42 +141,21 @@ def nginx(
     ecdsa: bool = False,
     directives: str = "",
 ) -> Iterator[int]:
-    """Debian's nginx in the foreground, one process, with this TLS configuration (and ``directives``
-    in its server block, such as ``keepalive_timeout 1s;``)."""
-    assert NGINX is not None
-    port = free_port()
+    """nginx (HTTP/2 on) with this TLS configuration (and ``directives`` in its server block, such as
+    ``keepalive_timeout 1s;``)."""
     rsa_cert, rsa_key = certs.files["RSA"]
-    extra = ""
+    tls = ""
     if ecdsa:
         ec_cert, ec_key = certs.files["ECDSA"]
-        extra = f"    ssl_certificate {ec_cert}; ssl_certificate_key {ec_key};"
+        tls = f"    ssl_certificate {ec_cert}; ssl_certificate_key {ec_key};\n"
     if directives:
-        extra += f"\n    {directives}"
-    conf = directory / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(
-            dir=directory,
-            port=port,
-            cert=rsa_cert,
-            key=rsa_key,
-            extra=extra,
-            protocols=protocols,
-            ciphers=ciphers,
-            curves=curves,
-            prefer="on" if prefer else "off",
-        )
+        tls += f"    {directives}\n"
+    tls += (
+        f"    ssl_protocols {protocols};\n    ssl_ciphers '{ciphers}';\n    ssl_ecdh_curve {curves};\n"
+        f"    ssl_prefer_server_ciphers {'on' if prefer else 'off'};"
     )
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_listening(port, proc, "nginx")
+    with run_nginx(directory, rsa_cert, rsa_key, tls, listen=" http2") as port:
         yield port
-    finally:
-        stop(proc)
 
 
 def ground_truth(cipher_string: str, version: str, ciphersuites: str | None = None) -> list[str]:

@@ -15,7 +15,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from scan_servers import NGINX, OPENSSL, free_port, stop, wait_listening
+from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
+
+__all__ = ["NGINX", "OPENSSL", "OpensslPki", "cases", "nginx", "s_server"]
 
 
 class OpensslPki:
@@ -124,47 +126,12 @@ def s_server(pki: OpensslPki, args: Sequence[str]) -> Iterator[int]:
         stop(proc)
 
 
-NGINX_CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
-  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    server_name localhost;
-    ssl_certificate {cert}; ssl_certificate_key {key};
-{tls}
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
-
-
 @contextlib.contextmanager
 def nginx(pki: OpensslPki, tls: str) -> Iterator[int]:
     """Debian's nginx in the foreground, one process, with ``tls`` (nginx directives) in its server."""
-    assert NGINX is not None
-    port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="nginx-", dir=pki.dir))
-    conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=directory, port=port, cert=pki.cert, key=pki.key, tls=tls))
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_listening(port, proc, "nginx")
+    with run_nginx(directory, pki.cert, pki.key, tls) as port:
         yield port
-    finally:
-        stop(proc)
 
 
 def cases(pki: OpensslPki) -> dict[str, contextlib.AbstractContextManager[int]]:
