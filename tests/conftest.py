@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test, root detection."""
+"""Shared fixtures: a clean environment for every test, root detection, the built-in healthy endpoint."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+from tlsdoctor.testing import FaultServer, start_endpoint
 
 PROXY_VARS = (
     "HTTPS_PROXY",
@@ -31,3 +33,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (CI runs as root)")
+
+
+@pytest.fixture
+def healthy() -> Iterator[FaultServer]:
+    """The built-in healthy endpoint (tlsdoctor.testing), started for one test and stopped after it."""
+    server = start_endpoint("healthy")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -23,7 +23,7 @@ import pytest
 
 import tlsdoctor
 from tlsdoctor.report import envelope
-from tlsdoctor.testing import FaultServer, start_endpoint
+from tlsdoctor.testing import FaultServer
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 SECRET = "s3cr3t-Pa55"
@@ -237,15 +237,6 @@ def test_idna2008_name_stays_sharp_s(refused_port: int) -> None:
     report = json.loads(proc.stdout)
     assert report["target"]["host"] == "xn--strae-oqa.de"
     assert report["target"]["servername"] == "xn--strae-oqa.de"
-
-
-@pytest.fixture
-def healthy() -> Iterator[FaultServer]:
-    server = start_endpoint("healthy")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("form", ["{port}", "localhost:443:{port}", "::{port}"])

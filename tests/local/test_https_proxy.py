@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tlsdoctor.testing import FaultServer, shared_pki, start_endpoint
+from tlsdoctor.testing import FaultServer, shared_pki
 
 
 class HttpsConnectProxy:
@@ -91,15 +91,6 @@ def proxy() -> Iterator[HttpsConnectProxy]:
         yield p
     finally:
         p.stop()
-
-
-@pytest.fixture
-def healthy() -> Iterator[FaultServer]:
-    server = start_endpoint("healthy")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_diagnosis_through_an_https_proxy(proxy: HttpsConnectProxy, healthy: FaultServer) -> None:

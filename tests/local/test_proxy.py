@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsdoctor.testing import FaultServer, start_endpoint
+from tlsdoctor.testing import FaultServer
 
 TINYPROXY = shutil.which("tinyproxy") or (
     "/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None
@@ -66,15 +66,6 @@ def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-
-
-@pytest.fixture
-def healthy() -> Iterator[FaultServer]:
-    server = start_endpoint("healthy")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def diagnose(server: FaultServer, proxy_url: str) -> tuple[int, dict[str, object]]:

@@ -142,15 +142,6 @@ def test_no_progress_bytes_when_stderr_is_piped(silent: FaultServer) -> None:
     assert b"FAULT" in proc.stdout and b"running" not in proc.stdout
 
 
-@pytest.fixture
-def healthy() -> Iterator[FaultServer]:
-    server = start_endpoint("healthy")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def human(server: FaultServer, *extra: str, columns: int | None = None) -> str:
     """The human report with stdout piped (as ``diagnose ... | cat``); COLUMNS only when given."""
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
