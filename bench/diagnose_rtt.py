@@ -1,0 +1,292 @@
+"""Benchmark (run by hand, not in CI): `tlsdoctor diagnose` over a long path, as whole processes.
+
+Every server is Debian's nginx (certificates from tlsdoctor.testing's PKI) behind the delay relay
+(tlsdoctor.testing.delay) at --one-way-ms each way, so a TLS round trip costs what it costs 50 ms away.
+In ONE run, interleaved so that the shared CPU's noise falls on every row alike:
+
+- healthy: `tlsdoctor diagnose` of a TLS 1.3 nginx next to curl's whole request to the same relay;
+- each TLS-level fault: expired, untrusted, hostname, protocol (TLS 1.0 only), cipher, SNI, client cert;
+- healthy on loopback (no relay).
+
+For each row: the median wall time, the verdict and first cause (so a speed-up that changed a verdict
+shows), the round trips on the run's critical path (the report's `critical_path`) and their lower bound.
+
+    .venv/bin/python bench/diagnose_rtt.py [--runs 7] [--one-way-ms 50] [--only healthy,expired]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "local"))
+
+from scan_servers import NGINX, free_port, stop, wait_listening
+
+from tlsdoctor.testing import LeafSpec, Pki
+from tlsdoctor.testing.delay import running_relay
+
+TLSDOCTOR = [sys.executable, "-m", "tlsdoctor"]
+CURL = shutil.which("curl")
+
+SERVER = """
+  server {{
+    listen 127.0.0.1:{port} ssl{default};
+    server_name {name};
+    ssl_certificate {cert}; ssl_certificate_key {key};
+{tls}
+    location / {{ return 200 "ok"; }}
+  }}"""
+CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
+  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
+{servers}
+}}
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One server and what diagnosing it must say. ``bound``: round trips the dependencies force (see
+    the lower-bound notes printed with the table)."""
+
+    name: str
+    expect: str  # the first cause id
+    bound: int
+    servers: tuple[
+        tuple[str, str, str, str], ...
+    ]  # (server_name, label of the cert, tls directives, default)
+    target: str = "localhost"  # the name diagnose is given (an IP literal sends no SNI)
+
+
+MODERN = "ssl_protocols TLSv1.2 TLSv1.3;"
+CASES: tuple[Case, ...] = (
+    Case("healthy", "healthy", 2, (("localhost", "good", "ssl_protocols TLSv1.3;", ""),)),
+    Case("expired", "cert-expired", 1, (("localhost", "expired", MODERN, ""),)),
+    Case("untrusted", "cert-untrusted", 1, (("localhost", "self-signed", MODERN, ""),)),
+    Case("hostname", "cert-hostname-mismatch", 1, (("localhost", "other-name", MODERN, ""),)),
+    Case(
+        "protocol",
+        "protocol-mismatch",
+        1,
+        (("localhost", "good", "ssl_protocols TLSv1; ssl_ciphers 'HIGH:@SECLEVEL=0';", ""),),
+    ),
+    Case(
+        "cipher",
+        "cipher-mismatch",
+        1,
+        (("localhost", "good", "ssl_protocols TLSv1.2; ssl_ciphers 'AES128-SHA:@SECLEVEL=0';", ""),),
+    ),
+    Case(
+        "sni",
+        "sni-required",
+        1,
+        (
+            ("_", "good", MODERN + " ssl_reject_handshake on;", " default_server"),
+            ("sni.test", "good", MODERN, ""),
+        ),
+        target="127.0.0.1",
+    ),
+    Case(
+        "client-cert",
+        "client-cert-required",
+        2,
+        (("localhost", "good", MODERN + " ssl_verify_client on; ssl_client_certificate {client_ca};", ""),),
+    ),
+)
+
+
+@contextlib.contextmanager
+def nginx(directory: Path, servers: list[str]) -> Iterator[int]:
+    """nginx in the foreground with these server blocks (``{port}`` filled in); stopped by PID."""
+    assert NGINX is not None
+    port = free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    blocks = "\n".join(s.replace("@PORT@", str(port)) for s in servers)
+    conf.write_text(CONF.format(dir=directory, servers=blocks))
+    cmd = [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_listening(port, proc, "nginx")
+        yield port
+    finally:
+        stop(proc)
+
+
+def run(cmd: list[str]) -> tuple[float, str]:
+    start = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    return time.monotonic() - start, out
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    expect: str
+    bound: int | None
+    times: list[float] = dataclasses.field(default_factory=list)
+    got: str = ""
+    path_rtts: str = ""
+    path: str = ""
+
+
+def summarise(row: Row, out: str) -> None:
+    """What the last run reported: first cause, round trips and checks on the critical path."""
+    try:
+        report = json.loads(out)
+    except json.JSONDecodeError:
+        row.got = "no JSON"
+        return
+    causes = report.get("causes") or [{"id": "?"}]
+    row.got = f"{report.get('verdict')}/{causes[0]['id']}"
+    path = report.get("critical_path")
+    if isinstance(path, dict):
+        trips = path.get("round_trips")
+        row.path_rtts = "?" if trips is None else str(trips)
+        row.path = " > ".join(
+            f"{s['check']}@{s['started_ms']:.0f}+{s['duration_ms']:.0f}" for s in path["steps"]
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--one-way-ms", type=float, default=50.0)
+    parser.add_argument("--only", default="", help="comma-separated case names")
+    args = parser.parse_args()
+    wanted = {c for c in args.only.split(",") if c}
+    cases = [c for c in CASES if not wanted or c.name in wanted]
+
+    pki = Pki()
+    certs = {
+        "good": pki.issue("good"),
+        "expired": pki.issue("expired", LeafSpec(valid_from_days=-30, valid_until_days=-1)),
+        "self-signed": pki.issue("self-signed", LeafSpec(self_signed=True)),
+        "other-name": pki.issue("other-name", LeafSpec(sans=("other.example",))),
+    }
+    ca_file = certs["good"].ca_file
+    client_ca = pki.client_ca_file
+    base = Path(tempfile.mkdtemp(prefix="diagnose-rtt-"))
+    rows: list[Row] = []
+    commands: list[tuple[Row, list[str]]] = []
+    with contextlib.ExitStack() as stack:
+        healthy_port = 0
+        for case in cases:
+            blocks = [
+                SERVER.format(
+                    port="@PORT@",
+                    default=default,
+                    name=name,
+                    cert=certs[label].chain_file,
+                    key=certs[label].key_file,
+                    tls="    " + tls.format(client_ca=client_ca),
+                )
+                for name, label, tls, default in case.servers
+            ]
+            port = stack.enter_context(nginx(base / case.name, blocks))
+            relay = stack.enter_context(running_relay("127.0.0.1", port, one_way_ms=args.one_way_ms))
+            target = f"{case.target}:{relay.port}"
+            diagnose = [
+                *TLSDOCTOR,
+                "diagnose",
+                target,
+                "--connect-to",
+                "127.0.0.1",
+                "--ca-file",
+                str(ca_file),
+            ]
+            row = Row(case.name, case.expect, case.bound)
+            rows.append(row)
+            commands.append((row, [*diagnose, "--json"]))
+            if case.name == "healthy":
+                healthy_port = port
+                if CURL:
+                    curl = Row("curl (same relay)", "-", 2)
+                    rows.append(curl)
+                    url = f"https://localhost:{relay.port}/"
+                    resolve = f"localhost:{relay.port}:127.0.0.1"
+                    commands.append(
+                        (
+                            curl,
+                            [
+                                CURL,
+                                "-s",
+                                "-o",
+                                "/dev/null",
+                                "--cacert",
+                                str(ca_file),
+                                "--resolve",
+                                resolve,
+                                url,
+                            ],
+                        )
+                    )
+        if healthy_port:
+            loop = Row("healthy, loopback", "healthy", None)
+            rows.append(loop)
+            target = f"localhost:{healthy_port}"
+            commands.append(
+                (
+                    loop,
+                    [
+                        *TLSDOCTOR,
+                        "diagnose",
+                        target,
+                        "--connect-to",
+                        "127.0.0.1",
+                        "--ca-file",
+                        str(ca_file),
+                        "--json",
+                    ],
+                )
+            )
+        for _, cmd in commands:  # warm-up: bytecode caches, nginx's first fork
+            run(cmd)
+        for _ in range(args.runs):
+            for row, cmd in commands:
+                took, out = run(cmd)
+                row.times.append(took)
+                if cmd[0] != CURL:
+                    summarise(row, out)
+
+    curl_median = next((statistics.median(r.times) for r in rows if r.name.startswith("curl")), None)
+    rtt = 2 * args.one_way_ms
+    print(f"delay relay: {args.one_way_ms:.0f} ms one way ({rtt:.0f} ms RTT); {args.runs} runs each")
+    head = f"{'case':<20} {'median s':>8} {'min':>6} {'max':>6} {'x curl':>6}  {'RT path':>7} {'bound':>5}"
+    print(f"{head}  result")
+    for row in rows:
+        med = statistics.median(row.times)
+        ratio = f"{med / curl_median:6.2f}" if curl_median else "     -"
+        ok = "" if row.expect in ("-", row.got.split("/")[-1]) else f"  (expected {row.expect})"
+        bound = "-" if row.bound is None else str(row.bound)
+        print(
+            f"{row.name:<20} {med:8.3f} {min(row.times):6.3f} {max(row.times):6.3f} {ratio}  "
+            f"{row.path_rtts or '-':>7} {bound:>5}  {row.got}{ok}"
+        )
+    print()
+    for row in rows:
+        if row.path:
+            print(f"{row.name}: {row.path}")
+
+
+if __name__ == "__main__":
+    main()
