@@ -64,6 +64,7 @@ class ScanData:
     untested: dict[str, str] = dataclasses.field(default_factory=dict)  # part -> why incomplete
     violations: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> what the server did
     silent: bool = False  # part of ``untested`` is the server's silence, not our deadline
+    round_trips: dict[str, Any] = dataclasses.field(default_factory=dict)  # scan/waves.py to_contract
 
     def supported(self) -> list[ProtocolResult]:
         return [p for p in self.protocols if p.supported]
@@ -143,4 +144,5 @@ def to_contract(data: ScanData) -> dict[str, Any]:
         "partial": data.partial,
         "untested": [{"part": part, "why": why} for part, why in data.untested.items()],
         "violations": [{"id": vid, "evidence": text} for vid, text in data.violations.items()],
+        "round_trips": dict(data.round_trips),
     }

@@ -1,7 +1,9 @@
-"""The scan playbook: versions first (one probe each, concurrently), then per supported
-version its suites by removal, and alongside them groups, signature schemes, certificates
-per key type and the feature probes. Everything after the version probes depends only on
-which versions answered, so it all runs at once under one concurrency gate.
+"""The scan playbook: versions first (one probe each, concurrently), then every phase of
+:data:`PHASES` at once: per supported version its suites by removal, groups, signature
+schemes, certificates per key type and the feature probes. Everything after the version
+probes depends only on which versions answered, so it all runs at once under one
+concurrency gate (``--max-connections``), and the scan's critical path is the deepest of
+those phases (measured per phase in ``ScanData.round_trips``, scan/waves.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import dataclasses
 import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from tlsdoctor.net.stream import Stream
@@ -21,6 +23,8 @@ from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, VERSIONS, Offer, build, suite_blocks, suites_for
 from tlsdoctor.scan.probe import Flight, ProbeResult, run_probe
 from tlsdoctor.scan.result import ProtocolResult, ScanData
+from tlsdoctor.scan.waves import PHASE, Waves, floor_waves
+from tlsdoctor.scan.waves import to_contract as waves_contract
 from tlsdoctor.scan.weaknesses import find_weaknesses
 from tlsdoctor.wire.codepoints import ExtensionType, ProtocolVersion
 from tlsdoctor.wire.handshake import ServerHello
@@ -79,6 +83,7 @@ class Prober:
         self.stalled: set[tuple[int, str]] = set()  # (version, key exchange) whose flight stalls
         self.unanswered: dict[int, int] = {}  # version -> probes that got no answer at all
         self.silent = False  # some part is incomplete because the server went quiet
+        self.waves = Waves()  # which wave each connection ran in (the critical path, measured)
 
     def time_left(self) -> float | None:
         """Seconds a probe starting now may take: the per-probe timeout, cut at the scan's
@@ -139,7 +144,11 @@ class Prober:
                 self.skip(part, f"not tested: the server stopped answering {name} hellos", silent=True)
                 return ProbeResult(end="silent")
             self.count += 1
-            result = await run_probe(self.open_stream, hello, timeout, flight=wanted, retry=retry)
+            wave = self.waves.begin()
+            try:
+                result = await run_probe(self.open_stream, hello, timeout, flight=wanted, retry=retry)
+            finally:
+                self.waves.end(wave)
         self._note(offer, result, part, cut=timeout < self.target.timeout)
         return result
 
@@ -254,6 +263,8 @@ async def scan(
         data.untested = dict(prober.untested)
         data.silent = prober.silent
         data.violations = dict(prober.violations)
+        floor = floor_waves(_answers(data), target.concurrency)
+        data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
     data.weaknesses = find_weaknesses(data)
     return data
 
@@ -281,17 +292,27 @@ async def _scan(prober: Prober, data: ScanData) -> None:
             )
         )
     if supported:
-        await asyncio.gather(
-            *(
-                _suites(prober, p, supported[v])
-                for p, (_, v) in zip(data.protocols, VERSIONS, strict=True)
-                if v in supported
-            ),
-            extras.groups(prober, supported, data),
-            extras.schemes(prober, supported, data),
-            extras.certificates(prober, supported, data),
-            extras.features(prober, supported, data),
-        )
+        await asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in PHASES))
+
+
+async def _phase(
+    name: str, run: Phase, prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData
+) -> None:
+    PHASE.set(name)  # this task's context: its connections count for ``name`` (scan/waves.py)
+    await run(prober, supported, data)
+
+
+def _answers(data: ScanData) -> int:
+    """The distinct answers the report holds after the version wave (scan/waves.py floor_waves):
+    each accepted suite, group, scheme, ALPN protocol and chain needs one ServerHello naming it
+    (a version probe named a version's first suite), and each list one answer naming nothing."""
+    n = sum(len(p.suites) for p in data.supported() if p.version != "SSLv2")
+    n += len(data.groups) + 1 if data.groups else 0
+    n += len(data.schemes) + 1 if data.schemes else 0
+    n += len(data.certificates)
+    alpn = data.features.get("alpn")
+    n += len(alpn) + 1 if isinstance(alpn, list) else 0
+    return n
 
 
 def _unusable(result: ProbeResult, version: ProtocolVersion) -> str:
@@ -310,6 +331,19 @@ def _unusable(result: ProbeResult, version: ProtocolVersion) -> str:
             "'tlsdoctor diagnose')"
         )
     return ""
+
+
+async def cipher_suites(
+    prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData
+) -> None:
+    """Every supported version's suites, each version's enumeration at once."""
+    await asyncio.gather(
+        *(
+            _suites(prober, p, supported[v])
+            for p, (_, v) in zip(data.protocols, VERSIONS, strict=True)
+            if v in supported
+        )
+    )
 
 
 def _dhe(hello: ServerHello) -> bool:
@@ -352,3 +386,20 @@ async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> 
         if r.key_exchange is not None and r.key_exchange.dh_prime_bits is not None
     ]
     proto.dh_bits = min(dh) if dh else None
+
+
+# A phase: reads which versions answered (their version probes' results), probes through the
+# Prober, writes its own fields of ScanData.
+Phase = Callable[[Prober, dict[ProtocolVersion, ProbeResult], ScanData], Awaitable[None]]
+
+#: Every probe phase after the version wave. They all start together, when the versions are
+#: known, and share the Prober's gate (--max-connections), so a phase costs the scan only what
+#: its own longest chain of dependent probes costs. A scan module hooks in by adding one entry
+#: (name -> phase); the name labels its connections in ``scan.round_trips.phases``.
+PHASES: tuple[tuple[str, Phase], ...] = (
+    ("cipher-suites", cipher_suites),
+    ("groups", extras.groups),
+    ("signature-schemes", extras.schemes),
+    ("certificates", extras.certificates),
+    ("features", extras.features),
+)

@@ -66,8 +66,10 @@ async def _handshake(prober: Prober, alpn: tuple[bytes, ...], part: str) -> Hand
             prober.skip(part, "not tested: the scan's deadline (--max-time) ran out")
             return None
         prober.count += 1
+        wave = prober.waves.begin()
         stream, _ = await prober.open_stream(timeout)  # with the STARTTLS preamble, if any
         if stream is None:
+            prober.waves.end(wave)
             return None
         try:
             return await handshake(
@@ -81,3 +83,4 @@ async def _handshake(prober: Prober, alpn: tuple[bytes, ...], part: str) -> Hand
             )
         finally:
             stream.close()
+            prober.waves.end(wave)
