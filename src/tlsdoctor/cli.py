@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("text", nargs="*", metavar="TEXT", help="the error text; read from stdin when absent")
     _output_options(e)
 
+    p = sub.add_parser("pcap", help="explain the TLS connections in a pcap/pcapng capture, offline")
+    p.add_argument("file", metavar="FILE", type=Path, help="the capture (tcpdump -w, Wireshark, pcapng)")
+    _output_options(p)
+
     h = sub.add_parser(
         "host", help="local machine checks: clock, descriptors, ports, MTUs, proxy, trust, policy"
     )
@@ -297,6 +301,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from tlsdoctor.commands.explain import run_explain
 
         return emit(run_explain(read_explain_text(args)), args)
+    if args.command == "pcap":
+        from tlsdoctor.commands.pcap import pcap_cli
+
+        return pcap_cli(args)
     if args.command == "host":
         from tlsdoctor.commands.host import run_host
 

@@ -39,7 +39,7 @@ def evaluate(facts: Facts, rules: Sequence[Rule] | None = None) -> list[Cause]:
     for rule in rules:
         if rule.cause is CauseId.HEALTHY:
             continue
-        match = strongest(rule.match(facts), clue_match(facts, rule.cause))
+        match = strongest(rule.match(facts), clue_match(facts, rule.cause), capture_match(facts, rule.cause))
         if match is None:
             continue
         if any(e.check in stalled for e in match.evidence):
@@ -70,6 +70,16 @@ def clue_match(facts: Facts, cause: CauseId) -> Match | None:
     if not evidence:
         return None
     return Match(confidence=1.0 - doubt, evidence=evidence)
+
+
+def capture_match(facts: Facts, cause: CauseId) -> Match | None:
+    """What a packet capture's flow says about a cause (inference/rules/capture.py), weighed like a text
+    clue; only when this process loaded the capture's observations (``pcap``), so no other command pays."""
+    if "tlsdoctor.observations.pcap" not in sys.modules:
+        return None
+    from tlsdoctor.inference.rules.capture import reading
+
+    return reading(facts, cause)
 
 
 def strongest(*matches: Match | None) -> Match | None:
