@@ -90,16 +90,25 @@ def _read_check(capture: Capture, totals: Totals, seconds: float) -> CheckResult
         f"{capture.format} file ({links}), {totals.frames} packets ({mb:.1f} MB) read in {seconds:.2f} s; "
         f"{totals.flows} TCP flows, {totals.tls_flows} TLS, {totals.skipped} of other protocols"
     )
+    if totals.cut:
+        summary += "; " + _cut(totals)
     if totals.evicted:
         summary += f"; {totals.evicted} flows were cut short to keep the flow table bounded"
     if capture.warnings:
         summary += "; " + "; ".join(capture.warnings[:3])
-    status = Status.WARN if capture.warnings or totals.evicted else Status.PASS
+    status = Status.WARN if capture.warnings or totals.evicted or totals.cut else Status.PASS
     return CheckResult(id=READ_CHECK, status=status, summary=summary, duration_ms=round(seconds * 1000, 1))
 
 
+def _cut(totals: Totals) -> str:
+    return (
+        f"{totals.cut} frames were cut by the capture's snaplen ({totals.kept} bytes kept): the TLS bytes "
+        "beyond are not in the file (capture with tcpdump -s 0)"
+    )
+
+
 def _nothing_found(path: Path, capture: Capture, totals: Totals) -> str:
-    damage = f" ({capture.warnings[0]})" if capture.warnings else ""
+    damage = f" ({capture.warnings[0]})" if capture.warnings else f" ({_cut(totals)})" if totals.cut else ""
     if not totals.frames:
         return f"{path}: the capture holds no packets{damage}"
     if not totals.segments:

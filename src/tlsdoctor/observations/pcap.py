@@ -50,6 +50,7 @@ class CapturedFlow(Observation):
     version: str | None = None
     cipher: str | None = None
     hello_bytes: int = 0
+    offered_versions: tuple[str, ...] = ()  # the versions the ClientHello offered
     post_quantum: tuple[str, ...] = ()  # post-quantum groups the ClientHello offered
     rtt_ms: float | None = None  # SYN to SYN-ACK, as seen where the capture was taken
     duration_ms: float = 0.0

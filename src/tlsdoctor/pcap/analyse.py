@@ -18,12 +18,13 @@ from typing import Any
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.pcap import FAILED, CapturedFlow, FlowOutcome
-from tlsdoctor.pcap.classify import is_tls_flow, observations, outcome
+from tlsdoctor.pcap.classify import is_bare_connect, is_tls_flow, observations, outcome
 from tlsdoctor.pcap.decode import IcmpError, Segment, decode, endpoint_text
 from tlsdoctor.pcap.flows import Flow, FlowTable
 from tlsdoctor.pcap.reader import Capture
 
 CHECK_ID = "pcap.flow"
+MAX_BARE = 100  # connection attempts on other ports kept in case the capture holds no TLS at all
 Decrypter = Callable[[Flow], Iterable[Observation]]
 
 
@@ -112,14 +113,22 @@ class Totals:
     tls_flows: int = 0  # reported
     skipped: int = 0  # TCP flows of other protocols, not reported
     evicted: int = 0  # flows pushed out of a full table before their end
+    cut: int = 0  # frames the capture's snaplen cut short
+    kept: int = 0  # the most bytes of a cut frame the file kept
 
 
 def analyse_flows(capture: Capture, totals: Totals, decrypt: Decrypter | None = None) -> Iterator[FlowReport]:
     """Read the capture; yield each TLS flow's report as the flow ends."""
     table = FlowTable()
+    bare: list[Flow] = []
     for frame in _frames(capture, totals, table):
-        yield from _reports(frame, totals, decrypt)
-    yield from _reports(table.close_all(), totals, decrypt)
+        yield from _reports(frame, totals, decrypt, bare)
+    yield from _reports(table.close_all(), totals, decrypt, bare)
+    if not totals.tls_flows:
+        for flow in bare:
+            totals.skipped -= 1
+            totals.tls_flows += 1
+            yield diagnose_flow(flow, decrypt)
     totals.flows = table.count
     totals.evicted = table.evicted_for_room
 
@@ -127,8 +136,11 @@ def analyse_flows(capture: Capture, totals: Totals, decrypt: Decrypter | None = 
 def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[Iterator[Flow]]:
     """The hot loop: decode each frame, feed the table, hand out the flows it finished."""
     add, icmp = table.add, table.icmp
-    for ts, linktype, data, _ in capture:
+    for ts, linktype, data, wire_len in capture:
         totals.frames += 1
+        if wire_len > len(data):
+            totals.cut += 1
+            totals.kept = max(totals.kept, len(data))
         packet = decode(linktype, data)
         if type(packet) is Segment:
             totals.segments += 1
@@ -140,13 +152,17 @@ def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[Iter
             totals.other += 1
 
 
-def _reports(flows: Iterable[Flow], totals: Totals, decrypt: Decrypter | None) -> Iterator[FlowReport]:
+def _reports(
+    flows: Iterable[Flow], totals: Totals, decrypt: Decrypter | None, bare: list[Flow]
+) -> Iterator[FlowReport]:
     for flow in flows:
         if is_tls_flow(flow):
             totals.tls_flows += 1
             yield diagnose_flow(flow, decrypt)
         else:
             totals.skipped += 1
+            if not totals.tls_flows and len(bare) < MAX_BARE and is_bare_connect(flow):
+                bare.append(flow)
 
 
 def summarise(reports: list[FlowReport]) -> tuple[Verdict, list[Cause]]:

@@ -24,6 +24,7 @@ from tlsdoctor.pcap.decode import address_text, endpoint_text
 from tlsdoctor.pcap.flows import Flow
 from tlsdoctor.pcap.tlsside import SideAlert, suite_name, version_name
 from tlsdoctor.wire.codepoints import AlertLevel
+from tlsdoctor.wire.handshake import ClientHello
 
 # A TLS 1.3 alert sealed in a record: 2 bytes + the inner content type + a 16-byte AEAD tag
 # (RFC 8446 §5.2); no Finished is this short (its verify_data alone is 32 or 48 bytes).
@@ -40,9 +41,14 @@ def is_tls_flow(flow: Flow) -> bool:
     c = flow.client_tls
     if c.client_hello is not None:
         return True
-    if flow.c2s.bytes or flow.s2c.bytes:
-        return False  # bytes of another protocol (or TLS the capture joined midway)
-    return flow.server[1] in TLS_PORTS and flow.syn_ts is not None
+    return is_bare_connect(flow) and flow.server[1] in TLS_PORTS
+
+
+def is_bare_connect(flow: Flow) -> bool:
+    """A connection attempt that carried no byte: a refused or unanswered SYN, or an empty connection.
+    On another port it is reported only when the capture holds no TLS at all (then it is what the user
+    captured: a TLS client failing to connect)."""
+    return not flow.c2s.bytes and not flow.s2c.bytes and flow.syn_ts is not None
 
 
 def _fatal(alerts: list[SideAlert]) -> SideAlert | None:
@@ -78,6 +84,12 @@ def outcome(flow: Flow) -> FlowOutcome:
     first_alert = min(
         (a for a in (server_alert, client_alert) if a is not None), key=lambda a: a.ts, default=None
     )
+    server_ends = [r.ts for r in server_resets[:1]]
+    if "server" in flow.fins:
+        server_ends.append(flow.fins["server"][0])
+    server_end = min(server_ends, default=None)
+    if first_alert is not None and server_end is not None and server_end < first_alert.ts:
+        first_alert = None  # the server hung up first: the client's alert only answers that
     if first_alert is not None:
         if first_alert is server_alert:
             return FlowOutcome.SERVER_ALERT
@@ -177,6 +189,7 @@ def observations(flow: Flow, result: FlowOutcome) -> list[Observation]:
             version=version_name(sh.selected_version) if sh else None,
             cipher=suite_name(sh.cipher_suite) if sh else None,
             hello_bytes=c.client_hello_size,
+            offered_versions=offered_versions(ch) if ch else (),
             post_quantum=post_quantum,
             rtt_ms=round(rtt, 1) if rtt is not None else None,
             duration_ms=round(_duration(flow), 1),
@@ -228,6 +241,14 @@ def observations(flow: Flow, result: FlowOutcome) -> list[Observation]:
             FlowIcmp(kind_of=i.kind, code=i.code, mtu=i.mtu, sender=address_text(i.sender), about=i.about)
         )
     return out
+
+
+def offered_versions(ch: ClientHello) -> tuple[str, ...]:
+    """The versions a ClientHello offers: supported_versions (RFC 8446 §4.2.1), else its legacy_version."""
+    from tlsdoctor.wire.codepoints import is_grease
+
+    listed = tuple(version_name(v) for v in ch.supported_versions if not is_grease(v))
+    return listed or (version_name(ch.legacy_version),)
 
 
 def _answered(flow: Flow, ts: float) -> str:

@@ -155,12 +155,29 @@ def _client_alert(facts: Facts, *names: str) -> ClientAlert | None:
 
 def protocol_mismatch(facts: Facts) -> Match | None:
     alert, flow = _client_alert(facts, "protocol_version"), _flow(facts)
+    if flow is not None and alert is None:
+        return _server_refused_versions(facts, flow)
     if alert is None or flow is None:
         return None
     return Match(
         0.8,
         cite(facts, [alert, flow]),
         f"the server chose {flow.version or 'a version'}, which the client refused (alert protocol_version)",
+    )
+
+
+def _server_refused_versions(facts: Facts, flow: CapturedFlow) -> Match | None:
+    from tlsdoctor.observations.tls import HandshakeAttempt
+
+    attempt = facts.first(HandshakeAttempt)
+    if flow.outcome is not FlowOutcome.SERVER_ALERT or attempt is None or attempt.alert != "protocol_version":
+        return None
+    offered = f" ({', '.join(flow.offered_versions)})" if flow.offered_versions else ""
+    return Match(
+        0.8,
+        cite(facts, [attempt, flow]),
+        f"the server refused every version the ClientHello offered{offered} with alert protocol_version: "
+        "no TLS version in common",
     )
 
 
@@ -180,22 +197,27 @@ def _chain_says(alert: ClientAlert, *words: str) -> bool:
     return any(w in issue for issue in alert.chain_issues for w in words)
 
 
+# The alerts a client sends when it rejects the server's certificate; which one depends on the library
+# (OpenSSL sends bad_certificate for a notBefore in the future, certificate_expired for a notAfter
+# passed, unknown_ca for an unknown issuer), so the chain as sent decides where it can.
+_REJECTED = ("bad_certificate", "certificate_unknown", "certificate_expired", "unknown_ca")
+
+
 def cert_expired(facts: Facts) -> Match | None:
+    alert = _client_alert(facts, *_REJECTED)
+    if alert is not None and _chain_says(alert, "expired on"):
+        return Match(0.9, cite(facts, [alert]), "the client refused the certificate, which had expired")
     alert = _client_alert(facts, "certificate_expired")
-    if alert is None or _chain_says(alert, "valid only from"):
-        return None
-    if _chain_says(alert, "expired on"):
-        return Match(0.9, cite(facts, [alert]), "the client refused the certificate as expired, and it was")
-    if alert.chain and _chain_says(alert, "valid at the capture time"):
-        return None  # the clock rule reads this one
+    if alert is None or alert.chain:
+        return _aborted(facts, 0.3, "the certificate is expired") if alert is None else None
     return Match(0.7, cite(facts, [alert]), "the client refused the server's certificate as expired")
 
 
 def cert_not_yet_valid(facts: Facts) -> Match | None:
-    alert = _client_alert(facts, "certificate_expired")
+    alert = _client_alert(facts, *_REJECTED)
     if alert is None or not _chain_says(alert, "valid only from"):
         return None
-    return Match(0.9, cite(facts, [alert]), "the client refused the certificate: it is not valid yet")
+    return Match(0.9, cite(facts, [alert]), "the client refused the certificate: it was not valid yet")
 
 
 def client_clock_skew(facts: Facts) -> Match | None:
@@ -217,21 +239,21 @@ def cert_revoked(facts: Facts) -> Match | None:
 
 def cert_untrusted(facts: Facts) -> Match | None:
     alert = _client_alert(facts, "unknown_ca", "bad_certificate", "certificate_unknown")
-    if alert is not None:
-        if alert.alert == "unknown_ca":
-            if _chain_says(alert, "only the leaf", "did not sign"):
-                return Match(0.45, cite(facts, [alert]), "the client does not trust the chain's issuer")
-            conf = 0.85 if _chain_says(alert, "self-signed") else 0.75
-            return Match(
-                conf, cite(facts, [alert]), "the client does not trust the certificate's issuer (unknown_ca)"
-            )
-        if not _chain_says(alert, "does not cover"):
-            return Match(0.45, cite(facts, [alert]), f"the client rejected the certificate ({alert.alert})")
-    return _aborted(facts, 0.35, "the client does not trust the certificate")
+    if alert is None:
+        return _aborted(facts, 0.35, "the client does not trust the certificate")
+    if _chain_says(alert, "expired on", "valid only from", "does not cover"):
+        return None
+    if _chain_says(alert, "only the leaf", "did not sign"):
+        return Match(0.45, cite(facts, [alert]), "the client does not trust the chain's issuer")
+    if _chain_says(alert, "self-signed"):
+        return Match(0.85, cite(facts, [alert]), "the client refused a self-signed certificate")
+    if alert.alert == "unknown_ca":
+        return Match(0.75, cite(facts, [alert]), "the client does not trust the certificate's issuer")
+    return Match(0.45, cite(facts, [alert]), f"the client rejected the certificate ({alert.alert})")
 
 
 def cert_chain_incomplete(facts: Facts) -> Match | None:
-    alert = _client_alert(facts, "unknown_ca", "bad_certificate")
+    alert = _client_alert(facts, "unknown_ca", "bad_certificate", "certificate_unknown")
     if alert is None or not _chain_says(alert, "only the leaf", "did not sign"):
         return None
     return Match(
@@ -253,11 +275,9 @@ def cert_hostname_mismatch(facts: Facts) -> Match | None:
 
 def cert_weak(facts: Facts) -> Match | None:
     alert = _client_alert(facts, "unsupported_certificate")
-    return (
-        Match(0.6, cite(facts, [alert]), "the client refused the certificate's key or signature type")
-        if alert
-        else None
-    )
+    if alert is None:
+        return None
+    return Match(0.6, cite(facts, [alert]), "the client refused the certificate's key or signature type")
 
 
 def _aborted(facts: Facts, confidence: float, reading: str) -> Match | None:

@@ -1,0 +1,110 @@
+"""Each recorded capture (tests/golden/pcap/, made by make_captures.py with tcpdump against the project's
+endpoints) names the cause it shows, per flow and in the summary, through `tlsdoctor pcap`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tlsdoctor.cli import main
+from tlsdoctor.commands.pcap import run_pcap
+from tlsdoctor.model import Verdict
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "pcap"
+
+# fixture -> (the flow's outcome, the cause ranked first, exit status)
+FIXTURES: dict[str, tuple[str, str, int]] = {
+    "healthy-tls13": ("completed", "healthy", 0),
+    "healthy-tls12": ("completed", "healthy", 0),
+    "refused": ("refused", "tcp-refused", 1),
+    "reset-after-hello": ("reset", "firewall-reset", 1),
+    "close-after-hello": ("server-closed", "server-closed", 1),
+    "silent": ("no-answer", "firewall-drop", 1),
+    "plain-http": ("not-tls", "server-not-tls", 1),
+    "expired-tls12": ("client-alert", "cert-expired", 1),
+    "not-yet-valid-tls12": ("client-alert", "cert-not-yet-valid", 1),
+    "wrong-host-tls12": ("client-alert", "cert-hostname-mismatch", 1),
+    "self-signed-tls12": ("client-alert", "cert-untrusted", 1),
+    "untrusted-tls13": ("client-alert", "cert-untrusted", 1),
+    "missing-intermediate-tls12": ("client-alert", "cert-chain-incomplete", 1),
+    "tls10-only": ("server-alert", "protocol-mismatch", 1),
+    "no-common-cipher": ("server-alert", "cipher-mismatch", 1),
+    "client-cert-required-tls12": ("server-alert", "client-cert-required", 1),
+    "client-cert-required-tls13": ("server-alert", "client-cert-required", 1),
+    "sni-required": ("server-alert", "sni-required", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_fixture_names_its_cause(name: str) -> None:
+    outcome, cause, status = FIXTURES[name]
+    report = run_pcap(GOLDEN / f"{name}.pcap")
+    flows = report.extra["flows"]
+    assert [f["outcome"] for f in flows] == [outcome]
+    assert flows[0]["causes"][0]["id"] == cause
+    assert report.causes[0].id == cause
+    assert report.exit_status == status
+    assert flows[0]["events"], "every flow has a timeline"
+
+
+def test_every_fixture_file_is_in_the_table() -> None:
+    assert {p.stem for p in GOLDEN.glob("*.pcap")} <= set(FIXTURES) | {
+        p.stem for p in GOLDEN.glob("lab-*.pcap")
+    }
+
+
+def test_injected_reset_is_told_by_its_ttl() -> None:
+    """The endpoint's RST carries TTL 250 while its SYN-ACK has loopback's 64: the capture says forged."""
+    flow = run_pcap(GOLDEN / "reset-after-hello.pcap").extra["flows"][0]
+    top = flow["causes"][0]
+    assert top["confidence"] >= 0.9
+    assert "TTL 250" in top["summary"] and "64" in top["summary"]
+    rst = [e for e in flow["events"] if e["what"].startswith("RST")]
+    assert rst and rst[0]["from"] == "server" and "unlike the server's other packets (64)" in rst[0]["what"]
+
+
+def test_timeline_of_a_healthy_tls13_handshake() -> None:
+    flow = run_pcap(GOLDEN / "healthy-tls13.pcap").extra["flows"][0]
+    whats = [e["what"].split(" (")[0] for e in flow["events"]]
+    for step in ("SYN", "SYN-ACK", "ClientHello", "ServerHello", "encrypted handshake"):
+        assert step in whats
+    assert whats.index("SYN") < whats.index("ClientHello") < whats.index("ServerHello")
+    hello = next(e for e in flow["events"] if e["what"].startswith("ClientHello"))
+    assert "SNI localhost" in hello["what"] and "versions TLSv1.3" in hello["what"]
+    assert flow["version"] == "TLSv1.3" and flow["rtt_ms"] is not None
+    t = [e["t_ms"] for e in flow["events"]]
+    assert t == sorted(t) and t[0] == 0
+
+
+def test_certificate_is_read_from_a_tls12_flight() -> None:
+    flow = run_pcap(GOLDEN / "expired-tls12.pcap").extra["flows"][0]
+    cert = next(e for e in flow["events"] if e["what"].startswith("Certificate"))
+    assert (
+        "leaf CN=localhost" in cert["what"] and "issuer CN=tlsdoctor testing intermediate CA" in cert["what"]
+    )
+    alert = next(e for e in flow["events"] if e["what"].startswith("alert"))
+    assert alert["from"] == "client" and "certificate_expired (45)" in alert["what"]
+
+
+def test_json_flows_follow_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["pcap", str(GOLDEN / "reset-after-hello.pcap"), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert doc["command"] == "pcap" and doc["verdict"] == Verdict.FAULT.value
+    flow = doc["flows"][0]
+    assert set(flow) >= {"client", "server", "sni", "outcome", "causes", "events"}
+    assert flow["client"].startswith("127.0.0.1:") and flow["server"].startswith("127.0.0.1:")
+    assert {e["from"] for e in flow["events"]} <= {"client", "server", "icmp"}
+    assert all(set(e) == {"t_ms", "from", "what"} for e in flow["events"])
+    assert set(flow["causes"][0]) == {"id", "confidence", "summary", "evidence", "fixes"}
+
+
+def test_human_report_has_a_ladder(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["pcap", str(GOLDEN / "close-after-hello.pcap")])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "C --> S" in out and "C <-- S" in out
+    assert "FIN after the client's ClientHello" in out
+    assert "Most likely cause" in out and "server-closed" in out
