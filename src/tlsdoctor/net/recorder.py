@@ -61,8 +61,8 @@ def _addresses(ip: bytes) -> tuple[int, str, str, int, bytes] | None:
 def _wire_length(ip: bytes) -> int:
     """The packet's length from its IP header (the data may have been cut at the snaplen)."""
     if ip[0] >> 4 == 4:
-        return max(len(ip), struct.unpack_from("!H", ip, 2)[0])
-    return max(len(ip), 40 + struct.unpack_from("!H", ip, 4)[0])
+        return max(len(ip), int.from_bytes(ip[2:4], "big"))
+    return max(len(ip), 40 + int.from_bytes(ip[4:6], "big"))
 
 
 class PacketRecorder:
