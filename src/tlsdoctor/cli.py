@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=STARTTLS_PROTOCOLS,
         help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}",
     )
+    d.add_argument(
+        "--capture", action="store_true", help="(root) record the probes' own packets and analyse them"
+    )
+    d.add_argument(
+        "--capture-file",
+        metavar="F",
+        type=Path,
+        help="(root) as --capture, and keep the pcap at F, its key log at F.keys",
+    )
     _output_options(d)
 
     s = sub.add_parser("scan", help="server TLS configuration: versions, suites, groups, weaknesses")
@@ -278,6 +287,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "diagnose":
         options = diagnose_options(args)  # before the heavy imports: bad input fails in milliseconds
+        from tlsdoctor.commands.capture import capture_request, diagnose_captured
+
+        capture = capture_request(args.capture, args.capture_file)
         import asyncio
 
         from tlsdoctor.commands.diagnose import diagnose
@@ -285,7 +297,8 @@ def dispatch(args: argparse.Namespace) -> int:
         from tlsdoctor.report.progress import shown_on_terminal
 
         with shown_on_terminal(f"diagnosing {options.host}:{options.port}", json_output=args.json) as seen:
-            report = asyncio.run(diagnose(Context(options=options, observer=seen)))
+            ctx = Context(options=options, observer=seen)
+            report = asyncio.run(diagnose(ctx) if capture is None else diagnose_captured(ctx, capture))
         return emit(report, args)
     if args.command == "scan":
         options = diagnose_options(args)

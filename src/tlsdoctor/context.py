@@ -42,6 +42,7 @@ class Options:
     starttls: str | None = None  # a plaintext protocol to upgrade first (net.starttls.PROTOCOLS), or None
     expect_fingerprint: str | None = None  # the leaf SHA-256 (lowercase hex) the server really has
     idle: float | None = None  # --idle: seconds to hold a handshaken connection quiet (checks/idle.py)
+    keylog_file: Path | None = None  # diagnose --capture: the stdlib-ssl probes append their secrets here
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -148,6 +148,8 @@ def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
     opts = ctx.options
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     observe(context)  # which handshake messages came (a CertificateRequest), TLS 1.3's too
+    if opts.keylog_file is not None:  # diagnose --capture decrypts its own recording
+        context.keylog_filename = str(opts.keylog_file)
     if variant.verify:
         if opts.ca_file is not None:
             from tlsdoctor.net.anchors import load_ca_file

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["LINKTYPE_RAW", "PacketRecorder", "RecordedPacket", "write_pcap"]
+__all__ = ["LINKTYPE_RAW", "PacketRecorder", "RecordedPacket", "can_record", "write_pcap"]
 
 ETH_P_ALL = 0x0003
 LINKTYPE_RAW = 101  # the packet starts with the IPv4 or IPv6 header
@@ -56,6 +56,15 @@ def _addresses(ip: bytes) -> tuple[int, str, str, int, bytes] | None:
         src, dst = socket.inet_ntop(socket.AF_INET6, ip[8:24]), socket.inet_ntop(socket.AF_INET6, ip[24:40])
         return ip[6], src, dst, 40, ip[40:]
     return None
+
+
+def can_record() -> bool:
+    """Whether this process may open an AF_PACKET socket (root or CAP_NET_RAW)."""
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL)).close()
+    except (PermissionError, OSError, AttributeError):
+        return False
+    return True
 
 
 def _wire_length(ip: bytes) -> int:

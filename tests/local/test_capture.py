@@ -1,0 +1,126 @@
+"""``diagnose --capture`` / ``--capture-file``: the probes' own packets recorded (AF_PACKET, root),
+kept as a pcap that tcpdump reads, with the probes' key log beside it; without privileges, a usage
+error before anything runs. tcpdump, run alongside, is the independent witness of what was on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import IS_ROOT, needs_root
+
+from tlsdoctor.pcap.keylog import read_keylog
+from tlsdoctor.testing import FaultServer, start_endpoint
+
+TCPDUMP = shutil.which("tcpdump")
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
+    server = start_endpoint(request.param)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def diagnose_args(server: FaultServer, *extra: str) -> list[str]:
+    args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"{server.host}:{server.port}", "--json"]
+    args += ["--timeout", "2", "--servername", server.servername, *extra]
+    if server.ca_file:
+        args += ["--ca-file", str(server.ca_file)]
+    return args
+
+
+def run(args: list[str], *, as_nobody: bool = False) -> subprocess.CompletedProcess[bytes]:
+    if as_nobody:
+        args = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args]
+    proc = subprocess.run(args, capture_output=True, timeout=90, check=False)
+    assert b"Traceback" not in proc.stderr
+    return proc
+
+
+def check(report: dict[str, Any], check_id: str) -> dict[str, Any]:
+    found = [c for c in report["checks"] if c["id"] == check_id]
+    assert len(found) == 1, [c["id"] for c in report["checks"]]
+    return found[0]
+
+
+def tcpdump_lines(pcap: Path, *bpf: str) -> list[str]:
+    assert TCPDUMP is not None
+    out = subprocess.run([TCPDUMP, "-r", str(pcap), "-n", *bpf], capture_output=True, timeout=30, check=True)
+    return out.stdout.decode().splitlines()
+
+
+def test_without_privileges_capture_is_a_usage_error(tmp_path: Path) -> None:
+    """Refused before anything is sent: the target (a discard port nobody listens on) is never asked."""
+    if IS_ROOT and shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to drop root")
+    pcap = tmp_path / "probes.pcap"
+    for extra in (["--capture"], ["--capture-file", str(pcap)]):
+        proc = run([sys.executable, "-m", "tlsdoctor", "diagnose", "127.0.0.1:9", *extra], as_nobody=IS_ROOT)
+        assert proc.returncode == 2
+        assert proc.stderr.decode().strip() == (
+            "tlsdoctor: error: --capture needs root or CAP_NET_RAW (to open an AF_PACKET socket)"
+        )
+        assert proc.stdout == b""
+    assert not pcap.exists()
+
+
+@needs_root
+@pytest.mark.parametrize("endpoint", ["healthy"], indirect=True)
+def test_capture_file_that_cannot_be_written_fails_before_the_run(
+    endpoint: FaultServer, tmp_path: Path
+) -> None:
+    proc = run(diagnose_args(endpoint, "--capture-file", str(tmp_path / "missing-dir" / "probes.pcap")))
+    assert proc.returncode == 2
+    assert (
+        "cannot write --capture-file" in proc.stderr.decode()
+        and "No such file or directory" in proc.stderr.decode()
+    )
+
+
+@needs_root
+@pytest.mark.skipif(TCPDUMP is None, reason="needs tcpdump (Debian tcpdump), the independent witness")
+@pytest.mark.parametrize("endpoint", ["healthy"], indirect=True)
+def test_capture_file_keeps_the_probes_packets_and_key_log(endpoint: FaultServer, tmp_path: Path) -> None:
+    pcap = tmp_path / "probes.pcap"
+    witness = tmp_path / "witness.pcap"
+    assert TCPDUMP is not None
+    dump = subprocess.Popen(
+        [TCPDUMP, "-i", "lo", "-n", "-U", "-w", str(witness), f"tcp port {endpoint.port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)  # tcpdump arms its socket
+        proc = run(diagnose_args(endpoint, "--capture-file", str(pcap)))
+        time.sleep(0.5)
+    finally:
+        dump.terminate()
+        dump.wait(timeout=10)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == "healthy"
+    recorded = check(report, "capture")["data"]["observations"][0]
+    assert recorded["pcap"] == str(pcap) and recorded["keylog"] == str(pcap) + ".keys"
+
+    ours = tcpdump_lines(pcap)
+    assert len(ours) == recorded["packets"] > 0
+    syn = "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"
+    # Every connection the probes opened, as tcpdump saw them on the wire, is in our recording.
+    witnessed = {line.split()[2] for line in tcpdump_lines(witness, syn)}
+    assert witnessed and witnessed == {line.split()[2] for line in tcpdump_lines(pcap, syn)}
+
+    keylog = read_keylog(Path(recorded["keylog"]))
+    assert len(keylog) >= 1 and keylog.bad_lines == 0
+    assert os.stat(recorded["keylog"]).st_mode & 0o077 == 0  # secrets: readable by the owner only
