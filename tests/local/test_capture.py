@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IS_ROOT, needs_root
 
 from tlsdoctor.pcap.keylog import read_keylog
 from tlsdoctor.testing import FaultServer, start_endpoint
 
 TCPDUMP = shutil.which("tcpdump")
+
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root to record packets (CI runs as root)")
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import needs_root
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from scan_servers import NGINX, OPENSSL, run_nginx
@@ -43,8 +42,11 @@ from tlsdoctor.pcap.keylog import read_keylog
 from tlsdoctor.wire.codepoints import AlertDescription, HandshakeType
 from tlsdoctor.wire.records import Record, RecordBuffer
 
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root to record packets (CI runs as root)")
 pytestmark = [needs_root, pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command")]
 REQUEST = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
+
 
 
 @pytest.fixture(scope="module")
