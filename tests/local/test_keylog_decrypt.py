@@ -48,7 +48,6 @@ pytestmark = [needs_root, pytest.mark.skipif(OPENSSL is None, reason="needs the 
 REQUEST = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
 
 
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> OpensslPki:
     return OpensslPki(tmp_path_factory.mktemp("keylog-pki"))
