@@ -172,6 +172,7 @@ def scan(
     starttls: str | None = None,
     max_time: float | None = None,
     max_connections: int = 16,
+    fail_on: str = "high",
 ) -> Report:
     """The TLS configuration of TARGET, as ``tlsdoctor scan``: the keywords are its options
     (``max_time`` is the whole scan's deadline). An invalid value raises ``ValueError`` with the
@@ -194,9 +195,13 @@ def scan(
     try:
         deadline = None if max_time is None else seconds(max_time, "--max-time")
         limits = Limits(max_concurrency=count(max_connections, 1, 256, "--max-connections"))
+        if fail_on not in ("critical", "high", "medium", "low"):
+            raise UsageError(f"--fail-on: {fail_on!r} is not one of critical, high, medium, low")
     except (UsageError, InputError) as exc:
         raise ValueError(str(exc)) from None
-    return _outside_running_loop(scan_command, Context(options=opts, limits=limits), max_time=deadline)
+    return _outside_running_loop(
+        scan_command, Context(options=opts, limits=limits), max_time=deadline, fail_on=fail_on
+    )
 
 
 def _validated(target: str, **options: Any) -> Options:

@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=STARTTLS_PROTOCOLS,
         help=f"upgrade a plaintext protocol first: {', '.join(STARTTLS_PROTOCOLS)}",
     )
+    s.add_argument(
+        "--fail-on",
+        default="high",
+        choices=("critical", "high", "medium", "low"),
+        help="exit 1 when a finding of this severity or worse is found (default high)",
+    )
+    s.add_argument("--verbose", action="store_true", help="list every suite of every version, one per line")
     s.set_defaults(resolver=[], proxy=None, no_proxy=True, repeat=None, ntp=None, cert=None, key=None)
     _output_options(s)
 
@@ -255,7 +262,7 @@ def emit(report: Report, args: argparse.Namespace) -> int:
 
             console = make_console()
             assert isinstance(console, Console)
-            human.render(report, console)
+            human.render(report, console, verbose=getattr(args, "verbose", False))
     except BrokenPipeError:
         stdout_gone()
     return report.exit_status
@@ -308,7 +315,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
         max_time = None if args.max_time is None else seconds(args.max_time, "--max-time")
         limits = Limits(max_concurrency=count(args.max_connections, 1, 256, "--max-connections"))
-        report = scan_command(Context(options=options, limits=limits), max_time=max_time)
+        report = scan_command(
+            Context(options=options, limits=limits), max_time=max_time, fail_on=args.fail_on
+        )
         return emit(report, args)
     if args.command == "explain":
         from tlsdoctor.commands.explain import run_explain

@@ -1,13 +1,12 @@
-"""The scan playbook: resolve, reach, scan the TLS configuration, judge the certificate.
+"""The scan playbook: resolve, reach, scan the TLS configuration, judge the certificate, grade.
 
-Exit status (contract/cli.md): ``1`` only for what the contract's causes name, i.e. what makes
-clients *fail*: no route (tcp-refused, ...), no TLS version answering (inconclusive), or a
-certificate problem (cert-expired, cert-untrusted, cert-hostname-mismatch, ...) found by the
-very certificate check ``diagnose`` runs. Configuration weaknesses (TLS 1.0 enabled, 3DES,
-no fallback SCSV...) are reported in ``scan.weaknesses`` with severity and reference, and as
-``warn`` checks, but exit ``0``: a server that also offers TLS 1.0 still serves every modern
-client, causes.md has no id for "old but working", and a CI gate can test
-``.scan.weaknesses[] | select(.severity == "high")`` itself.
+Exit status (contract/cli.md): ``1`` for what the contract's causes name, i.e. what makes clients
+*fail*: no route (tcp-refused, ...), no TLS version answering (inconclusive), or a certificate
+problem (cert-expired, cert-untrusted, ...) found by the very certificate check ``diagnose``
+runs; and ``1`` when a finding (``scan.weaknesses``, ``scan.vulnerabilities``) reaches
+``--fail-on`` (default ``high``: an RFC-prohibited or exploitable configuration; TLS 1.0 alone
+is ``medium``, so it fails only ``--fail-on medium``). The grade (A+ to F, T) and the Mozilla
+profile lead the report (scan/grade.py, scan/mozilla.py, scan/judge.py).
 """
 
 from __future__ import annotations
@@ -49,22 +48,23 @@ def max_time_for(ctx: Context, max_time: float | None) -> float:
     return max_time if max_time is not None else MAX_TIME_FACTOR * ctx.timeout
 
 
-def scan_command(ctx: Context, *, max_time: float | None = None) -> Report:
+def scan_command(ctx: Context, *, max_time: float | None = None, fail_on: str = "high") -> Report:
     """The command line's scan: fork the helper, then start the event loop and scan. No probe
-    starts after ``max_time`` seconds (default: MAX_TIME_FACTOR x --timeout)."""
+    starts after ``max_time`` seconds (default: MAX_TIME_FACTOR x --timeout); a finding of
+    severity ``fail_on`` or worse makes the verdict a fault (``--fail-on``)."""
     start = time.monotonic()
     with _helper(ctx) as helper:
         import asyncio
 
-        return asyncio.run(_timed(ctx, start, helper, max_time_for(ctx, max_time)))
+        return asyncio.run(_timed(ctx, start, helper, max_time_for(ctx, max_time), fail_on))
 
 
-async def run_scan(ctx: Context, *, max_time: float | None = None) -> Report:
+async def run_scan(ctx: Context, *, max_time: float | None = None, fail_on: str = "high") -> Report:
     """Scan ctx.options' target; the Report carries ``extra["scan"]`` (contract shape). For a
     caller whose event loop already runs (the library API, tests)."""
     start = time.monotonic()
     with _helper(ctx) as helper:
-        return await _timed(ctx, start, helper, max_time_for(ctx, max_time))
+        return await _timed(ctx, start, helper, max_time_for(ctx, max_time), fail_on)
 
 
 @contextlib.contextmanager
@@ -84,18 +84,20 @@ def _ca_file(ctx: Context) -> str | None:
     return str(ctx.options.ca_file) if ctx.options.ca_file else None
 
 
-async def _timed(ctx: Context, start: float, helper: Helper | None, max_time: float) -> Report:
+async def _timed(ctx: Context, start: float, helper: Helper | None, max_time: float, fail_on: str) -> Report:
     # The probes are latency-bound (a removal chain waits for each answer) and _warm is CPU work in
     # a thread: with the default 5 ms GIL switch interval an answer can wait 5 ms for the loop.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, 0.0005))
     try:
-        return await _scan_with(ctx, start, helper, start + max_time)
+        return await _scan_with(ctx, start, helper, start + max_time, fail_on)
     finally:
         sys.setswitchinterval(interval)
 
 
-async def _scan_with(ctx: Context, start: float, helper: Helper | None, deadline: float) -> Report:
+async def _scan_with(
+    ctx: Context, start: float, helper: Helper | None, deadline: float, fail_on: str
+) -> Report:
     import asyncio
 
     from tlsdoctor.model import Report, Status, TargetInfo, Verdict
@@ -135,6 +137,7 @@ async def _scan_with(ctx: Context, start: float, helper: Helper | None, deadline
                     deadline=start + PROBE_SHARE * (deadline - start),
                 ),
             )
+            judge.assess(data)
             results.extend(scan_checks(data, time.monotonic() - start))
             results.extend(judge.finding_checks(data))
             if data.certificates:
@@ -147,6 +150,10 @@ async def _scan_with(ctx: Context, start: float, helper: Helper | None, deadline
         verdict, causes = judge.verdict(data, verdict, causes)
         if not data.supported() and verdict is Verdict.HEALTHY:
             verdict = Verdict.INCONCLUSIVE
+        graded = judge.grade_check(data, fail_on)  # after the engine: its fail is the gate's, not a cause's
+        if graded is not None:
+            results.append(graded)
+        verdict, causes = judge.gate(data, verdict, causes, fail_on)
     return Report(
         command="scan",
         target=target,

@@ -144,6 +144,7 @@ def document(data: Mapping[str, Any]) -> str:
     body = [
         f'<header><h1>tlsdoctor {text(what)}</h1><p class="verdict {text(verdict)}" id="verdict">'
         f"<span>{text(verdict.upper())}</span> {headline}</p></header>",
+        html_scan.summary(scan) if isinstance(scan, Mapping) else "",
         _causes(data),
         _next_checks(data),
         html_scan.section(scan) if isinstance(scan, Mapping) else "",

@@ -85,29 +85,72 @@ def _table(title: str, cols: tuple[str, ...], rows: Iterator[tuple[str, ...]], c
     )
 
 
-def section(scan: Mapping[str, Any]) -> str:
-    """The whole scan section."""
-    parts = ['<section id="scan"><h2>Server configuration']
-    if scan.get("grade"):
-        parts.append(f' <span class="grade">grade {text(scan["grade"])}</span>')
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def _findings(scan: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(severity, id, what, reference) of every weakness and every vulnerability found, worst first."""
+    out = [
+        (str(w.get("severity")), str(w.get("id")), str(w.get("summary")), str(w.get("reference") or ""))
+        for w in scan.get("weaknesses") or []
+    ]
+    out += [
+        (str(v.get("severity") or "info"), str(v.get("id")), str(v.get("evidence") or ""), "")
+        for v in scan.get("vulnerabilities") or []
+        if v.get("vulnerable") is True
+    ]
+    return sorted(out, key=lambda f: _SEVERITIES.index(f[0]) if f[0] in _SEVERITIES else len(_SEVERITIES))
+
+
+def summary(scan: Mapping[str, Any]) -> str:
+    """The scan's answer, first on the page: the grade with its caps, the Mozilla profile met, and
+    the findings by severity (the human report's order)."""
+    grading = scan.get("grading") or {}
+    parts = ['<section id="grade"><h2>Grade ']
+    parts.append(f'<span class="grade">{text(scan.get("grade") or "-")}</span>')
+    if grading:
+        cats = grading.get("categories") or {}
+        score = (
+            f"score {grading.get('score')}: protocol {cats.get('protocol')}, "
+            f"key exchange {cats.get('key_exchange')}, cipher {cats.get('cipher')}"
+        )
+        parts.append(f' <small class="muted">{text(score)}</small>')
     parts.append("</h2>")
-    parts.append(grid(scan))
+    notes = [
+        f"capped at {c.get('grade')} by {c.get('finding')}: {c.get('source')}"
+        for c in grading.get("caps") or []
+    ]
+    if grading.get("ignoring_trust"):
+        notes.insert(0, f"{grading['ignoring_trust']} if the certificate were trusted")
+    if scan.get("grade") == "A":
+        notes += [f"not A+: {why}" for why in grading.get("not_a_plus") or []]
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{text(n)}</li>" for n in notes) + "</ul>")
+    profiles = scan.get("profiles") or {}
+    parts.append(
+        f"<p>Mozilla profile: <strong>{text(scan.get('profile') or 'none met')}</strong>"
+        f' <small class="muted">(guidelines {text(profiles.get("guidelines"))})</small></p>'
+    )
+    found = _findings(scan)
     parts.append(
         _table(
-            "Weaknesses",
+            f"Findings ({len(found)})",
             ("severity", "id", "summary", "reference"),
             (
-                (
-                    f'<span class="sev {text(w.get("severity"))}">{text(w.get("severity"))}</span>',
-                    text(w.get("id")),
-                    text(w.get("summary")),
-                    text(w.get("reference")),
-                )
-                for w in scan.get("weaknesses") or []
+                (f'<span class="sev {text(sev)}">{text(sev)}</span>', text(fid), text(what), text(ref))
+                for sev, fid, what, ref in found
             ),
         )
-        or '<p class="ok-text">No weaknesses found.</p>'
+        or '<p class="ok-text">No findings.</p>'
     )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def section(scan: Mapping[str, Any]) -> str:
+    """The whole scan section (the grade and findings are :func:`summary`, above it)."""
+    parts = ['<section id="scan"><h2>Server configuration</h2>']
+    parts.append(grid(scan))
     parts.append(
         _table(
             "What the server does wrong",

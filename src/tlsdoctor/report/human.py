@@ -115,10 +115,14 @@ def verified_block(report: Report) -> RenderableType | None:
     return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
-def renderables(report: Report) -> Iterator[RenderableType]:
-    """The report, top to bottom."""
+def renderables(report: Report, *, verbose: bool = False) -> Iterator[RenderableType]:
+    """The report, top to bottom (a scan's grade and findings right under the headline)."""
     yield headline(report)
     yield Text("")
+    if "scan" in report.extra:
+        from tlsdoctor.report import scan_human
+
+        yield from scan_human.verdict(report.extra["scan"])
     if report.causes:
         top, *others = report.causes
         if report.verdict is not Verdict.HEALTHY:
@@ -148,20 +152,20 @@ def renderables(report: Report) -> Iterator[RenderableType]:
     if "scan" in report.extra:
         from tlsdoctor.report import scan_human
 
-        yield from scan_human.renderables(report.extra["scan"])
+        yield from scan_human.renderables(report.extra["scan"], verbose=verbose)
     if report.checks:
         yield Text("Checks", style="bold")
         yield checks_table(report)
     yield Text(f"\n{report.duration_ms / 1000:.2f} s", style="dim")
 
 
-def render(report: Report, console: Console) -> None:
+def render(report: Report, console: Console, *, verbose: bool = False) -> None:
     """Print the report on a console (the CLI makes it: colour only on a terminal, NO_COLOR honoured).
 
     rich pads table cells and padded blocks with spaces to the full width; on a terminal that is
     invisible, in a file or a pipe it is 120 columns of trailing blanks on every line (and noise in
     every diff). So each part is rendered to lines and written without its trailing blanks."""
-    for part in renderables(report):
+    for part in renderables(report, verbose=verbose):
         lines = console.render_lines(part, console.options, pad=False)
         segments: list[Segment] = []
         for line in lines:

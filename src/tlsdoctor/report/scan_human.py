@@ -1,5 +1,9 @@
-"""Human tables for ``tlsdoctor scan``: protocols and suites, groups and features, certificates,
-weaknesses. Renders ``report.extra["scan"]`` (the contract data) only; no logic."""
+"""Human tables for ``tlsdoctor scan``: the grade and the findings by severity first, then
+protocols and suites (one line per version unless ``--verbose``), groups and features,
+certificates. Renders ``report.extra["scan"]`` (the contract data) only; no logic.
+
+Suite names are never broken mid-name: folded, a version is one line of counts; verbose, each
+suite gets a line of its own under its version, so a name never shares its line with a column."""
 
 from __future__ import annotations
 
@@ -11,26 +15,145 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.report.escape import escape_controls
-from tlsdoctor.report.human import shown
+from tlsdoctor.report.human import hanging, shown
 
-_SEVERITY = {"high": "bold red", "medium": "yellow", "low": "dim"}
+_SEVERITY = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "dim",
+    "info": "dim",
+}
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+_GRADE_STYLE = {"A+": "bold green", "A": "bold green", "B": "bold yellow", "C": "bold yellow"}
+
+
+def findings_list(scan: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(severity, id, text) of every weakness and every vulnerability found, worst first."""
+    out = [
+        (w["severity"], w["id"], f"{w['summary']} ({w['reference']})" if w.get("reference") else w["summary"])
+        for w in scan.get("weaknesses") or []
+    ]
+    out += [
+        (v.get("severity") or "info", v["id"], v.get("evidence") or "")
+        for v in scan.get("vulnerabilities") or []
+        if v.get("vulnerable") is True
+    ]
+    rank = {s: i for i, s in enumerate(_SEVERITIES)}
+    return sorted(out, key=lambda f: rank.get(f[0], len(rank)))
+
+
+def verdict(scan: dict[str, Any]) -> Iterator[RenderableType]:
+    """The grade, the Mozilla profile and the findings by severity: the scan's answer."""
+    grading = scan.get("grading")
+    if grading:
+        yield from _grade_lines(scan, grading)
+    found = findings_list(scan)
+    tally = {s: sum(1 for f in found if f[0] == s) for s in _SEVERITIES}
+    head = Text("Findings ", style="bold")
+    head.append(", ".join(f"{n} {s}" for s, n in tally.items() if n) or "none")
+    yield head
+    for severity, fid, what in found:
+        item = Text()
+        item.append(shown(fid, "bold"))
+        item.append(": ")
+        item.append(shown(what))
+        yield _marked(severity, item)
+    yield Text("")
+
+
+def _grade_lines(scan: dict[str, Any], grading: dict[str, Any]) -> Iterator[RenderableType]:
+    line = Text("Grade ", style="bold")
+    line.append(shown(grading["grade"], _GRADE_STYLE.get(grading["grade"], "bold red")))
+    cats = grading["categories"]
+    line.append(
+        f"  (score {grading['score']}: protocol {cats['protocol']}, key exchange {cats['key_exchange']}, "
+        f"cipher {cats['cipher']})"
+    )
+    yield line
+    if grading.get("ignoring_trust"):
+        yield shown(f"  {grading['ignoring_trust']} if the certificate were trusted")
+    for cap in grading.get("caps") or []:
+        yield hanging("- ", shown(f"capped at {cap['grade']} by {cap['finding']}: {cap['source']}"))
+    if grading["grade"] == "A":
+        for why in grading.get("not_a_plus") or []:
+            yield hanging("- ", shown(f"not A+: {why}"))
+    profiles = scan.get("profiles") or {}
+    profile = scan.get("profile")
+    text = Text("Mozilla profile ", style="bold")
+    text.append(shown(profile or "none met", "green" if profile else "yellow"))
+    if profiles:
+        text.append(shown(f"  (guidelines {profiles.get('guidelines')})", "dim"))
+    yield text
+    if not profile and profiles:
+        for why in (profiles.get("deviations") or {}).get("old", [])[:4]:
+            yield hanging("- ", shown(f"not even old: {why}"))
+
+
+def _marked(severity: str, item: Text) -> RenderableType:
+    """``severity`` in its colour, then the item, wrapped lines aligned under the item."""
+    from rich.padding import Padding
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=8, no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(shown(severity, _SEVERITY.get(severity, "")), item)
+    return Padding(grid, (0, 0, 0, 2), expand=False)
 
 
 def _order(value: bool | None) -> str:
     return {True: "server", False: "client", None: "-"}[value]
 
 
-def protocols_table(scan: dict[str, Any]) -> Table:
-    table = Table(title="Protocols and cipher suites", title_justify="left", header_style="bold", box=None)
-    for col in ("version", "supported", "order", "cipher suites (server order when it has one)"):
+def _supported(p: dict[str, Any]) -> Text:
+    if p.get("unusable"):
+        return Text("unusable", style="bold red")
+    return Text("yes", style="green") if p["supported"] else Text("no", style="dim")
+
+
+def _suite_counts(names: list[str]) -> str:
+    """A version's suites in one short line: how many, and how many are weak or insecure."""
+    from tlsdoctor.report.html_scan import suite_grade
+
+    if not names:
+        return "-"
+    grades = [suite_grade(n)[0] for n in names]
+    parts = [f"{len(names)} suite{'s' if len(names) != 1 else ''}"]
+    for kind in ("insecure", "weak"):
+        if grades.count(kind):
+            parts.append(f"{grades.count(kind)} {kind}")
+    return ", ".join(parts)
+
+
+def protocols_table(scan: dict[str, Any], *, verbose: bool = False) -> RenderableType:
+    """One row per version (its suites counted); ``verbose``: each suite on a line of its own
+    under its version, in the server's order when it has one."""
+    table = Table(header_style="bold", box=None)
+    for col in ("version", "supported", "order", "cipher suites"):
         table.add_column(col, overflow="fold")
     for p in scan["protocols"]:
-        yes = Text("yes", style="green") if p["supported"] else Text("no", style="dim")
-        if p.get("unusable"):
-            yes = Text("unusable", style="bold red")
-        suites = "\n".join(escape_controls(s) for s in p["cipher_suites"]) or "-"
-        table.add_row(shown(p["version"]), yes, _order(p["server_order"]), Text(suites))
-    return table
+        table.add_row(shown(p["version"]), _supported(p), _order(p["server_order"]),
+                      shown(_suite_counts(p["cipher_suites"])))  # fmt: skip
+    from rich.console import Group
+
+    title = Text("Protocols and cipher suites", style="bold")
+    if not verbose:
+        return Group(title, table, Text("(--verbose lists every suite)", style="dim"))
+    return Group(title, table, *_verbose_suites(scan))
+
+
+_ORDER_NOTE = {True: ", in the server's order", False: ", the client's order wins", None: ""}
+
+
+def _verbose_suites(scan: dict[str, Any]) -> Iterator[RenderableType]:
+    from rich.padding import Padding
+
+    for p in scan["protocols"]:
+        if not p["cipher_suites"]:
+            continue
+        yield Text(f"{escape_controls(p['version'])} suites{_ORDER_NOTE[p['server_order']]}:", style="bold")
+        for name in p["cipher_suites"]:
+            yield Padding(Text(escape_controls(name), no_wrap=True, overflow="ignore"), (0, 0, 0, 2))
 
 
 def features_table(scan: dict[str, Any]) -> Table:
@@ -55,18 +178,6 @@ def certificates_table(scan: dict[str, Any]) -> Table:
         problems = "; ".join(p["detail"] for p in c["problems"]) or "none"
         row = (c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10], problems)
         table.add_row(*map(shown, row))
-    return table
-
-
-def weaknesses_table(scan: dict[str, Any]) -> Table:
-    table = Table(title="Weaknesses", title_justify="left", header_style="bold", box=None)
-    for col in ("severity", "id", "summary", "reference"):
-        table.add_column(col, overflow="fold")
-    for w in scan["weaknesses"]:
-        table.add_row(
-            shown(w["severity"], _SEVERITY.get(w["severity"], "")),
-            *map(shown, (w["id"], w["summary"], w["reference"])),
-        )
     return table
 
 
@@ -97,7 +208,7 @@ def untested_table(scan: dict[str, Any]) -> Table:
     return table
 
 
-def renderables(scan: dict[str, Any]) -> Iterator[RenderableType]:
+def renderables(scan: dict[str, Any], *, verbose: bool = False) -> Iterator[RenderableType]:
     """The scan tables, in reading order: first what makes the scan's answer weaker (the server's
     violations, the parts not tested), then the configuration."""
     if scan.get("violations") or any(p.get("unusable") for p in scan["protocols"]):
@@ -106,17 +217,13 @@ def renderables(scan: dict[str, Any]) -> Iterator[RenderableType]:
     if scan.get("untested"):
         yield untested_table(scan)
         yield Text("")
-    yield protocols_table(scan)
+    yield protocols_table(scan, verbose=verbose)
     yield Text("")
     yield features_table(scan)
     yield Text("")
     if scan["certificates"]:
         yield certificates_table(scan)
         yield Text("")
-    if scan["weaknesses"]:
-        yield weaknesses_table(scan)
-    else:
-        yield Text("No weaknesses found.", style="green")
     tested = sum(p["suites_tested"] for p in scan["protocols"])
     yield Text(f"{scan['handshakes']} handshakes, {tested} suite offers across versions", style="dim")
     yield Text("")

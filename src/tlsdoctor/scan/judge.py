@@ -6,6 +6,13 @@ HelloRetryRequest, sends junk for a certificate or speaks only SSL 2.0/3.0 is br
 client: the verdict is ``fault``, under the closest cause id of contract/causes.md, with the
 violation as evidence and fixes for the server only (nothing a client should weaken). A scan
 that could not finish (its deadline, or a server that went silent) is never ``healthy``.
+
+The configuration's quality is the grade (scan/grade.py) and the findings by severity
+(scan/findings.py). ``--fail-on LEVEL`` (contract/cli.md; default high) turns a finding of that
+severity or worse into the verdict ``fault`` (exit 1): the user's CI says what is a fault. No
+cause id of contract/causes.md means "weak but working", so such a fault carries the causes the
+engine found (none, for a server every client reaches) and the findings are its evidence in
+``scan.weaknesses`` / ``scan.vulnerabilities`` and the ``scan.grade`` check.
 Pure: data in, checks and causes out.
 """
 
@@ -15,6 +22,9 @@ import dataclasses
 
 from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.model import Cause, CheckResult, Evidence, Status, Verdict
+from tlsdoctor.scan.findings import DEFAULT_FAIL_ON, at_or_above, counts, findings
+from tlsdoctor.scan.grade import grade
+from tlsdoctor.scan.mozilla import fit
 from tlsdoctor.scan.result import ScanData
 from tlsdoctor.scan.scanner import VERSIONS_PART
 
@@ -150,3 +160,32 @@ def _cause(vid: str, text: str) -> Cause:
         evidence=(Evidence(check=f"scan.violation.{vid}", observation=observation),),
         fixes=(f"server: {finding.fix}",),
     )
+
+
+def assess(data: ScanData) -> None:
+    """Grade the scan and place it among Mozilla's profiles, once every probe is in."""
+    data.grade = grade(data)
+    data.profile = fit(data)
+
+
+def grade_check(data: ScanData, fail_on: str = DEFAULT_FAIL_ON) -> CheckResult | None:
+    """``scan.grade``: the grade, the profile met and the findings by severity; ``fail`` when a
+    finding reaches ``fail_on``."""
+    if data.grade is None:
+        return None
+    found = findings(data)
+    tally = ", ".join(f"{n} {sev}" for sev, n in counts(found).items()) or "no findings"
+    profile = data.profile.profile if data.profile is not None else None
+    failing = at_or_above(found, fail_on)
+    summary = f"grade {data.grade.grade}; Mozilla profile: {profile or 'none'}; {tally}"
+    if failing:
+        summary += f" (--fail-on {fail_on}: {', '.join(dict.fromkeys(f.id for f in failing))})"
+    return CheckResult(id="scan.grade", status=Status.FAIL if failing else Status.PASS, summary=summary)
+
+
+def gate(data: ScanData, verdict: Verdict, causes: list[Cause], fail_on: str) -> tuple[Verdict, list[Cause]]:
+    """``--fail-on``: a finding at ``fail_on`` or worse makes a healthy scan a fault; the
+    ``healthy`` cause goes (it would say every check passed)."""
+    if verdict is Verdict.HEALTHY and at_or_above(findings(data), fail_on):
+        return Verdict.FAULT, [c for c in causes if c.id != "healthy"]
+    return verdict, causes

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
 from tlsdoctor.scan.offers import SSL2_NAMES, suite_name
 from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES
+
+if TYPE_CHECKING:
+    from tlsdoctor.scan.grade import Grade
+    from tlsdoctor.scan.mozilla import ProfileFit
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -45,9 +49,24 @@ class CertificateResult:
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Weakness:
     id: str
-    severity: str  # high: an RFC says MUST NOT; medium: SHOULD NOT / known attack; low: hardening
+    severity: str  # critical, high, medium, low, info (scan/weaknesses.py says what each means)
     summary: str
     reference: str
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class HttpAnswer:
+    """The server's answer to one HTTP request over a negotiated connection (scan/sessions.py):
+    the status line, the security headers as sent, the banner; ``error`` when there was none."""
+
+    status: int | None = None
+    status_line: str = ""
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)  # lower-cased name -> value
+    server: str | None = None  # the Server header (the banner)
+    hsts_max_age: int | None = None  # RFC 6797 §6.1.1; None: no (valid) header
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+    error: str = ""
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -65,6 +84,13 @@ class ScanData:
     violations: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> what the server did
     silent: bool = False  # part of ``untested`` is the server's silence, not our deadline
     round_trips: dict[str, Any] = dataclasses.field(default_factory=dict)  # scan/waves.py to_contract
+    http: HttpAnswer | None = None  # one HTTP request's answer (scan/sessions.py)
+    sessions: dict[str, Any] = dataclasses.field(default_factory=dict)  # resumption, early data
+    grade: Grade | None = None  # scan/grade.py, once everything else is in
+    profile: ProfileFit | None = None  # scan/mozilla.py
+
+    def hsts_max_age(self) -> int | None:
+        return self.http.hsts_max_age if self.http is not None else None
 
     def supported(self) -> list[ProtocolResult]:
         return [p for p in self.protocols if p.supported]
@@ -115,9 +141,33 @@ def _certificate(c: CertificateResult) -> dict[str, Any]:
     }
 
 
+def _http(h: HttpAnswer | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    hsts = None
+    if h.hsts_max_age is not None:
+        hsts = {"max_age": h.hsts_max_age, "include_subdomains": h.hsts_include_subdomains,
+                "preload": h.hsts_preload}  # fmt: skip
+    return {
+        "status": h.status,
+        "status_line": h.status_line,
+        "server": h.server,
+        "hsts": hsts,
+        "headers": dict(h.headers),
+        "error": h.error or None,
+    }
+
+
 def to_contract(data: ScanData) -> dict[str, Any]:
     """The ``"scan"`` object of the JSON report."""
+    from tlsdoctor.scan.findings import counts, findings
+
     return {
+        "grade": data.grade.grade if data.grade is not None else None,
+        "grading": data.grade.to_dict() if data.grade is not None else None,
+        "profile": data.profile.profile if data.profile is not None else None,
+        "profiles": data.profile.to_dict() if data.profile is not None else None,
+        "findings": counts(findings(data)),
         "protocols": [
             {
                 "version": p.version,
@@ -139,6 +189,8 @@ def to_contract(data: ScanData) -> dict[str, Any]:
             {"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
             for w in data.weaknesses
         ],
+        "http": _http(data.http),
+        "sessions": dict(data.sessions),
         "handshakes": data.handshakes,
         "notes": list(data.notes),
         "partial": data.partial,

@@ -1,6 +1,17 @@
 """Weaknesses: what the scan found that a standard forbids or a known attack exploits,
 each with its reference. A table of (id, severity, reference) and one predicate each
-(STYLE rule 6); severity ``high`` means an RFC says MUST NOT.
+(STYLE rule 6). Severities (the contract's scale, the levels ``--fail-on`` compares):
+
+- ``critical``: no confidentiality or no authentication today, for anyone on the path: no
+  encryption, anonymous or export key exchange, SSL 2.0, a DH prime under 1024 bits.
+- ``high``: broken or prohibited cryptography an attacker with means can exploit (SSL 3.0, RC4,
+  single DES, compression, no RFC 5746), a chain that does not validate, no TLS 1.2 at all.
+- ``medium``: deprecated or weakened (TLS 1.0/1.1, 64-bit blocks, BEAST, no downgrade
+  protection, a 1024-2047-bit DH prime, no forward secrecy or no AEAD suite at all).
+- ``low``: hardening (some suites without forward secrecy, no OCSP stapling, old groups).
+
+The scale follows testssl.sh's (SSLv2 critical, SSLv3 high, TLS 1.0/1.1 deprecated below
+them) and SSL Labs' caps (scan/grade.toml keys its caps on these ids).
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from tlsdoctor.scan.result import ProtocolResult, ScanData, Weakness, group_name
 from tlsdoctor.wire.registry import GROUPS, SUITES, SuiteFlag
 
 MIN_DH_BITS = 2048  # RFC 9325 §4.1 (and Logjam, CVE-2015-4000)
+BROKEN_DH_BITS = 1024  # below this a DH prime is within reach of an academic attacker (Logjam §3.5)
 
 
 def _suites(data: ScanData, flag: SuiteFlag) -> list[str]:
@@ -59,12 +71,31 @@ def _supports(data: ScanData, name: str) -> bool:
     return p is not None and p.supported
 
 
-def _weak_dh(data: ScanData) -> list[str]:
-    return [
-        f"{p.version}: {p.dh_bits}-bit DH prime"
-        for p in data.supported()
-        if p.dh_bits is not None and p.dh_bits < MIN_DH_BITS
-    ]
+def _dh_between(low: int, high: int) -> Callable[[ScanData], list[str]]:
+    def check(data: ScanData) -> list[str]:
+        return [
+            f"{p.version}: {p.dh_bits}-bit DH prime"
+            for p in data.supported()
+            if p.dh_bits is not None and low <= p.dh_bits < high
+        ]
+
+    return check
+
+
+def _tls_suites(data: ScanData) -> list[int]:
+    return [c for p in data.supported() if p.version != "SSLv2" for c in p.suites if c in SUITES]
+
+
+def _none_with(flag: SuiteFlag, what: str) -> Callable[[ScanData], list[str]]:
+    """Not one accepted suite carries ``flag`` (TLS 1.3's all do): every client goes without."""
+
+    def check(data: ScanData) -> list[str]:
+        suites = _tls_suites(data)
+        if not suites or any(flag in SUITES[c].flags or SUITES[c].kx == "ANY" for c in suites):
+            return []
+        return [f"none of the {len(set(suites))} accepted suites has {what}"]
+
+    return check
 
 
 def _sha1_certs(data: ScanData) -> list[str]:
@@ -101,34 +132,36 @@ def _present(name: str) -> Callable[[ScanData], list[str]]:
 
 
 def _tls12_missing(data: ScanData) -> list[str]:
-    return [] if _supports(data, "TLSv1.2") or not data.supported() else ["TLSv1.2"]
+    """Neither TLS 1.2 nor 1.3: a TLS 1.3-only server (Mozilla's "modern") is not short of one."""
+    modern = _supports(data, "TLSv1.2") or _supports(data, "TLSv1.3")
+    return [] if modern or not data.supported() else ["TLSv1.2"]
 
 
 # (id, severity, what, reference, finder): the finder lists the offending items, [] = not present.
 RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = (
-    ("sslv2", "high", "SSL 2.0 is enabled", "RFC 6176", _present("SSLv2")),
+    ("sslv2", "critical", "SSL 2.0 is enabled (DROWN)", "RFC 6176; CVE-2016-0800", _present("SSLv2")),
     ("sslv3", "high", "SSL 3.0 is enabled (POODLE)", "RFC 7568; CVE-2014-3566", _present("SSLv3")),
-    ("tls10", "high", "TLS 1.0 is enabled", "RFC 8996 §2", _present("TLSv1.0")),
-    ("tls11", "high", "TLS 1.1 is enabled", "RFC 8996 §3", _present("TLSv1.1")),
-    ("no-tls12", "high", "TLS 1.2 is not supported", "RFC 9325 §3.1.1", _tls12_missing),
+    ("tls10", "medium", "TLS 1.0 is enabled", "RFC 8996 §2", _present("TLSv1.0")),
+    ("tls11", "medium", "TLS 1.1 is enabled", "RFC 8996 §3", _present("TLSv1.1")),
+    ("no-tls12", "high", "neither TLS 1.2 nor TLS 1.3 is supported", "RFC 9325 §3.1.1", _tls12_missing),
     ("rc4", "high", "RC4 suites are accepted", "RFC 7465 §2", lambda d: _suites(d, SuiteFlag.RC4)),
     (
         "export",
-        "high",
+        "critical",
         "export-grade suites are accepted (FREAK/Logjam)",
         "RFC 9325 §4.1; CVE-2015-0204",
         lambda d: _suites(d, SuiteFlag.EXPORT),
     ),
     (
         "null-cipher",
-        "high",
+        "critical",
         "suites without encryption are accepted",
         "RFC 9325 §4.1",
         lambda d: _suites(d, SuiteFlag.NULL),
     ),
     (
         "anonymous",
-        "high",
+        "critical",
         "anonymous (unauthenticated) suites are accepted",
         "RFC 9325 §4.1",
         lambda d: _suites(d, SuiteFlag.ANON),
@@ -143,24 +176,45 @@ RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = 
     ),
     (
         "no-pfs",
-        "medium",
+        "low",
         "suites without forward secrecy (static RSA/DH key exchange) are accepted",
         "RFC 9325 §4.1",
         _no_pfs,
     ),
     (
-        "cbc-tls10",
+        "no-forward-secrecy",
         "medium",
+        "no suite with forward secrecy: a stolen key decrypts every recorded session",
+        "RFC 9325 §4.1",
+        _none_with(SuiteFlag.PFS, "forward secrecy (ECDHE/DHE)"),
+    ),
+    (
+        "no-aead",
+        "medium",
+        "no AEAD suite: every connection uses CBC or a stream cipher",
+        "RFC 9325 §4.2",
+        _none_with(SuiteFlag.AEAD, "an AEAD cipher (GCM, CCM, ChaCha20-Poly1305)"),
+    ),
+    (
+        "cbc-tls10",
+        "low",
         "CBC suites in SSL 3.0/TLS 1.0 (BEAST)",
         "RFC 9325 §4.2; CVE-2011-3389",
         _cbc_tls10,
     ),
     (
+        "dh-under-1024",
+        "critical",
+        f"DHE with a prime under {BROKEN_DH_BITS} bits (Logjam: breakable)",
+        "RFC 9325 §4.1; CVE-2015-4000",
+        _dh_between(0, BROKEN_DH_BITS),
+    ),
+    (
         "weak-dh",
-        "high",
+        "medium",
         f"DHE with a prime under {MIN_DH_BITS} bits (Logjam)",
         "RFC 9325 §4.1; CVE-2015-4000",
-        _weak_dh,
+        _dh_between(BROKEN_DH_BITS, MIN_DH_BITS),
     ),
     (
         "compression",

@@ -85,7 +85,7 @@ def test_contract_shape_and_human_tables() -> None:
     assert out["groups"] == ["x25519", "X25519MLKEM768"]
     assert all(set(w) == {"id", "severity", "summary", "reference"} for w in out["weaknesses"])
     console = Console(file=io.StringIO(), width=120, color_system=None)
-    for part in scan_human.renderables(out):
+    for part in [*scan_human.verdict(out), *scan_human.renderables(out, verbose=True)]:
         console.print(part)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in text and "RFC 8996" in text and "X25519MLKEM768" in text
