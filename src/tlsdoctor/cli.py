@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SHA-256 of the leaf the server really has; another one means interception",
     )
     d.add_argument(
+        "--client",
+        metavar="NAME",
+        help="judge the endpoint by a known client's own hello and limits (e.g. java8, android7, "
+        "python-openssl3; `scan` lists them all)",
+    )
+    d.add_argument(
         "--starttls",
         metavar="PROTO",
         choices=STARTTLS_PROTOCOLS,
@@ -187,6 +193,7 @@ def diagnose_options(args: argparse.Namespace) -> Options:
         starttls=getattr(args, "starttls", None),
         idle=getattr(args, "idle", None),
         expect_fingerprint=getattr(args, "expect_fingerprint", None),
+        client=getattr(args, "client", None),
     )
 
 

@@ -43,6 +43,7 @@ class Options:
     expect_fingerprint: str | None = None  # the leaf SHA-256 (lowercase hex) the server really has
     idle: float | None = None  # --idle: seconds to hold a handshaken connection quiet (checks/idle.py)
     keylog_file: Path | None = None  # diagnose --capture: the stdlib-ssl probes append their secrets here
+    client: str | None = None  # --client: a known client's profile to judge by (clientsim/)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ key where a certificate belongs fails here, not as a crashed check after the run
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import os
@@ -261,12 +262,19 @@ def fingerprint(text: str | None) -> str | None:
     return value
 
 
-def client_profile(name: str | None) -> None:
-    """--client NAME (contract/cli.md): a known client's hello, trust store and policy. No profile
-    exists yet (they come with scan's client simulation) and the command line has no --client, so
-    a name is refused as the command line refuses the option, rather than quietly ignored."""
-    if name is not None:
-        raise UsageError(f"unrecognized arguments: --client {shown(str(name))}: no client profiles exist yet")
+def client_profile(name: str | None) -> str | None:
+    """--client NAME (contract/cli.md): one of the client profiles (clientsim/profiles.toml, the
+    same table `scan` replays); an unknown name is refused with the closest known ones."""
+    if name is None:
+        return None
+    from tlsdoctor.clientsim.profiles import profile_names
+
+    names = profile_names()
+    if name in names:
+        return name
+    near = difflib.get_close_matches(str(name).lower(), names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else f"; one of: {', '.join(names)}"
+    raise UsageError(f"unknown --client {shown(str(name))}{hint}")
 
 
 def _proxy(host: str, proxy: str | None, no_proxy: bool, environ: Mapping[str, str] | None) -> None:
@@ -316,7 +324,7 @@ def diagnose_options(
         raise UsageError(f"invalid --starttls {shown(starttls)}: one of {', '.join(STARTTLS_PROTOCOLS)}")
     step_timeout = seconds(timeout)
     idle_limit = None if idle is None else seconds(idle, "--idle")
-    client_profile(client)
+    client_name = client_profile(client)
     repeats = 0 if repeat is None else count(repeat, 1, MAX_REPEAT, "--repeat")
     _proxy(parsed.host, proxy, no_proxy, environ)
     cert_path, key_path = client_identity(cert, key)
@@ -340,4 +348,5 @@ def diagnose_options(
         starttls=starttls,
         expect_fingerprint=fingerprint(expect_fingerprint),
         idle=idle_limit,
+        client=client_name,
     )

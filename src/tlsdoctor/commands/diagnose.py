@@ -158,6 +158,11 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     # for "slow after a fast connect" (path_checks), and a stalled loop would read as a slow connect.
     size_check = HelloCheck("hello.size", SIZE, route, size_only=True).prepared(ctx)
     default_task = asyncio.create_task(runner.run_one(HandshakeCheck(DEFAULT, route), ctx))
+    client_task = None
+    if ctx.options.client is not None:  # --client: the named client's own hello, alongside the default
+        from tlsdoctor.checks.client_profile import ClientProfileCheck
+
+        client_task = asyncio.create_task(runner.run_one(ClientProfileCheck(route, ctx.options.client), ctx))
     size_task = asyncio.create_task(runner.run_one(size_check, ctx))
     # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
     mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
@@ -246,6 +251,8 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.extend(await runner.run([RampCheck(route)], ctx))
     await inspect(ctx, route, results)
     results.append(await size_task)  # it ran alongside all of the above
+    if client_task is not None:
+        results.append(await client_task)
     if idle_task is not None:
         results.append(await idle_task)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         RevocationState,
         TrustStoreInfo,
     )
+    from tlsdoctor.observations.clientsim import ClientSimulation
     from tlsdoctor.observations.clock import HttpDateOffset
     from tlsdoctor.observations.dns import AddressNote, DnsLookup, DnsOutcome, ResolverDisagreement
     from tlsdoctor.observations.hello import HelloEnd, HelloProbe
@@ -37,6 +38,7 @@ _HOME: dict[str, str] = {
     "CertificateInfo": "cert",
     "CertificateProblem": "cert",
     "ChainValidation": "cert",
+    "ClientSimulation": "clientsim",
     "ClockOffset": "cert",
     "ConnectOutcome": "tcp",
     "DnsLookup": "dns",
@@ -81,6 +83,7 @@ __all__ = [
     "CertificateInfo",
     "CertificateProblem",
     "ChainValidation",
+    "ClientSimulation",
     "ClockOffset",
     "ConnectOutcome",
     "DnsLookup",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from tlsdoctor.clientsim.judge import Outcome
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
 from tlsdoctor.scan.offers import SSL2_NAMES, suite_name
@@ -88,6 +89,7 @@ class ScanData:
     sessions: dict[str, Any] = dataclasses.field(default_factory=dict)  # resumption, early data
     grade: Grade | None = None  # scan/grade.py, once everything else is in
     profile: ProfileFit | None = None  # scan/mozilla.py
+    clients: list[Outcome] = dataclasses.field(default_factory=list)  # client simulation
 
     def hsts_max_age(self) -> int | None:
         return self.http.hsts_max_age if self.http is not None else None
@@ -197,4 +199,18 @@ def to_contract(data: ScanData) -> dict[str, Any]:
         "untested": [{"part": part, "why": why} for part, why in data.untested.items()],
         "violations": [{"id": vid, "evidence": text} for vid, text in data.violations.items()],
         "round_trips": dict(data.round_trips),
+        "clients": [_client(o) for o in data.clients],
+    }
+
+
+def _client(o: Outcome) -> dict[str, Any]:
+    """One ``scan.clients`` entry: ``negotiated`` only when the client would connect; what the
+    server chose for a client that would then refuse it is ``server_chose``."""
+    chosen = o.negotiated.to_dict() if o.negotiated is not None else None
+    return {
+        "client": o.client,
+        "label": o.label,
+        "negotiated": chosen if o.connects else None,
+        "failure": o.failure,
+        "server_chose": None if o.connects else chosen,
     }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
-from tlsdoctor.scan import extras
+from tlsdoctor.scan import clients, extras
 from tlsdoctor.scan.checks import hello_violation, violation
 from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, VERSIONS, Offer, build, suite_blocks, suites_for
@@ -151,6 +151,21 @@ class Prober:
                 self.waves.end(wave)
         self._note(offer, result, part, cut=timeout < self.target.timeout)
         return result
+
+    async def send(self, hello: bytes, *, part: str, flight: Flight = True) -> ProbeResult:
+        """One connection for a ClientHello built elsewhere (a known client's recorded hello,
+        scan/clients.py): the same gate, deadline and wave count as :meth:`probe`."""
+        async with self.gate:
+            timeout = self.time_left()
+            if timeout is None:
+                self.skip(part, "not tested: the scan's deadline (--max-time) ran out")
+                return ProbeResult(end="deadline")
+            self.count += 1
+            wave = self.waves.begin()
+            try:
+                return await run_probe(self.open_stream, hello, timeout, flight=flight)
+            finally:
+                self.waves.end(wave)
 
     def _flight(self, offer: Offer, flight: Flight, part: str) -> Flight:
         """``flight``, except after a ServerHello that breaks the RFCs (nothing more counts), and
@@ -292,7 +307,10 @@ async def _scan(prober: Prober, data: ScanData) -> None:
             )
         )
     if supported:
+        # The known clients' hellos go out with the phases; judging them needs the phases' findings.
+        answers = asyncio.ensure_future(_clients(prober))
         await asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in PHASES))
+        data.clients = clients.judge_clients(data, await answers)
 
 
 async def _phase(
@@ -300,6 +318,11 @@ async def _phase(
 ) -> None:
     PHASE.set(name)  # this task's context: its connections count for ``name`` (scan/waves.py)
     await run(prober, supported, data)
+
+
+async def _clients(prober: Prober) -> clients.Answers:
+    PHASE.set(clients.PART)
+    return await clients.probe_clients(prober)
 
 
 def _answers(data: ScanData) -> int:

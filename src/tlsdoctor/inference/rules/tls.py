@@ -51,6 +51,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import matrix
 from tlsdoctor.inference.rules.base import Match, Rule
+from tlsdoctor.inference.rules.clientsim import simulated
 from tlsdoctor.inference.rules.helpers import (
     OK,
     PINNED_LEGACY,
@@ -574,7 +575,11 @@ def _pinned(runs: dict[str, HandshakeAttempt], names: tuple[str, ...]) -> list[H
 
 def protocol_mismatch(facts: Facts) -> Match | None:
     """No TLS version in common: from the variants, the hello matrix, or what the server accepts."""
-    return matrix.best(_protocol_mismatch(facts), _scan_says(facts, CauseId.PROTOCOL_MISMATCH))
+    return matrix.best(
+        _protocol_mismatch(facts),
+        _scan_says(facts, CauseId.PROTOCOL_MISMATCH),
+        simulated(facts, CauseId.PROTOCOL_MISMATCH),
+    )
 
 
 @matrix.weighs(CauseId.PROTOCOL_MISMATCH)
@@ -615,7 +620,11 @@ def cipher_mismatch(facts: Facts) -> Match | None:
     """No suite, group or scheme in common: from the variants, the matrix, or what the server accepts."""
     if protocol_mismatch(facts) is not None:
         return None
-    return matrix.best(_cipher_mismatch(facts), _scan_says(facts, CauseId.CIPHER_MISMATCH))
+    return matrix.best(
+        _cipher_mismatch(facts),
+        _scan_says(facts, CauseId.CIPHER_MISMATCH),
+        simulated(facts, CauseId.CIPHER_MISMATCH),
+    )
 
 
 @matrix.weighs(CauseId.CIPHER_MISMATCH)
@@ -716,6 +725,12 @@ def _scan_says(facts: Facts, cause: CauseId) -> Match | None:
 
 
 def client_tls_policy(facts: Facts) -> Match | None:
+    """The client's policy refused what the server chose: ours (below), or a known client's
+    (``--client``, rules/clientsim.py)."""
+    return matrix.best(_client_tls_policy(facts), simulated(facts, CauseId.CLIENT_TLS_POLICY))
+
+
+def _client_tls_policy(facts: Facts) -> Match | None:
     """Our own policy refused what the server offered, and the same client at level 0 connects.
 
     Read apart from cipher-mismatch: the seclevel-0 variant keeps the client's suites and versions,

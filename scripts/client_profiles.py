@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Regenerate src/tlsdoctor/clientsim/profiles.toml: the recorded ClientHellos of well-known clients.
+
+Two sources, both recordings of real clients' first bytes (never hellos we composed):
+
+* ``--ssllabs FILE``: Qualys SSL Labs' published client list (its API's getClients call: each
+  client's recorded handshake bytes and the limits SSL Labs measured, e.g. the largest DH group Java 8
+  accepts), as Debian's testssl.sh package ships it in /etc/testssl/client-simulation.txt.
+* ``--record``: clients installed on this machine (curl, Python's ssl, Node.js, GnuTLS, OpenSSL),
+  each pointed at a loopback socket that keeps the first flight and closes.
+
+Only the facts are kept: the hello bytes and the measured limits, with the source of each.
+Run: python scripts/client_profiles.py --ssllabs /etc/testssl/client-simulation.txt --record
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "src" / "tlsdoctor" / "clientsim" / "profiles.toml"
+SSLLABS_SOURCE = (
+    "Qualys SSL Labs client list (API getClients), recorded handshake bytes and measured limits, "
+    "as shipped by Debian's testssl.sh 3.0.8 (client-simulation.txt)"
+)
+
+# SSL Labs name -> (our profile name, trust store the client uses, what it stands for)
+SSLLABS = {
+    "Chrome 101 (Win 10)": ("chrome101", "system", "Chrome 101 on Windows 10 (BoringSSL)"),
+    "Firefox 100 (Win 10)": ("firefox100", "mozilla", "Firefox 100 on Windows 10 (NSS)"),
+    "Safari 15.4 (macOS 12.3.1)": ("safari15", "system", "Safari 15.4 on macOS 12.3"),
+    "Edge 101 Win 10 21H2": ("edge101", "system", "Edge 101 on Windows 10 21H2"),
+    "Android 7.0 (native)": ("android7", "system", "Android 7.0 native TLS stack"),
+    "Android 8.1 (native)": ("android8", "system", "Android 8.1 native TLS stack"),
+    "Android 9.0 (native)": ("android9", "system", "Android 9 native TLS stack"),
+    "Android 10.0 (native)": ("android10", "system", "Android 10 native TLS stack"),
+    "Android 11 (native)": ("android11", "system", "Android 11 native TLS stack"),
+    "Android 12 (native)": ("android12", "system", "Android 12 native TLS stack"),
+    "Java 8u161": ("java8", "java", "Java 8u161 (JSSE)"),
+    "Java 11.0.2 (OpenJDK)": ("java11", "java", "OpenJDK 11.0.2 (JSSE)"),
+    "Java 17.0.3 (OpenJDK)": ("java17", "java", "OpenJDK 17.0.3 (JSSE)"),
+    "OpenSSL 1.1.1d (Debian)": ("openssl111", "system", "OpenSSL 1.1.1d s_client defaults (Debian)"),
+    "OpenSSL 3.0.3 (git)": ("openssl3", "system", "OpenSSL 3.0.3 s_client defaults"),
+    "go 1.17.8": ("go117", "system", "Go 1.17.8 crypto/tls"),
+    "IE 11 Win 7": ("ie11-win7", "system", "Internet Explorer 11 on Windows 7 (Schannel)"),
+    "IE 11 Win 10": ("ie11-win10", "system", "Internet Explorer 11 on Windows 10 (Schannel)"),
+    "IE 8 XP": ("ie8-xp", "system", "Internet Explorer 8 on Windows XP (Schannel)"),
+    "IE 6 XP": ("ie6-xp", "system", "Internet Explorer 6 on Windows XP (Schannel, SSLv2 hello)"),
+    "Safari 12.1 (iOS 12.2)": ("safari-ios12", "system", "Safari on iOS 12.2"),
+}
+LIMITS = ("minDhBits", "maxDhBits", "minRsaBits", "maxRsaBits", "minEcdsaBits")
+
+
+def ssllabs_profiles(path: Path) -> list[dict[str, object]]:
+    text = path.read_text()
+    found: list[dict[str, object]] = []
+    for block in re.split(r"\n\s*\n", text):
+        name = re.search(r'names\+=\("([^"]*)"\)', block)
+        if name is None or name.group(1) not in SSLLABS:
+            continue
+        fields = dict(re.findall(r"(\w+)\+=\(\"?([^\")]*)\"?\)", block))
+        short, trust, label = SSLLABS[name.group(1)]
+        limits = {k: int(fields[k]) for k in LIMITS if k in fields and int(fields[k]) > 0}
+        sha2 = any(fields.get(k) == "true" for k in fields if k.lower() == "requiressha2")
+        found.append(
+            {
+                "name": short,
+                "label": label,
+                "source": f"{SSLLABS_SOURCE}: '{name.group(1)}'",
+                "trust": trust,
+                "hello": fields["handshakebytes"],
+                "requires_sha2": sha2,
+                "lowest_version": int(fields["lowest_protocol"], 16),
+                **{_snake(k): v for k, v in limits.items()},
+            }
+        )
+    missing = set(v[0] for v in SSLLABS.values()) - {str(p["name"]) for p in found}
+    if missing:
+        sys.exit(f"not in {path}: {sorted(missing)}")
+    return found
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def _first_flight(command: list[str]) -> bytes:
+    """Run ``command`` ("{port}" replaced by the port) against a socket that keeps the client's first
+    record and closes."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(10)
+        port = server.getsockname()[1]
+        argv = [a.replace("{port}", str(port)) for a in command]
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data[: 5 + int.from_bytes(data[3:5], "big")]
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+PY_CLIENT = (
+    "import socket,ssl,sys;c=ssl.create_default_context();"
+    "s=socket.create_connection(('127.0.0.1',int(sys.argv[1])));c.wrap_socket(s,server_hostname='example.com')"
+)
+NODE_CLIENT = (
+    "require('tls').connect({host:'127.0.0.1',port:{port},servername:'example.com'}).on('error',()=>{})"
+)
+
+# name -> (label, command, trust, policy of the library's defaults as shipped on this machine)
+OPENSSL3_POLICY = {"min_dh_bits": 2048, "min_rsa_bits": 2048, "requires_sha2": True}
+RECORDED = {
+    "python-openssl3": (
+        "Python {pyver} ssl.create_default_context() with OpenSSL 3 (Debian 12)",
+        [sys.executable, "-c", PY_CLIENT, "{port}"],
+        "system",
+        OPENSSL3_POLICY,
+    ),
+    "curl": (
+        "curl {curlver} with OpenSSL 3 (Debian 12)",
+        [
+            "curl",
+            "-sk",
+            "--max-time",
+            "5",
+            "--resolve",
+            "example.com:{port}:127.0.0.1",
+            "https://example.com:{port}/",
+        ],
+        "system",
+        OPENSSL3_POLICY,
+    ),
+    "node20": (
+        "Node.js {nodever} tls.connect defaults (its own OpenSSL 3 and compiled-in roots)",
+        ["node", "-e", NODE_CLIENT],
+        "node",
+        {"min_dh_bits": 1024, "min_rsa_bits": 2048, "requires_sha2": True},
+    ),
+    "gnutls": (
+        "gnutls-cli {gnutlsver} defaults (Debian 12)",
+        ["gnutls-cli", "--insecure", "--sni-hostname=example.com", "-p", "{port}", "127.0.0.1"],
+        "system",
+        {"min_dh_bits": 2048, "min_rsa_bits": 2048, "requires_sha2": True},
+    ),
+}
+
+
+def _version(command: list[str], pattern: str) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    m = re.search(pattern, out)
+    return m.group(1) if m else "?"
+
+
+def recorded_profiles() -> list[dict[str, object]]:
+    versions = {
+        "pyver": f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
+        "curlver": _version(["curl", "--version"], r"curl (\S+)"),
+        "nodever": _version(["node", "--version"], r"v(\S+)"),
+        "gnutlsver": _version(["gnutls-cli", "--version"], r"gnutls-cli (\S+)"),
+    }
+    found: list[dict[str, object]] = []
+    for name, (label, command, trust, policy) in RECORDED.items():
+        if shutil.which(command[0]) is None:
+            print(f"skipped {name}: {command[0]} is not installed", file=sys.stderr)
+            continue
+        hello = _first_flight(command)
+        if len(hello) < 50 or hello[0] != 0x16:
+            sys.exit(f"{name}: no ClientHello recorded ({hello[:8].hex()})")
+        found.append(
+            {
+                "name": name,
+                "label": label.format(**versions),
+                "source": "recorded on Debian 12 by scripts/client_profiles.py --record "
+                "(first flight on loopback)",
+                "trust": trust,
+                "hello": hello.hex(),
+                **policy,
+            }
+        )
+    return found
+
+
+def render(profiles: list[dict[str, object]]) -> str:
+    lines = [
+        "# Recorded ClientHellos of well-known clients, replayed by `scan` (scan.clients) and",
+        "# `diagnose --client`. Generated by scripts/client_profiles.py; each entry names its source.",
+        "# The hello is the client's first TLS record as recorded (hex); its SNI and random are replaced",
+        "# when replayed. Limits are what the source measured or what the library's shipped defaults",
+        "# enforce (absent: no limit known).",
+        "",
+    ]
+    for p in profiles:
+        lines.append("[[profile]]")
+        for key, value in p.items():
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, int):
+                lines.append(f"{key} = {value}")
+            else:
+                lines.append(f'{key} = "{value}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ssllabs", type=Path, help="client-simulation.txt of Debian's testssl.sh")
+    parser.add_argument("--record", action="store_true", help="record the clients installed here")
+    args = parser.parse_args()
+    profiles: list[dict[str, object]] = []
+    if args.ssllabs:
+        profiles += ssllabs_profiles(args.ssllabs)
+    if args.record:
+        profiles += recorded_profiles()
+    OUT.write_text(render(profiles))
+    print(f"wrote {len(profiles)} profiles to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

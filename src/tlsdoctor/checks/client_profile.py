@@ -1,0 +1,134 @@
+"""``diagnose --client NAME``: the endpoint judged by a known client's own hello and limits.
+
+"curl works, but will Java 8 connect?" The profile's recorded ClientHello (clientsim/profiles.py)
+goes out along the same route as every other probe (proxy and STARTTLS included), the server's first
+flight is read, and the outcome is judged by that client's measured policy (clientsim/judge.py):
+what it would negotiate, or why it would fail. Our own client still runs the rest of the diagnosis;
+this check adds what the named client would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from cryptography import x509
+
+from tlsdoctor.checks.connect import Route, open_stream
+from tlsdoctor.clientsim.judge import ServerSupport, judge, version_name
+from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
+from tlsdoctor.context import Context
+from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.stream import Stream
+from tlsdoctor.observations.clientsim import ClientSimulation
+from tlsdoctor.scan.offers import Offer, build, suites_for
+from tlsdoctor.scan.probe import Opener, ProbeResult, run_probe
+from tlsdoctor.wire.codepoints import ProtocolVersion
+
+# Ends that mean the server read the hello and turned it down (not silence, not a failed connect).
+REFUSED_ENDS = ("alert", "closed", "reset")
+ASKABLE = frozenset(
+    {
+        ProtocolVersion.SSL2,
+        ProtocolVersion.SSL3,
+        ProtocolVersion.TLS1_0,
+        ProtocolVersion.TLS1_1,
+        ProtocolVersion.TLS1_2,
+        ProtocolVersion.TLS1_3,
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientProfileCheck:
+    route: Route
+    client: str
+    id: str = "client.profile"
+    layer: str = "tls"
+
+    def budget(self, ctx: Context) -> float:
+        return ctx.timeout * (2 if self.route.proxy else 1) + 0.5
+
+    async def run(self, ctx: Context) -> CheckResult:
+        profile = profiles()[self.client]
+        start = time.monotonic()
+        timeout = ctx.timeout * (2 if self.route.proxy else 1)
+
+        async def opener(seconds: float) -> tuple[Stream | None, str]:
+            obs, stream = await open_stream(ctx, self.route, seconds)
+            if stream is not None:
+                stream.cap = min(stream.cap, ctx.limits.max_read_bytes)
+            return stream, (obs[-1].describe() if stream is None and obs else "")
+
+        hello = replay_hello(profile, ctx.servername)
+        result = await run_probe(opener, hello, timeout, flight=True)
+        support = None
+        if not result.answered and result.end in REFUSED_ENDS:
+            support = await _versions_accepted(opener, profile, ctx.servername, timeout)
+        leaf = _leaf(result.certificates)
+        outcome = judge(
+            profile,
+            end=result.end,
+            server_hello=result.server_hello,
+            hrr=result.hrr,
+            alert=result.alert,
+            key_exchange=result.key_exchange,
+            leaf=leaf,
+            support=support,
+            detail=result.detail,
+        )
+        chosen = outcome.negotiated
+        sim = ClientSimulation(
+            client=profile.name,
+            label=profile.label,
+            source=profile.source,
+            version=chosen.version if chosen else None,
+            cipher_suite=chosen.cipher_suite if chosen else None,
+            group=chosen.group if chosen else None,
+            failure=outcome.failure,
+            failure_kind=outcome.kind.value if outcome.kind is not None else "",
+            offered_versions=tuple(version_name(v) for v in profile.versions),
+        )
+        return CheckResult(
+            id=self.id,
+            status=Status.PASS if outcome.connects else Status.FAIL,
+            summary=sim.describe(),
+            duration_ms=(time.monotonic() - start) * 1000,
+            observations=(sim,),
+        )
+
+
+async def _versions_accepted(
+    opener: Opener, profile: ClientProfile, sni: str | None, timeout: float
+) -> ServerSupport:
+    """Which of the client's versions the server takes when offered every suite, group and scheme:
+    one concurrent wave, only after a refusal, so that "no version in common" is told from "nothing
+    to negotiate at a version both have" by the server's own answers, not by its choice of alert."""
+    versions = [ProtocolVersion(v) for v in profile.versions if v in ASKABLE]
+    results = await asyncio.gather(
+        *(
+            run_probe(opener, build(Offer(version=v, suites=suites_for(v), sni=sni)), timeout, flight=False)
+            for v in versions
+        )
+    )
+    accepted = frozenset(int(v) for v, r in zip(versions, results, strict=True) if _accepts(v, r))
+    answered = (*REFUSED_ENDS, "hello", "hrr", "sslv2")  # silence leaves a version unknown
+    asked = frozenset(int(v) for v, r in zip(versions, results, strict=True) if r.end in answered)
+    return ServerSupport(versions=accepted, asked=asked)
+
+
+def _accepts(version: ProtocolVersion, result: ProbeResult) -> bool:
+    if version == ProtocolVersion.SSL2:
+        return result.sslv2 is not None
+    return result.chosen is not None and result.chosen.selected_version == version
+
+
+def _leaf(chain: tuple[bytes, ...]) -> x509.Certificate | None:
+    """The leaf the flight carried (TLS <= 1.2; a TLS 1.3 flight is encrypted, so None)."""
+    if not chain:
+        return None
+    try:
+        return x509.load_der_x509_certificate(chain[0])
+    except ValueError:
+        return None
