@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "tlsdoctor" / "clientsim" / "profiles.toml"
@@ -93,7 +94,7 @@ def _first_flight(command: list[str]) -> bytes:
     """Run ``command`` ("{port}" replaced by the port) against a socket that keeps the client's first
     record and closes."""
     with socket.create_server(("127.0.0.1", 0)) as server:
-        server.settimeout(10)
+        server.settimeout(30)
         port = server.getsockname()[1]
         argv = [a.replace("{port}", str(port)) for a in command]
         proc = subprocess.Popen(
@@ -102,7 +103,7 @@ def _first_flight(command: list[str]) -> bytes:
         try:
             conn, _ = server.accept()
             with conn:
-                conn.settimeout(5)
+                conn.settimeout(10)
                 data = b""
                 while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
                     chunk = conn.recv(65536)
@@ -119,6 +120,21 @@ PY_CLIENT = (
     "import socket,ssl,sys;c=ssl.create_default_context();"
     "s=socket.create_connection(('127.0.0.1',int(sys.argv[1])));c.wrap_socket(s,server_hostname='example.com')"
 )
+JAVA_CLIENT = """
+import javax.net.ssl.*;
+import java.util.List;
+public class Hello {
+    public static void main(String[] a) throws Exception {
+        SSLSocketFactory f = (SSLSocketFactory) SSLSocketFactory.getDefault();
+        SSLSocket s = (SSLSocket) f.createSocket("127.0.0.1", Integer.parseInt(a[0]));
+        SSLParameters p = s.getSSLParameters();
+        p.setServerNames(List.of(new SNIHostName("example.com")));
+        s.setSSLParameters(p);
+        try { s.startHandshake(); } catch (Exception e) { }
+    }
+}
+"""
+JAVA25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"
 NODE_CLIENT = (
     "require('tls').connect({host:'127.0.0.1',port:{port},servername:'example.com'}).on('error',()=>{})"
 )
@@ -150,7 +166,16 @@ RECORDED = {
         "Node.js {nodever} tls.connect defaults (its own OpenSSL 3 and compiled-in roots)",
         ["node", "-e", NODE_CLIENT],
         "node",
-        {"min_dh_bits": 1024, "min_rsa_bits": 2048, "requires_sha2": True},
+        # Node builds its TLS context at OpenSSL's security level 1 (a 1024-bit RSA key passes)
+        {"min_dh_bits": 1024, "min_rsa_bits": 1024, "requires_sha2": True},
+    ),
+    "java25": (
+        "Java {javaver} (Temurin) SSLSocketFactory defaults (JSSE)",
+        [JAVA25, "{java_source}", "{port}"],
+        "java",
+        # its conf/security/java.security: jdk.tls.disabledAlgorithms "DH keySize < 1024, EC keySize < 224",
+        # jdk.certpath.disabledAlgorithms "RSA keySize < 1024" (SHA-1 refused only under its own roots)
+        {"min_dh_bits": 1024, "min_rsa_bits": 1024, "min_ecdsa_bits": 224},
     ),
     "gnutls": (
         "gnutls-cli {gnutlsver} defaults (Debian 12)",
@@ -161,9 +186,10 @@ RECORDED = {
 }
 
 
-def _version(command: list[str], pattern: str) -> str:
+def _version(command: list[str], pattern: str, *, stderr: bool = False) -> str:
     try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        out = done.stderr if stderr else done.stdout
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     m = re.search(pattern, out)
@@ -176,13 +202,16 @@ def recorded_profiles() -> list[dict[str, object]]:
         "curlver": _version(["curl", "--version"], r"curl (\S+)"),
         "nodever": _version(["node", "--version"], r"v(\S+)"),
         "gnutlsver": _version(["gnutls-cli", "--version"], r"gnutls-cli (\S+)"),
+        "javaver": _version([JAVA25, "-version"], r'version "([^"]+)"', stderr=True),
     }
+    source = Path(tempfile.mkdtemp()) / "Hello.java"
+    source.write_text(JAVA_CLIENT)
     found: list[dict[str, object]] = []
     for name, (label, command, trust, policy) in RECORDED.items():
         if shutil.which(command[0]) is None:
             print(f"skipped {name}: {command[0]} is not installed", file=sys.stderr)
             continue
-        hello = _first_flight(command)
+        hello = _first_flight([a.replace("{java_source}", str(source)) for a in command])
         if len(hello) < 50 or hello[0] != 0x16:
             sys.exit(f"{name}: no ClientHello recorded ({hello[:8].hex()})")
         found.append(

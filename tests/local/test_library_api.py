@@ -167,11 +167,13 @@ def test_invalid_arguments_raise_value_error_with_the_cli_message(
         assert result.stderr.strip() == f"tlsdoctor: error: {raised.value}"
 
 
-def test_client_profiles_refused_like_the_cli() -> None:
-    """No client profile exists yet, and the command line has no --client: both refuse the name."""
-    with pytest.raises(ValueError, match="--client 'java8'"):
-        tlsdoctor.diagnose("127.0.0.1:1", client="java8")
-    assert cli("diagnose", "127.0.0.1:1", "--client", "java8").returncode == 2
+def test_an_unknown_client_profile_is_refused_like_the_cli() -> None:
+    """The library and the command line refuse an unknown --client with the same message."""
+    with pytest.raises(ValueError, match="unknown --client 'java-8'") as raised:
+        tlsdoctor.diagnose("127.0.0.1:1", client="java-8")
+    result = cli("diagnose", "127.0.0.1:1", "--client", "java-8")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"tlsdoctor: error: {raised.value}"
 
 
 def test_explain_refuses_empty_text_and_wrong_types() -> None:

@@ -181,6 +181,23 @@ def certificates_table(scan: dict[str, Any]) -> Table:
     return table
 
 
+def clients_table(scan: dict[str, Any]) -> Table:
+    """What each known client would negotiate, or why it would fail (scan.clients)."""
+    failing = sum(1 for c in scan["clients"] if c["failure"] is not None)
+    title = f"Client simulation: {len(scan['clients']) - failing} of {len(scan['clients'])} would connect"
+    table = Table(title=title, title_justify="left", header_style="bold", box=None)
+    table.add_column("client")
+    table.add_column("would negotiate, or why it fails", overflow="fold")
+    for c in scan["clients"]:
+        n = c["negotiated"]
+        if n is not None:
+            text = " ".join(x for x in (n["version"], n["cipher_suite"], n["group"]) if x)
+            table.add_row(shown(c["client"]), shown(text))
+        else:
+            table.add_row(shown(c["client"], "red"), shown(f"fails: {c['failure']}", "red"))
+    return table
+
+
 def violations_table(scan: dict[str, Any]) -> Table:
     table = Table(title="What the server does wrong", title_justify="left", header_style="bold red", box=None)
     table.add_column("violation")
@@ -223,6 +240,9 @@ def renderables(scan: dict[str, Any], *, verbose: bool = False) -> Iterator[Rend
     yield Text("")
     if scan["certificates"]:
         yield certificates_table(scan)
+        yield Text("")
+    if scan.get("clients"):
+        yield clients_table(scan)
         yield Text("")
     tested = sum(p["suites_tested"] for p in scan["protocols"])
     yield Text(f"{scan['handshakes']} handshakes, {tested} suite offers across versions", style="dim")
