@@ -13,6 +13,7 @@ import dataclasses
 import enum
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -176,7 +177,10 @@ def _policy(
             )
     if leaf is None:
         return None
-    key = leaf.public_key()
+    try:
+        key = leaf.public_key()
+    except (ValueError, TypeError):  # a key the library cannot decode: the certificate check says so
+        return None
     if isinstance(key, rsa.RSAPublicKey):
         if policy.min_rsa_bits and key.key_size < policy.min_rsa_bits:
             return (
@@ -194,8 +198,12 @@ def _policy(
         return (
             f"the server's ECDSA key is {key.key_size} bits; the client needs {policy.min_ecdsa_bits} or more"
         )
-    if policy.requires_sha2 and isinstance(leaf.signature_hash_algorithm, hashes.SHA1 | hashes.MD5):
-        algorithm = leaf.signature_hash_algorithm.name.upper()
+    try:
+        digest = leaf.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        digest = None
+    if policy.requires_sha2 and isinstance(digest, hashes.SHA1 | hashes.MD5):
+        algorithm = digest.name.upper()
         return f"the server's certificate is signed with {algorithm}; the client requires SHA-2"
     return None
 

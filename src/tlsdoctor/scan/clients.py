@@ -88,7 +88,10 @@ def _leaf(result: ProbeResult, data: ScanData, profile: ClientProfile) -> x509.C
 
 
 def _key_family(cert: x509.Certificate) -> str:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, TypeError):  # undecodable: no family to match
+        return "?"
     if isinstance(key, rsa.RSAPublicKey):
         return "rsa"
     if isinstance(key, ec.EllipticCurvePublicKey):
