@@ -35,7 +35,7 @@ ci_install_missing() {
   fi
   # Debian's packaged daemons start at install time; the tests start their own on loopback.
   local svc
-  for svc in tinyproxy dnsmasq nginx squid; do
+  for svc in tinyproxy dnsmasq nginx squid prometheus prometheus-blackbox-exporter prometheus-node-exporter; do
     (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) \
       || service "$svc" stop >/dev/null 2>&1 || true
   done

@@ -54,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     d = sub.add_parser("diagnose", help="live, layered diagnosis of one endpoint")
-    d.add_argument("target", metavar="TARGET", help="host, host:port, [v6addr]:port or https:// URL")
+    d.add_argument(
+        "target", metavar="TARGET", nargs="?", help="host, host:port, [v6addr]:port or https:// URL"
+    )
+    d.add_argument(
+        "--targets", metavar="FILE", help="diagnose every target in FILE (one a line; - for stdin)"
+    )
+    d.add_argument("--concurrency", default="16", metavar="N", help="with --targets: targets at once (16)")
     d.add_argument("--port", help="port, if not in TARGET (default 443)")
     d.add_argument("--servername", metavar="NAME", help="SNI and certificate name to use instead of the host")
     d.add_argument(
@@ -154,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--timeout", default="2", metavar="S", help="NTP query timeout (default 2)")
     _output_options(h)
 
+    _exporter_parser(sub)
+
     m = sub.add_parser("demo", help="diagnose built-in broken endpoints on loopback (no network needed)")
     m.add_argument("--only", metavar="NAME", action="append", default=[], help="run only these endpoints")
     m.add_argument(
@@ -164,6 +172,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--lab", action="store_true", help="(root) the middlebox lab in network namespaces instead"
     )
     return parser
+
+
+def _exporter_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    x = sub.add_parser("exporter", help="Prometheus exporter: /probe?target=HOST:PORT says whether and why")
+    x.add_argument("--listen", default="127.0.0.1:9219", metavar="ADDR:PORT", help="default 127.0.0.1:9219")
+    x.add_argument("--config", metavar="FILE", type=Path, help="YAML: {modules: {NAME: {option: value}}}")
+    x.add_argument(
+        "--share-window",
+        default="2",
+        metavar="S",
+        help="probes of a target within S seconds share one diagnosis",
+    )
+    x.add_argument(
+        "--timeout-offset", default="0.5", metavar="S", help="answer this long before the scrape timeout"
+    )
+    x.add_argument("--max-diagnoses", default="256", metavar="N", help="diagnoses in flight (then 503)")
+    x.add_argument("--keep", default="100", metavar="N", help="recent probes kept for the page and /report")
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -299,7 +324,15 @@ def dispatch(args: argparse.Namespace) -> int:
 
     report_path(getattr(args, "report", None))  # before the run: a report that cannot be written fails now
 
+    if args.command == "diagnose" and args.targets is not None:
+        from tlsdoctor.commands.batch import run_batch
+
+        return run_batch(
+            args, lambda target: diagnose_options(argparse.Namespace(**{**vars(args), "target": target}))
+        )
     if args.command == "diagnose":
+        if args.target is None:
+            raise UsageError("diagnose needs TARGET, or --targets FILE (see 'tlsdoctor diagnose --help')")
         options = diagnose_options(args)  # before the heavy imports: bad input fails in milliseconds
         from tlsdoctor.commands.capture import capture_request, diagnose_captured
 
@@ -338,6 +371,19 @@ def dispatch(args: argparse.Namespace) -> int:
         from tlsdoctor.commands.host import run_host
 
         return emit(run_host(ntp=args.ntp, no_ntp=args.no_ntp, pid=args.pid, timeout=args.timeout), args)
+    if args.command == "exporter":
+        from tlsdoctor.commands.exporter import run_exporter, settings
+
+        return run_exporter(
+            settings(
+                args.listen,
+                args.config,
+                share_window=args.share_window,
+                timeout_offset=args.timeout_offset,
+                max_flights=args.max_diagnoses,
+                keep=args.keep,
+            )
+        )
     if args.command == "demo":
         if args.lab:
             from tlsdoctor.commands.demo_lab import run_lab_demo
