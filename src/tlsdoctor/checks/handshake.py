@@ -148,7 +148,8 @@ async def load_trust(ctx: Context) -> None:
     --key surfaces here as an InputError, before a probe has run on it.
     """
     # Only the verifying context loads trust material; the others are cheap, built at first use.
-    await asyncio.to_thread(build_context, ctx, DEFAULT)
+    if context_key(ctx, DEFAULT) not in _CONTEXTS:  # built already: no thread hop (the exporter's probes)
+        await asyncio.to_thread(build_context, ctx, DEFAULT)
 
 
 def _new_context(ctx: Context, variant: Variant) -> ssl.SSLContext:

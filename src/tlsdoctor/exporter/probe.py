@@ -34,7 +34,11 @@ from tlsdoctor.exporter.modules import Module
 from tlsdoctor.model import CheckResult, Report, Status, TargetInfo, Verdict
 
 MIN_STEP_S = 0.2  # below this a per-step timeout measures our scheduling, not the network
-HEAD_START_FRACTION = 0.2  # of the budget: how long the fast path runs alone before the full path joins
+# How long the fast path runs alone before the full path joins it: a fraction of the budget (a loaded
+# exporter's handshakes are slow, and a playbook started for each would load it further), and a
+# fixed second without a deadline (batch mode).
+HEAD_START_FRACTION = 0.4
+HEAD_START_MIN_S = 0.2
 HEAD_START_MAX_S = 1.0
 # Full playbooks at once in one process. Each builds a dozen ClientHellos and runs variants on the one
 # event loop: ten at once stall it for tenths of a second, which the runner rightly calls doubtful
@@ -320,32 +324,59 @@ async def fast_then_full(
     the report and :class:`Path` that answered. With a ``budget`` (seconds) the per-step timeouts
     are cut to fit it; without one (batch mode) they are the options' own. ``full_slots`` bounds the
     full playbooks running at once (:data:`FULL_AT_ONCE`)."""
-    from tlsdoctor.commands.diagnose import diagnose
-
     start = time.monotonic()
+    if wants_playbook(options):  # one passing handshake cannot clear what the module asks for
+        return await _full_path(options, budget, start, full_observer, full_slots), Path.FULL
     fast_step = options.timeout if budget is None else step_timeout(options.timeout, budget)
     fast_options = dataclasses.replace(options, timeout=fast_step)
     fast = asyncio.create_task(fast_path(Context(options=fast_options, observer=fast_observer)))
-    head_start = HEAD_START_MAX_S if budget is None else min(HEAD_START_MAX_S, HEAD_START_FRACTION * budget)
-    if wants_playbook(options):
-        head_start = 0.0
+    head_start = HEAD_START_MAX_S if budget is None else max(HEAD_START_MIN_S, HEAD_START_FRACTION * budget)
+    full: asyncio.Task[Report] | None = None
     try:
         await asyncio.wait({fast}, timeout=head_start)
-        if head_start and fast.done() and not fast.cancelled() and fast.exception() is None:
-            report = fast.result()
-            if report.verdict is Verdict.HEALTHY:
-                return report, Path.FAST
-        async with full_slots or contextlib.nullcontext():
-            full_options = options
-            if budget is not None:
-                left = budget - (time.monotonic() - start)
-                full_options = dataclasses.replace(options, timeout=step_timeout(options.timeout, left))
-            return await diagnose(Context(options=full_options, observer=full_observer)), Path.FULL
+        if _healthy(fast):
+            return fast.result(), Path.FAST
+        full = asyncio.create_task(_full_path(options, budget, start, full_observer, full_slots))
+        # The fast path may still pass (a slow but healthy endpoint, a loaded exporter): the first to
+        # answer for certain wins; the playbook alone can say what a failure is.
+        pending: set[asyncio.Task[Report]] = {full, fast} if not fast.done() else {full}
+        while True:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if _healthy(fast):
+                return fast.result(), Path.FAST
+            if full in done:
+                return full.result(), Path.FULL
     finally:
-        if not fast.done():
-            fast.cancel()
-        with contextlib.suppress(BaseException):
-            await fast
+        for task in (fast, full):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+
+def _healthy(fast: asyncio.Task[Report]) -> bool:
+    """Whether the fast path has ended, healthy."""
+    if not fast.done() or fast.cancelled() or fast.exception() is not None:
+        return False
+    return fast.result().verdict is Verdict.HEALTHY
+
+
+async def _full_path(
+    options: Options,
+    budget: float | None,
+    start: float,
+    observer: CheckObserver | None,
+    slots: asyncio.Semaphore | None,
+) -> Report:
+    """The whole diagnose playbook, its per-step timeouts cut to what is left of ``budget``."""
+    from tlsdoctor.commands.diagnose import diagnose
+
+    async with slots or contextlib.nullcontext():
+        full_options = options
+        if budget is not None:
+            left = budget - (time.monotonic() - start)
+            full_options = dataclasses.replace(options, timeout=step_timeout(options.timeout, left))
+        return await diagnose(Context(options=full_options, observer=observer))
 
 
 def wants_playbook(options: Options) -> bool:
