@@ -5,6 +5,8 @@ context would be built alike, not rebuilt per target or per per-step timeout."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from pathlib import Path
 
 from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, build_context
 from tlsdoctor.context import Context
@@ -23,7 +25,10 @@ def test_what_goes_into_a_context_still_tells_them_apart() -> None:
     named = Context(options=diagnose_options("a.example:5000"))
     by_ip = Context(options=diagnose_options("192.0.2.1:5000"))  # no name to check: check_hostname off
     https = Context(options=diagnose_options("a.example:443"))  # ALPN offered on an HTTPS port
-    contexts = {id(build_context(c, DEFAULT)) for c in (named, by_ip, https)}
-    assert len(contexts) == 3
+    keylog = Path(tempfile.mkdtemp()) / "keys.log"
+    recording = Context(options=dataclasses.replace(named.options, keylog_file=keylog))  # --capture
+    contexts = {id(build_context(c, DEFAULT)) for c in (named, by_ip, https, recording)}
+    assert len(contexts) == 4
+    assert build_context(recording, DEFAULT).keylog_filename == str(keylog)
     assert build_context(by_ip, DEFAULT).check_hostname is False
     assert build_context(named, DEFAULT).check_hostname is True

@@ -138,7 +138,8 @@ def build_context(ctx: Context, variant: Variant) -> ssl.SSLContext:
 def context_key(ctx: Context, variant: Variant) -> tuple[object, ...]:
     """Everything :func:`_new_context` reads: contexts that would be built alike are one context."""
     opts = ctx.options
-    return (variant, opts.ca_file, opts.cert, opts.key, bool(ctx.servername), alpn_offer(ctx, variant))
+    named = bool(ctx.servername)
+    return (variant, opts.ca_file, opts.cert, opts.key, opts.keylog_file, named, alpn_offer(ctx, variant))
 
 
 async def load_trust(ctx: Context) -> None:
