@@ -45,12 +45,14 @@ POST_HANDSHAKE_GRACE_S = 0.25
 
 _HANDSHAKE, _ALERT = 22, 21  # content types (RFC 8446 §5.1)
 SERVER_HELLO, CERTIFICATE, CERTIFICATE_REQUEST = 2, 11, 13  # handshake message types (RFC 8446 §4)
+NEW_SESSION_TICKET = 4
 HELLO_RETRY = -2  # recorded for a ServerHello carrying the HelloRetryRequest random
 # RFC 8446 §4.1.3: SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest.
 _HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 # Per connection (the SSLObject): the handshake message types received, TLS 1.3's encrypted ones too.
 _RECEIVED: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
 CertificateHook = Callable[[bytes, bool], None]
+TicketHook = Callable[[bytes], None]
 # OpenSSL reasons that mean the server broke the protocol (RFC 8446 §4.1.3, §4.4.2; RFC 5246 §7.4).
 _VIOLATIONS = {
     "WRONG_CIPHER_RETURNED": "the server chose a cipher suite the client never offered",
@@ -69,14 +71,20 @@ _VIOLATIONS = {
 MAX_SERVER_HELLO = 1 << 16
 
 
-def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = None) -> None:
+def observe(
+    context: ssl.SSLContext,
+    on_certificate: CertificateHook | None = None,
+    on_ticket: TicketHook | None = None,
+) -> None:
     """Watch the handshake messages every connection of ``context`` receives, decrypted.
 
     TLS 1.3 encrypts the CertificateRequest and Certificate (RFC 8446 §4.3), so only the TLS
     library sees them; OpenSSL's message callback (``SSLContext._msg_callback``, the hook behind
     ``openssl s_client -msg``) reports each one before it is processed. It tells whether the server
     asked for a client certificate, and lets ``on_certificate(body, tls13)`` act on the server's
-    chain before it is verified. Without the hook (another Python) nothing is observed.
+    chain before it is verified; ``on_ticket(body)`` gets each TLS 1.3 NewSessionTicket (its
+    early_data extension is how a server offers 0-RTT). Without the hook (another Python) nothing
+    is observed.
     """
     if not hasattr(ssl.SSLContext, "_msg_callback"):
         return
@@ -91,6 +99,8 @@ def observe(context: ssl.SSLContext, on_certificate: CertificateHook | None = No
             _RECEIVED.setdefault(conn, []).append(HELLO_RETRY if hrr else int(msg_type))
             if on_certificate is not None and msg_type == CERTIFICATE:
                 on_certificate(bytes(data[4:]), int(version) >= ssl.TLSVersion.TLSv1_3)
+            if on_ticket is not None and msg_type == NEW_SESSION_TICKET:
+                on_ticket(bytes(data[4:]))
         except Exception:  # a callback inside OpenSSL must never raise
             return
 
@@ -316,12 +326,14 @@ async def handshake(
     grace: float = POST_HANDSHAKE_GRACE_S,
     http: bool = False,
     alpn: tuple[str, ...] = (),
+    session: ssl.SSLSession | None = None,
 ) -> HandshakeResult:
     """Run one handshake on a connected stream; never raises for network or TLS failures.
 
-    ``alpn`` is what ``context`` offers (an SSLContext cannot be asked), recorded with the answer."""
+    ``alpn`` is what ``context`` offers (an SSLContext cannot be asked), recorded with the answer;
+    ``session``: a session of an earlier connection to offer for resumption (scan/sessions.py)."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=servername)
+    obj = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=servername, session=session)
     rec = _Recorder(stream, variant, address, port, servername, client_cert_sent, obj, alpn)
     while True:
         try:
@@ -416,9 +428,11 @@ async def http_answer(
     outgoing: ssl.MemoryBIO,
     host: str,
     method: str = "GET",
+    keep: int = 2048,
 ) -> tuple[str | None, bytes]:
     """One ``GET /`` (or ``HEAD /``) inside the session and the start of the answer: ("http 400 ...",
-    bytes), ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound."""
+    bytes), ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound.
+    ``keep``: how many bytes of the answer to return (at most HTTP_ANSWER_BYTES are read)."""
     request = f"{method} / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nConnection: close\r\n\r\n"
     try:
         obj.write(request.encode("ascii", "replace"))
@@ -453,7 +467,7 @@ async def http_answer(
     if not got:
         return None, b""
     status = bytes(got).split(b"\r\n", 1)[0][:80].decode("latin-1")
-    return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:2048])
+    return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:keep])
 
 
 def _http_complete(data: bytes, *, head_only: bool = False) -> bool:

@@ -186,5 +186,18 @@ def section(scan: Mapping[str, Any]) -> str:
     parts.append(
         _table("Key exchange and features", ("item", "value"), ((text(k), text(v)) for k, v in features))
     )
+    parts.append(_table("Sessions and HTTP", ("item", "value"), _session_rows(scan)))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _session_rows(scan: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Resumption and early data, then the HTTP answer's status, HSTS and headers as sent."""
+    for key, value in (scan.get("sessions") or {}).items():
+        shown = "-" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+        yield text(key.replace("_", " ")), text(shown)
+    http = scan.get("http") or {}
+    if http:
+        yield "HTTP answer", text(http.get("status_line") or http.get("error") or "-")
+        for name, value in (http.get("headers") or {}).items():
+            yield text(name), text(value)

@@ -170,6 +170,51 @@ def features_table(scan: dict[str, Any]) -> Table:
     return table
 
 
+_SESSION_LABELS = (
+    ("session_id_resumption", "resumption by session ID"),
+    ("session_ticket_resumption", "resumption by ticket"),
+    ("session_ticket_lifetime", "ticket lifetime (s)"),
+    ("tls13_resumption", "TLS 1.3 resumption (PSK)"),
+    ("tls13_tickets", "TLS 1.3 tickets issued"),
+    ("early_data", "early data (0-RTT) offered"),
+    ("max_early_data", "max early data (bytes)"),
+)
+
+
+def _yes_no(value: object) -> str:
+    return "-" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+
+
+def sessions_table(scan: dict[str, Any]) -> Table | None:
+    """Resumption, early data, and the one HTTP answer's security headers and banner."""
+    sessions, http = scan.get("sessions") or {}, scan.get("http")
+    if not sessions and not http:
+        return None
+    table = Table(header_style="bold", box=None)
+    table.add_column("item", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, label in _SESSION_LABELS:
+        if key in sessions:
+            table.add_row(label, shown(_yes_no(sessions[key])))
+    if http:
+        table.add_row("HTTP answer", shown(http.get("status_line") or http.get("error") or "-"))
+        hsts = http.get("hsts")
+        table.add_row(
+            "HSTS",
+            shown(
+                f"max-age={hsts['max_age']}"
+                + ("; includeSubDomains" if hsts["include_subdomains"] else "")
+                + ("; preload" if hsts["preload"] else "")
+                if hsts
+                else "none"
+            ),
+        )
+        for name, value in (http.get("headers") or {}).items():
+            if name != "strict-transport-security":
+                table.add_row(shown(name), shown(value))
+    return table
+
+
 def certificates_table(scan: dict[str, Any]) -> Table:
     table = Table(title="Certificates", title_justify="left", header_style="bold", box=None)
     for col in ("key", "subject", "issuer", "not after", "problems"):
@@ -243,6 +288,11 @@ def renderables(scan: dict[str, Any], *, verbose: bool = False) -> Iterator[Rend
         yield Text("")
     if scan.get("clients"):
         yield clients_table(scan)
+        yield Text("")
+    sessions = sessions_table(scan)
+    if sessions is not None:
+        yield Text("Sessions and HTTP", style="bold")
+        yield sessions
         yield Text("")
     tested = sum(p["suites_tested"] for p in scan["protocols"])
     yield Text(f"{scan['handshakes']} handshakes, {tested} suite offers across versions", style="dim")

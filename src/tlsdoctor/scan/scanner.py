@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
-from tlsdoctor.scan import clients, extras
+from tlsdoctor.scan import clients, extras, sessions
 from tlsdoctor.scan.checks import hello_violation, violation
 from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, VERSIONS, Offer, build, suite_blocks, suites_for
@@ -425,4 +425,5 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("signature-schemes", extras.schemes),
     ("certificates", extras.certificates),
     ("features", extras.features),
+    ("sessions", sessions.sessions),
 )

@@ -131,6 +131,28 @@ def _present(name: str) -> Callable[[ScanData], list[str]]:
     return lambda data: [name] if _supports(data, name) else []
 
 
+HSTS_MIN_AGE = 15552000  # 180 days: SSL Labs' "long duration" (scan/grade.toml a_plus)
+
+
+def _no_hsts(data: ScanData) -> list[str]:
+    """An HTTP answer came, without a valid Strict-Transport-Security header (RFC 6797 §6.1)."""
+    h = data.http
+    if h is None or h.status is None or h.hsts_max_age is not None:
+        return []
+    sent = h.headers.get("strict-transport-security")
+    return [f"invalid header {sent!r}" if sent is not None else f"HTTP {h.status} without the header"]
+
+
+def _short_hsts(data: ScanData) -> list[str]:
+    age = data.hsts_max_age()
+    return [f"max-age={age}"] if age is not None and age < HSTS_MIN_AGE else []
+
+
+def _early_data(data: ScanData) -> list[str]:
+    size = data.sessions.get("max_early_data")
+    return [f"max_early_data_size={size}"] if data.sessions.get("early_data") else []
+
+
 def _tls12_missing(data: ScanData) -> list[str]:
     """Neither TLS 1.2 nor 1.3: a TLS 1.3-only server (Mozilla's "modern") is not short of one."""
     modern = _supports(data, "TLSv1.2") or _supports(data, "TLSv1.3")
@@ -252,6 +274,27 @@ RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = 
         _sha1_certs,
     ),
     ("certificate", "high", "the certificate chain does not validate", "RFC 5280 §6", _cert_problems),
+    (
+        "no-hsts",
+        "low",
+        "no HTTP Strict Transport Security: a first visit by http:// can be downgraded",
+        "RFC 6797 §6.1",
+        _no_hsts,
+    ),
+    (
+        "hsts-short",
+        "low",
+        f"HSTS max-age under {HSTS_MIN_AGE} s (180 days)",
+        "RFC 6797 §6.1.1",
+        _short_hsts,
+    ),
+    (
+        "early-data",
+        "info",
+        "TLS 1.3 early data (0-RTT) is offered: requests in it can be replayed",
+        "RFC 8446 §8; RFC 9325 §3.10",
+        _early_data,
+    ),
     (
         "deprecated-groups",
         "low",
