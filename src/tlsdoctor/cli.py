@@ -149,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pcap", help="explain the TLS connections in a pcap/pcapng capture, offline")
     p.add_argument("file", metavar="FILE", type=Path, help="the capture (tcpdump -w, Wireshark, pcapng)")
+    p.add_argument(
+        "--keylog",
+        metavar="FILE",
+        type=Path,
+        help="SSLKEYLOGFILE secrets: decrypt TLS 1.3 (and 1.2 AEAD) handshakes",
+    )
     _output_options(p)
 
     h = sub.add_parser(

@@ -57,7 +57,7 @@ def run_pcap(
         target=None,
         verdict=verdict,
         causes=tuple(causes),
-        checks=(read, flows_check),
+        checks=(read, flows_check, *_keylog_check(decrypt)),
         duration_ms=round((time.perf_counter() - start) * 1000, 1),
         extra={
             "capture": {
@@ -74,6 +74,12 @@ def run_pcap(
             "flows": [r.to_data() for r in reports],
         },
     )
+
+
+def _keylog_check(decrypt: Decrypter | None) -> tuple[CheckResult, ...]:
+    """What --keylog did for the capture (pcap/unseal.py), when one was given."""
+    check = getattr(decrypt, "check", None)
+    return (check(),) if callable(check) else ()
 
 
 def slim(report: FlowReport) -> FlowReport:
@@ -123,8 +129,13 @@ def pcap_cli(args: argparse.Namespace) -> int:
     """The command line: the human report streams each flow as it ends; --json prints one document."""
     from tlsdoctor.cli import emit, make_console, stdout_gone
 
+    decrypt = None
+    if getattr(args, "keylog", None) is not None:  # read first: a bad key log fails before any output
+        from tlsdoctor.pcap.unseal import KeyLogDecrypter
+
+        decrypt = KeyLogDecrypter.from_file(args.keylog)
     if args.json:
-        return emit(run_pcap(args.file), args)
+        return emit(run_pcap(args.file, decrypt=decrypt), args)
     from rich.console import Console
 
     from tlsdoctor.report import pcap_human
@@ -132,7 +143,12 @@ def pcap_cli(args: argparse.Namespace) -> int:
     console = make_console()
     assert isinstance(console, Console)
     try:
-        report = run_pcap(args.file, on_flow=lambda f: pcap_human.render_flow(f, console), keep_events=False)
+        report = run_pcap(
+            args.file,
+            on_flow=lambda f: pcap_human.render_flow(f, console),
+            decrypt=decrypt,
+            keep_events=False,
+        )
         pcap_human.render_summary(report, console)
     except BrokenPipeError:
         stdout_gone()

@@ -31,3 +31,26 @@ class ProbeCapture(Observation):
         if self.pcap:
             text += f"; kept in {self.pcap} (key log {self.keylog})"
         return text
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DecryptedHandshake(Observation):
+    """What the key log (pcap --keylog, diagnose --capture) opened of one captured flow."""
+
+    kind: ClassVar[str] = "decrypted-handshake"
+
+    state: str  # "decrypted", or why not: "no secrets in the key log: no line for client random ..."
+    decrypted: bool
+    labels: tuple[str, ...] = ()  # the key-log labels found for the flow
+    revealed: tuple[str, ...] = ()  # what decryption showed: "the server's Certificate", "client alert ..."
+    failures: tuple[str, ...] = ()  # records no secret opened, per side
+
+    def describe(self) -> str:
+        if not self.decrypted:
+            why = "; ".join(self.failures) or self.state
+            return f"key log: the flow was not decrypted ({why})"
+        shown = "; ".join(self.revealed) or "nothing the capture did not show"
+        text = f"decrypted with the key log: {shown}"
+        if self.failures:
+            text += f" (not all: {'; '.join(self.failures)})"
+        return text

@@ -4,9 +4,10 @@
 while the file is still being read. :func:`summarise` then ranks the causes across flows, the cause of
 the most failed flows first.
 
-A key-log decrypter plugs in through ``decrypt``: given a finished flow, it returns what the decrypted
-handshake showed as extra observations (the certificate chain, an encrypted alert), which the rules
-weigh with the rest.
+A key-log decrypter plugs in through ``decrypt`` (pcap/unseal.py): given a finished flow, before it
+is judged, it writes what decryption showed back into the flow (the certificate chain, encrypted
+alerts, the first application bytes) and returns its own observations, which the rules weigh with
+the rest.
 """
 
 from __future__ import annotations
@@ -73,10 +74,10 @@ def diagnose_flow(flow: Flow, decrypt: Decrypter | None = None) -> FlowReport:
     """One finished flow through the engine."""
     from tlsdoctor.inference.engine import diagnose
 
+    unsealed = list(decrypt(flow)) if decrypt is not None else []  # first: it fills in what was hidden
     result = outcome(flow)
     found = observations(flow, result)
-    if decrypt is not None:
-        found.extend(decrypt(flow))
+    found.extend(unsealed)
     summary = next(o for o in found if isinstance(o, CapturedFlow))
     status = (
         Status.PASS if result is FlowOutcome.COMPLETED else Status.FAIL if result in FAILED else Status.WARN

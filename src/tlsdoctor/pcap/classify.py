@@ -80,7 +80,10 @@ def outcome(flow: Flow) -> FlowOutcome:
         return FlowOutcome.NOT_TLS if s.not_tls else FlowOutcome.SERVER_ALERT
     server_alert, client_alert = _fatal(s.alerts), _fatal(c.alerts)
     if completed(flow):
-        return FlowOutcome.SERVER_ALERT if _rejected_after_finished(flow) else FlowOutcome.COMPLETED
+        refused = server_alert is not None and server_alert.alert is not None and s.decrypted
+        return (
+            FlowOutcome.SERVER_ALERT if refused or _rejected_after_finished(flow) else FlowOutcome.COMPLETED
+        )
     first_alert = min(
         (a for a in (server_alert, client_alert) if a is not None), key=lambda a: a.ts, default=None
     )
@@ -350,9 +353,17 @@ def _attempt(
         bytes_received=flow.s2c.bytes,
         first_bytes=first,
         sniffed=sniff(first).protocol if first else None,
-        cert_requested=s.cert_request if not s.tls13 else None,
+        cert_requested=s.cert_request if not s.tls13 or s.decrypted else None,
         client_cert_sent=bool(c.client_certificates),
+        after=_answer(s.first_app_bytes) if how is HandshakeOutcome.OK and s.first_app_bytes else None,
+        after_bytes=s.first_app_bytes[:2048] if how is HandshakeOutcome.OK else b"",
     )
+
+
+def _answer(data: bytes) -> str:
+    """The label diagnose gives the answer to its request (net/tls.py), for decrypted first bytes."""
+    status = data.split(b"\r\n", 1)[0][:80].decode("latin-1")
+    return f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"
 
 
 def _reset_origin(flow: Flow, address: str, port: int) -> ResetOrigin | None:

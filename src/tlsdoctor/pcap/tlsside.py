@@ -93,6 +93,8 @@ class TlsSide:
         self.last_message_ts: float | None = None
         self.history: list[tuple[float, str]] = []  # (time, message) in order, bounded
         self.tls13 = False  # set by the flow when the server's hello selects TLS 1.3
+        self.decrypted = False  # a key log opened this side's encrypted records (pcap/unseal.py)
+        self.first_app_bytes = b""  # ... and its first application bytes, decrypted
 
     # -- input ------------------------------------------------------------------------------------
     def feed(self, data: bytes, ts: float) -> None:
