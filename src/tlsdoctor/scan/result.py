@@ -15,6 +15,7 @@ from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES
 if TYPE_CHECKING:
     from tlsdoctor.scan.grade import Grade
     from tlsdoctor.scan.mozilla import ProfileFit
+    from tlsdoctor.scan.vulns.base import Vulnerability
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -79,6 +80,7 @@ class ScanData:
     certificates: list[CertificateResult] = dataclasses.field(default_factory=list)
     features: dict[str, Any] = dataclasses.field(default_factory=dict)
     weaknesses: list[Weakness] = dataclasses.field(default_factory=list)
+    vulnerabilities: list[Vulnerability] = dataclasses.field(default_factory=list)  # scan/vulns
     handshakes: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
     untested: dict[str, str] = dataclasses.field(default_factory=dict)  # part -> why incomplete
@@ -193,6 +195,7 @@ def to_contract(data: ScanData) -> dict[str, Any]:
         ],
         "http": _http(data.http),
         "sessions": dict(data.sessions),
+        "vulnerabilities": [v.to_dict() for v in data.vulnerabilities],
         "handshakes": data.handshakes,
         "notes": list(data.notes),
         "partial": data.partial,

@@ -23,6 +23,7 @@ from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, VERSIONS, Offer, build, suite_blocks, suites_for
 from tlsdoctor.scan.probe import Flight, ProbeResult, run_probe
 from tlsdoctor.scan.result import ProtocolResult, ScanData
+from tlsdoctor.scan.vulns import phase as vulns
 from tlsdoctor.scan.waves import PHASE, Waves, floor_waves
 from tlsdoctor.scan.waves import to_contract as waves_contract
 from tlsdoctor.scan.weaknesses import find_weaknesses
@@ -281,6 +282,7 @@ async def scan(
         floor = floor_waves(_answers(data), target.concurrency)
         data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
     data.weaknesses = find_weaknesses(data)
+    data.vulnerabilities = vulns.complete(data)
     return data
 
 
@@ -426,4 +428,5 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("certificates", extras.certificates),
     ("features", extras.features),
     ("sessions", sessions.sessions),
+    ("vulnerabilities", vulns.probe),
 )
