@@ -14,6 +14,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tlsdoctor.report import vulns_human
 from tlsdoctor.report.escape import escape_controls
 from tlsdoctor.report.human import hanging, shown
 
@@ -294,6 +295,7 @@ def renderables(scan: dict[str, Any], *, verbose: bool = False) -> Iterator[Rend
         yield Text("Sessions and HTTP", style="bold")
         yield sessions
         yield Text("")
+    yield from vulns_human.renderables(scan)
     tested = sum(p["suites_tested"] for p in scan["protocols"])
     yield Text(f"{scan['handshakes']} handshakes, {tested} suite offers across versions", style="dim")
     yield Text("")

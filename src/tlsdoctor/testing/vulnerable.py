@@ -47,7 +47,7 @@ from tlsdoctor.wire.handshake import ClientHello, ServerHello, build_handshake, 
 from tlsdoctor.wire.hello import FALLBACK_SCSV
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import RecordBuffer, build_alert, build_records
-from tlsdoctor.wire.registry import SUITES, CipherSuite
+from tlsdoctor.wire.registry import SUITES, CipherSuite, SuiteFlag
 from tlsdoctor.wire.server_messages import CertificateMessage, encode_certificate
 from tlsdoctor.wire.writer import Writer
 
@@ -172,7 +172,8 @@ class VulnerableServer(FaultServer):
             c.ecdh = tls12.key_share(0x001D)
             w.bytes(tls12.ecdhe_params(0x001D, c.ecdh.public))
         elif info.kx == "DHE":
-            p = self.flaws.dh_prime or _FFDHE2048
+            export = SuiteFlag.EXPORT in info.flags  # RFC 2246 §7.4.3: at most 512 bits
+            p = self.flaws.dh_prime or (_export_prime() if export else _FFDHE2048)
             size = (p.bit_length() + 7) // 8
             w.opaque(2, p.to_bytes(size, "big")).opaque(2, b"\x02").opaque(
                 2, pow(2, 12345, p).to_bytes(size, "big")
@@ -351,6 +352,13 @@ def _first_message(raw: bytes) -> bytes:
     """The ClientHello handshake message (header included) of a one-record hello: the start of
     the transcript that Finished covers (RFC 5246 §7.4.9)."""
     return raw[5 : 5 + 4 + int.from_bytes(raw[6:9], "big")] if len(raw) >= 9 else b""
+
+
+def _export_prime() -> int:
+    """The 512-bit group OpenSSL's export DH used (Logjam's target)."""
+    from tlsdoctor.scan.vulns.legacy_offers import common_primes
+
+    return next(p for p, name in common_primes().items() if name.startswith("openssl/512-bit"))
 
 
 # RFC 7919 ffdhe2048: a safe default when no prime is configured.

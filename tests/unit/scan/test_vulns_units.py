@@ -4,14 +4,17 @@ common-prime table, and the phase's promise of one entry per contract id."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from tlsdoctor.report import vulns_human
 from tlsdoctor.scan.result import ProtocolResult, ScanData
 from tlsdoctor.scan.vulns import phase, robot, suite_list, tls12
-from tlsdoctor.scan.vulns.base import IDS
+from tlsdoctor.scan.vulns.base import IDS, Vulnerability, clean, found, unknown
 from tlsdoctor.scan.vulns.legacy_offers import common_primes
 from tlsdoctor.wire.codepoints import ContentType
 from tlsdoctor.wire.reader import DecodeError
@@ -108,3 +111,28 @@ def test_common_primes_include_the_rfcs_and_server_defaults() -> None:
         "nginx/1024-bit MODP group with safe prime modulus",
     } <= names
     assert all(p % 2 == 1 and p.bit_length() >= 512 for p in common_primes())
+
+
+def _rendered(found: list[Vulnerability]) -> str:
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    for part in vulns_human.renderables({"vulnerabilities": [v.to_dict() for v in found]}):
+        console.print(part)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_human_view_shows_findings_with_evidence_and_folds_the_clean_ones() -> None:
+    text = _rendered(
+        [
+            found("heartbleed", "a heartbeat of 1043 bytes"),
+            clean("rc4", "no RC4"),
+            unknown("lucky13", "CBC suites accepted\x1b[2J"),
+        ]
+    )
+    assert "Vulnerable: heartbleed" in text and "\x1b" not in text
+    assert "undecided lucky13" in text and "CBC suites accepted" in text
+    assert "Not vulnerable: rc4" in text and "no RC4" not in text
+
+
+def test_the_human_view_of_a_clean_server_is_one_line() -> None:
+    text = _rendered([clean("rc4", "no RC4"), clean("drown", "no SSLv2")])
+    assert text.split() == ["Vulnerability", "probes", "Not", "vulnerable:", "rc4,", "drown"]
