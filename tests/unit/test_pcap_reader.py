@@ -152,7 +152,7 @@ def test_many_flows_keep_the_table_bounded(tmp_path: Path) -> None:
         flow = Flow(*V4, 20000 + i, 443, start=1.7e9 + i * 0.001).handshake()
         for t, p in flow.packets:
             seg = __import__("tlsdoctor.pcap.decode", fromlist=["decode"]).decode(101, p)
-            out.extend(table.add(seg, t))
+            out.extend(table.add(seg, t))  # type: ignore[arg-type]
         assert len(table.flows) <= 50
     out.extend(table.close_all())
     assert len(out) == 200 and table.evicted_for_room > 0

@@ -64,6 +64,9 @@ class CapturedFlow(Observation):
     mss_client: int = 0
     mss_server: int = 0
     gaps: int = 0  # holes the capture itself missed (bytes it never saw)
+    partial_record: tuple[int, int] | None = None  # the server's last record: (bytes arrived, announced)
+    lost_server_bytes: int = 0  # holes in the server's stream the client never acknowledged
+    icmp_frag_needed: int = 0  # ICMP fragmentation-needed / packet-too-big tied to the flow
 
     def describe(self) -> str:
         what = {

@@ -21,7 +21,8 @@ from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.pcap import FAILED, CapturedFlow, FlowOutcome
 from tlsdoctor.pcap.classify import is_bare_connect, is_tls_flow, observations, outcome
 from tlsdoctor.pcap.decode import IcmpError, Segment, decode, endpoint_text
-from tlsdoctor.pcap.flows import Flow, FlowTable
+from tlsdoctor.pcap.fastpath import fast_key
+from tlsdoctor.pcap.flows import SWEEP_EVERY, Flow, FlowTable
 from tlsdoctor.pcap.reader import Capture
 
 CHECK_ID = "pcap.flow"
@@ -72,7 +73,7 @@ class FlowReport:
 
 def diagnose_flow(flow: Flow, decrypt: Decrypter | None = None) -> FlowReport:
     """One finished flow through the engine."""
-    from tlsdoctor.inference.engine import diagnose
+    from tlsdoctor.inference.engine import diagnose, healthy_cause
 
     unsealed = list(decrypt(flow)) if decrypt is not None else []  # first: it fills in what was hidden
     result = outcome(flow)
@@ -100,6 +101,31 @@ def diagnose_flow(flow: Flow, decrypt: Decrypter | None = None) -> FlowReport:
         check=check,
         dropped_events=flow.dropped_events,
     )
+
+
+# Completed handshakes the engine judged healthy, by shape: the observations without what only names or
+# times this flow (addresses, ports, durations, byte counts). A capture of thousands of downloads holds a
+# handful of shapes, so the rules run once per shape, not once per flow, and every other flow (any failure,
+# any retransmission, alert or ICMP, which change the shape) gets the full engine.
+_HEALTHY_SHAPES: set[tuple[object, ...]] = set()
+MAX_SHAPES = 4096
+_IDENTITY = frozenset(
+    {"client", "server", "address", "port", "elapsed_ms", "rtt_ms", "duration_ms", "after_ms", "bytes_sent",
+     "bytes_received", "syn_ack_ip_id", "rst_ip_id", "rst_after_ms"}
+)  # fmt: skip
+
+
+def _shape(found: list[Observation]) -> tuple[object, ...] | None:
+    try:
+        key = tuple((type(o).__name__, *(v for f, v in _fields(o) if f not in _IDENTITY)) for o in found)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _fields(o: Observation) -> list[tuple[str, object]]:
+    return [(f.name, getattr(o, f.name)) for f in dataclasses.fields(o)]
 
 
 @dataclasses.dataclass(slots=True)
@@ -134,18 +160,32 @@ def analyse_flows(capture: Capture, totals: Totals, decrypt: Decrypter | None = 
     totals.evicted = table.evicted_for_room
 
 
-def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[Iterator[Flow]]:
-    """The hot loop: decode each frame, feed the table, hand out the flows it finished."""
-    add, icmp = table.add, table.icmp
+def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[list[Flow]]:
+    """The hot loop: decode each frame, feed the table, hand out the flows it finished. A frame of a
+    settled flow's data takes the fast path (pcap/fastpath.py) and is only counted."""
+    add, icmp, quiet = table.add, table.icmp, table.quiet
     for ts, linktype, data, wire_len in capture:
         totals.frames += 1
+        if not totals.frames % SWEEP_EVERY:
+            swept = list(table.sweep(ts))
+            if swept:
+                yield swept
         if wire_len > len(data):
             totals.cut += 1
             totals.kept = max(totals.kept, len(data))
+        if quiet:
+            where = fast_key(linktype, data)
+            if where is not None:
+                q = quiet.get(where[0])
+                if q is not None and q.take(data, where[1], ts):
+                    totals.segments += 1
+                    continue
         packet = decode(linktype, data)
         if type(packet) is Segment:
             totals.segments += 1
-            yield add(packet, ts)
+            finished = add(packet, ts)
+            if finished:
+                yield finished
         elif type(packet) is IcmpError:
             totals.icmp += 1
             icmp(packet, ts)

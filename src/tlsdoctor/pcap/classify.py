@@ -78,39 +78,43 @@ def outcome(flow: Flow) -> FlowOutcome:
         return FlowOutcome.CLIENT_CLOSED if flow.fins.get("client") or flow.resets else FlowOutcome.INCOMPLETE
     if s.not_tls or s.sslv2:
         return FlowOutcome.NOT_TLS if s.not_tls else FlowOutcome.SERVER_ALERT
-    server_alert, client_alert = _fatal(s.alerts), _fatal(c.alerts)
     if completed(flow):
+        server_alert = _fatal(s.alerts)
         refused = server_alert is not None and server_alert.alert is not None and s.decrypted
         return (
             FlowOutcome.SERVER_ALERT if refused or _rejected_after_finished(flow) else FlowOutcome.COMPLETED
         )
-    first_alert = min(
-        (a for a in (server_alert, client_alert) if a is not None), key=lambda a: a.ts, default=None
-    )
-    server_ends = [r.ts for r in server_resets[:1]]
+    return _first_end(flow)
+
+
+def _first_end(flow: Flow) -> FlowOutcome:
+    """The handshake's end is whatever came first: an alert, or a side's RST or FIN. A client alert
+    after the server hung up only answers the hang-up; a client's own FIN or RST is its giving up,
+    which says what it waited for."""
+    c, s = flow.client_tls, flow.server_tls
+    ends: list[tuple[float, int, FlowOutcome]] = []
+    server_alert, client_alert = _fatal(s.alerts), _fatal(c.alerts)
+    if server_alert is not None:
+        ends.append((server_alert.ts, 0, FlowOutcome.SERVER_ALERT))
+    if client_alert is not None:
+        kind = FlowOutcome.CLIENT_ALERT if client_alert.alert else FlowOutcome.CLIENT_ABORT
+        ends.append((client_alert.ts, 1, kind))
+    for r in flow.resets[:1]:
+        ends.append((r.ts, 2, FlowOutcome.RESET if r.side == "server" else _gave_up(flow)))
     if "server" in flow.fins:
-        server_ends.append(flow.fins["server"][0])
-    server_end = min(server_ends, default=None)
-    if first_alert is not None and server_end is not None and server_end < first_alert.ts:
-        first_alert = None  # the server hung up first: the client's alert only answers that
-    if first_alert is not None:
-        if first_alert is server_alert:
-            return FlowOutcome.SERVER_ALERT
-        return FlowOutcome.CLIENT_ALERT if client_alert and client_alert.alert else FlowOutcome.CLIENT_ABORT
-    if flow.resets:
-        first = flow.resets[0]
-        if first.side == "server" or not _server_flight_done(flow):
-            return FlowOutcome.RESET
-        return FlowOutcome.CLIENT_ABORT
-    if "server" in flow.fins and (
-        "client" not in flow.fins or flow.fins["server"][0] <= flow.fins["client"][0]
-    ):
-        return FlowOutcome.SERVER_CLOSED
+        ends.append((flow.fins["server"][0], 3, FlowOutcome.SERVER_CLOSED))
+    if "client" in flow.fins:
+        ends.append((flow.fins["client"][0], 4, _gave_up(flow)))
+    if not ends:
+        return _gave_up(flow)
+    return min(ends)[2]
+
+
+def _gave_up(flow: Flow) -> FlowOutcome:
+    """The client closed (or the capture ended) before any answer decided the handshake."""
     if not flow.s2c.bytes:
         return FlowOutcome.NO_ANSWER
-    if "client" in flow.fins and _server_flight_done(flow):
-        return FlowOutcome.CLIENT_ABORT
-    return FlowOutcome.STALLED
+    return FlowOutcome.CLIENT_ABORT if _server_flight_done(flow) else FlowOutcome.STALLED
 
 
 def completed(flow: Flow) -> bool:
@@ -122,7 +126,7 @@ def completed(flow: Flow) -> bool:
     if not s.tls13:
         return c.ccs_ts is not None and s.ccs_ts is not None
     first = next((r for r in c.records if r.content_type == 23), None)
-    return first is not None and len(first.payload) != ENCRYPTED_ALERT_LEN
+    return first is not None and first.length != ENCRYPTED_ALERT_LEN
 
 
 def _rejected_after_finished(flow: Flow) -> bool:
@@ -136,7 +140,7 @@ def _rejected_after_finished(flow: Flow) -> bool:
     if finished is None:
         return False
     later = [r for r in s.records if r.content_type == 23 and r.ts >= finished]
-    return len(later) == 1 and len(later[0].payload) == ENCRYPTED_ALERT_LEN
+    return len(later) == 1 and later[0].length == ENCRYPTED_ALERT_LEN
 
 
 def _server_flight_done(flow: Flow) -> bool:
@@ -208,6 +212,9 @@ def observations(flow: Flow, result: FlowOutcome) -> list[Observation]:
             mss_client=flow.mss.get("client", 0),
             mss_server=flow.mss.get("server", 0),
             gaps=flow.c2s.gaps + flow.s2c.gaps,
+            partial_record=s.partial(),
+            lost_server_bytes=flow.s2c.lost(flow.c2s.acked),
+            icmp_frag_needed=sum(1 for i in flow.icmp if i.kind == "frag-needed"),
         )
     )
     alert = _fatal(c.alerts)
@@ -410,6 +417,9 @@ def _flight_stall(flow: Flow) -> FlightStall | None:
         if not lost:
             continue
         size = max(length for _, length, _, _ in lost)
+        mss = flow.mss.get("client" if sender == "server" else "server", 0) or 1460
+        if size < 0.75 * mss:
+            continue  # small segments dropped are a filter's doing, not an MTU's
         big = [x for x in lost if x[1] == size]
         times = sum(t for _, _, t, _ in big)
         if times < 2:

@@ -14,11 +14,14 @@ What a key-log decrypter needs (pcap/decrypt.py) is on the flow: ``client_tls.re
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tlsdoctor.pcap.decode import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, IcmpError, Segment
-from tlsdoctor.pcap.stream import Direction
+from tlsdoctor.pcap.stream import Direction, seq_diff
 from tlsdoctor.pcap.tlsside import TlsSide
+
+if TYPE_CHECKING:
+    from tlsdoctor.pcap.fastpath import Quiet
 
 LINGER = 1.0
 IDLE = 300.0
@@ -79,6 +82,13 @@ class Flow:
         self.fins: dict[str, tuple[float, str]] = {}  # side -> (time, after which message)
         self.icmp: list[Icmp] = []
         self._retransmit_events = 0
+        self.quiet_keys: list[bytes] = []  # its directions' keys on the fast path (pcap/fastpath.py)
+
+    def settled(self) -> bool:
+        """Nothing in a data segment can change what the flow shows: the handshake is over on both sides
+        and the server's first records are kept, or the client does not speak TLS at all."""
+        c, s = self.client_tls, self.server_tls
+        return (s.done and c.encrypted_ts is not None and s.encrypted_ts is not None) or c.not_tls
 
     # -- what a decrypter needs --------------------------------------------------------------------
     @property
@@ -136,10 +146,15 @@ class Flow:
             ):
                 self.ack_ts = ts
         if seg.wire_len:
+            expected = here.next_seq
             kind = here.segment(seg.seq, seg.payload, seg.wire_len, ts)
-            if kind == "retransmit" and self._retransmit_events < MAX_RETRANSMIT_EVENTS:
+            if kind != "new" and self._retransmit_events < MAX_RETRANSMIT_EVENTS:
                 self._retransmit_events += 1
-                self.note(ts, side, f"retransmission ({seg.wire_len} bytes)")
+                if kind == "ahead" and expected is not None:
+                    gap = seq_diff(seg.seq, expected)
+                    self.note(ts, side, f"{seg.wire_len} bytes after a hole of {gap} bytes (out of order)")
+                else:
+                    self.note(ts, side, f"retransmission ({seg.wire_len} bytes)")
             if side == "server" and self.server_tls.tls13:
                 self.client_tls.tls13 = True
         if seg.window == 0 and not flags & TCP_SYN:
@@ -202,6 +217,9 @@ def _canonical(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
     return (a, b) if a <= b else (b, a)
 
 
+_NONE: list[Flow] = []  # returned (never modified) when a segment finished no flow
+
+
 class FlowTable:
     """Open flows by their 4-tuple; finished flows come out of :meth:`add` and :meth:`close_all`."""
 
@@ -210,30 +228,44 @@ class FlowTable:
         self.max_flows = max_flows
         self.count = 0
         self.evicted_for_room = 0
-        self._since_sweep = 0
-        self._now = 0.0
+        self.quiet: dict[bytes, Quiet] = {}  # direction key -> its fast path (pcap/fastpath.py)
 
-    def add(self, seg: Segment, ts: float) -> Iterator[Flow]:
-        """Take a segment; yield the flows it finished or pushed out."""
+    def add(self, seg: Segment, ts: float) -> list[Flow]:
+        """Take a segment; return the flows it finished or pushed out (usually none)."""
         src, dst = (seg.src, seg.sport), (seg.dst, seg.dport)
-        key = _canonical(src, dst)
+        key = (src, dst) if src <= dst else (dst, src)
         flow = self.flows.get(key)
-        self._now = ts
+        out: list[Flow] = _NONE
         if flow is None or (seg.flags & (TCP_SYN | TCP_ACK) == TCP_SYN and flow.closed_ts is not None):
+            out = []
             if flow is not None:  # a new connection on a closed flow's 4-tuple (port reuse)
                 del self.flows[key]
-                yield self._done(flow)
+                out.append(self._done(flow))
             flow = self._new(seg, src, dst, ts)
             if flow is None:
-                return
+                return out
             self.flows[key] = flow
             if len(self.flows) > self.max_flows:
-                yield from self._make_room()
+                out.extend(self._make_room())
         flow.add(seg, ts)
-        self._since_sweep += 1
-        if self._since_sweep >= SWEEP_EVERY:
-            self._since_sweep = 0
-            yield from self.sweep(ts)
+        if not flow.quiet_keys and flow.settled():
+            self._quieten(flow)
+        return out
+
+    def _quieten(self, flow: Flow) -> None:
+        """Put both directions of a settled flow on the fast path."""
+        from tlsdoctor.pcap.fastpath import Quiet, skim_key
+
+        (caddr, cport), (saddr, sport) = flow.client, flow.server
+        for key, direction in (
+            (skim_key(caddr, cport, saddr, sport), flow.c2s),
+            (skim_key(saddr, sport, caddr, cport), flow.s2c),
+        ):
+            if key is not None:
+                self.quiet[key] = Quiet(flow, direction)
+                flow.quiet_keys.append(key)
+        if not flow.quiet_keys:
+            flow.quiet_keys.append(b"")  # IPv6: no fast path, and no need to ask again
 
     def _new(self, seg: Segment, src: Endpoint, dst: Endpoint, ts: float) -> Flow | None:
         flags = seg.flags
@@ -277,7 +309,8 @@ class FlowTable:
             yield self._done(flow)
         self.flows.clear()
 
-    @staticmethod
-    def _done(flow: Flow) -> Flow:
+    def _done(self, flow: Flow) -> Flow:
+        for key in flow.quiet_keys:
+            self.quiet.pop(key, None)
         flow.finish()
         return flow

@@ -45,10 +45,11 @@ class Frame(NamedTuple):
 class Capture:
     """An open capture: its format, and its frames in file order (a one-shot iterator)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, stream: BinaryIO | None = None) -> None:
+        """Open ``path`` (or read ``stream``, named ``path`` in messages: a pipe, bytes in memory)."""
         self.path = path
         try:
-            self._file: BinaryIO = open(path, "rb", buffering=_BUFFER)  # noqa: SIM115 - closed by close()
+            self._file: BinaryIO = stream or open(path, "rb", buffering=_BUFFER)  # noqa: SIM115 - close()
         except IsADirectoryError:
             raise InputError(f"{path}: is a directory, not a capture file") from None
         except OSError as exc:
@@ -110,29 +111,33 @@ class Capture:
         linktype = header.linktype & 0x0FFFFFFF  # the top bits carry FCS flags (pcap draft §4)
         _check_linktype(self.path, linktype)
         self.linktype_names = {LINKTYPE_NAMES[linktype]}
-        record = struct.Struct(order + "IIII")
-        read, pos = self._file.read, 24
+        unpack = struct.Struct(order + "IIII").unpack_from
+        read, pos = self._file.read, 24  # pos: file offset of buf[0]
+        buf, off, eof = b"", 0, False
         while True:
-            head = read(16)
-            if len(head) < 16:
-                if head:
-                    self._warn(f"the file ends inside a packet record header at byte {pos}")
+            if not eof and len(buf) - off < 16 + MAX_RECORD:  # records are cut from large reads
+                more = read(_BUFFER)
+                eof = not more
+                buf, pos, off = buf[off:] + more, pos + off, 0
+            if len(buf) - off < 16:
+                if len(buf) > off:
+                    self._warn(f"the file ends inside a packet record header at byte {pos + off}")
                 break
-            sec, frac, caplen, wire_len = record.unpack(head)
+            sec, frac, caplen, wire_len = unpack(buf, off)
             if caplen > MAX_RECORD:
-                self._warn(f"corrupt packet record at byte {pos} (captured length {caplen})")
+                self._warn(f"corrupt packet record at byte {pos + off} (captured length {caplen})")
                 break
-            data = read(caplen)
-            pos += 16 + len(data)
-            self.bytes_read = pos
+            start, end = off + 16, off + 16 + caplen
+            data = buf[start:end]
+            off = min(end, len(buf))
+            self.bytes_read = pos + off
+            self.frames_read += 1
             if len(data) < caplen:
-                self._warn(f"the file ends inside packet {self.frames_read + 1} (truncated capture)")
+                self._warn(f"the file ends inside packet {self.frames_read} (truncated capture)")
                 if data:
-                    self.frames_read += 1
                     yield Frame(sec + frac * unit, linktype, data, max(wire_len, caplen))
                 break
-            self.frames_read += 1
-            yield Frame(sec + frac * unit, linktype, data, max(wire_len, caplen))
+            yield Frame(sec + frac * unit, linktype, data, wire_len if wire_len > caplen else caplen)
 
     # -- pcapng (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html) ---------------
     def _pcapng(self, magic: bytes) -> Iterator[Frame]:

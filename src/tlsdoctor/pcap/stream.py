@@ -41,6 +41,7 @@ class Direction:
         "delivered",
         "dup_acks",
         "gaps",
+        "holes",
         "isn",
         "last_ack",
         "last_window",
@@ -70,6 +71,7 @@ class Direction:
         self.overlaps = 0
         self.out_of_order = 0
         self.gaps = 0  # holes the capture never filled
+        self.holes: list[tuple[int, int]] = []  # (first seq, bytes) of each hole skipped (the first few)
         self.cut = 0  # segments whose payload the snaplen cut
         self.max_segment = 0
         self.dup_acks = 0
@@ -174,6 +176,8 @@ class Direction:
         nxt = self.next_seq
         lowest = min(self._held, key=lambda s: seq_diff(s, nxt))
         self.gaps += 1
+        if len(self.holes) < 8:
+            self.holes.append((nxt, seq_diff(lowest, nxt)))
         self.wants = False  # a record parser cannot cross a hole
         self.next_seq = lowest
         data, wire_len, ts = self._held.pop(lowest)
@@ -194,6 +198,11 @@ class Direction:
         self.last_ack, self.last_window = ack, window
         if self.acked is None or seq_diff(ack, self.acked) > 0:
             self.acked = ack
+
+    def lost(self, peer_acked: int | None) -> int:
+        """Bytes of the holes the receiver never acknowledged either: lost on the network, not merely
+        missed by the capture (a hole the peer's ACK covers reached the peer)."""
+        return sum(size for seq, size in self.holes if peer_acked is None or seq_diff(peer_acked, seq) <= 0)
 
     def unacked_retransmits(self, peer_acked: int | None) -> list[tuple[int, int, int, float]]:
         """(seq, length, times, first sent) of retransmitted segments the peer never acknowledged."""

@@ -37,7 +37,8 @@ from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import Alert, RecordBuffer, parse_alert
 
 RECORD_BUDGET = 64 * 1024
-APP_RECORDS = 12
+APP_RECORDS = 8  # encrypted records kept whole; after them only record headers are read
+MAX_RECORDS = 256  # records listed per side (their count goes on)
 NOT_TLS_SAMPLE = 64
 MAX_HISTORY = 64
 
@@ -48,8 +49,9 @@ class TlsRecord(NamedTuple):
     """One record as it crossed the wire: the unit a key-log decrypter works on."""
 
     content_type: int
-    payload: bytes  # the record's fragment (ciphertext once encrypted)
+    payload: bytes  # the record's fragment (ciphertext once encrypted); b"" past the kept ones
     ts: float  # when the segment that completed it was captured
+    length: int  # the fragment's length on the wire
 
 
 class SideAlert(NamedTuple):
@@ -69,6 +71,9 @@ class TlsSide:
         self._conversation = ClientConversation() if role == "server" else None
         self.records: list[TlsRecord] = []
         self._kept = 0
+        self._skipping = False  # past the kept records: headers only (see _skim)
+        self._header = b""
+        self._body_left = 0
         self.app_records = 0
         self.first_ts: float | None = None
         self.first_bytes = b""
@@ -98,6 +103,9 @@ class TlsSide:
 
     # -- input ------------------------------------------------------------------------------------
     def feed(self, data: bytes, ts: float) -> None:
+        if self._skipping:
+            self._skim(data, ts)
+            return
         if self.done:
             return
         if self.first_ts is None:
@@ -126,10 +134,56 @@ class TlsSide:
         if self._records.buffered > RECORD_BUDGET:
             self.done = True
 
+    def partial(self) -> tuple[int, int] | None:
+        """(bytes that arrived, bytes announced) of a record cut off at the end, if the side stopped
+        mid-record: what a flight lost on the path leaves behind."""
+        if self._skipping:
+            if self._body_left and self.records:
+                length = self.records[-1].length
+                return length - self._body_left, length
+            return None
+        head = self._records.peek(5)
+        if len(head) < 5 or self.error or self.not_tls:
+            return None
+        length = int.from_bytes(head[3:5], "big")
+        have = self._records.buffered - 5
+        return (have, length) if have < length else None
+
     def _keep(self, ctype: int, fragment: bytes, ts: float) -> None:
-        if self._kept + len(fragment) <= RECORD_BUDGET:
-            self.records.append(TlsRecord(ctype, fragment, ts))
-            self._kept += len(fragment)
+        kept = fragment if self._kept + len(fragment) <= RECORD_BUDGET else b""
+        self._kept += len(kept)
+        if len(self.records) < MAX_RECORDS:
+            self.records.append(TlsRecord(ctype, kept, ts, len(fragment)))
+
+    def _skim(self, data: bytes, ts: float) -> None:
+        """Encrypted records past the kept ones: only their headers are read, the bodies skipped without a
+        copy, so a long transfer costs a few operations per segment and its alerts still show."""
+        pos, n = 0, len(data)
+        while pos < n:
+            if self._body_left:
+                step = min(self._body_left, n - pos)
+                self._body_left -= step
+                pos += step
+                continue
+            need = 5 - len(self._header)
+            self._header += data[pos : pos + need]
+            pos += need
+            if len(self._header) < 5:
+                return
+            ctype, major, length = self._header[0], self._header[1], int.from_bytes(self._header[3:5], "big")
+            self._header = b""
+            if not 20 <= ctype <= 26 or major != 3:
+                self._skipping, self.done = False, True  # lost the framing: stop reading this side
+                return
+            self._body_left = length
+            if len(self.records) < MAX_RECORDS:
+                self.records.append(TlsRecord(ctype, b"", ts, length))
+            if ctype == ContentType.ALERT:
+                self.alerts.append(SideAlert(ts, None, length))
+                self._note(ts, self.role, f"encrypted alert ({length} bytes)")
+                self._seen("encrypted alert", ts)
+            else:
+                self.app_records += 1
 
     def _record(self, ctype: int, fragment: bytes, ts: float) -> None:
         self._keep(ctype, fragment, ts)
@@ -159,7 +213,10 @@ class TlsSide:
                 self._note(ts, self.role, f"{what} ({len(fragment)}-byte record; encrypted from here on)")
                 self._seen("encrypted records", ts)
             if self.app_records >= APP_RECORDS:
-                self.done = True
+                self.done = self._skipping = True
+                rest = self._records.take_buffered()
+                if rest:
+                    self._skim(rest, ts)
 
     def _alert(self, fragment: bytes, ts: float, clear: bool) -> None:
         if clear and len(fragment) == 2:

@@ -113,7 +113,7 @@ def firewall_drop(facts: Facts) -> Match | None:
 def path_mtu_blackhole(facts: Facts) -> Match | None:
     stall = facts.first(FlightStall)
     if stall is None:
-        return None
+        return _cut_flight(facts)
     if stall.icmp_frag_needed:
         return Match(
             0.3,
@@ -128,6 +128,39 @@ def path_mtu_blackhole(facts: Facts) -> Match | None:
         f"the {stall.sender}'s {stall.segment_size}-byte segments were retransmitted "
         f"{stall.retransmissions} times and never acknowledged, and no ICMP fragmentation-needed came back"
         + ("; smaller segments got through" if stall.smaller_acked else ""),
+    )
+
+
+def _cut_flight(facts: Facts) -> Match | None:
+    """Seen from the client: the server's flight stops inside a record and nothing more comes, with no
+    ICMP: the segments carrying the rest (the full-size ones) were lost on the way."""
+    flow = _flow(facts)
+    if flow is None or flow.outcome is not FlowOutcome.STALLED:
+        return None
+    if flow.lost_server_bytes and not flow.icmp_frag_needed:
+        return Match(
+            0.8,
+            cite(facts, [flow]),
+            f"{flow.lost_server_bytes} bytes of the server's flight never arrived (full-size segments) while "
+            "a smaller segment after them did, and no ICMP fragmentation-needed came back: large packets "
+            "vanish on the path",
+        )
+    if flow.partial_record is None:
+        return None
+    have, need = flow.partial_record
+    wait = f" in {flow.after_ms / 1000:.1f} s" if flow.after_ms else ""
+    if flow.icmp_frag_needed:
+        return Match(
+            0.3,
+            cite(facts, [flow]),
+            f"the server's flight stopped inside a record ({have} of {need} bytes), although ICMP "
+            "fragmentation-needed did come back",
+        )
+    return Match(
+        0.75,
+        cite(facts, [flow]),
+        f"the server's flight stopped inside a {need}-byte record ({have} bytes arrived) and nothing more "
+        f"came{wait}, with no ICMP fragmentation-needed: its full-size segments were lost on the path",
     )
 
 
