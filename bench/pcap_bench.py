@@ -1,6 +1,6 @@
 """Benchmark of ``tlsdoctor pcap`` on large generated captures, as ratios measured in one run.
 
-    .venv/bin/python bench/pcap_bench.py [--sizes 100,1000] [--tshark-size 500] [--dir /tmp/pcapbench] [--keep]
+    .venv/bin/python bench/pcap_bench.py [--sizes 100,1000] [--tshark-size 500] [--dir D] [--keep]
 
 1. Writes captures of the given sizes (MB) synthetically (tlsdoctor.testing.pcapgen around the recorded
    handshakes of tests/golden/pcap): thousands of TLS flows, 64 open at a time, most completing and then
@@ -38,7 +38,9 @@ def _conversation(name: str) -> list[tuple[str, bytes]]:
     return list(tls_payloads(str(GOLDEN / f"{name}.pcap")))
 
 
-def _flow(kind: str, i: int, start: float, templates: dict[str, list[tuple[str, bytes]]], bulk: bytes) -> Flow:
+def _flow(
+    kind: str, i: int, start: float, templates: dict[str, list[tuple[str, bytes]]], bulk: bytes
+) -> Flow:
     client = bytes([10, 1, (i >> 8) & 0xFF, i & 0xFF])
     flow = Flow(client, bytes([198, 18, 0, 10]), 20000 + i % 40000, 443, start=start, server_ttl=57)
     flow.handshake()
@@ -131,7 +133,8 @@ def micro(path: Path, limit: int = 200_000) -> dict[str, float]:
         eth = dpkt.ethernet.Ethernet(buf)
         ip = eth.data
         tcp = ip.data
-        (ip.src, ip.dst, ip.ttl, tcp.sport, tcp.dport, tcp.seq, tcp.flags, tcp.data)
+        fields = (ip.src, ip.dst, ip.ttl, tcp.sport, tcp.dport, tcp.seq, tcp.flags, tcp.data)
+        del fields
     dpkt_ns = (time.perf_counter() - start) / len(frames) * 1e9
     start = time.perf_counter()
     for buf in frames:
@@ -179,21 +182,24 @@ def main() -> None:
         rows.append(row)
         if not args.keep:
             os.unlink(path)
-    print("| file MB | flows | cat s (MB/s) | tlsdoctor pcap s (MB/s) | first flow s | peak RSS MB | tshark s | "
-          "tshark RSS MB | tshark / pcap |")  # fmt: skip
+    print(
+        "| file MB | flows | cat s (MB/s) | tlsdoctor pcap s (MB/s) | first flow s | peak RSS MB | "
+        "tshark s | tshark RSS MB | tshark / pcap |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ts = f"{r['tshark_s']:.1f}" if r["tshark_s"] else "-"
         ratio = f"{r['tshark_s'] / r['pcap_s']:.2f}x" if r["tshark_s"] else "-"
         print(
             f"| {r['MB']:.0f} | {r['flows']} | {r['cat_s']:.2f} ({r['MB'] / r['cat_s']:.0f}) | "
-            f"{r['pcap_s']:.1f} ({r['MB'] / r['pcap_s']:.0f}) | {r['first_s'] or 0:.2f} | {r['rss']} | {ts} | "
-            f"{r['tshark_rss'] or '-'} | {ratio} |"
+            f"{r['pcap_s']:.1f} ({r['MB'] / r['pcap_s']:.0f}) | {r['first_s'] or 0:.2f} | {r['rss']} | "
+            f"{ts} | {r['tshark_rss'] or '-'} | {ratio} |"
         )
     m = micro_row
     print(
-        f"\nper frame: dpkt Ethernet/IP/TCP decode {m['dpkt_decode']:.0f} ns vs unpack_from {m['decode']:.0f} ns "
-        f"({m['dpkt_decode'] / m['decode']:.1f}x); dpkt.pcap.Reader {m['dpkt_read']:.0f} ns vs "
+        f"\nper frame: dpkt Ethernet/IP/TCP decode {m['dpkt_decode']:.0f} ns vs unpack_from "
+        f"{m['decode']:.0f} ns ({m['dpkt_decode'] / m['decode']:.1f}x); "
+        f"dpkt.pcap.Reader {m['dpkt_read']:.0f} ns vs "
         f"pcap/reader.py {m['read']:.0f} ns ({m['dpkt_read'] / m['read']:.1f}x)"
     )
 

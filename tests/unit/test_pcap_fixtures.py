@@ -34,6 +34,14 @@ FIXTURES: dict[str, tuple[str, str, int]] = {
     "client-cert-required-tls12": ("server-alert", "client-cert-required", 1),
     "client-cert-required-tls13": ("server-alert", "client-cert-required", 1),
     "sni-required": ("server-alert", "sni-required", 1),
+    # the netns lab (make_lab_captures.py): curl through a fault in the middlebox, captured at the client
+    "lab-healthy": ("completed", "healthy", 0),
+    "lab-narrow-link": ("completed", "healthy", 0),
+    "lab-inject-reset": ("reset", "firewall-reset", 1),
+    "lab-drop-hello": ("no-answer", "firewall-drop", 1),
+    "lab-mtu-blackhole": ("stalled", "path-mtu-blackhole", 1),
+    "lab-host-unreachable": ("unreachable", "host-unreachable", 1),
+    "lab-tcp-timeout": ("syn-timeout", "tcp-timeout", 1),
 }
 
 
@@ -63,6 +71,18 @@ def test_injected_reset_is_told_by_its_ttl() -> None:
     assert "TTL 250" in top["summary"] and "64" in top["summary"]
     rst = [e for e in flow["events"] if e["what"].startswith("RST")]
     assert rst and rst[0]["from"] == "server" and "unlike the server's other packets (64)" in rst[0]["what"]
+
+
+def test_lab_reset_forged_one_hop_away() -> None:
+    """mid forges the RST with its own TTL 64; nginx's packets cross mid and arrive with 63."""
+    flow = run_pcap(GOLDEN / "lab-inject-reset.pcap").extra["flows"][0]
+    assert "TTL 64" in flow["causes"][0]["summary"] and "TTL 63" in flow["causes"][0]["summary"]
+
+
+def test_lab_black_hole_is_the_hole_in_the_server_flight() -> None:
+    flow = run_pcap(GOLDEN / "lab-mtu-blackhole.pcap").extra["flows"][0]
+    assert "never arrived" in flow["causes"][0]["summary"]
+    assert any("after a hole of" in e["what"] for e in flow["events"])
 
 
 def test_timeline_of_a_healthy_tls13_handshake() -> None:

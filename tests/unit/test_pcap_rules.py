@@ -191,3 +191,23 @@ def test_engine_weighs_a_reading_into_its_rule() -> None:
     assert top.id == "firewall-reset" and top.confidence == 0.92
     assert "TTL 250" in top.summary and "forged" in top.summary
     assert any(e.check.startswith("handshake") for e in top.evidence)
+
+
+def test_a_healthy_shape_reuses_the_engines_verdict() -> None:
+    """The second flow of a shape already judged healthy gets the same verdict and cause as the engine
+    gives it directly (analyse._HEALTHY_SHAPES)."""
+    from pathlib import Path
+
+    from tlsdoctor.inference.engine import diagnose
+    from tlsdoctor.pcap import analyse
+    from tlsdoctor.pcap.reader import Capture
+
+    golden = Path(__file__).parent.parent / "golden" / "pcap"
+    with Capture(golden / "healthy-tls12.pcap") as capture:
+        first = next(iter(analyse.analyse_flows(capture, analyse.Totals())))
+    assert analyse._shape(list(first.check.observations)) in analyse._HEALTHY_SHAPES
+    with Capture(golden / "healthy-tls12.pcap") as capture:
+        again = next(iter(analyse.analyse_flows(capture, analyse.Totals())))
+    verdict, causes = diagnose([again.check])
+    assert again.verdict is verdict and [c.id for c in again.causes] == [c.id for c in causes] == ["healthy"]
+    assert again.causes[0].evidence == causes[0].evidence

@@ -88,10 +88,10 @@ async def run_all(
 
 def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = False) -> int:
     """Run the demo; exit status 0 only when every diagnosis names the expected cause."""
-    unknown = [n for n in only if n not in DEMO]
+    unknown = [n for n in only if n not in DEMO and n != "pcap"]
     if unknown:
-        raise UsageError(f"unknown demo endpoint {unknown[0]!r}; choose from: {', '.join(DEMO)}")
-    names = list(only) or list(DEMO)
+        raise UsageError(f"unknown demo endpoint {unknown[0]!r}; choose from: {', '.join(DEMO)}, pcap")
+    names = [n for n in only if n != "pcap"] if only else list(DEMO)
     start = time.monotonic()
     rows = asyncio.run(run_all(names, timeout))
     total = time.monotonic() - start
@@ -108,6 +108,11 @@ def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = Fal
                 elapsed,
             )
         )
+    if not only or "pcap" in only:  # the same endpoints, recorded: `tlsdoctor pcap` on the shipped capture
+        from tlsdoctor.commands.demo_pcap import pcap_rows
+
+        shown.extend(pcap_rows())
+        total = time.monotonic() - start
     return show(shown, "tlsdoctor demo: built-in broken endpoints on 127.0.0.1", total, as_json)
 
 

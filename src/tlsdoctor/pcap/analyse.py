@@ -84,7 +84,13 @@ def diagnose_flow(flow: Flow, decrypt: Decrypter | None = None) -> FlowReport:
         Status.PASS if result is FlowOutcome.COMPLETED else Status.FAIL if result in FAILED else Status.WARN
     )
     check = CheckResult(id=CHECK_ID, status=status, summary=summary.describe(), observations=tuple(found))
-    verdict, causes = diagnose([check])
+    shape = _shape(found) if result is FlowOutcome.COMPLETED else None
+    if shape is not None and shape in _HEALTHY_SHAPES:
+        verdict, causes = Verdict.HEALTHY, [healthy_cause([check])]
+    else:
+        verdict, causes = diagnose([check])
+        if shape is not None and verdict is Verdict.HEALTHY and len(_HEALTHY_SHAPES) < MAX_SHAPES:
+            _HEALTHY_SHAPES.add(shape)
     if result is FlowOutcome.COMPLETED and verdict is Verdict.INCONCLUSIVE:
         verdict = Verdict.HEALTHY  # weak candidates on a completed handshake are notes, not a doubt
     return FlowReport(

@@ -27,10 +27,10 @@ HERE = Path(__file__).parent
 
 
 @contextlib.contextmanager
-def tcpdump(path: Path, port: int, interface: str = "lo") -> Iterator[None]:
+def tcpdump(path: Path, port: int, interface: str = "lo", bpf: str = "") -> Iterator[None]:
     """tcpdump writing ``path`` for one port; returns once it listens, stops (SIGTERM) after the block."""
     proc = subprocess.Popen(
-        ["tcpdump", "-i", interface, "-U", "-n", "-s", "0", "-w", str(path), f"tcp port {port}"],
+        ["tcpdump", "-i", interface, "-U", "-n", "-s", "0", "-w", str(path), bpf or f"tcp port {port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -46,7 +46,9 @@ def tcpdump(path: Path, port: int, interface: str = "lo") -> Iterator[None]:
         time.sleep(0.5)
     finally:
         proc.terminate()
-        proc.wait(5)
+        _, err = proc.communicate(timeout=5)
+        if "dropped by kernel" in err and " 0 packets dropped by kernel" not in err:
+            print(f"tcpdump: {err.strip()}", file=sys.stderr)
 
 
 def tls_client(
@@ -115,7 +117,46 @@ def record(name: str) -> Path:
     return path
 
 
+# The capture `tlsdoctor demo` analyses (shipped in the package): one connection to each of these demo
+# endpoints, one after the other, in one file; demo.json says which server port was which endpoint.
+DEMO_CAPTURE = (
+    "healthy-tls13", "reset-after-hello", "close-after-hello", "silent", "plain-http", "expired-tls12",
+    "wrong-host-tls12", "self-signed-tls12", "missing-intermediate-tls12", "tls10-only", "no-common-cipher",
+    "client-cert-required-tls12", "sni-required",
+)  # fmt: skip
+DEMO_DIR = HERE.parents[2] / "src" / "tlsdoctor" / "testing" / "captures"
+
+
+def record_demo() -> Path:
+    """The demo's capture: tcpdump on every port at once while each endpoint gets one connection."""
+    import json
+
+    from tlsdoctor.testing.endpoints import ENDPOINTS
+
+    DEMO_DIR.mkdir(exist_ok=True)
+    servers = {name: start_endpoint(CAPTURES[name][0]) for name in DEMO_CAPTURE}
+    path = DEMO_DIR / "demo.pcap"
+    try:
+        ports = " or ".join(f"tcp port {s.port}" for s in servers.values())
+        with tcpdump(path, 0, bpf=ports):
+            for name, server in servers.items():
+                CAPTURES[name][1](server)
+    finally:
+        for server in servers.values():
+            server.stop()
+    flows = [
+        {"port": s.port, "endpoint": CAPTURES[n][0], "expected": ENDPOINTS[CAPTURES[n][0]].expected}
+        for n, s in servers.items()
+    ]
+    (DEMO_DIR / "demo.json").write_text(json.dumps({"flows": flows}, indent=1) + "\n")
+    return path
+
+
 def main(names: list[str]) -> None:
+    if names == ["demo"]:
+        path = record_demo()
+        print(f"{path}: {path.stat().st_size} bytes")
+        return
     for name in names or list(CAPTURES):
         path = record(name)
         print(f"{path.name}: {path.stat().st_size} bytes")
