@@ -49,7 +49,7 @@ class TlsRecord(NamedTuple):
     """One record as it crossed the wire: the unit a key-log decrypter works on."""
 
     content_type: int
-    payload: bytes  # the record's fragment (ciphertext once encrypted); b"" past the kept ones
+    payload: bytes  # the record's fragment (ciphertext once encrypted)
     ts: float  # when the segment that completed it was captured
     length: int  # the fragment's length on the wire
 
@@ -74,6 +74,8 @@ class TlsSide:
         self._skipping = False  # past the kept records: headers only (see _skim)
         self._header = b""
         self._body_left = 0
+        self._last_length = 0
+        self.skipped_records = 0  # records read past the kept ones (headers only)
         self.app_records = 0
         self.first_ts: float | None = None
         self.first_bytes = b""
@@ -138,9 +140,8 @@ class TlsSide:
         """(bytes that arrived, bytes announced) of a record cut off at the end, if the side stopped
         mid-record: what a flight lost on the path leaves behind."""
         if self._skipping:
-            if self._body_left and self.records:
-                length = self.records[-1].length
-                return length - self._body_left, length
+            if self._body_left:
+                return self._last_length - self._body_left, self._last_length
             return None
         head = self._records.peek(5)
         if len(head) < 5 or self.error or self.not_tls:
@@ -150,10 +151,13 @@ class TlsSide:
         return (have, length) if have < length else None
 
     def _keep(self, ctype: int, fragment: bytes, ts: float) -> None:
-        kept = fragment if self._kept + len(fragment) <= RECORD_BUDGET else b""
-        self._kept += len(kept)
-        if len(self.records) < MAX_RECORDS:
-            self.records.append(TlsRecord(ctype, kept, ts, len(fragment)))
+        """Keep a record whole (a key-log decrypter needs its bytes) while within the budget; past it
+        the record is only counted."""
+        if self._kept + len(fragment) <= RECORD_BUDGET and len(self.records) < MAX_RECORDS:
+            self.records.append(TlsRecord(ctype, fragment, ts, len(fragment)))
+            self._kept += len(fragment)
+        else:
+            self.skipped_records += 1
 
     def _skim(self, data: bytes, ts: float) -> None:
         """Encrypted records past the kept ones: only their headers are read, the bodies skipped without a
@@ -176,8 +180,8 @@ class TlsSide:
                 self._skipping, self.done = False, True  # lost the framing: stop reading this side
                 return
             self._body_left = length
-            if len(self.records) < MAX_RECORDS:
-                self.records.append(TlsRecord(ctype, b"", ts, length))
+            self.skipped_records += 1
+            self._last_length = length
             if ctype == ContentType.ALERT:
                 self.alerts.append(SideAlert(ts, None, length))
                 self._note(ts, self.role, f"encrypted alert ({length} bytes)")
