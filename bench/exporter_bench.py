@@ -287,7 +287,8 @@ def main() -> None:
                 silent[0],
             ]
             lines = [healthy] * (opts.batch - broken)
-            lines += [f"127.0.0.1:{faults[i % len(faults)].port}" for i in range(broken)]
+            for i in range(broken):  # every tenth line a broken one, as in a real inventory
+                lines.insert(i * 10, f"127.0.0.1:{faults[i % len(faults)].port}")
             listing = work / "targets.txt"
             listing.write_text("\n".join(lines) + "\n")
             start = time.monotonic()

@@ -40,11 +40,14 @@ MIN_STEP_S = 0.2  # below this a per-step timeout measures our scheduling, not t
 HEAD_START_FRACTION = 0.4
 HEAD_START_MIN_S = 0.2
 HEAD_START_MAX_S = 1.0
-# Full playbooks at once in one process. Each builds a dozen ClientHellos and runs variants on the one
-# event loop: ten at once stall it for tenths of a second, which the runner rightly calls doubtful
-# (runner.watching) and the answers turn inconclusive. Four keep the loop responsive on two cores;
-# the fast paths, one handshake each, are not limited.
+# Full playbooks starting at once in one process. A playbook's first half second builds a dozen
+# ClientHellos and runs the variants on the one event loop: ten starting together stall it for tenths
+# of a second, which the runner rightly calls doubtful (runner.watching), and the answers turn
+# inconclusive. After that burst a playbook mostly waits (a silent endpoint: its timeouts), so the slot
+# is held for BURST_S only: four bursts at once keep the loop responsive on two cores, and any number
+# of playbooks may wait. The fast paths, one handshake each, are not limited.
 FULL_AT_ONCE = 4
+BURST_S = 0.5
 OPTIONS_CACHE = 4096  # (target, module) -> validated Options; a --ca-file is read once, not per probe
 PARTIAL_NOTE = "the scrape's deadline came first: the diagnosis was still running; this is what it had"
 
@@ -105,6 +108,7 @@ class Flight:
     full: _Collector = dataclasses.field(default_factory=_Collector)
     result: asyncio.Future[ProbeResult] | None = None
     ended: float | None = None  # monotonic time the diagnosis ended
+    task: asyncio.Task[None] | None = None
     id: str = ""
 
     def partial(self, target: str, module: str) -> ProbeResult:
@@ -225,7 +229,11 @@ class Prober:
             async with asyncio.timeout(max(0.0, remaining)):
                 result = await asyncio.shield(flight.result)
         except TimeoutError:
-            return flight.partial(target, module)
+            partial = flight.partial(target, module)
+            if self._flights.get(key) is not flight and flight.task is not None:
+                flight.task.cancel()  # nobody can share it: finishing it would only load the exporter
+                self._keep(partial)  # the page shows what was answered
+            return partial
         if shared:
             result = dataclasses.replace(result, shared=True, duration_s=time.monotonic() - start)
         return result
@@ -237,7 +245,7 @@ class Prober:
         if self.share_window > 0:
             self._flights[key] = flight
         self._running += 1
-        task = asyncio.create_task(self._fly(flight))
+        task = flight.task = asyncio.create_task(self._fly(flight))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return flight
@@ -246,7 +254,7 @@ class Prober:
         assert flight.result is not None
         try:
             result = await self._diagnose(flight)
-        except asyncio.CancelledError:  # the exporter is stopping
+        except asyncio.CancelledError:  # the exporter is stopping, or nobody can use the answer any more
             flight.result.cancel()
             self._land(flight)
             raise
@@ -371,12 +379,21 @@ async def _full_path(
     """The whole diagnose playbook, its per-step timeouts cut to what is left of ``budget``."""
     from tlsdoctor.commands.diagnose import diagnose
 
-    async with slots or contextlib.nullcontext():
-        full_options = options
-        if budget is not None:
-            left = budget - (time.monotonic() - start)
-            full_options = dataclasses.replace(options, timeout=step_timeout(options.timeout, left))
-        return await diagnose(Context(options=full_options, observer=observer))
+    task: asyncio.Task[Report] | None = None
+    try:
+        async with slots or contextlib.nullcontext():
+            full_options = options
+            if budget is not None:
+                left = budget - (time.monotonic() - start)
+                full_options = dataclasses.replace(options, timeout=step_timeout(options.timeout, left))
+            task = asyncio.create_task(diagnose(Context(options=full_options, observer=observer)))
+            await asyncio.wait({task}, timeout=BURST_S)  # the slot is for the busy start only
+        return await task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 def wants_playbook(options: Options) -> bool:
