@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -219,9 +220,24 @@ def test_prometheus_scrapes_causes_and_fires_alerts(
         stop(blackbox)
 
 
+def ready(base: str, deadline: float) -> None:
+    """Prometheus listens before its storage is ready (its API answers 503 until then): wait for /-/ready."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/-/ready", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("prometheus was not ready")
+        time.sleep(0.2)
+
+
 def converged(base: str, targets: dict[str, str]) -> None:
     """Wait (bounded) until Prometheus holds every expected cause and alert; fail with what it held."""
     deadline = time.monotonic() + CONVERGE_S
+    ready(base, deadline)
     by_target = {
         (("tlsdoctor-proxy" if n == "proxy-refused" else "tlsdoctor"), t): n for n, t in targets.items()
     }
