@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -209,3 +210,26 @@ def test_nginx_with_a_1024_bit_dh_group_loses_the_openssl3_clients(
     for name, (ok, _version, _suite) in real.items():
         assert (sim[name]["failure"] is None) == ok, (name, sim[name], ok)
     assert "1024 bits" in sim["python-openssl3"]["failure"]
+
+
+@needs_openssl
+def test_diagnose_client_judges_the_chain_by_that_clients_trust_store(certs: Certs) -> None:
+    """Our client trusts the test CA (SSL_CERT_FILE names it, as a system store would); Java's cacerts
+    does not have it, so Java would fail with an unknown CA: client-ca-store, naming Java's store.
+    Python's client uses the same store as ours and connects."""
+    if not any(Path(p).exists() for p in ("/usr/lib/jvm", "/etc/ssl/certs/java/cacerts")):
+        pytest.skip("no Java cacerts on this machine")
+    (cert, key), ca = certs.files["RSA"], certs.ca_file
+    env = {**os.environ, "SSL_CERT_FILE": str(ca)}
+    common = ["--connect-to", "127.0.0.1", "--json", "--timeout", "3", "--no-proxy"]
+    with s_server(cert, key, []) as port:
+        argv = [sys.executable, "-m", "tlsdoctor", "diagnose", f"localhost:{port}", *common, "--client"]
+        java = subprocess.run([*argv, "java25"], capture_output=True, text=True, timeout=60, env=env)
+        python = subprocess.run(
+            [*argv, "python-openssl3"], capture_output=True, text=True, timeout=60, env=env
+        )
+    assert python.returncode == 0, python.stdout + python.stderr
+    assert java.returncode == 1, java.stdout + java.stderr
+    top = json.loads(java.stdout)["causes"][0]
+    assert top["id"] == "client-ca-store"
+    assert "Java's cacerts" in top["summary"]

@@ -193,6 +193,7 @@ def _facts(sim: ClientSimulation) -> Facts:
         ("protocol", CauseId.PROTOCOL_MISMATCH),
         ("cipher", CauseId.CIPHER_MISMATCH),
         ("policy", CauseId.CLIENT_TLS_POLICY),
+        ("trust", CauseId.CLIENT_CA_STORE),
     ],
 )
 def test_each_failure_kind_names_its_cause_and_a_connecting_client_names_none(

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from cryptography import x509
 
+from tlsdoctor.certs.analysis import validation
+from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
+from tlsdoctor.certs.trust import load_ca_file
 from tlsdoctor.checks.connect import Route, open_stream
-from tlsdoctor.clientsim.judge import ServerSupport, judge, version_name
+from tlsdoctor.clientsim.judge import ServerSupport, judge, untrusted, version_name
 from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
 from tlsdoctor.context import Context
+from tlsdoctor.errors import InputError
+from tlsdoctor.host.trust import certifi_path
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.stream import Stream
+from tlsdoctor.observations.cert import ChainValidation
 from tlsdoctor.observations.clientsim import ClientSimulation
 from tlsdoctor.scan.offers import Offer, build, suites_for
 from tlsdoctor.scan.probe import Opener, ProbeResult, run_probe
@@ -40,10 +49,18 @@ ASKABLE = frozenset(
 )
 
 
+# The chain the default handshake was sent, and whether our own client accepted it (None: no chain).
+ChainSource = Callable[[], Awaitable[tuple[tuple[bytes, ...], bool] | None]]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientProfileCheck:
+    """``chain``: the default handshake's chain, for a TLS 1.3 answer (its certificate travels
+    encrypted, so the profile's own probe cannot see it) and for judging the client's trust store."""
+
     route: Route
     client: str
+    chain: ChainSource | None = None
     id: str = "client.profile"
     layer: str = "tls"
 
@@ -66,7 +83,9 @@ class ClientProfileCheck:
         support = None
         if not result.answered and result.end in REFUSED_ENDS:
             support = await _versions_accepted(opener, profile, ctx.servername, timeout)
-        leaf = _leaf(result.certificates)
+        seen = await self.chain() if self.chain is not None else None
+        chain = result.certificates or (seen[0] if seen else ())
+        leaf = _leaf(chain)
         outcome = judge(
             profile,
             end=result.end,
@@ -78,6 +97,13 @@ class ClientProfileCheck:
             support=support,
             detail=result.detail,
         )
+        store = ""
+        if outcome.connects and chain and seen is not None and seen[1]:
+            # Our own client accepted the chain: does this client's store? (When ours refused it too,
+            # the certificate check says why, for every client alike.)
+            store, verdict = await _judge_trust(ctx, profile, chain)
+            if verdict is not None and not verdict.valid:
+                outcome = untrusted(outcome, store, verdict.error or "no path to an anchor")
         chosen = outcome.negotiated
         sim = ClientSimulation(
             client=profile.name,
@@ -89,6 +115,7 @@ class ClientProfileCheck:
             failure=outcome.failure,
             failure_kind=outcome.kind.value if outcome.kind is not None else "",
             offered_versions=tuple(version_name(v) for v in profile.versions),
+            trust_store=store,
         )
         return CheckResult(
             id=self.id,
@@ -116,6 +143,53 @@ async def _versions_accepted(
     answered = (*REFUSED_ENDS, "hello", "hrr", "sslv2")  # silence leaves a version unknown
     asked = frozenset(int(v) for v, r in zip(versions, results, strict=True) if r.end in answered)
     return ServerSupport(versions=accepted, asked=asked)
+
+
+async def _judge_trust(
+    ctx: Context, profile: ClientProfile, chain: tuple[bytes, ...]
+) -> tuple[str, ChainValidation | None]:
+    """The chain against the client's own trust store (--ca-file stands for every client's, when
+    given: the user says their clients carry that CA)."""
+    if ctx.options.ca_file is not None:
+        path: str | None = str(ctx.options.ca_file)
+        label = f"--ca-file {path}"
+    elif profile.trust == "java":
+        store = await asyncio.to_thread(_java_store)
+        if store is None or store.problem:
+            return "Java's cacerts", None
+        return await _validate(ctx, chain, f"Java's cacerts, {store.label}", store.certificates)
+    elif profile.trust == "node":
+        roots = await node_roots()
+        if roots is None or roots.problem:
+            return "Node.js's bundled roots", None
+        return await _validate(ctx, chain, "Node.js's bundled roots", roots.certificates)
+    elif profile.trust == "mozilla" and certifi_path() is not None:
+        path = certifi_path()
+        label = f"Mozilla's roots (certifi, {path})"
+    else:
+        path = ssl.get_default_verify_paths().cafile
+        label = f"this machine's store standing in for the client's own ({path})"
+    if path is None:
+        return label, None
+    try:
+        anchors = await asyncio.to_thread(load_ca_file, Path(path))
+    except InputError:
+        return label, None
+    return await _validate(ctx, chain, label, anchors.certificates)
+
+
+def _java_store() -> RuntimeStore | None:
+    path = java_cacerts_path()
+    return load_java_store(path) if path else None
+
+
+async def _validate(
+    ctx: Context, chain: tuple[bytes, ...], label: str, anchors: tuple[x509.Certificate, ...]
+) -> tuple[str, ChainValidation | None]:
+    verdict = await asyncio.to_thread(
+        validation, chain, ctx.verify_name, anchors, ctx.clock.now(), store=label
+    )
+    return label, verdict
 
 
 def _accepts(version: ProtocolVersion, result: ProbeResult) -> bool:

@@ -56,6 +56,7 @@ class Failure(enum.Enum):
     NO_COMMON_VERSION = "protocol"  # -> protocol-mismatch
     NO_COMMON_CIPHER = "cipher"  # no suite, group or signature scheme in common -> cipher-mismatch
     POLICY = "policy"  # the server answered, the client's own limits refuse it -> client-tls-policy
+    TRUST = "trust"  # the client's own trust store lacks the chain's root -> client-ca-store
     REFUSED = "refused"  # another fatal alert
     TRANSPORT = "transport"  # closed, reset, silent, not TLS: not a question of the hello's content
 
@@ -149,6 +150,13 @@ def judge(
             )
     refused = _policy(profile, key_exchange, leaf)
     return out(negotiated, refused, Failure.POLICY if refused else None)
+
+
+def untrusted(outcome: Outcome, store: str, error: str) -> Outcome:
+    """``outcome`` for a client whose trust store refuses the chain the server sent."""
+    return dataclasses.replace(
+        outcome, failure=f"its trust store ({store}) does not accept the chain: {error}", kind=Failure.TRUST
+    )
 
 
 def _group(hello: ServerHello, ske: ServerKeyExchange | None) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 
 from tlsdoctor import runner
@@ -162,7 +163,9 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
     if ctx.options.client is not None:  # --client: the named client's own hello, alongside the default
         from tlsdoctor.checks.client_profile import ClientProfileCheck
 
-        client_task = asyncio.create_task(runner.run_one(ClientProfileCheck(route, ctx.options.client), ctx))
+        chain = functools.partial(served_chain, default_task)
+        check = ClientProfileCheck(route, ctx.options.client, chain=chain)
+        client_task = asyncio.create_task(runner.run_one(check, ctx))
     size_task = asyncio.create_task(runner.run_one(size_check, ctx))
     # Started alongside, like the variants, so a silent endpoint still costs one timeout here.
     mss_task = asyncio.create_task(runner.run_one(MssCheck(route), ctx)) if route.proxy is None else None
@@ -255,6 +258,16 @@ async def converse(ctx: Context, route: Route, results: list[CheckResult]) -> No
         results.append(await client_task)
     if idle_task is not None:
         results.append(await idle_task)
+
+
+async def served_chain(default: asyncio.Task[CheckResult]) -> tuple[tuple[bytes, ...], bool] | None:
+    """The chain the default handshake was sent, and whether our own client accepted it."""
+    result = await asyncio.shield(default)
+    chain = next((o.chain for o in result.observations if isinstance(o, PeerChain)), None)
+    ok = any(
+        isinstance(o, HandshakeAttempt) and o.outcome is HandshakeOutcome.OK for o in result.observations
+    )
+    return (chain, ok) if chain else None
 
 
 def finished(task: asyncio.Task[CheckResult]) -> list[CheckResult]:

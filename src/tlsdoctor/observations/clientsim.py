@@ -12,7 +12,7 @@ from tlsdoctor.observations.base import Observation
 class ClientSimulation(Observation):
     """The profile's hello, sent as recorded (our SNI), and the outcome judged by its own policy.
 
-    ``failure_kind`` is ``protocol``, ``cipher``, ``policy``, ``refused`` or ``transport``
+    ``failure_kind`` is ``protocol``, ``cipher``, ``policy``, ``trust``, ``refused`` or ``transport``
     (clientsim.judge.Failure), empty when the client would connect. ``version``/``cipher_suite``/
     ``group`` are what the server chose, also when the client would then refuse it.
     """
@@ -28,6 +28,7 @@ class ClientSimulation(Observation):
     failure: str | None
     failure_kind: str
     offered_versions: tuple[str, ...]
+    trust_store: str = ""  # the store the chain was judged against ("" when not judged)
 
     @property
     def connects(self) -> bool:

@@ -398,4 +398,14 @@ CERT_CHAIN_INCOMPLETE = Rule(CauseId.CERT_CHAIN_INCOMPLETE, cert_chain_incomplet
 CERT_REVOKED = Rule(CauseId.CERT_REVOKED, cert_revoked)
 CERT_WEAK = Rule(CauseId.CERT_WEAK, cert_weak)
 TLS_INTERCEPTION = Rule(CauseId.TLS_INTERCEPTION, tls_interception)
-CLIENT_CA_STORE = Rule(CauseId.CLIENT_CA_STORE, client_ca_store)
+
+
+def client_or_profile_ca_store(facts: Facts) -> Match | None:
+    """This client's store, or a known client's (``diagnose --client``: rules/clientsim.py)."""
+    from tlsdoctor.inference.rules.clientsim import simulated
+    from tlsdoctor.inference.rules.matrix import best
+
+    return best(client_ca_store(facts), simulated(facts, CauseId.CLIENT_CA_STORE))
+
+
+CLIENT_CA_STORE = Rule(CauseId.CLIENT_CA_STORE, client_or_profile_ca_store)

@@ -18,6 +18,7 @@ CAUSE_OF_FAILURE: dict[str, CauseId] = {
     "protocol": CauseId.PROTOCOL_MISMATCH,
     "cipher": CauseId.CIPHER_MISMATCH,
     "policy": CauseId.CLIENT_TLS_POLICY,
+    "trust": CauseId.CLIENT_CA_STORE,
 }
 CONFIDENCE = 0.9  # the client's own hello and limits: as direct as a diagnosis gets without the client
 
