@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--client",
         metavar="NAME",
-        help="judge the endpoint by a known client's own hello, trust store and limits (e.g. java8, android7, "
-        "python-openssl3; `scan` lists them all)",
+        help="judge the endpoint by a known client's own hello, trust store and limits "
+        "(e.g. java8, android7, python-openssl3; `scan` lists them all)",
     )
     d.add_argument(
         "--starttls",
