@@ -34,6 +34,7 @@ FLAWED: dict[str, Flaws] = {
     "renegotiation-client-initiated": Flaws(renegotiation=True),
     "crime-compression": Flaws(compression=True),
     "poodle-ssl3": Flaws(versions=(V.SSL3, V.TLS1_2), suites=(0xC02F, 0x002F)),
+    "tls-poodle": Flaws(suites=(0xC02F, 0xC013), tls_poodle=True),  # reported as poodle-ssl3
     "sweet32": Flaws(suites=(0xC02F, 0x000A)),
     "freak": Flaws(versions=(V.TLS1_0, V.TLS1_2), suites=(0xC02F, 0x0003)),
     "logjam": Flaws(versions=(V.TLS1_0, V.TLS1_2), suites=(0xC02F, 0x0014)),
@@ -66,11 +67,19 @@ def crafted(flaws: Flaws) -> dict[str, dict[str, Any]]:
     return verdicts(report)
 
 
-@pytest.mark.parametrize("vid", sorted(FLAWED))
-def test_each_probe_fires_on_its_flaw(vid: str) -> None:
-    found = crafted(FLAWED[vid])
+@pytest.mark.parametrize("flaw", sorted(FLAWED))
+def test_each_probe_fires_on_its_flaw(flaw: str) -> None:
+    vid = "poodle-ssl3" if flaw == "tls-poodle" else flaw
+    found = crafted(FLAWED[flaw])
     assert found[vid]["vulnerable"] is True, found[vid]
     assert found[vid]["severity"] != "info"
+    if flaw == "tls-poodle":
+        assert "CVE-2014-8730" in found[vid]["evidence"] and "SSL 3.0 is off" in found[vid]["evidence"]
+
+
+def test_tls_poodle_near_miss_cbc_padding_checked() -> None:
+    found = crafted(Flaws(suites=(0xC02F, 0xC013)))["poodle-ssl3"]
+    assert found["vulnerable"] is False and "bad_record_mac" in found["evidence"]
 
 
 def test_the_same_server_without_flaws_is_clean() -> None:
@@ -128,6 +137,7 @@ def test_patched_nginx_with_rsa_and_dhe_suites_has_no_findings(certs: Certs, tmp
         found = verdicts(scan(port, certs.ca_file))
     _no_findings(found, cbc=True)
     assert "same answer" in found["robot"]["evidence"]  # RSA key transport was on: five real queries
+    assert "bad_record_mac" in found["poodle-ssl3"]["evidence"]  # CBC on: its padding really checked
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")

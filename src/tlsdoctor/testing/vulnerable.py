@@ -15,6 +15,7 @@ What each flaw does, after its write-up:
 - insecure_renegotiation: no renegotiation_info in the ServerHello (RFC 5746 unknown).
 - compression: DEFLATE chosen when offered (CRIME). sslv2: an SSLv2 SERVER-HELLO (DROWN).
 - ignore_fallback / no sentinel: TLS_FALLBACK_SCSV is ignored (RFC 7507).
+- tls_poodle (CVE-2014-8730, F5/A10): CBC padding bytes are not checked, only their length.
 The rest (SSLv3 CBC, export RSA and DH, 3DES, RC4, TLS 1.0 CBC, small DH primes) is a matter of
 ``versions``, ``suites`` and ``dh_prime``. With no flaw set the same server behaves as a patched
 one, which is the near miss every probe is tested against.
@@ -54,6 +55,7 @@ from tlsdoctor.wire.writer import Writer
 V = ProtocolVersion
 MEMORY = b"-----BEGIN RSA PRIVATE KEY----- server memory "  # what the leaks "leak"
 MAX_RECORDS = 64  # records read from one client
+HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -70,6 +72,7 @@ class Flaws:
     compression: bool = False
     sslv2: bool = False
     ignore_fallback: bool = False
+    tls_poodle: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -293,12 +296,13 @@ class VulnerableServer(FaultServer):
     def _finish(self, c: _Conn, cke: bytes) -> None:
         """The ECDHE handshake to its end (RFC 5246 §7.3), then what the client asks inside it."""
         assert c.ecdh is not None
-        info = tls12.SUITES[c.suite]
+        info = tls12.ALL_SUITES[c.suite]
         point = cke[5 : 5 + cke[4]]
         c.transcript += cke
         # No extended_master_secret in our ServerHello, so the RFC 5246 master secret (RFC 7627 §5.2).
         master = tls12.master_secret(info, c.ecdh.agree(point), c.hello.random, c.server_random, None)
         client, server = tls12.key_block(info, master, c.hello.random, c.server_random)
+        client.lax_padding = self.flaws.tls_poodle
         if self._record(c) != (ContentType.CHANGE_CIPHER_SPEC, b"\x01"):
             return
         record = self._record(c)
@@ -326,10 +330,18 @@ class VulnerableServer(FaultServer):
         )
         for _ in range(MAX_RECORDS):
             record = self._record(c)
-            if record is None or record[0] != ContentType.HANDSHAKE:
+            if record is None or record[0] not in (ContentType.HANDSHAKE, ContentType.APPLICATION_DATA):
                 return
-            client.open(ContentType.HANDSHAKE, record[1])  # a renegotiation ClientHello
-            if self.flaws.renegotiation:
+            try:
+                plain = client.open(record[0], record[1])
+            except DecodeError:  # RFC 5246 §6.2.3.2: any padding or MAC error is bad_record_mac
+                c.sock.sendall(server.seal(ContentType.ALERT, bytes([2, AlertDescription.BAD_RECORD_MAC])))
+                return
+            if record[0] == ContentType.APPLICATION_DATA:  # an HTTP request: answer it
+                if plain:
+                    c.sock.sendall(server.seal(ContentType.APPLICATION_DATA, HTTP_OK))
+                continue
+            if self.flaws.renegotiation:  # a ClientHello inside the session
                 sh = ServerHello(
                     c.version, os.urandom(32), b"", CipherSuite(c.suite), CompressionMethod.NULL, ()
                 )

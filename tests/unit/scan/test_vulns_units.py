@@ -136,3 +136,19 @@ def test_the_human_view_shows_findings_with_evidence_and_folds_the_clean_ones() 
 def test_the_human_view_of_a_clean_server_is_one_line() -> None:
     text = _rendered([clean("rc4", "no RC4"), clean("drown", "no SSLv2")])
     assert text.split() == ["Vulnerability", "probes", "Not", "vulnerable:", "rc4,", "drown"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 10, 11, 12, 27, 100])
+def test_cbc_records_check_their_padding_unless_lax(size: int) -> None:
+    suite = tls12.CBC_SUITES[0xC013]
+    sender, _ = tls12.key_block(suite, bytes(48), bytes(32), bytes(range(32)))
+    strict, _ = tls12.key_block(suite, bytes(48), bytes(32), bytes(range(32)))
+    lax, _ = tls12.key_block(suite, bytes(48), bytes(32), bytes(range(32)))
+    lax.lax_padding = True
+    good = sender.seal(ContentType.APPLICATION_DATA, bytes(size))
+    assert strict.open(ContentType.APPLICATION_DATA, good[5:]) == bytes(size)
+    assert lax.open(ContentType.APPLICATION_DATA, good[5:]) == bytes(size)
+    bad = sender.seal(ContentType.APPLICATION_DATA, bytes(size), bad_padding=True)
+    with pytest.raises(DecodeError):
+        strict.open(ContentType.APPLICATION_DATA, bad[5:])
+    assert lax.open(ContentType.APPLICATION_DATA, bad[5:]) == bytes(size)

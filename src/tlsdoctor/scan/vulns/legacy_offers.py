@@ -1,5 +1,5 @@
 """Weak offers put to the server one at a time, each a hello that only the weakness can
-answer: SSLv3 with CBC suites (POODLE), export RSA suites (FREAK), an SSLv2 CLIENT-HELLO
+answer: export RSA suites (FREAK), an SSLv2 CLIENT-HELLO
 (DROWN), and DHE suites whose ServerKeyExchange shows the group (Logjam: export DH, or a
 prime of 1024 bits or less that ships in software and so is worth precomputing against).
 """
@@ -45,29 +45,7 @@ def _codes(
 
 
 async def run(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> list[Vulnerability]:
-    return list(
-        await asyncio.gather(
-            _poodle(prober, supported), _freak(prober, supported), _drown(prober), _logjam(prober, supported)
-        )
-    )
-
-
-async def _poodle(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> Vulnerability:
-    """CVE-2014-3566: SSL 3.0's CBC padding is not covered by the MAC; any CBC suite will do."""
-    if V.SSL3 not in supported:
-        return clean("poodle-ssl3", "the server refused the scan's SSLv3 hello: SSL 3.0 is off")
-    cbc = tuple(c for c in suites_for(V.SSL3) if "CBC" in SUITES[c].cipher)
-    r = await prober.probe(Offer(version=V.SSL3, suites=cbc), flight=False, part=PART)
-    sh = r.server_hello
-    if sh is not None and sh.selected_version == V.SSL3 and int(sh.cipher_suite) in cbc:
-        return found(
-            "poodle-ssl3",
-            "an SSLv3 hello offering only CBC suites got a ServerHello choosing "
-            f"{suite_name(int(sh.cipher_suite))}",
-        )
-    if sh is None and r.alert is None and r.end not in ("closed", "reset"):
-        return unknown("poodle-ssl3", f"an SSLv3 hello offering only CBC suites got {_answer(r)}")
-    return clean("poodle-ssl3", f"SSLv3 is on, but an SSLv3 hello offering only CBC suites got {_answer(r)}")
+    return list(await asyncio.gather(_freak(prober, supported), _drown(prober), _logjam(prober, supported)))
 
 
 async def _freak(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> Vulnerability:

@@ -14,6 +14,7 @@ from tlsdoctor.scan.vulns import (
     heartbleed,
     hello_answers,
     legacy_offers,
+    poodle,
     renegotiation,
     robot,
     suite_list,
@@ -37,6 +38,7 @@ async def probe(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], d
         _one(robot.run(prober, supported)),
         _one(ticketbleed.run(prober, supported)),
         _one(renegotiation.run(prober, supported)),
+        _one(poodle.run(prober, supported)),
         hello_answers.run(prober, supported),
         legacy_offers.run(prober, supported),
     )

@@ -1,6 +1,6 @@
 """A complete TLS 1.2 handshake over a :class:`~tlsdoctor.scan.vulns.link.Link`, for the
 probes that need the protected connection (renegotiation) or what the server sends after the
-client's Finished (its session ticket). ECDHE with AEAD only (``tls12.SUITES``); the server's
+client's Finished (its session ticket). ECDHE with AEAD (``tls12.SUITES``) or AES-CBC; the server's
 Finished is verified, so a session that "works" here is a real one.
 """
 
@@ -34,26 +34,38 @@ class Established:
     ticket: bytes | None  # RFC 5077 §3.3 NewSessionTicket.ticket, when one came
 
 
+class Refused(str):
+    """The server turned the offer down before any ServerHello (an alert, a close)."""
+
+    __slots__ = ()
+
+
 def hello(sni: str | None, *, ticket: bytes | None = None, renegotiation: bytes = b"",
-          session_id_len: int = 0) -> tuple[bytes, bytes, bytes, bytes]:  # fmt: skip
+          session_id_len: int = 0, suites: tuple[int, ...] = tuple(tls12.SUITES)
+          ) -> tuple[bytes, bytes, bytes, bytes]:  # fmt: skip
     """(record, handshake message, client random, session id) of a hello this client can finish;
     ``ticket``: b"" asks for one, bytes offer one (RFC 5077 §3.1), None leaves it out."""
     extra = (RawExtension(ExtensionType.SESSION_TICKET, ticket),) if ticket is not None else ()
     record, message, ch = client_hello(
-        V12, tuple(tls12.SUITES), sni=sni, groups=tls12.GROUPS, extra=extra, extended_master_secret=True,
+        V12, suites, sni=sni, groups=tls12.GROUPS, extra=extra, extended_master_secret=True,
         renegotiation=renegotiation, session_id_len=session_id_len,
     )  # fmt: skip
     return record, message, ch.random, ch.session_id
 
 
-async def handshake(link: Link, sni: str | None, *, ticket: bool) -> Established | str:
-    """A full handshake; a sentence saying where it stopped when it did not finish."""
-    record, message, client_random, _ = hello(sni, ticket=b"" if ticket else None)
+async def handshake(
+    link: Link, sni: str | None, *, ticket: bool, suites: dict[int, tls12.Suite] = tls12.SUITES
+) -> Established | str:
+    """A full handshake offering ``suites``; a sentence saying where it stopped when it did not
+    finish (a :class:`Refused` one when the server declined the offer outright)."""
+    record, message, client_random, _ = hello(sni, ticket=b"" if ticket else None, suites=tuple(suites))
     flight = await link.flight(record, message)
     sh = flight.server_hello
+    if sh is None and (flight.alert or flight.end in ("closed", "reset")):
+        return Refused(f"to a TLS 1.2 hello offering {len(suites)} ECDHE suites, {flight.describe()}")
     if sh is None or not flight.done:
         return f"no TLS 1.2 handshake: {flight.describe()}"
-    suite = tls12.SUITES.get(int(sh.cipher_suite))
+    suite = suites.get(int(sh.cipher_suite))
     if suite is None or sh.selected_version != V12:
         chosen = suite_name(int(sh.cipher_suite))
         return f"the server chose {chosen}, not a TLS 1.2 ECDHE AEAD suite this probe can finish"
@@ -100,7 +112,7 @@ async def handshake(link: Link, sni: str | None, *, ticket: bool) -> Established
 
 
 async def _server_finished(
-    link: Link, suite: tls12.AeadSuite, master: bytes, transcript: bytes, client: tls12.RecordProtection,
+    link: Link, suite: tls12.Suite, master: bytes, transcript: bytes, client: tls12.RecordProtection,
     server: tls12.RecordProtection, client_verify: bytes, code: int, ticket: bytes | None,
 ) -> Established | str:  # fmt: skip
     record = await link.record()
