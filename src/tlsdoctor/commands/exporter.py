@@ -109,7 +109,7 @@ async def _serve(options: ExporterSettings, modules: Mapping[str, Module]) -> in
     from aiohttp import web
 
     from tlsdoctor.exporter.probe import Prober
-    from tlsdoctor.exporter.server import make_app
+    from tlsdoctor.exporter.server import SETTINGS, make_app
 
     checked = dict(modules)
     prober = Prober(
@@ -125,6 +125,7 @@ async def _serve(options: ExporterSettings, modules: Mapping[str, Module]) -> in
         except OSError as exc:
             raise UsageError(f"cannot listen on {options.listen}: {exc.strerror or exc}") from None
         bound = _bound(site) or options.listen
+        app[SETTINGS]["listen"] = bound  # the page names the port really bound (--listen ...:0)
         print(
             f"tlsdoctor exporter: listening on http://{bound}/ ({len(checked)} modules)",
             file=sys.stderr,
