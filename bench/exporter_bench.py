@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tlsdoctor.testing import LeafSpec, Pki, TlsServer
-from tlsdoctor.testing.tcpfaults import RefusedServer, ResetAfterHelloServer, SilentServer
+from tlsdoctor.testing.tcpfaults import RefusedServer, ResetAfterHelloServer
 
 NGINX_CONF = """
 daemon off; master_process off; worker_processes 1; pid {dir}/nginx.pid;
@@ -159,6 +159,29 @@ async def scrape_mix(base: str, targets: list[str], seconds: float) -> tuple[int
     return done, late, slowest
 
 
+@contextlib.contextmanager
+def silent_servers(count: int) -> Iterator[list[int]]:
+    """``count`` silent endpoints in a process of their own: a tlsdoctor playbook opens a dozen
+    connections to a silent endpoint, and a thread per connection in the measuring process would
+    make the scraper itself late."""
+    code = (
+        "import sys, time\n"
+        "from tlsdoctor.testing.tcpfaults import SilentServer\n"
+        f"servers = [SilentServer().start() for _ in range({count})]\n"
+        "print(' '.join(str(s.port) for s in servers), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield [int(p) for p in proc.stdout.readline().split()]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15)
@@ -182,7 +205,7 @@ def main() -> None:
         stack.enter_context(
             daemon([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)], nginx_port, "nginx")
         )
-        silent = [stack.enter_context(SilentServer()) for _ in range(10)]
+        silent = stack.enter_context(silent_servers(10))
         (work / "exporter.yml").write_text(
             f"modules:\n  bench:\n    servername: localhost\n    ca_file: {files.ca_file}\n    timeout: 2\n"
         )
@@ -258,7 +281,7 @@ def main() -> None:
             )
             print(f"# tlsdoctor / blackbox probes/s: {ratio:.2f}", flush=True)
         if "mixed" in phases:
-            targets = [healthy] * 90 + [f"127.0.0.1:{s.port}" for s in silent]
+            targets = [healthy] * 90 + [f"127.0.0.1:{port}" for port in silent]
             print(
                 f"| 100 targets, 10 silent, every {SCRAPE_TIMEOUT_S:.0f} s "
                 f"| scrapes | late or failed | slowest s |"
@@ -284,11 +307,11 @@ def main() -> None:
                 stack.enter_context(ResetAfterHelloServer()),
                 stack.enter_context(RefusedServer()),
                 stack.enter_context(TlsServer(leaf=LeafSpec(valid_from_days=-90, valid_until_days=-2))),
-                silent[0],
             ]
             lines = [healthy] * (opts.batch - broken)
+            ports = [f.port for f in faults] + [silent[0]]
             for i in range(broken):  # every tenth line a broken one, as in a real inventory
-                lines.insert(i * 10, f"127.0.0.1:{faults[i % len(faults)].port}")
+                lines.insert(i * 10, f"127.0.0.1:{ports[i % len(ports)]}")
             listing = work / "targets.txt"
             listing.write_text("\n".join(lines) + "\n")
             start = time.monotonic()

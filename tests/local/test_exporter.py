@@ -61,6 +61,7 @@ def test_each_endpoint_gets_its_cause(lab: tuple[str, dict[str, FaultServer]], n
     if name == "healthy":
         (info,) = parsed["tlsdoctor_tls_info"]
         assert info[0]["version"] in ("TLSv1.2", "TLSv1.3") and info[0]["cipher"]
+        assert info[0]["group"] == "x25519"  # OpenSSL's first choice, read from the ServerHello
 
 
 def test_the_scrape_deadline_is_honoured(lab: tuple[str, dict[str, FaultServer]]) -> None:

@@ -53,6 +53,7 @@ def checks(outcome: HandshakeOutcome, chain: tuple[bytes, ...] = ()) -> tuple[Ch
         elapsed_ms=40,
         version="TLSv1.3" if outcome is HandshakeOutcome.OK else None,
         cipher="TLS_AES_128_GCM_SHA256" if outcome is HandshakeOutcome.OK else None,
+        group="X25519MLKEM768" if outcome is HandshakeOutcome.OK else None,
     )
     observed = [tcp, attempt]
     if chain:
@@ -84,7 +85,7 @@ def test_a_healthy_answer() -> None:
     phases = {labels["phase"]: value for labels, value in got["tlsdoctor_phase_duration_seconds"]}
     assert phases == {"resolve": 0.003, "connect": 0.012, "tls": 0.04}
     assert got["tlsdoctor_tls_info"] == [
-        ({"version": "TLSv1.3", "cipher": "TLS_AES_128_GCM_SHA256", "group": ""}, 1.0)
+        ({"version": "TLSv1.3", "cipher": "TLS_AES_128_GCM_SHA256", "group": "X25519MLKEM768"}, 1.0)
     ]
     expiry = datetime.datetime(2031, 1, 2, tzinfo=datetime.UTC).timestamp()
     assert got["tlsdoctor_cert_expiry_timestamp_seconds"] == [({}, expiry)]

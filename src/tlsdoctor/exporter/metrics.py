@@ -150,10 +150,13 @@ class ProbeMetrics:
         done = negotiated(report)
         if done is not None:
             tls = InfoMetricFamily("tlsdoctor_tls", "what the default client negotiated")
-            group = getattr(done, "group", None)
             tls.add_metric(
                 [],
-                {"version": label(done.version), "cipher": label(done.cipher), "group": label(group or "")},
+                {
+                    "version": label(done.version),
+                    "cipher": label(done.cipher),
+                    "group": label(done.group or ""),
+                },
             )
             yield tls
         expiry = earliest_expiry(report)

@@ -46,11 +46,14 @@ POST_HANDSHAKE_GRACE_S = 0.25
 _HANDSHAKE, _ALERT = 22, 21  # content types (RFC 8446 §5.1)
 SERVER_HELLO, CERTIFICATE, CERTIFICATE_REQUEST = 2, 11, 13  # handshake message types (RFC 8446 §4)
 NEW_SESSION_TICKET = 4
+SERVER_KEY_EXCHANGE = 12
 HELLO_RETRY = -2  # recorded for a ServerHello carrying the HelloRetryRequest random
 # RFC 8446 §4.1.3: SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest.
 _HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 # Per connection (the SSLObject): the handshake message types received, TLS 1.3's encrypted ones too.
 _RECEIVED: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
+# Per connection: the key exchange group the server chose (Python's ssl does not say which).
+_GROUPS: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 CertificateHook = Callable[[bytes, bool], None]
 TicketHook = Callable[[bytes], None]
 # OpenSSL reasons that mean the server broke the protocol (RFC 8446 §4.1.3, §4.4.2; RFC 5246 §7.4).
@@ -97,6 +100,10 @@ def observe(
         try:
             hrr = msg_type == SERVER_HELLO and bytes(data[6:38]) == _HRR_RANDOM
             _RECEIVED.setdefault(conn, []).append(HELLO_RETRY if hrr else int(msg_type))
+            if msg_type in (SERVER_HELLO, SERVER_KEY_EXCHANGE) and not hrr:
+                group = chosen_group(int(msg_type), bytes(data[4:]))
+                if group is not None:
+                    _GROUPS[conn] = group
             if on_certificate is not None and msg_type == CERTIFICATE:
                 on_certificate(bytes(data[4:]), int(version) >= ssl.TLSVersion.TLSv1_3)
             if on_ticket is not None and msg_type == NEW_SESSION_TICKET:
@@ -105,6 +112,31 @@ def observe(
             return
 
     context._msg_callback = received  # type: ignore[attr-defined]
+
+
+def chosen_group(msg_type: int, body: bytes) -> int | None:
+    """The group in a ServerHello's key_share (TLS 1.3, RFC 8446 §4.2.8) or an ECDHE
+    ServerKeyExchange's named curve (TLS 1.2, RFC 8422 §5.4: curve_type 3, then the group)."""
+    if msg_type == SERVER_KEY_EXCHANGE:
+        return int.from_bytes(body[1:3], "big") if len(body) >= 3 and body[0] == 3 else None
+    from tlsdoctor.wire.handshake import parse_server_hello
+
+    try:
+        group = parse_server_hello(body).key_share_group
+    except (DecodeError, ValueError):
+        return None
+    return None if group is None else int(group)
+
+
+def negotiated_group(obj: ssl.SSLObject) -> str | None:
+    """The name of the key exchange group the server chose on ``obj`` (None: not seen)."""
+    code = _GROUPS.get(obj)
+    if code is None:
+        return None
+    from tlsdoctor.wire.registry import group_info
+
+    info = group_info(code)
+    return info.name if info is not None else f"0x{code:04x}"
 
 
 def received_types(obj: ssl.SSLObject) -> list[int] | None:
@@ -212,6 +244,7 @@ class _Recorder:
             after_bytes=after_bytes,
             alpn_offered=self.alpn_offered,
             alpn=self.obj.selected_alpn_protocol() if self.obj is not None and self.alpn_offered else None,
+            group=negotiated_group(self.obj) if self.obj is not None else None,
         )
 
     def violation(self, reason: str, text: str) -> str | None:

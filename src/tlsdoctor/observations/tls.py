@@ -62,6 +62,7 @@ class HandshakeAttempt(Observation):
     # ALPN (RFC 7301): what we offered (empty: no extension sent) and what the server selected.
     alpn_offered: tuple[str, ...] = ()
     alpn: str | None = None
+    group: str | None = None  # the key exchange group the server chose (net/tls.py: chosen_group)
 
     def describe(self) -> str:
         sni = f"SNI {self.servername}" if self.servername else "no SNI"
