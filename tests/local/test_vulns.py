@@ -6,6 +6,7 @@ patched nginx and openssl s_server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,38 @@ def test_patched_openssl_s_server_has_no_findings(certs: Certs) -> None:
     _no_findings(found, cbc=True)
     assert "same answer" in found["robot"]["evidence"]
     assert "2048-bit" in found["logjam"]["evidence"]
+
+
+class HostileAfterFlight(VulnerableServer):
+    """A sound first flight, then what a hostile peer does where only the vulnerability probes
+    go: one byte every 0.2 s, or an endless stream of full-size records."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(Flaws(suites=(0xC02F, 0xC013, 0x009C)))
+        self.mode = mode
+
+    def _converse(self, c: Any) -> None:
+        deadline = time.monotonic() + 20
+        record = b"\x17\x03\x03\x40\x00" + bytes(0x4000)
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            if self.mode == "drip":
+                c.sock.sendall(b"\x17")
+                self.sleep(0.2)
+            else:
+                c.sock.sendall(record)
+
+
+@pytest.mark.parametrize("mode", ["drip", "flood"])
+def test_a_hostile_peer_after_the_flight_costs_one_timeout_and_proves_nothing(mode: str) -> None:
+    with HostileAfterFlight(mode) as server:
+        options = Options(host="127.0.0.1", port=server.port, servername="localhost", host_is_ip=True,
+                          timeout=1.0, ca_file=server.ca_file)  # fmt: skip
+        start = time.monotonic()
+        report = envelope(asyncio.run(run_scan(Context(options=options))))
+        elapsed = time.monotonic() - start
+    found = verdicts(report)
+    assert elapsed < 8, f"{elapsed:.1f} s"
+    assert [vid for vid, v in found.items() if v["vulnerable"] is True] == []
+    for vid in ("heartbleed", "ccs-injection", "renegotiation-client-initiated"):
+        assert found[vid]["vulnerable"] is None, found[vid]
+    assert "same answer" in found["robot"]["evidence"]  # five alike: whatever it is, no oracle

@@ -48,14 +48,15 @@ async def run(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> 
         early = build_records(ContentType.CHANGE_CIPHER_SPEC, version, b"\x01")
         early += build_records(ContentType.APPLICATION_DATA, version, b"\x00\x00")
         if not await link.send(early):
-            return clean("ccs-injection", f"the server closed on the early ChangeCipherSpec ({link.end})")
+            why = f"the early ChangeCipherSpec could not be sent ({link.end})"
+            return clean("ccs-injection", why) if link.closed else unknown("ccs-injection", why)
         record = await link.record()
         where = (
             f"after ServerHelloDone at {version_name(version)}, an early ChangeCipherSpec + data record got"
         )
         if record is None:
-            if link.end == "timeout":
-                return unknown("ccs-injection", f"{where} no answer before the timeout")
+            if not link.closed:
+                return unknown("ccs-injection", f"{where} no answer ({link.end})")
             return clean(
                 "ccs-injection", f"{where} the connection {link.end}: the ChangeCipherSpec was refused"
             )

@@ -55,17 +55,17 @@ async def run(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> 
         version = flight.server_hello.selected_version
         sent = build_records(ContentType.HEARTBEAT, version, REQUEST)
         if not await link.send(sent + build_alert(0, 1, version)):  # warning close_notify
-            return clean(
-                "heartbleed",
-                f"the server {negotiated} the heartbeat extension and closed on the request ({link.end})",
+            why = (
+                f"the server {negotiated} the heartbeat extension; the request could not be sent ({link.end})"
             )
+            return clean("heartbleed", why) if link.closed else unknown("heartbleed", why)
         for _ in range(MAX_READ):
             record = await link.record()
             if record is None:
                 end = link.end
-                if end == "timeout":
+                if not link.closed:
                     return unknown(
-                        "heartbleed", "no answer to the heartbeat request and close_notify before the timeout"
+                        "heartbleed", f"no answer to the heartbeat request and close_notify ({end})"
                     )
                 return clean(
                     "heartbleed",

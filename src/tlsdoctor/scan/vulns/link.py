@@ -110,6 +110,12 @@ class Link:
         self.end = ""
         self.items = 0
 
+    @property
+    def closed(self) -> bool:
+        """The server ended the connection (FIN or RST), as opposed to a timeout, garbage or a cap:
+        only an end the server chose is an answer."""
+        return self.end in ("closed", "reset")
+
     async def send(self, data: bytes) -> bool:
         end = await self.stream.send(data)
         if end is not ReadEnd.DATA:

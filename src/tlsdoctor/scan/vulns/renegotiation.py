@@ -42,16 +42,13 @@ async def run(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> 
             return unknown(VID, f"no session to renegotiate: {est}")
         _, message, _, _ = session.hello(sni, renegotiation=est.client_verify)
         if not await link.send(est.client.seal(ContentType.HANDSHAKE, message)):
-            return clean(
-                VID, f"the server closed the connection on the renegotiation ClientHello ({link.end})"
-            )
+            why = f"the renegotiation ClientHello could not be sent ({link.end})"
+            return clean(VID, why) if link.closed else unknown(VID, why)
         for _ in range(MAX_RECORDS):
             got = await link.record()
             if got is None:
-                if link.end == "timeout":
-                    return unknown(
-                        VID, "no answer to a ClientHello sent inside the session before the timeout"
-                    )
+                if not link.closed:
+                    return unknown(VID, f"no answer to a ClientHello sent inside the session ({link.end})")
                 return clean(
                     VID,
                     f"the server ended the connection on a ClientHello sent inside the session ({link.end})",
