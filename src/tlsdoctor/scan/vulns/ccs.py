@@ -64,10 +64,9 @@ async def run(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) -> 
             return unknown("ccs-injection", f"{where} a {record.content_type.name} record")
         try:
             alert = parse_alert(record.fragment)
-        except DecodeError:
-            return found(
-                "ccs-injection",
-                f"{where} an encrypted alert: the server switched keys on the early ChangeCipherSpec",
+        except DecodeError:  # not a plaintext alert: nothing this probe can read, so no finding
+            return unknown(
+                "ccs-injection", f"{where} an alert record of {len(record.fragment)} bytes it cannot read"
             )
         if alert.description in DECRYPTED:
             return found(
