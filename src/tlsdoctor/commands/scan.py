@@ -15,11 +15,13 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tlsdoctor.scan.helper import Helper, HelperError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from tlsdoctor.certs.trust import TrustAnchors
     from tlsdoctor.context import Context
     from tlsdoctor.model import Cause, CheckResult, Report, Verdict
@@ -121,6 +123,7 @@ async def _scan_with(
         reached = await _reach(ctx, addresses[0])
         results.append(reached)
         if reached.status is Status.PASS:
+            caa = _caa(ctx)  # a DNS question beside the probes
             data = await scan(
                 anchors=warm,
                 helper=helper,
@@ -137,11 +140,17 @@ async def _scan_with(
                     deadline=start + PROBE_SHARE * (deadline - start),
                 ),
             )
+            if data.certificates:
+                checked, _ = await asyncio.gather(
+                    _certificate_check(ctx, data.certificates[0].chain, helper, deadline),
+                    _describe(ctx, data, helper, deadline),
+                )
+            data.caa = await caa if caa is not None else None
             judge.assess(data)
             results.extend(scan_checks(data, time.monotonic() - start))
             results.extend(judge.finding_checks(data))
             if data.certificates:
-                results.append(await _certificate_check(ctx, data.certificates[0].chain, helper, deadline))
+                results.append(checked)
             extra["scan"] = to_contract(data)
     if warm is not None:
         await warm
@@ -163,6 +172,48 @@ async def _scan_with(
         duration_ms=(time.monotonic() - start) * 1000,
         extra=extra,
     )
+
+
+def _caa(ctx: Context) -> asyncio.Task[dict[str, Any]] | None:
+    """The CAA lookup for the certificate's name (scan/caa.py), asked of the resolvers the
+    scan uses (``resolvers``, else the system's), bounded by --timeout; None for an IP address."""
+    import asyncio
+    import ipaddress
+
+    name = ctx.verify_name
+    try:
+        ipaddress.ip_address(name)
+        return None
+    except ValueError:
+        pass
+    from tlsdoctor.net.resolvconf import system_nameservers
+    from tlsdoctor.scan.caa import caa_lookup
+
+    servers = list(ctx.options.resolvers) or system_nameservers()
+    return asyncio.create_task(asyncio.to_thread(caa_lookup, name, servers, ctx.timeout))
+
+
+async def _describe(ctx: Context, data: ScanData, helper: Helper | None, deadline: float) -> None:
+    """Every chain in full and each trust store's verdict (scan/certinfo.py), in the helper when
+    there is one (it loaded the stores while the probes ran)."""
+    import datetime as dt
+
+    chains = [c.chain for c in data.certificates]
+    now = dt.datetime.now(dt.UTC)
+    described: list[dict[str, Any]] | None = None
+    if helper is not None:
+        try:
+            described = await helper.call(
+                "describe", chains, ctx.verify_name, now, timeout=helper_time(ctx, deadline)
+            )
+        except HelperError:
+            described = None
+    if described is None:
+        from tlsdoctor.scan.certinfo import describe_here
+
+        described = await describe_here(chains, ctx.verify_name, now)
+    for c, d in zip(data.certificates, described, strict=True):
+        c.details, c.stores = d["certificates"], d["stores"]
 
 
 def _warm(ca_file: str | None) -> TrustAnchors:

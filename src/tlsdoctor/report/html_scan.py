@@ -161,22 +161,27 @@ def section(scan: Mapping[str, Any]) -> str:
     parts.append(
         _table(
             "Certificates",
-            ("key", "subject", "issuer", "not after", "problems"),
             (
-                tuple(
-                    text(x)
-                    for x in (
-                        c.get("key_type"),
-                        c.get("subject") or "-",
-                        c.get("issuer") or "-",
-                        (c.get("not_after") or "-")[:10],
-                        "; ".join(str(p.get("detail")) for p in c.get("problems") or []) or "none",
-                    )
-                )
-                for c in scan.get("certificates") or []
+                "key",
+                "subject and names",
+                "issuer",
+                "valid until",
+                "signature",
+                "must-staple / SCTs",
+                "trust",
+                "problems",
             ),
+            (_certificate_row(c) for c in scan.get("certificates") or []),
         )
     )
+    caa = scan.get("caa")
+    if caa:
+        records = ", ".join(
+            f'{r.get("flags")} {r.get("tag")} "{r.get("value")}"' for r in caa.get("records") or []
+        )
+        parts.append(
+            f"<p>CAA {text(caa.get('name'))}: {text(records or caa.get('error') or 'no CAA record')}</p>"
+        )
     features = [("groups", ", ".join(scan.get("groups") or []) or "-")]
     for key, value in (scan.get("features") or {}).items():
         shown = (
@@ -201,3 +206,30 @@ def _session_rows(scan: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "HTTP answer", text(http.get("status_line") or http.get("error") or "-")
         for name, value in (http.get("headers") or {}).items():
             yield text(name), text(value)
+
+
+def _certificate_row(c: Mapping[str, Any]) -> tuple[str, ...]:
+    """One chain (one key type): its leaf in full, each trust store's verdict, its problems."""
+    sent = c.get("certificates") or [{}]
+    leaf = sent[0] if "subject" in sent[0] else {}
+    names = ", ".join(leaf.get("sans") or [])
+    said = {True: "trusted", False: "NOT trusted", None: "not compared"}
+    stores = "; ".join(f"{t.get('store')}: {said.get(t.get('trusted'), '-')}" for t in c.get("trust") or [])
+    until = (c.get("not_after") or "-")[:10] + (
+        f" ({leaf['days_left']:.0f} days)" if "days_left" in leaf else ""
+    )
+    staple = f"{'yes' if leaf.get('must_staple') else 'no'} / {len(leaf.get('scts') or [])}" if leaf else "-"
+    problems = "; ".join(str(p.get("detail")) for p in c.get("problems") or []) or "none"
+    return tuple(
+        text(x)
+        for x in (
+            c.get("key_type"),
+            f"{c.get('subject') or '-'} ({names})" if names else c.get("subject") or "-",
+            c.get("issuer") or "-",
+            until,
+            leaf.get("signature_algorithm") or "-",
+            staple,
+            stores or "-",
+            problems,
+        )
+    )

@@ -216,15 +216,78 @@ def sessions_table(scan: dict[str, Any]) -> Table | None:
     return table
 
 
-def certificates_table(scan: dict[str, Any]) -> Table:
-    table = Table(title="Certificates", title_justify="left", header_style="bold", box=None)
-    for col in ("key", "subject", "issuer", "not after", "problems"):
-        table.add_column(col, overflow="fold")
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _urls(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, label in (("ocsp_urls", "OCSP"), ("ca_issuers_urls", "CA issuers"), ("crl_urls", "CRL")):
+        if d.get(key):
+            yield label, ", ".join(d[key])
+
+
+def _leaf_rows(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The leaf's fields, label and value, in the order a reader checks them."""
+    yield "subject", d["subject"]
+    if d.get("sans"):
+        yield "names", ", ".join(d["sans"])
+    yield "issuer", d["issuer"]
+    yield "serial", d["serial"]
+    yield "valid", f"{d['not_before'][:10]} to {d['not_after'][:10]} ({d['days_left']:.0f} days left)"
+    yield "key", d["key"]
+    yield "signature", d["signature_algorithm"]
+    if d.get("key_usage") is not None:
+        yield "key usage", ", ".join(d["key_usage"]) or "-"
+    if d.get("extended_key_usage") is not None:
+        yield "ext. key usage", ", ".join(d["extended_key_usage"]) or "-"
+    yield "OCSP must-staple", "yes" if d.get("must_staple") else "no"
+    scts = d.get("scts") or []
+    yield (
+        "SCTs (embedded)",
+        f"{len(scts)}" + (f" from {len({s['log_id'] for s in scts})} logs" if scts else ""),
+    )
+    yield from _urls(d)
+    yield "SHA-256", f"{d['sha256'][:32]} {d['sha256'][32:]}"  # two halves: a wrap never splits one
+
+
+def certificates_block(scan: dict[str, Any]) -> Iterator[RenderableType]:
+    """Each chain served (one per key type): the leaf in full, the rest of the chain as sent and
+    as built, what each trust store says; then the name's CAA record."""
+    from rich.padding import Padding
+
     for c in scan["certificates"]:
-        problems = "; ".join(p["detail"] for p in c["problems"]) or "none"
-        row = (c["key_type"], c["subject"] or "-", c["issuer"] or "-", (c["not_after"] or "-")[:10], problems)
-        table.add_row(*map(shown, row))
-    return table
+        sent = c.get("certificates") or []
+        head = f"Certificate: {c['key_type']} (offered {c['offered']}), {len(sent) or len(c['chain'])} sent"
+        yield Text(escape_controls(head), style="bold")
+        grid = _grid()
+        if sent and "subject" in sent[0]:
+            for label, value in _leaf_rows(sent[0]):
+                grid.add_row(label, shown(value))
+        else:
+            grid.add_row("subject", shown(c["subject"] or "-"))
+            grid.add_row("issuer", shown(c["issuer"] or "-"))
+        for i, d in enumerate(sent[1:], start=1):
+            grid.add_row(f"sent #{i}", shown(d.get("subject") or d.get("error") or "-"))
+        if c.get("chain_built"):
+            grid.add_row("chain built", shown(" <- ".join(c["chain_built"])))
+        problems = "; ".join(p["detail"] for p in c["problems"])
+        grid.add_row("problems", shown(problems or "none", "red" if problems else "green"))
+        for t in c.get("trust") or []:
+            verdict = {True: "trusted", False: "NOT trusted", None: "not compared"}[t["trusted"]]
+            why = f": {t['error']}" if t.get("error") and t["trusted"] is not True else ""
+            grid.add_row(f"store {t['store']}", shown(f"{verdict}{why} ({t['anchors']} anchors)"))
+        yield Padding(grid, (0, 0, 0, 2), expand=False)
+    caa = scan.get("caa")
+    if caa:
+        records = ", ".join(f'{r["flags"]} {r["tag"]} "{r["value"]}"' for r in caa["records"])
+        where = f" at {caa['found_at']}" if caa.get("found_at") else ""
+        text = records + where if records else (caa.get("error") or "no CAA record: any CA may issue")
+        line = Text("CAA ", style="bold")
+        line.append(shown(f"{caa['name']}: {text}"))
+        yield line
 
 
 def clients_table(scan: dict[str, Any]) -> Table:
@@ -285,7 +348,7 @@ def renderables(scan: dict[str, Any], *, verbose: bool = False) -> Iterator[Rend
     yield features_table(scan)
     yield Text("")
     if scan["certificates"]:
-        yield certificates_table(scan)
+        yield from certificates_block(scan)
         yield Text("")
     if scan.get("clients"):
         yield clients_table(scan)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tlsdoctor.scan.scanner import Prober
 
 V = ProtocolVersion
+EDDSA_SCHEMES = (0x0807, 0x0808)  # ed25519, ed448 (RFC 8446 §4.2.3; RFC 8422 §5.1.3 for TLS 1.2)
 LEGACY = (V.TLS1_2, V.TLS1_1, V.TLS1_0, V.SSL3)  # the versions whose flight is plaintext, best first
 
 
@@ -127,25 +128,28 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
 
 async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
     """One chain per key type: offer only RSA (or only ECDSA) suites and schemes (RFC 5246
-    §7.4.2: the certificate must match the suite's authentication and the client's schemes)."""
+    §7.4.2: the certificate must match the suite's authentication and the client's schemes);
+    Ed25519 rides on the ECDSA suites with only the EdDSA schemes (RFC 8422 §5.1.3, TLS 1.2)."""
     v = best_legacy(supported)
     chains: list[tuple[str, tuple[bytes, ...]]] = []
     if v is not None:
-        kinds = (("RSA", RSA_SCHEMES), ("ECDSA", ECDSA_SCHEMES))
+        kinds = [("RSA", "RSA", RSA_SCHEMES), ("ECDSA", "ECDSA", ECDSA_SCHEMES)]
+        if v >= V.TLS1_2:
+            kinds.append(("Ed25519", "ECDSA", EDDSA_SCHEMES))
         results = await asyncio.gather(
             *(
                 prober.probe(
                     Offer(version=v, suites=suites_with_auth(v, auth), schemes=ss if v >= V.TLS1_2 else ()),
                     part="certificates",
                 )
-                for auth, ss in kinds
+                for _, auth, ss in kinds
             )
         )
         seen: set[bytes] = set()
-        for (auth, _), r in zip(kinds, results, strict=True):
+        for (label, _, _), r in zip(kinds, results, strict=True):
             if r.server_hello is not None and r.certificates and r.certificates[0] not in seen:
                 seen.add(r.certificates[0])
-                chains.append((auth, r.certificates))
+                chains.append((label, r.certificates))
     elif V.TLS1_3 in supported:
         from tlsdoctor.scan.tls13 import stdlib_chain
 

@@ -5,7 +5,9 @@ of the probes: importing cryptography's x509, the chain analysis and the inferen
 parsing the system trust store (a few hundred certificates). In a thread it competes with the
 probes for the GIL; in a forked child it runs beside them. The child starts on that work at
 once, then answers requests on a pipe: ``analyse`` (certs.analysis.analyse_chain per chain),
-``check`` (CertificateCheck on one chain) and ``judge`` (the inference engine), with pickled
+``check`` (CertificateCheck on one chain), ``describe`` (scan/certinfo.py: the certificates in
+full and the trust stores' verdicts; the stores load while idle) and ``judge`` (the inference
+engine), with pickled
 values (observations, CheckResults and causes are plain frozen data).
 
 Only where it is safe: on Linux, in a process with one thread (a fork copies only the calling
@@ -209,6 +211,32 @@ def _recv(fd: int) -> bytes:
 WARM_UP = ("tlsdoctor.runner", "tlsdoctor.checks.certificate", "tlsdoctor.inference.engine")
 
 
+def certinfo_node_thread() -> Callable[[], Any]:
+    """Node.js's roots (scan/certinfo.py node_store), fetched in a thread of the helper (forked
+    already: threads are safe here); the returned function waits for them, bounded."""
+    box: list[Any] = []
+
+    def run() -> None:
+        import asyncio
+
+        from tlsdoctor.scan.certinfo import node_store
+
+        with contextlib.suppress(Exception):
+            box.append(asyncio.run(node_store()))
+
+    thread = threading.Thread(target=run, name="node-roots", daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        from tlsdoctor.certs.runtimes import NODE_DEADLINE
+        from tlsdoctor.scan.certinfo import Store
+
+        thread.join(NODE_DEADLINE + 1.0)
+        return box[0] if box else Store(name="node", source="node", problem="node did not answer in time")
+
+    return result
+
+
 def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     """The child: load what ``analyse`` needs, then answer until the parent closes the pipe.
     Whenever no request waits it gets ahead: it imports what the other requests need, and
@@ -227,6 +255,16 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     anchors = load_ca_file(Path(ca_file)) if ca_file else system
     idle: list[Callable[[], object]] = [functools.partial(importlib.import_module, m) for m in WARM_UP]
     ready: dict[tuple[str, tuple[bytes, ...], str | None], Any] = {}  # answers computed ahead
+    stores: list[Any] = []  # the trust stores ``describe`` compares (scan/certinfo.py), loaded ahead
+    node = certinfo_node_thread()  # a node run takes most of a second: it starts now, beside the rest
+
+    def load_stores() -> None:
+        if not stores:
+            from tlsdoctor.scan.certinfo import load_stores as files
+
+            stores.extend([*files(system), node()])
+
+    idle.insert(0, load_stores)
 
     def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
         import asyncio
@@ -260,6 +298,12 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
                 chain, servername = args
                 key = ("check", tuple(chain), servername)
                 value = ready.pop(key) if key in ready else check(chain, servername)
+            elif op == "describe":
+                from tlsdoctor.scan.certinfo import describe
+
+                load_stores()
+                chains, name, now = args
+                value = describe(chains, name, now, stores)
             elif op == "judge":
                 from tlsdoctor.inference import engine
 

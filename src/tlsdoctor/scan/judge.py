@@ -163,7 +163,11 @@ def _cause(vid: str, text: str) -> Cause:
 
 
 def assess(data: ScanData) -> None:
-    """Grade the scan and place it among Mozilla's profiles, once every probe is in."""
+    """Once every probe is in and the chains are described (trust stores, CAA): the findings
+    again (the stores' verdicts came after the probes), the grade, the Mozilla profile."""
+    from tlsdoctor.scan.weaknesses import find_weaknesses
+
+    data.weaknesses = find_weaknesses(data)
     data.grade = grade(data)
     data.profile = fit(data)
 

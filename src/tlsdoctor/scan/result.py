@@ -37,9 +37,11 @@ class ProtocolResult:
 class CertificateResult:
     """The chain served for one key type, with the analysis ``diagnose`` makes."""
 
-    key_type: str  # the offer: RSA, ECDSA (or "any" from a TLS 1.3 stdlib handshake)
+    key_type: str  # the offer: RSA, ECDSA, Ed25519 (or "any" from a TLS 1.3 stdlib handshake)
     chain: tuple[bytes, ...]
     observations: list[Observation]
+    details: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per cert as sent (certinfo)
+    stores: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # each trust store's verdict
 
     def infos(self) -> list[CertificateInfo]:
         return [o for o in self.observations if isinstance(o, CertificateInfo)]
@@ -89,6 +91,7 @@ class ScanData:
     round_trips: dict[str, Any] = dataclasses.field(default_factory=dict)  # scan/waves.py to_contract
     http: HttpAnswer | None = None  # one HTTP request's answer (scan/sessions.py)
     sessions: dict[str, Any] = dataclasses.field(default_factory=dict)  # resumption, early data
+    caa: dict[str, Any] | None = None  # the name's CAA records (scan/caa.py)
     grade: Grade | None = None  # scan/grade.py, once everything else is in
     profile: ProfileFit | None = None  # scan/mozilla.py
     clients: list[Outcome] = dataclasses.field(default_factory=list)  # client simulation
@@ -142,7 +145,31 @@ def _certificate(c: CertificateResult) -> dict[str, Any]:
             for i in infos
         ],
         "problems": [{"problem": p.problem.value, "detail": p.detail} for p in c.problems()],
+        "certificates": list(c.details),  # as sent, in full (scan/certinfo.py)
+        "chain_built": _built(c),
+        "trust": _trust(c),
     }
+
+
+def _trust(c: CertificateResult) -> list[dict[str, Any]]:
+    """The scan's own store first (the system's, or --ca-file), then every other one compared."""
+    from tlsdoctor.observations.cert import ChainValidation
+
+    own = next((o for o in c.observations if isinstance(o, ChainValidation)), None)
+    out: list[dict[str, Any]] = []
+    if own is not None:
+        name = "ca-file" if own.store.startswith("ca-file") else own.store.split("+", 1)[0]
+        out.append({"store": name, "source": own.store, "anchors": own.anchors, "trusted": own.valid,
+                    "error": own.error or None, "path": list(own.path)})  # fmt: skip
+    return out + [s for s in c.stores if not (own is not None and s["store"] == out[0]["store"])]
+
+
+def _built(c: CertificateResult) -> list[str]:
+    """The path as built from the leaf to its anchor (subjects), when the chain validates."""
+    from tlsdoctor.observations.cert import ChainValidation
+
+    valid = [o for o in c.observations if isinstance(o, ChainValidation) and o.valid]
+    return list(valid[0].path) if valid else []
 
 
 def _http(h: HttpAnswer | None) -> dict[str, Any] | None:
@@ -193,6 +220,7 @@ def to_contract(data: ScanData) -> dict[str, Any]:
             {"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
             for w in data.weaknesses
         ],
+        "caa": data.caa,
         "http": _http(data.http),
         "sessions": dict(data.sessions),
         "vulnerabilities": [v.to_dict() for v in data.vulnerabilities],

@@ -153,6 +153,21 @@ def _early_data(data: ScanData) -> list[str]:
     return [f"max_early_data_size={size}"] if data.sessions.get("early_data") else []
 
 
+def _store_gaps(data: ScanData) -> list[str]:
+    """The chain validates against the system store, yet another store a client family uses
+    (Mozilla's via certifi, Java's cacerts, Node's roots) refuses it: those clients fail. Not
+    judged with --ca-file (a private PKI is meant for its own clients only)."""
+    from tlsdoctor.observations.cert import ChainValidation
+
+    out: list[str] = []
+    for c in data.certificates:
+        own = next((o for o in c.observations if isinstance(o, ChainValidation)), None)
+        if own is None or not own.valid or own.store != "system":
+            continue
+        out += [f"{s['store']} ({s['error']})" for s in c.stores if s.get("trusted") is False]
+    return list(dict.fromkeys(out))
+
+
 def _tls12_missing(data: ScanData) -> list[str]:
     """Neither TLS 1.2 nor 1.3: a TLS 1.3-only server (Mozilla's "modern") is not short of one."""
     modern = _supports(data, "TLSv1.2") or _supports(data, "TLSv1.3")
@@ -274,6 +289,13 @@ RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = 
         _sha1_certs,
     ),
     ("certificate", "high", "the certificate chain does not validate", "RFC 5280 §6", _cert_problems),
+    (
+        "trust-store-gap",
+        "medium",
+        "the system store trusts the chain, but another client family's store does not",
+        "RFC 5280 §6.1 (path validation, per store)",
+        _store_gaps,
+    ),
     (
         "no-hsts",
         "low",

@@ -1,0 +1,217 @@
+"""Certificates in full, for the scan: every certificate as sent (names, validity, keys, usages,
+must-staple, embedded SCTs, AIA and CRL URLs, fingerprints), the chain as built, and what
+several trust stores say of it at once (the system's, Mozilla's via certifi, Java's cacerts,
+Node.js's compiled-in roots). The name's CAA record is scan/caa.py.
+
+Parsing reuses certs/info.py and the verdict per store is certs/analysis.py ``validation``
+(certs/paths.py judges): no second parser or validator. Loading the stores is the costly part,
+so the scan's helper process loads them while the probes run (scan/helper.py) and answers
+``describe`` from memory; without it the same work runs here, in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
+
+from tlsdoctor.certs.analysis import validation
+from tlsdoctor.certs.info import aia, fingerprint, key_description, load_der, name_text, sans, signature_hash
+from tlsdoctor.certs.trust import TrustAnchors
+
+MUST_STAPLE = 5  # TLS feature status_request (RFC 7633 §4.2.3.1, RFC 6066 §8)
+_KEY_USAGES = (
+    "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+    "key_cert_sign", "crl_sign",
+)  # fmt: skip
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+}
+
+
+def _ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> Any:
+    try:
+        return cert.extensions.get_extension_for_oid(oid).value
+    except (x509.ExtensionNotFound, ValueError):  # absent, or present but undecodable
+        return None
+
+
+def _key_usage(cert: x509.Certificate) -> list[str] | None:
+    ku = _ext(cert, ExtensionOID.KEY_USAGE)
+    if ku is None:
+        return None
+    out = [name for name in _KEY_USAGES if getattr(ku, name)]
+    if ku.key_agreement:
+        out += [name for name in ("encipher_only", "decipher_only") if getattr(ku, name)]
+    return out
+
+
+def _eku(cert: x509.Certificate) -> list[str] | None:
+    eku = _ext(cert, ExtensionOID.EXTENDED_KEY_USAGE)
+    return None if eku is None else [_EKU_NAMES.get(o, o.dotted_string) for o in eku]
+
+
+def _must_staple(cert: x509.Certificate) -> bool:
+    feature = _ext(cert, ExtensionOID.TLS_FEATURE)
+    return feature is not None and any(int(f.value) == MUST_STAPLE for f in feature)
+
+
+def _scts(cert: x509.Certificate) -> list[dict[str, Any]]:
+    """Embedded SCTs (RFC 6962 §3.3): the log and the time of each."""
+    found = _ext(cert, ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS)
+    return [
+        {"log_id": sct.log_id.hex(), "timestamp": sct.timestamp.replace(tzinfo=dt.UTC).isoformat()}
+        for sct in found or ()
+    ]
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    points = _ext(cert, ExtensionOID.CRL_DISTRIBUTION_POINTS)
+    return [
+        name.value
+        for point in points or ()
+        for name in point.full_name or ()
+        if isinstance(name, x509.UniformResourceIdentifier)
+    ]
+
+
+def _signature_algorithm(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    return getattr(oid, "_name", None) or oid.dotted_string
+
+
+def describe_certificate(der: bytes, at: dt.datetime) -> dict[str, Any]:
+    """One certificate as sent: the fields a scan report shows, plain data (never raises on odd
+    extensions: an undecodable one reads as absent)."""
+    cert = load_der(der)
+    key_type, bits = key_description(cert)
+    issuers, ocsp = aia(cert)
+    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    return {
+        "subject": name_text(cert.subject),
+        "issuer": name_text(cert.issuer),
+        "serial": format(cert.serial_number, "x"),
+        "sans": list(sans(cert)),
+        "not_before": not_before.isoformat(),
+        "not_after": not_after.isoformat(),
+        "days_left": round((not_after - at).total_seconds() / 86400, 1),
+        "lifetime_days": (not_after - not_before).days,
+        "key": f"{key_type} {bits}",
+        "signature_algorithm": _signature_algorithm(cert),
+        "signature_hash": signature_hash(cert),
+        "key_usage": _key_usage(cert),
+        "extended_key_usage": _eku(cert),
+        "must_staple": _must_staple(cert),
+        "scts": _scts(cert),
+        "ocsp_urls": list(ocsp),
+        "ca_issuers_urls": list(issuers),
+        "crl_urls": _crl_urls(cert),
+        "sha256": fingerprint(cert),
+        "sha1": cert.fingerprint(hashes.SHA1()).hex(),
+    }
+
+
+def describe_chain(chain: Sequence[bytes], at: dt.datetime) -> list[dict[str, Any]]:
+    out = []
+    for der in chain:
+        try:
+            out.append(describe_certificate(der, at))
+        except ValueError as exc:
+            out.append({"error": f"unparseable certificate: {exc}"})
+    return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Store:
+    """One trust store: its label, its anchors, or why it could not be read."""
+
+    name: str  # system, mozilla (certifi), java, node
+    source: str
+    anchors: tuple[x509.Certificate, ...] = ()
+    problem: str = ""
+
+
+def load_stores(system: TrustAnchors | None = None) -> list[Store]:
+    """The system store (``system`` when the caller has it), certifi's Mozilla bundle and
+    Java's cacerts (files; blocking)."""
+    from pathlib import Path
+
+    from tlsdoctor.certs.runtimes import java_cacerts_path, load_java_store
+    from tlsdoctor.certs.trust import load_ca_file, load_system_store
+    from tlsdoctor.errors import InputError
+    from tlsdoctor.host.trust import certifi_path
+
+    system = system or load_system_store()
+    out = [Store(name="system", source=system.label, anchors=tuple(system.certificates))]
+    path = certifi_path()
+    if path is None:
+        out.append(Store(name="mozilla", source="certifi", problem="certifi is not installed"))
+    else:
+        try:
+            out.append(
+                Store(
+                    name="mozilla",
+                    source=f"certifi:{path}",
+                    anchors=tuple(load_ca_file(Path(path)).certificates),
+                )
+            )
+        except InputError as exc:
+            out.append(Store(name="mozilla", source=f"certifi:{path}", problem=str(exc)))
+    java = java_cacerts_path()
+    if java is None:
+        out.append(Store(name="java", source="cacerts", problem="no Java cacerts on this machine"))
+    else:
+        store = load_java_store(java)
+        out.append(Store(name="java", source=store.label, anchors=store.certificates, problem=store.problem))
+    return out
+
+
+async def node_store() -> Store:
+    from tlsdoctor.certs.runtimes import node_roots
+
+    node = await node_roots()
+    if node is None:
+        return Store(name="node", source="node", problem="node is not on PATH")
+    return Store(name="node", source=node.label, anchors=node.certificates, problem=node.problem)
+
+
+def verdicts(
+    chain: Sequence[bytes], name: str, at: dt.datetime, stores: Sequence[Store]
+) -> list[dict[str, Any]]:
+    """What each store says of the chain as sent, for ``name`` at ``at`` (certs/paths.py's verdict)."""
+    out = []
+    for s in stores:
+        if s.problem or not s.anchors:
+            out.append({"store": s.name, "source": s.source, "anchors": 0, "trusted": None,
+                        "error": s.problem or "no anchors", "path": []})  # fmt: skip
+            continue
+        v = validation(chain, name, s.anchors, at, store=s.source)
+        out.append({"store": s.name, "source": s.source, "anchors": len(s.anchors), "trusted": v.valid,
+                    "error": v.error or None, "path": list(v.path)})  # fmt: skip
+    return out
+
+
+def describe(
+    chains: Sequence[Sequence[bytes]], name: str, at: dt.datetime, stores: Sequence[Store]
+) -> list[dict[str, Any]]:
+    """Per chain: its certificates described, and each store's verdict."""
+    return [{"certificates": describe_chain(c, at), "stores": verdicts(c, name, at, stores)} for c in chains]
+
+
+async def describe_here(
+    chains: Sequence[Sequence[bytes]], name: str, at: dt.datetime
+) -> list[dict[str, Any]]:
+    """:func:`describe` without the helper process: the files in a thread, node beside it."""
+    files, node = await asyncio.gather(asyncio.to_thread(load_stores), node_store())
+    return await asyncio.to_thread(describe, chains, name, at, [*files, node])

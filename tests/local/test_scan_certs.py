@@ -1,0 +1,182 @@
+"""Certificates in full against a real nginx serving three chains made by the ``openssl`` CLI (an
+RSA, an ECDSA P-256 and an Ed25519 leaf under one root): each found by its own sigalg-restricted
+probe, every field as openssl itself prints it, each trust store's verdict; and CAA lookups
+against dnsmasq (the record at a parent, none at all, a silent server)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scan_servers import NGINX, OPENSSL, run_nginx
+
+from tlsdoctor.commands.scan import run_scan
+from tlsdoctor.context import Context, Options
+from tlsdoctor.report.envelope import envelope
+from tlsdoctor.scan.caa import caa_lookup
+
+needs_tools = pytest.mark.skipif(NGINX is None or OPENSSL is None, reason="nginx and openssl are needed")
+EXTENSIONS = """subjectAltName=DNS:localhost,IP:127.0.0.1
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature{ku}
+extendedKeyUsage=serverAuth,clientAuth
+{staple}crlDistributionPoints=URI:http://crl.example.test/root.crl
+authorityInfoAccess=OCSP;URI:http://ocsp.example.test,caIssuers;URI:http://ca.example.test/root.der
+"""
+KEYS = {
+    "RSA": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    "ECDSA": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    "Ed25519": ["-algorithm", "ED25519"],
+}
+
+
+def openssl(*args: str, cwd: Path) -> str:
+    assert OPENSSL is not None
+    return subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root and three leaves, by the openssl CLI (not by this project's test PKI)."""
+    d = tmp_path_factory.mktemp("openssl-pki")
+    root = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]
+    ca = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    openssl("req", "-x509", *root, "-days", "30", "-subj", "/CN=scan test root", *ca, cwd=d)
+    for kind, algorithm in KEYS.items():
+        openssl("genpkey", *algorithm, "-out", f"{kind}.key", cwd=d)
+        subject = f"/CN=localhost/O={kind}"
+        openssl("req", "-new", "-key", f"{kind}.key", "-subj", subject, "-out", f"{kind}.csr", cwd=d)
+        ext = EXTENSIONS.format(
+            ku=",keyEncipherment" if kind == "RSA" else "",
+            staple="tlsfeature=status_request\n" if kind == "RSA" else "",
+        )
+        (d / f"{kind}.cnf").write_text(ext)
+        openssl("x509", "-req", "-in", f"{kind}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "20", "-extfile", f"{kind}.cnf", "-out", f"{kind}.pem", cwd=d)  # fmt: skip
+    return d
+
+
+def fingerprint(pem: Path) -> str:
+    out = openssl("x509", "-in", str(pem), "-noout", "-fingerprint", "-sha256", cwd=pem.parent)
+    return out.strip().split("=", 1)[1].replace(":", "").lower()
+
+
+@needs_tools
+def test_three_key_types_in_full(pki: Path, tmp_path: Path) -> None:
+    extra = "".join(
+        f"    ssl_certificate {pki / f'{k}.pem'}; ssl_certificate_key {pki / f'{k}.key'};\n"
+        for k in ("ECDSA", "Ed25519")
+    )
+    tls = extra + "    ssl_protocols TLSv1.2 TLSv1.3;"
+    with run_nginx(tmp_path, pki / "RSA.pem", pki / "RSA.key", tls) as port:
+        options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
+                          ca_file=pki / "ca.pem")  # fmt: skip
+        scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
+    by_kind = {c["offered"]: c for c in scan["certificates"]}
+    assert set(by_kind) == {"RSA", "ECDSA", "Ed25519"}, [c["key_type"] for c in scan["certificates"]]
+    assert [by_kind[k]["certificates"][0]["key"] for k in ("RSA", "ECDSA", "Ed25519")] == [
+        "RSA 2048", "EC 256", "Ed25519 256",
+    ]  # fmt: skip
+    for kind, chain in by_kind.items():
+        leaf = chain["certificates"][0]
+        assert leaf["subject"] == f"O={kind},CN=localhost" and leaf["issuer"] == "CN=scan test root"
+        assert leaf["sans"] == ["DNS:localhost", "IP:127.0.0.1"]
+        assert leaf["sha256"] == fingerprint(pki / f"{kind}.pem")
+        assert leaf["extended_key_usage"] == ["serverAuth", "clientAuth"]
+        assert leaf["crl_urls"] == ["http://crl.example.test/root.crl"]
+        assert leaf["ocsp_urls"] == ["http://ocsp.example.test"]
+        assert leaf["ca_issuers_urls"] == ["http://ca.example.test/root.der"]
+        assert leaf["signature_algorithm"] == "ecdsa-with-SHA256"  # the P-384 root signs with SHA-256
+        assert 18 <= leaf["days_left"] <= 20 and leaf["lifetime_days"] == 20
+        assert leaf["must_staple"] is (kind == "RSA")  # near miss: only the RSA leaf has the TLS feature
+        assert leaf["scts"] == []
+        assert chain["chain_built"] == [f"O={kind},CN=localhost", "CN=scan test root"]
+        trust = {t["store"]: t["trusted"] for t in chain["trust"]}
+        assert trust["ca-file"] is True
+        assert trust["system"] is False and trust["mozilla"] is False  # a private root: only --ca-file has it
+    assert "digital_signature" in by_kind["RSA"]["certificates"][0]["key_usage"]
+    assert "key_encipherment" in by_kind["RSA"]["certificates"][0]["key_usage"]
+    assert "key_encipherment" not in by_kind["ECDSA"]["certificates"][0]["key_usage"]
+    assert scan["caa"]["asked"] == [] and scan["caa"]["error"] == "not a public DNS name"  # localhost
+    assert "trust-store-gap" not in {w["id"] for w in scan["weaknesses"]}  # with --ca-file: not judged
+
+
+# -- CAA against dnsmasq --------------------------------------------------------------------------
+def _caa_rdata(flags: int, tag: str, value: str) -> str:
+    raw = bytes([flags, len(tag)]) + tag.encode() + value.encode()
+    return raw.hex()
+
+
+@pytest.fixture
+def dnsmasq() -> Iterator[str]:
+    binary = shutil.which("dnsmasq") or (
+        "/usr/sbin/dnsmasq" if os.access("/usr/sbin/dnsmasq", os.X_OK) else None
+    )
+    if binary is None:
+        pytest.skip("dnsmasq is not installed")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [binary, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+         "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--local=/test/",
+         f"--dns-rr=example.test,257,{_caa_rdata(0, 'issue', 'letsencrypt.org')}",
+         f"--dns-rr=example.test,257,{_caa_rdata(128, 'iodef', 'mailto:sec@example.test')}",
+         "--host-record=www.shop.example.test,198.18.0.7"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if caa_lookup("example.test", [f"127.0.0.1:{port}"], 0.5)["records"]:
+                    break
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
+def test_caa_climbs_to_the_parent_that_has_it(dnsmasq: str) -> None:
+    found = caa_lookup("www.shop.example.test", [dnsmasq], 3.0)
+    assert found["error"] is None and found["found_at"] == "example.test."
+    assert found["asked"] == ["www.shop.example.test.", "shop.example.test.", "example.test."]
+    assert sorted((r["flags"], r["tag"], r["value"]) for r in found["records"]) == [
+        (0, "issue", "letsencrypt.org"), (128, "iodef", "mailto:sec@example.test"),
+    ]  # fmt: skip
+
+
+def test_caa_absent_and_a_silent_server(dnsmasq: str) -> None:
+    none = caa_lookup("www.other.test", [dnsmasq], 3.0)  # near miss: no CAA anywhere above it
+    assert (
+        none["records"] == []
+        and none["found_at"] is None
+        and none["asked"] == ["www.other.test.", "other.test."]
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        start = time.monotonic()
+        dead = caa_lookup("www.shop.example.test", [f"127.0.0.1:{silent.getsockname()[1]}"], 0.5)
+    assert dead["records"] == [] and dead["error"] and time.monotonic() - start < 2.0
