@@ -6,7 +6,6 @@ against dnsmasq (the record at a parent, none at all, a silent server)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -128,35 +127,42 @@ def _caa_rdata(flags: int, tag: str, value: str) -> str:
 
 @pytest.fixture
 def dnsmasq() -> Iterator[str]:
+    """dnsmasq on a free loopback port, answering CAA for example.test; a port taken meanwhile
+    (another test's) is retried; killed by PID afterwards."""
     binary = shutil.which("dnsmasq") or (
         "/usr/sbin/dnsmasq" if os.access("/usr/sbin/dnsmasq", os.X_OK) else None
     )
     if binary is None:
         pytest.skip("dnsmasq is not installed")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [binary, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-         "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--local=/test/",
-         f"--dns-rr=example.test,257,{_caa_rdata(0, 'issue', 'letsencrypt.org')}",
-         f"--dns-rr=example.test,257,{_caa_rdata(128, 'iodef', 'mailto:sec@example.test')}",
-         "--host-record=www.shop.example.test,198.18.0.7"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
-                if caa_lookup("example.test", [f"127.0.0.1:{port}"], 0.5)["records"]:
-                    break
-            time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(timeout=5)
-        assert proc.stderr is not None
-        proc.stderr.close()
+    for _ in range(5):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        proc = subprocess.Popen(
+            [binary, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--local=/test/",
+             f"--dns-rr=example.test,257,{_caa_rdata(0, 'issue', 'letsencrypt.org')}",
+             f"--dns-rr=example.test,257,{_caa_rdata(128, 'iodef', 'mailto:sec@example.test')}",
+             "--host-record=www.shop.example.test,198.18.0.7"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            if _answers(proc, f"127.0.0.1:{port}"):
+                yield f"127.0.0.1:{port}"
+                return
+        finally:
+            proc.kill()
+            proc.wait(timeout=5)
+    pytest.fail("dnsmasq did not start on a free port in 5 attempts")
+
+
+def _answers(proc: subprocess.Popen[bytes], server: str) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and proc.poll() is None:
+        if caa_lookup("example.test", [server], 0.5)["records"]:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_caa_climbs_to_the_parent_that_has_it(dnsmasq: str) -> None:
