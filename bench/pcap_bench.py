@@ -64,7 +64,7 @@ def generate(path: Path, size_mb: int) -> int:
     kinds = ["healthy-tls13"] * 7 + ["reset-after-hello", "self-signed-tls12", "close-after-hello", "silent"]
     templates = {k: _conversation(k) for k in set(kinds)}
     rng = random.Random(7)
-    bulk = rng.randbytes(APP_RECORD * 24)
+    bulk = rng.randbytes(APP_RECORD * 40)
     target = size_mb * 1_000_000
     flows = 0
     t = time.time() - 86400  # within the recorded certificates validity
@@ -74,7 +74,7 @@ def generate(path: Path, size_mb: int) -> int:
             batch = []
             for j in range(CONCURRENT):
                 kind = kinds[(flows + j) % len(kinds)] if (flows + j) % 8 else kinds[7 + (flows + j) // 8 % 4]
-                size = bulk[: APP_RECORD * rng.randint(1, 24)]
+                size = bulk[: APP_RECORD * rng.randint(4, 40)]
                 batch.append(_flow(kind, flows + j, t + j * 0.003, templates, size))
             flows += CONCURRENT
             t += 2.0

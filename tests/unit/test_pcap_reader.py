@@ -227,3 +227,54 @@ def test_pcapgen_is_read_back_by_dpkt() -> None:
     assert len(read) == len(packets)
     assert all(isinstance(e.data.data, dpkt.tcp.TCP) for _, e in read)
     assert read[0][1].data.data.flags == pcapgen.SYN
+
+
+def _stalled_flight(addresses: tuple[bytes, bytes], icmp: bool) -> Flow:
+    """Seen at the server: its certificate flight's full-size segments are retransmitted and never ACKed;
+    with ``icmp`` a router says "fragmentation needed" (IPv6: packet too big) about the first one."""
+    flow = Flow(*addresses, 40000, 443, mss=1448).handshake()
+    payloads = list(tls_payloads(str(GOLDEN / "healthy-tls13.pcap")))
+    flow.send("client", payloads[0][1])
+    flight = next(d for s, d in payloads if s == "server") * 2  # large enough for two full segments
+    segs = flow.segments("server", flight)
+    big = [s for s in segs if len(s[1]) == 1448]
+    for seq, chunk in segs:
+        flow.raw("server", ACK | PSH, chunk, seq=seq)
+    if icmp:
+        router = (
+            bytes([198, 18, 0, 254])
+            if len(addresses[0]) == 4
+            else bytes.fromhex("20010db8" + "00" * 11 + "fe")
+        )
+        quoted = next(p for _, p in flow.packets[::-1] if len(p) > 1000)
+        flow.packets.append((flow.now + 0.001, pcapgen.icmp_error(router, addresses[1], quoted, mtu=1280)))
+    for wait in (0.2, 0.4, 0.8):
+        flow.raw("server", ACK | PSH, big[0][1], seq=big[0][0], dt=wait)
+    flow.advance("server", len(flight))
+    return flow.close("client", reset=True)
+
+
+@pytest.mark.parametrize("addresses", [V4, V6], ids=["ipv4", "ipv6"])
+def test_flight_retransmitted_into_silence_is_a_black_hole(
+    tmp_path: Path, addresses: tuple[bytes, bytes]
+) -> None:
+    fl = only_flow(write(tmp_path, _stalled_flight(addresses, icmp=False).packets))
+    top = fl["causes"][0]
+    assert top["id"] == "path-mtu-blackhole" and top["confidence"] >= 0.7
+    assert "1448-byte segments were retransmitted" in top["summary"]
+
+
+@pytest.mark.parametrize("addresses", [V4, V6], ids=["ipv4", "ipv6"])
+def test_icmp_frag_needed_is_tied_to_its_flow(tmp_path: Path, addresses: tuple[bytes, bytes]) -> None:
+    """The router's ICMP quotes the server's segment: the flow shows it, and the stall reads as the
+    sender ignoring it (same segment size retransmitted after it)."""
+    fl = only_flow(write(tmp_path, _stalled_flight(addresses, icmp=True).packets))
+    icmp = [e for e in fl["events"] if e["from"] == "icmp"]
+    assert (
+        icmp
+        and "frag-needed (next-hop MTU 1280)" in icmp[0]["what"]
+        and "about the server's packet" in icmp[0]["what"]
+    )
+    top = fl["causes"][0]
+    assert fl["outcome"] == "stalled"
+    assert top["id"] == "path-mtu-blackhole" and "did arrive" in top["summary"]

@@ -74,7 +74,8 @@ CASES: list[tuple[str, tuple[Any, ...], float, tuple[Any, ...]]] = [
     ("server_closed", (flow(F.SERVER_CLOSED),), 0.75, (flow(F.NO_ANSWER),)),
     ("server_closed", (flow(F.RESET), origin("server", 60)), 0.75, (flow(F.RESET), origin("unknown"))),
     ("firewall_drop", (flow(F.NO_ANSWER, retransmits_client=3),), 0.65, (flow(F.STALLED),)),
-    ("path_mtu_blackhole", (stall(),), 0.8, (stall(icmp=2),)),
+    ("path_mtu_blackhole", (stall(),), 0.8, (flow(F.COMPLETED),)),
+    ("path_mtu_blackhole", (stall(icmp=2),), 0.55, (flow(F.STALLED),)),
     (
         "cipher_mismatch",
         (flow(F.SERVER_ALERT), hs("default", H.ALERT, alert="handshake_failure")),

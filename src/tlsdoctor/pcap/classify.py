@@ -22,6 +22,7 @@ from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.pcap.decode import address_text, endpoint_text
 from tlsdoctor.pcap.flows import Flow
+from tlsdoctor.pcap.stream import seq_diff
 from tlsdoctor.pcap.tlsside import SideAlert, suite_name, version_name
 from tlsdoctor.wire.codepoints import AlertLevel
 from tlsdoctor.wire.handshake import ClientHello
@@ -144,11 +145,16 @@ def _rejected_after_finished(flow: Flow) -> bool:
 
 
 def _server_flight_done(flow: Flow) -> bool:
-    """The server's first flight arrived: ServerHelloDone (TLS <= 1.2) or encrypted records (1.3)."""
+    """The server's first flight arrived: it was sent (ServerHelloDone in TLS <= 1.2, encrypted records
+    in 1.3) and the client acknowledged all of it (a flight still unacknowledged stalled on the way)."""
     s = flow.server_tls
-    return s.server_hello is not None and (
+    sent = s.server_hello is not None and (
         s.last_message == "ServerHelloDone" or s.app_records > 0 or s.ccs_ts is not None
     )
+    if not sent:
+        return False
+    acked, sent_up_to = flow.c2s.acked, flow.s2c.next_seq
+    return acked is None or sent_up_to is None or seq_diff(acked, sent_up_to) >= 0
 
 
 def observations(flow: Flow, result: FlowOutcome) -> list[Observation]:

@@ -115,12 +115,22 @@ class Flow:
 
     def last_message(self) -> str:
         """The last handshake message (or record kind) either side sent: "after which" of a close."""
+        return self._last()[0]
+
+    def _last(self) -> tuple[str, float | None]:
         seen = [(s.last_message_ts, s.role, s.last_message) for s in (self.client_tls, self.server_tls)]
         known = [(t, role, m) for t, role, m in seen if t is not None]
         if not known:
+            return "", None
+        t, role, message = max(known, key=lambda x: x[0])
+        return f"the {role}'s {message}", t
+
+    def _after(self, ts: float) -> str:
+        """ " after the server's ServerHelloDone (+52.1 ms)" for a FIN or RST at ``ts``."""
+        message, t = self._last()
+        if not message or t is None:
             return ""
-        _, role, message = max(known, key=lambda x: x[0])
-        return f"the {role}'s {message}"
+        return f" after {message} (+{(ts - t) * 1000:.1f} ms)"
 
     # -- packets -----------------------------------------------------------------------------------
     def add(self, seg: Segment, ts: float) -> None:
@@ -157,12 +167,11 @@ class Flow:
                     self.note(ts, side, f"retransmission ({seg.wire_len} bytes)")
             if side == "server" and self.server_tls.tls13:
                 self.client_tls.tls13 = True
-        if seg.window == 0 and not flags & TCP_SYN:
+        if seg.window == 0 and not flags & TCP_SYN and here.zero_windows <= 3:
             self.note(ts, side, "zero window (its receive buffer is full)")
         if flags & TCP_FIN and side not in self.fins:
-            after = self.last_message()
-            self.fins[side] = (ts, after)
-            self.note(ts, side, "FIN" + (f" after {after}" if after else ""))
+            self.fins[side] = (ts, self.last_message())
+            self.note(ts, side, "FIN" + self._after(ts))
             if len(self.fins) == 2 and self.closed_ts is None:
                 self.closed_ts = ts
 
@@ -193,7 +202,7 @@ class Flow:
             ttl = f"TTL {seg.ttl}"
             if usual and seg.ttl not in usual:
                 ttl += f", unlike the {side}'s other packets ({', '.join(map(str, sorted(usual)))})"
-            self.note(ts, side, f"RST ({ttl})" + (f" after {after}" if after else ""))
+            self.note(ts, side, f"RST ({ttl})" + self._after(ts))
         if self.closed_ts is None:
             self.closed_ts = ts
 

@@ -243,3 +243,16 @@ def tls_payloads(path: str) -> Iterator[tuple[str, bytes]]:
                 client = (ip.src, tcp.sport)
             if tcp.data and client is not None:
                 yield ("client" if (ip.src, tcp.sport) == client else "server"), bytes(tcp.data)
+
+
+def icmp_error(router: bytes, to: bytes, quoted: bytes, *, mtu: int = 0, unreachable: bool = False) -> bytes:
+    """An ICMP error from ``router`` to ``to`` quoting the start of ``quoted`` (an IP packet): IPv4
+    "fragmentation needed" (type 3 code 4, next-hop MTU) or host unreachable (code 1); IPv6 "packet too
+    big" (type 2, MTU) or address unreachable (type 1 code 3)."""
+    if len(router) == 4:
+        kind, code = (3, 1) if unreachable else (3, 4)
+        body = struct.pack("!BBHHH", kind, code, 0, 0, mtu) + quoted[:28]
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 1, 0, router, to) + body
+    kind, code = (1, 3) if unreachable else (2, 0)
+    body = struct.pack("!BBHI", kind, code, 0, mtu) + quoted[:48]
+    return struct.pack("!IHBB16s16s", 0x60000000, len(body), 58, 64, router, to) + body

@@ -13,6 +13,8 @@ confident one leading, as it does with explain's text clues.
 | server-closed | the server's FIN (or its own-TTL RST) right after the hello, no alert | .80 |
 | firewall-drop | connected; the hello (retransmitted) never got a byte back | .70 |
 | path-mtu-blackhole | full-size segments retransmitted, never ACKed, no ICMP frag-needed | .85 |
+|  | the same, ICMP frag-needed arrived and was ignored | .60 |
+|  | (seen at the client) a hole of full-size segments in the server's flight, none after | .80 |
 | cipher-mismatch | the server's handshake_failure / insufficient_security right after the hello | .75 |
 | protocol-mismatch | the client's protocol_version after the ServerHello (the version it refuses) | .80 |
 | client-tls-policy | the client's handshake_failure / insufficient_security after the ServerHello | .55 |
@@ -116,10 +118,11 @@ def path_mtu_blackhole(facts: Facts) -> Match | None:
         return _cut_flight(facts)
     if stall.icmp_frag_needed:
         return Match(
-            0.3,
+            0.6,
             cite(facts, [stall]),
-            "large segments were lost although ICMP fragmentation-needed did come back (path MTU discovery "
-            "works; the loss is elsewhere)",
+            f"the {stall.sender}'s {stall.segment_size}-byte segments were retransmitted "
+            f"{stall.retransmissions} times, unchanged, although ICMP fragmentation-needed did arrive: the "
+            "sender ignores it (a host firewall dropping ICMP before TCP sees it, or PMTU discovery off)",
         )
     conf = 0.85 if stall.smaller_acked else 0.7
     return Match(
