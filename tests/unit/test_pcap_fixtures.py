@@ -128,3 +128,19 @@ def test_human_report_has_a_ladder(capsys: pytest.CaptureFixture[str]) -> None:
     assert "C --> S" in out and "C <-- S" in out
     assert "FIN after the client's ClientHello" in out
     assert "Most likely cause" in out and "server-closed" in out
+
+
+@pytest.mark.parametrize(
+    "name", ["tls13-untrusted-gnutls", "tls13-expired-gnutls", "tls13-wrong-host-gnutls"]
+)
+def test_tls13_encrypted_client_alert_names_candidates_without_a_key_log(name: str) -> None:
+    """GnuTLS encrypts its alert in TLS 1.3 (the keylog fixtures, read here without their key log): the
+    capture says the client hung up after the server's flight, names the certificate causes as candidates
+    and what would settle it, and stays below a fault's confidence."""
+    report = run_pcap(GOLDEN.parent / "keylog" / f"{name}.pcap")
+    flow = report.extra["flows"][0]
+    assert flow["outcome"] == "client-abort" and report.verdict is Verdict.INCONCLUSIVE
+    ids = {c["id"] for c in flow["causes"]}
+    assert {"cert-untrusted", "cert-expired", "cert-hostname-mismatch"} <= ids
+    assert all(c["confidence"] < 0.5 and "--keylog" in c["summary"] for c in flow["causes"])
+    assert any("19 bytes: an alert's size" in e["what"] and e["from"] == "client" for e in flow["events"])

@@ -23,13 +23,12 @@ from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.pcap.decode import address_text, endpoint_text
 from tlsdoctor.pcap.flows import Flow
 from tlsdoctor.pcap.stream import seq_diff
-from tlsdoctor.pcap.tlsside import SideAlert, suite_name, version_name
+from tlsdoctor.pcap.tlsside import ENCRYPTED_ALERT_LEN, SideAlert, suite_name, version_name
 from tlsdoctor.wire.codepoints import AlertLevel
 from tlsdoctor.wire.handshake import ClientHello
 
-# A TLS 1.3 alert sealed in a record: 2 bytes + the inner content type + a 16-byte AEAD tag
-# (RFC 8446 §5.2); no Finished is this short (its verify_data alone is 32 or 48 bytes).
-ENCRYPTED_ALERT_LEN = 19
+# A TLS 1.3 alert sealed in a record (tlsside.py): no Finished is this short (its verify_data alone is
+# 32 or 48 bytes).
 # The client's certificate verdicts on the server's certificate (RFC 8446 §6.2, RFC 5246 §7.2.2).
 CERT_ALERTS = frozenset(range(42, 49))
 TLS_PORTS = frozenset({443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 1443, 4433, 4443, 5061, 5223,

@@ -36,6 +36,7 @@ from tlsdoctor.wire.handshake import ClientHello, HandshakeReassembler, ServerHe
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import Alert, RecordBuffer, parse_alert
 
+ENCRYPTED_ALERT_LEN = 19  # a TLS 1.3 alert sealed with a 16-byte AEAD tag (RFC 8446 §5.2)
 RECORD_BUDGET = 64 * 1024
 APP_RECORDS = 8  # encrypted records kept whole; after them only record headers are read
 MAX_RECORDS = 256  # records listed per side (their count goes on)
@@ -208,7 +209,12 @@ class TlsSide:
             self.app_records += 1
             if self.encrypted_ts is None:
                 self.encrypted_ts = ts
-            if self.app_records == 1:
+            if self.tls13 and len(fragment) == ENCRYPTED_ALERT_LEN:
+                # RFC 8446 §5.2: 2 bytes of alert, the inner type, a 16-byte tag; no handshake message
+                # is this short, so this is an alert (which one, only a key log tells)
+                self._note(ts, self.role, f"encrypted record of {len(fragment)} bytes: an alert's size")
+                self._seen("encrypted alert", ts)
+            elif self.app_records == 1:
                 what = (
                     "encrypted handshake"
                     if self.tls13 or ctype == ContentType.HANDSHAKE
