@@ -142,19 +142,25 @@ def pcap_cli(args: argparse.Namespace) -> int:
 
     console = make_console()
     assert isinstance(console, Console)
-    try:
-        report = run_pcap(
-            args.file,
-            on_flow=lambda f: pcap_human.render_flow(f, console),
-            decrypt=decrypt,
-            keep_events=False,
-        )
-        pcap_human.render_summary(report, console)
-    except BrokenPipeError:
-        stdout_gone()
-        return 1
+    gone = False
+
+    def show(flow: FlowReport) -> None:
+        nonlocal gone
+        if gone:
+            return
+        try:
+            pcap_human.render_flow(flow, console)
+        except BrokenPipeError:  # the reader left (| head): the analysis goes on for the exit status
+            gone = True
+            stdout_gone()
+
+    report = run_pcap(args.file, on_flow=show, decrypt=decrypt, keep_events=False)
+    if not gone:
+        try:
+            pcap_human.render_summary(report, console)
+        except BrokenPipeError:
+            stdout_gone()
     if getattr(args, "report", None):
-        args.json = None
         emit_html(report, args.report)
     return report.exit_status
 
