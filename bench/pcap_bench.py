@@ -3,8 +3,9 @@
     .venv/bin/python bench/pcap_bench.py [--sizes 100,1000] [--tshark-size 500] [--dir D] [--keep]
 
 1. Writes captures of the given sizes (MB) synthetically (tlsdoctor.testing.pcapgen around the recorded
-   handshakes of tests/golden/pcap): thousands of TLS flows, 64 open at a time, most completing and then
-   carrying application data, one in eight failing (an injected RST, a client alert, a server FIN, silence).
+   handshakes of tests/golden/pcap): thousands of TLS flows, 64 open at a time, 7 in 8 completing and then
+   carrying 64-640 KB of application data, one in eight failing (an injected RST, a client alert, a server
+   FIN, silence).
 2. For each file: ``cat FILE > /dev/null`` (the disk, or here the page cache), ``tlsdoctor pcap FILE`` (the
    human report, streamed) with its peak RSS and the time its first flow was printed; on the tshark-size
    file also ``tshark -r FILE -Y "tls.handshake or tcp.flags.reset==1 or tls.alert_message"``.
@@ -61,8 +62,8 @@ def _flow(
 
 def generate(path: Path, size_mb: int) -> int:
     """Write about ``size_mb`` MB; returns the number of flows."""
-    kinds = ["healthy-tls13"] * 7 + ["reset-after-hello", "self-signed-tls12", "close-after-hello", "silent"]
-    templates = {k: _conversation(k) for k in set(kinds)}
+    failing = ["reset-after-hello", "self-signed-tls12", "close-after-hello", "silent"]
+    templates = {k: _conversation(k) for k in ["healthy-tls13", *failing]}
     rng = random.Random(7)
     bulk = rng.randbytes(APP_RECORD * 40)
     target = size_mb * 1_000_000
@@ -73,7 +74,8 @@ def generate(path: Path, size_mb: int) -> int:
         while out.tell() < target:
             batch = []
             for j in range(CONCURRENT):
-                kind = kinds[(flows + j) % len(kinds)] if (flows + j) % 8 else kinds[7 + (flows + j) // 8 % 4]
+                n = flows + j  # one flow in eight fails, each failure in turn
+                kind = failing[n // 8 % len(failing)] if n % 8 == 7 else "healthy-tls13"
                 size = bulk[: APP_RECORD * rng.randint(4, 40)]
                 batch.append(_flow(kind, flows + j, t + j * 0.003, templates, size))
             flows += CONCURRENT

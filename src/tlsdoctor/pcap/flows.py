@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tlsdoctor.pcap.fastpath import Quiet
 
 LINGER = 1.0
+SETTLE_AFTER = 3  # server records after the client's first encrypted one, before the fast path
 IDLE = 300.0
 MAX_FLOWS = 8192
 MAX_EVENTS = 200
@@ -85,10 +86,19 @@ class Flow:
         self.quiet_keys: list[bytes] = []  # its directions' keys on the fast path (pcap/fastpath.py)
 
     def settled(self) -> bool:
-        """Nothing in a data segment can change what the flow shows: the handshake is over on both sides
-        and the server's first records are kept, or the client does not speak TLS at all."""
+        """Nothing in a data segment can change what the flow shows: the client does not speak TLS; or
+        the handshake is over on both sides and the server has sent its first records after the client's
+        first encrypted one (its Finished, or the alert that refused), the session tickets and first
+        bytes a key log would open among them; or the server's side has kept all it keeps."""
         c, s = self.client_tls, self.server_tls
-        return (s.done and c.encrypted_ts is not None and s.encrypted_ts is not None) or c.not_tls
+        if c.not_tls:
+            return True
+        if c.encrypted_ts is None or s.encrypted_ts is None or not c.app_records:
+            return False
+        if s.done:
+            return True
+        after = c.encrypted_ts
+        return sum(1 for r in s.records if r.ts > after) >= SETTLE_AFTER
 
     # -- what a decrypter needs --------------------------------------------------------------------
     @property

@@ -8,16 +8,16 @@ that came off the wire (SNI, certificate names, banners) is escaped by ``human.s
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 from rich.console import Console, RenderableType
-from rich.padding import Padding
 from rich.segment import Segment, Segments
-from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.model import Report, Verdict
 from tlsdoctor.pcap.analyse import FlowReport
+from tlsdoctor.report.escape import escape_controls
 from tlsdoctor.report.human import renderables, shown, without_trailing_blanks
 
 _VERDICT_STYLE = {
@@ -49,32 +49,40 @@ def flow_title(flow: FlowReport) -> Text:
     return text
 
 
-def ladder(flow: FlowReport) -> Table:
-    """The flow's events, client on the left, server on the right."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True, style="dim")
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    for t_ms, side, what in flow.events:
-        grid.add_row(
-            f"{t_ms:.1f} ms", Text(_ARROWS.get(side, side), style=_ARROW_STYLE.get(side, "")), shown(what)
-        )
-    if flow.dropped_events:
-        grid.add_row("", "", Text(f"... {flow.dropped_events} more events not kept", style="dim"))
-    return grid
+def flow_text(flow: FlowReport, width: int) -> Text:
+    """The whole flow as one Text, wrapped here with hanging indents: a failed flow's title, ladder
+    (time, direction, event; client on the left, server on the right) and causes; a healthy flow's title.
 
-
-def flow_renderables(flow: FlowReport) -> Iterable[RenderableType]:
-    """A failed flow: title, ladder, its causes; a healthy one: its title line only."""
-    yield flow_title(flow)
+    Built line by line rather than as a rich Table: a capture has thousands of flows, and measuring a
+    table per flow cost more than reading the capture."""
+    out = flow_title(flow)
     if not flow.failed:
-        return
-    yield Padding(ladder(flow), (0, 0, 0, 2))
+        return out
+    rows = [(f"{t_ms:.1f} ms", side, what) for t_ms, side, what in flow.events]
+    clock = max((len(r[0]) for r in rows), default=4)
+    for stamp, side, what in rows:
+        out.append("\n  " + " " * (clock - len(stamp)))
+        out.append(stamp, style="dim")
+        out.append(" ")
+        out.append(_ARROWS.get(side, side), style=_ARROW_STYLE.get(side, ""))
+        _wrapped(out, what, 2 + clock + 9, width)
+    if flow.dropped_events:
+        out.append(f"\n  ... {flow.dropped_events} more events not kept", style="dim")
     for i, cause in enumerate(flow.causes[:3]):
-        line = Text("  => " if i == 0 else "     also: ", style="bold" if i == 0 else "dim")
-        line.append(shown(f"{cause.id} ({cause.confidence:.0%}): {cause.summary}"))
-        yield line
-    yield Text("")
+        out.append("\n  => " if i == 0 else "\n     also: ", style="bold" if i == 0 else "dim")
+        _wrapped(out, f"{cause.id} ({cause.confidence:.0%}): {cause.summary}", 5, width, lead="")
+    out.append("\n")
+    return out
+
+
+def _wrapped(out: Text, text: str, indent: int, width: int, lead: str = " ") -> None:
+    """``text`` (escaped) appended after ``lead``, folded at ``width`` with continuation lines indented."""
+    room = max(20, width - indent)
+    words = escape_controls(text)
+    lines = textwrap.wrap(words, room, break_long_words=True, break_on_hyphens=False) or [""]
+    out.append(lead + lines[0])
+    for line in lines[1:]:
+        out.append("\n" + " " * indent + line)
 
 
 def print_parts(console: Console, parts: Iterable[RenderableType]) -> None:
@@ -89,7 +97,8 @@ def print_parts(console: Console, parts: Iterable[RenderableType]) -> None:
 
 
 def render_flow(flow: FlowReport, console: Console) -> None:
-    print_parts(console, flow_renderables(flow))
+    """Print one flow (already wrapped: no padding, so no trailing blanks)."""
+    console.print(flow_text(flow, console.width), soft_wrap=True)
 
 
 def render_summary(report: Report, console: Console) -> None:
