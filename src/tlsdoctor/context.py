@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tlsdoctor.clock import Clock, SystemClock
+from tlsdoctor.net.route import Dial
 
 if TYPE_CHECKING:
     from tlsdoctor.model import CheckResult
@@ -74,6 +75,20 @@ class Context:
         if self.options.servername:
             return self.options.servername
         return None if self.options.host_is_ip else self.options.host
+
+    @property
+    def dial(self) -> Dial:
+        """What every connection to the target shares (net/route.py): the port, the byte cap, the
+        STARTTLS preamble and the name it announces, the CA file an HTTPS proxy is verified against."""
+        o = self.options
+        return Dial(
+            host=o.host,
+            port=o.port,
+            cap=self.limits.max_read_bytes,
+            starttls=o.starttls,
+            servername=self.servername or o.host,
+            ca_file=o.ca_file,
+        )
 
     @property
     def verify_name(self) -> str:

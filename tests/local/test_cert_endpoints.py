@@ -12,7 +12,6 @@ import datetime as dt
 import pytest
 
 from tlsdoctor.checks.certificate import CertificateCheck
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, HandshakeCheck
 from tlsdoctor.clock import FixedClock
 from tlsdoctor.context import Context, Options
@@ -31,6 +30,7 @@ from tlsdoctor.inference.rules.cert import (
 )
 from tlsdoctor.inference.rules.clock import CLIENT_CLOCK_SKEW
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.cert import ClockOffset
 from tlsdoctor.observations.tls import PeerChain
 from tlsdoctor.testing import running

@@ -16,11 +16,11 @@ import pytest
 
 from tlsdoctor import runner
 from tlsdoctor.checks import hello as hello_check
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.hello import MATRIX, PROBE_CAP, SIZE, HelloCheck
 from tlsdoctor.commands.diagnose import diagnose
 from tlsdoctor.context import Context, Options
 from tlsdoctor.model import CheckResult, Report, Status, Verdict
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
 from tlsdoctor.target import normalize_host
 from tlsdoctor.testing import FaultServer, start_endpoint

@@ -187,10 +187,10 @@ def test_idle_leaves_the_default_clients_alpn_offer_alone() -> None:
     import asyncio
     import socket
 
-    from tlsdoctor.checks.connect import Route
     from tlsdoctor.checks.handshake import DEFAULT, build_context
     from tlsdoctor.checks.idle import IdleCheck
     from tlsdoctor.context import Context, Options
+    from tlsdoctor.net.route import Route
     from tlsdoctor.testing import TlsServer
 
     def prefer_h2(context: ssl.SSLContext) -> None:

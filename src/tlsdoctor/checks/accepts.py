@@ -15,17 +15,18 @@ import contextlib
 import dataclasses
 import ssl
 
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tls import AcceptScan
 from tlsdoctor.scan import extras
 from tlsdoctor.scan.enumerate import remove_chosen
 from tlsdoctor.scan.offers import VERSION_NAME, Offer, suite_name, suites_for
 from tlsdoctor.scan.probe import ProbeResult
+from tlsdoctor.scan.prober import Prober, ScanTarget
 from tlsdoctor.scan.result import ScanData, group_name, scheme_name
-from tlsdoctor.scan.scanner import Prober, ScanTarget, selected
+from tlsdoctor.scan.scanner import selected
 from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.extensions import SignatureAlgorithms, SupportedGroups, SupportedVersions
 from tlsdoctor.wire.handshake import ClientHello, parse_client_hello

@@ -21,13 +21,13 @@ from cryptography import x509
 from tlsdoctor.certs.analysis import validation
 from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
 from tlsdoctor.certs.trust import load_ca_file
-from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.clientsim.judge import ServerSupport, judge, untrusted, version_name
 from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.host.trust import certifi_path
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.observations.cert import ChainValidation
 from tlsdoctor.observations.clientsim import ClientSimulation
@@ -73,7 +73,7 @@ class ClientProfileCheck:
         timeout = ctx.timeout * (2 if self.route.proxy else 1)
 
         async def opener(seconds: float) -> tuple[Stream | None, str]:
-            obs, stream = await open_stream(ctx, self.route, seconds)
+            obs, stream = await open_stream(self.route, ctx.dial, seconds)
             if stream is not None:
                 stream.cap = min(stream.cap, ctx.limits.max_read_bytes)
             return stream, (obs[-1].describe() if stream is None and obs else "")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import DEFAULT, VARIANTS, Variant, attempt
 from tlsdoctor.checks.path import default_handshake
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.path import MssProbe, Reproduction
 from tlsdoctor.observations.tcp import TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome

@@ -1,7 +1,7 @@
 """Reach: TCP per address, or a CONNECT tunnel when a proxy is in effect.
 
-Also the one way every later probe opens its connection (``open_stream``), so that a
-proxy, --connect-to, the byte cap and a --starttls preamble apply to all of them alike.
+The connection itself is net/route.py's (the one stream factory every probe uses); these checks
+only judge whether the transport came up.
 """
 
 from __future__ import annotations
@@ -9,78 +9,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import time
 
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
-from tlsdoctor.net.proxy import ProxyUrl, open_tunnel
-from tlsdoctor.net.starttls import upgrade
-from tlsdoctor.net.stream import Stream
-from tlsdoctor.net.tcp import open_tcp
-from tlsdoctor.observations.base import Observation
+from tlsdoctor.net.proxy import ProxyUrl
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.observations.tcp import ConnectOutcome, TunnelOutcome
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Route:
-    """How probes reach the target: directly to ``address``, or through ``proxy`` at ``proxy_address``."""
-
-    address: str
-    proxy: ProxyUrl | None = None
-    proxy_address: str | None = None
-
-
-async def open_stream(
-    ctx: Context, route: Route, timeout: float, *, preamble: bool = True
-) -> tuple[list[Observation], Stream | None]:
-    """Open a stream to the target along ``route`` within ``timeout``; failures are observations.
-
-    With ``--starttls`` (and ``preamble``), the protocol's plaintext preamble runs next, in a timeout of
-    its own, and the stream comes back positioned for the ClientHello with a ``StarttlsResult`` among the
-    observations; a preamble that does not end READY is that observation and no stream. The reach phase
-    passes ``preamble=False``: it measures the transport only.
-    """
-    obs, stream = await _open_transport(ctx, route, timeout)
-    if stream is None or not preamble:
-        return obs, stream
-    return await with_preamble(ctx, obs, stream, timeout)
-
-
-async def with_preamble(
-    ctx: Context, obs: list[Observation], stream: Stream, timeout: float
-) -> tuple[list[Observation], Stream | None]:
-    """Run the ``--starttls`` preamble (if any) on a fresh stream; every probe that speaks TLS uses it."""
-    if ctx.options.starttls is None:
-        return obs, stream
-    stream.deadline = time.monotonic() + timeout
-    result = await upgrade(stream, ctx.options.starttls, ctx.servername or ctx.options.host)
-    obs.append(result)
-    if not result.ready:
-        stream.close()
-        return obs, None
-    return obs, stream
-
-
-async def _open_transport(
-    ctx: Context, route: Route, timeout: float
-) -> tuple[list[Observation], Stream | None]:
-    """TCP to the target, or TCP to the proxy and a CONNECT tunnel through it."""
-    port = ctx.options.port
-    if route.proxy is not None and route.proxy_address is not None:
-        tcp, tunnel, stream = await open_tunnel(
-            route.proxy,
-            route.proxy_address,
-            ctx.options.host,
-            port,
-            timeout,
-            ctx.limits.max_read_bytes,
-            ca_file=ctx.options.ca_file,
-        )
-        return [tcp, tunnel], stream
-    tcp, sock = await open_tcp(route.address, port, timeout)
-    if sock is None:
-        return [tcp], None
-    return [tcp], Stream(sock, time.monotonic() + timeout, ctx.limits.max_read_bytes)
 
 
 async def resolve_proxy(proxy: ProxyUrl, timeout: float) -> str | None:
@@ -109,7 +43,7 @@ class TcpCheck:
         return ctx.timeout + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        obs, stream = await open_stream(ctx, Route(self.address), ctx.timeout, preamble=False)
+        obs, stream = await open_stream(Route(self.address), ctx.dial, ctx.timeout, preamble=False)
         if stream is not None:
             stream.close()
         tcp = obs[0]
@@ -137,7 +71,7 @@ class ProxyCheck:
         return ctx.timeout * 2 + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        obs, stream = await open_stream(ctx, self.route, ctx.timeout, preamble=False)
+        obs, stream = await open_stream(self.route, ctx.dial, ctx.timeout, preamble=False)
         if stream is not None:
             stream.close()
         tunnel = obs[-1]

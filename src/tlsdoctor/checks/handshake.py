@@ -15,10 +15,10 @@ import threading
 import time
 import warnings
 
-from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.tcp_info import counters
 from tlsdoctor.net.tls import HTTPS_PORTS, HandshakeResult, handshake, observe
 from tlsdoctor.observations.base import Observation
@@ -226,7 +226,7 @@ async def attempt(
 ) -> tuple[HandshakeResult | None, list[Observation]]:
     """Connect along ``route`` and run the handshake; the connection is closed afterwards."""
     context = build_context(ctx, variant)
-    obs, stream = await open_stream(ctx, route, ctx.timeout)
+    obs, stream = await open_stream(route, ctx.dial, ctx.timeout)
     if stream is None:
         return None, obs
     try:

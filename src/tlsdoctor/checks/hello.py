@@ -30,10 +30,10 @@ import ssl
 import time
 from collections.abc import Sequence
 
-from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.exchange import exchange
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.tcp_info import tcp_info
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
@@ -155,7 +155,7 @@ async def run_probe(
     if payload.data is None:
         return dataclasses.replace(base, error="this name leaves no room to pad the hello into 256-511 bytes")
     start = time.monotonic()
-    obs, stream = await open_stream(ctx, route, max(0.0, deadline - start))
+    obs, stream = await open_stream(route, ctx.dial, max(0.0, deadline - start))
     connect_ms = (time.monotonic() - start) * 1000
     if stream is None:
         return dataclasses.replace(

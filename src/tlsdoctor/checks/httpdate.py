@@ -18,10 +18,10 @@ import email.utils
 import time
 
 from tlsdoctor.checks.clock import SKEW_FAIL_S, SKEW_WARN_S
-from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.checks.handshake import VARIANTS, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.tls import HTTP_ANSWER_S, handshake, http_answer
 from tlsdoctor.observations.clock import HttpDateOffset
 
@@ -74,7 +74,7 @@ class HttpDateCheck:
         if ctx.options.starttls is not None:
             return CheckResult(id=self.id, status=Status.SKIP, summary="not HTTP: the target speaks STARTTLS")
         start = time.monotonic()
-        obs, stream = await open_stream(ctx, self.route, ctx.timeout)
+        obs, stream = await open_stream(self.route, ctx.dial, ctx.timeout)
         if stream is None:
             return CheckResult(
                 id=self.id, status=Status.SKIP, summary=f"could not connect ({obs[-1].describe()})"

@@ -19,10 +19,10 @@ import re
 import ssl
 import time
 
-from tlsdoctor.checks.connect import Route, open_stream
 from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tls import alert_name, handshake
 from tlsdoctor.observations.idle import IdleEnd, IdleHold
@@ -59,7 +59,7 @@ class IdleCheck:
         return ctx.timeout * steps + self.hold + close_grace + WRITE_WINDOW_S + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        obs, stream = await open_stream(ctx, self.route, ctx.timeout)
+        obs, stream = await open_stream(self.route, ctx.dial, ctx.timeout)
         if stream is None:
             return CheckResult(
                 id=self.id,

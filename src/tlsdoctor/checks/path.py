@@ -10,11 +10,11 @@ import asyncio
 import dataclasses
 import time
 
-from tlsdoctor.checks.connect import Route, with_preamble
 from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.capture import PacketCapture, TcpHeader
+from tlsdoctor.net.route import Route, with_preamble
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.net.tls import HandshakeResult, handshake
@@ -32,7 +32,7 @@ async def default_handshake(
         return None, None
     local_port = int(sock.getsockname()[1])
     _obs, ready = await with_preamble(
-        ctx, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
+        ctx.dial, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
     )
     if ready is None:
         return None, local_port

@@ -10,11 +10,11 @@ import asyncio
 import dataclasses
 import time
 
-from tlsdoctor.checks.connect import Route, with_preamble
 from tlsdoctor.checks.handshake import VARIANTS, build_context
 from tlsdoctor.checks.repeat import SLOW_CONNECT_MS, percentile
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route, with_preamble
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.net.tcp_info import tcp_info
@@ -72,7 +72,7 @@ async def sample(ctx: Context, route: Route, limit: float | None = None) -> Samp
     if sock is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False, connected=False)
     _obs, ready = await with_preamble(
-        ctx, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
+        ctx.dial, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
     )
     if ready is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)

@@ -7,10 +7,10 @@ import collections
 import dataclasses
 import statistics
 
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import DEFAULT, attempt
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tcp import TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 

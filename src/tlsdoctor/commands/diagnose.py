@@ -12,7 +12,7 @@ import functools
 import time
 
 from tlsdoctor import runner
-from tlsdoctor.checks.connect import ProxyCheck, Route, TcpCheck, resolve_proxy
+from tlsdoctor.checks.connect import ProxyCheck, TcpCheck, resolve_proxy
 from tlsdoctor.checks.handshake import (
     DEFAULT,
     VARIANTS,
@@ -26,6 +26,7 @@ from tlsdoctor.inference import engine
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult, Report, TargetInfo
 from tlsdoctor.net.proxy import proxy_for
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.cert import CertificateProblem, ChainValidation, ProblemKind
 from tlsdoctor.observations.path import MssProbe, Reproduction
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect

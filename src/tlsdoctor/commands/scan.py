@@ -104,8 +104,9 @@ async def _scan_with(
 
     from tlsdoctor.model import Report, Status, TargetInfo, Verdict
     from tlsdoctor.scan import judge
+    from tlsdoctor.scan.prober import ScanTarget
     from tlsdoctor.scan.result import to_contract
-    from tlsdoctor.scan.scanner import ScanTarget, scan
+    from tlsdoctor.scan.scanner import scan
 
     opts = ctx.options
     results: list[CheckResult] = []

@@ -411,12 +411,13 @@ async def fast_path(ctx: Context) -> Report:
     name), and the default client's handshake along the route diagnose would take (a proxy, when the
     module or the environment sets one); inferred by the engine like any diagnosis."""
     from tlsdoctor import runner
-    from tlsdoctor.checks.connect import Route, resolve_proxy
+    from tlsdoctor.checks.connect import resolve_proxy
     from tlsdoctor.checks.dns import addresses_from
     from tlsdoctor.checks.dns import resolve as dns_resolve
     from tlsdoctor.checks.handshake import DEFAULT, HandshakeCheck, load_trust
     from tlsdoctor.inference import engine
     from tlsdoctor.net.proxy import proxy_for
+    from tlsdoctor.net.route import Route
 
     start = time.monotonic()
     opts = ctx.options

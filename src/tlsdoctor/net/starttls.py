@@ -1,7 +1,7 @@
 """Drive a STARTTLS preamble (wire/starttls) over a Stream, under the stream's deadline and byte cap.
 
 ``upgrade(stream, proto, servername) -> StarttlsResult`` is the stable entry point for every command
-(``diagnose`` through ``checks.connect.open_stream``, and ``scan``). It never raises for network or peer
+(through ``net.route.open_stream``, for ``diagnose`` and ``scan``). It never raises for network or peer
 faults: how the preamble ended is the observation.
 """
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tlsdoctor.scan.offers import DEFAULT_SHARES, TLS13_GROUPS, VERSION_NAME, suite_name
 from tlsdoctor.wire.codepoints import ProtocolVersion
+from tlsdoctor.wire.handshake import huge_server_hello
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.offers import Offer
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     from tlsdoctor.wire.handshake import ServerHello
 
 V = ProtocolVersion
-# A ServerHello is at most version, random, session id, suite, compression and a 2^16-1 byte
-# extension block (RFC 8446 §4.1.3); anything claiming more is not a ServerHello.
-MAX_SERVER_HELLO = 2 + 32 + 33 + 2 + 1 + 2 + 0xFFFF
 
 
 def violation(offer: Offer, result: ProbeResult) -> tuple[str, str] | None:
@@ -80,15 +78,6 @@ def hello_violation(offer: Offer, hello: ServerHello) -> tuple[str, str] | None:
             "(RFC 8446 §4.2.1, RFC 5246 §7.4.1.3)"
         )
     return None
-
-
-def huge_server_hello(head: bytes) -> int:
-    """The length a first handshake record's ServerHello header claims, when it is more than a
-    ServerHello can be: 0 otherwise (RFC 8446 §5.1 record, §4 handshake header)."""
-    if len(head) < 9 or head[0] != 22 or head[1] != 3 or head[5] != 2:
-        return 0
-    claimed = int.from_bytes(head[6:9], "big")
-    return claimed if claimed > MAX_SERVER_HELLO else 0
 
 
 def _bad_hrr_group(offer: Offer, group: int | None) -> str:

@@ -22,7 +22,7 @@ from tlsdoctor.scan.result import ScanData
 from tlsdoctor.wire.registry import SIGNATURE_SCHEMES
 
 if TYPE_CHECKING:
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 PART = "client simulation"
 Answers = list[tuple[ClientProfile, ProbeResult]]

@@ -32,7 +32,7 @@ from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, Exten
 from tlsdoctor.wire.registry import SUITES
 
 if TYPE_CHECKING:
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 EDDSA_SCHEMES = (0x0807, 0x0808)  # ed25519, ed448 (RFC 8446 §4.2.3; RFC 8422 §5.1.3 for TLS 1.2)

@@ -1,11 +1,11 @@
 """One scan probe: connect, send one ClientHello, read the server's first flight, close.
 
-A private driver of :class:`~tlsdoctor.wire.conversation.ClientConversation` over a
-:class:`~tlsdoctor.net.stream.Stream` (``net/exchange.py`` from the hello-matrix work was not
-there yet when this was written; swap it in once it is). Every probe has a deadline (the
-stream's) and a byte cap (the stream's and the conversation's), and never sends a second
-ClientHello: an HRR loop, a 16 MB length field, an endless or one-byte-a-second peer all end
-the probe within its deadline with bounded memory (STYLE rule 2).
+What a probe wants from the server's answer: the conversation itself is driven by
+``net/exchange.py`` (the one driver, diagnose's too); this module folds its events into a
+:class:`ProbeResult`. Every probe has a deadline (the stream's) and a byte cap (the stream's
+and the conversation's), and answers a HelloRetryRequest at most once: an HRR loop, a 16 MB
+length field, an endless or one-byte-a-second peer all end the probe within its deadline with
+bounded memory (STYLE rule 2).
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
+from tlsdoctor.net.exchange import Next, drive
 from tlsdoctor.net.stream import ReadEnd, Stream
-from tlsdoctor.scan.checks import huge_server_hello
 from tlsdoctor.wire.codepoints import HandshakeType
 from tlsdoctor.wire.conversation import (
-    DONE,
-    NEED_DATA,
     AlertEvent,
     CertificatesEvent,
-    ClientConversation,
     ClosedEvent,
     EncryptedEvent,
+    Event,
     HandshakeMessageEvent,
     HelloRetryEvent,
     NotTlsEvent,
@@ -34,14 +32,15 @@ from tlsdoctor.wire.conversation import (
     ServerKeyExchangeEvent,
     SSLv2Event,
 )
-from tlsdoctor.wire.handshake import ServerHello
+from tlsdoctor.wire.handshake import ServerHello, huge_server_hello
 from tlsdoctor.wire.records import Alert
 from tlsdoctor.wire.server_messages import ServerKeyExchange
 
 HEAD = 16  # bytes of the server's answer kept as evidence
 MAX_EVENTS = 64  # a first flight has < 10 messages; anything longer is a hostile peer
 
-# Opens a connection to the target within the given seconds; None when TCP failed.
+# Opens a connection to the target within the given seconds (net/route.py, along the probe's route);
+# None and why when TCP, the proxy or the STARTTLS preamble failed.
 Opener = Callable[[float], Awaitable[tuple[Stream | None, str]]]
 # Whether to read the server's flight past its ServerHello: always, never, or as the hello says.
 Flight = bool | Callable[[ServerHello], bool]
@@ -104,48 +103,48 @@ async def run_probe(
 
 
 async def _converse(stream: Stream, hello: bytes, flight: Flight, retry: Retry | None) -> ProbeResult:
-    result = ProbeResult()
-    end = await stream.send(hello)
-    if end is not ReadEnd.DATA:
-        result.end, result.detail = _transport_end(end), stream.error
-        return result
-    conv = ClientConversation(max_buffer=stream.cap)
-    for _ in range(MAX_EVENTS):
-        event = conv.next_event()
-        if event is DONE:
-            return result
-        if event is NEED_DATA:
-            end, data = await stream.recv()
-            if end is ReadEnd.DATA:
-                conv.receive_data(data)
-                if result.server_hello is None and huge_server_hello(bytes(stream.head[:HEAD])):
-                    result.end, result.detail = "protocol-error", "ServerHello length beyond any ServerHello"
-                    return result  # no need to wait for 16 MB that cannot be a ServerHello
-                continue
-            if end is ReadEnd.EOF:
-                conv.receive_data(b"")
-                continue
-            if result.server_hello is None:  # a flight cut short after its ServerHello keeps "hello"
-                result.end = _transport_end(end)
-            else:
-                result.stalled = end is ReadEnd.TIMEOUT
-            result.detail = stream.error
-            return result
-        if isinstance(event, HelloRetryEvent) and retry is not None and result.retried is None:
-            second = retry(event.hello)
+    fold = _Fold(flight, retry)
+    ending = await drive(stream, hello, fold, max_steps=MAX_EVENTS)
+    result = fold.result
+    if ending.steps:
+        result.detail = f"more than {MAX_EVENTS} handshake events"
+    elif ending.transport is not None:
+        result.detail = stream.error
+        if ending.sending and result.retried is not None:
+            return result  # the second ClientHello could not go out: the probe ends on the HRR
+        if ending.sending or result.server_hello is None:  # a flight cut short keeps its "hello"
+            result.end = _transport_end(ending.transport)
+        else:
+            result.stalled = ending.transport is ReadEnd.TIMEOUT
+    return result
+
+
+class _Fold:
+    """The scan's listener (net/exchange.py): folds the server's first flight into a ProbeResult."""
+
+    def __init__(self, flight: Flight, retry: Retry | None) -> None:
+        self.result = ProbeResult()
+        self.flight = flight
+        self.retry = retry
+
+    def event(self, event: Event) -> Next | bytes:
+        result = self.result
+        if isinstance(event, HelloRetryEvent) and self.retry is not None and result.retried is None:
+            second = self.retry(event.hello)
             if second is not None:
                 result.hrr, result.retried, result.end = event.hello, event.hello, "hrr"
-                if await stream.send(second) is not ReadEnd.DATA:
-                    result.detail = stream.error
-                    return result
-                continue
+                return second
         if isinstance(event, HelloRetryEvent) and result.retried is not None:
             result.hrr_again = True
-            return result
-        if _record(result, event, flight):
-            return result
-    result.detail = f"more than {MAX_EVENTS} handshake events"
-    return result
+            return Next.STOP
+        return Next.STOP if _record(result, event, self.flight) else Next.MORE
+
+    def received(self, head: bytes) -> Next:
+        if self.result.server_hello is None and huge_server_hello(head[:HEAD]):
+            self.result.end = "protocol-error"
+            self.result.detail = "ServerHello length beyond any ServerHello"
+            return Next.STOP  # no need to wait for 16 MB that cannot be a ServerHello
+        return Next.MORE
 
 
 def _record(result: ProbeResult, event: object, flight: Flight) -> bool:

@@ -31,8 +31,8 @@ from tlsdoctor.wire.tickets import NewSessionTicket, parse_new_session_ticket
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
+    from tlsdoctor.scan.prober import Prober
     from tlsdoctor.scan.result import ScanData
-    from tlsdoctor.scan.scanner import Prober
 
 V = ProtocolVersion
 PART = "sessions"

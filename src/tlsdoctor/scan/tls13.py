@@ -11,7 +11,7 @@ from tlsdoctor.net.tls import HandshakeResult, handshake
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 if TYPE_CHECKING:
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 # A stdlib handshake's ending in the words of a raw probe's (scan/probe.py ProbeResult.end),
 # so that a removal chain (scan/enumerate.py) retries the same ambiguous endings.

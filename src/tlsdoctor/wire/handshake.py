@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .codepoints import CompressionMethod, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion
+from .codepoints import (
+    CompressionMethod,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    ProtocolVersion,
+)
 from .extensions import (
     ALPN,
     Extension,
@@ -36,6 +43,7 @@ __all__ = [
     "DOWNGRADE_TLS12",
     "HRR_RANDOM",
     "MAX_HANDSHAKE_MESSAGE",
+    "MAX_SERVER_HELLO",
     "ClientHello",
     "HandshakeMessage",
     "HandshakeReassembler",
@@ -43,6 +51,7 @@ __all__ = [
     "build_handshake",
     "encode_client_hello",
     "encode_server_hello",
+    "huge_server_hello",
     "parse_client_hello",
     "parse_server_hello",
 ]
@@ -55,6 +64,24 @@ DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 # A certificate chain is the largest message a client receives; 128 KiB covers real ones
 # (RFC 8446 allows 2^24-1, which no probe should have to buffer).
 MAX_HANDSHAKE_MESSAGE = 2**17
+# A ServerHello is at most version, random, session id, suite, compression and a 2^16-1 byte
+# extension block (RFC 8446 §4.1.3); anything claiming more is not a ServerHello.
+MAX_SERVER_HELLO = 2 + 32 + 33 + 2 + 1 + 2 + 0xFFFF
+
+
+def huge_server_hello(head: bytes) -> int:
+    """The length a first handshake record's ServerHello header claims, when it is more than a
+    ServerHello can be: 0 otherwise (RFC 8446 §5.1 record, §4 handshake header). Read from the
+    first bytes, so a client stops waiting for 16 MB that cannot be a ServerHello."""
+    if (
+        len(head) < 9
+        or head[0] != ContentType.HANDSHAKE
+        or head[1] != 3
+        or head[5] != HandshakeType.SERVER_HELLO
+    ):
+        return 0
+    claimed = int.from_bytes(head[6:9], "big")
+    return claimed if claimed > MAX_SERVER_HELLO else 0
 
 
 class HandshakeMessage(NamedTuple):

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from tlsdoctor.model import Verdict
 from tlsdoctor.report import scan_human
-from tlsdoctor.scan.checks import certificate_shape, huge_server_hello, violation
+from tlsdoctor.scan.checks import certificate_shape, violation
 from tlsdoctor.scan.judge import complete_enough, finding_checks, verdict
 from tlsdoctor.scan.offers import Offer
 from tlsdoctor.scan.probe import ProbeResult
@@ -22,7 +22,7 @@ from tlsdoctor.scan.result import ProtocolResult, ScanData, to_contract
 from tlsdoctor.wire.codepoints import AlertDescription, AlertLevel, CompressionMethod, NamedGroup
 from tlsdoctor.wire.codepoints import ProtocolVersion as V
 from tlsdoctor.wire.extensions import Extension, KeyShareHRR, SupportedVersionsServer
-from tlsdoctor.wire.handshake import HRR_RANDOM, ServerHello
+from tlsdoctor.wire.handshake import HRR_RANDOM, ServerHello, huge_server_hello
 from tlsdoctor.wire.records import Alert
 from tlsdoctor.wire.registry import CipherSuite
 

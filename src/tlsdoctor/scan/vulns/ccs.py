@@ -22,7 +22,7 @@ from tlsdoctor.wire.records import build_records, parse_alert
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 # The alerts of a server that took the early CCS and then failed on the next record's MAC.

@@ -21,7 +21,7 @@ from tlsdoctor.wire.records import build_alert, build_records
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 CLAIMED = 1024  # payload_length the request claims

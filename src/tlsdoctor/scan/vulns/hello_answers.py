@@ -16,7 +16,7 @@ from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, Exten
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 DEFLATE = CompressionMethod(1)  # RFC 3749

@@ -23,7 +23,7 @@ from tlsdoctor.wire.registry import SUITES, SuiteFlag
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 WEAK_DH_BITS = 1024  # weakdh.org: 1024-bit groups are within reach of a precomputation

@@ -40,7 +40,7 @@ from tlsdoctor.wire.records import MAX_PLAINTEXT, Record, RecordBuffer, build_re
 from tlsdoctor.wire.server_messages import parse_certificate
 
 if TYPE_CHECKING:
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 T = TypeVar("T")

@@ -22,7 +22,7 @@ from tlsdoctor.wire.records import parse_alert
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 VID = "renegotiation-client-initiated"

@@ -28,7 +28,7 @@ from tlsdoctor.wire.registry import SUITES, SuiteFlag
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 # RSA key transport suites, AES-GCM first: some servers leak only on those (sslyze's order).

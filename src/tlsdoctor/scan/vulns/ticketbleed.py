@@ -18,7 +18,7 @@ from tlsdoctor.wire.codepoints import ProtocolVersion
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 SID_LEN = 16  # shorter than 32, long enough that a random ID never starts with it by chance
