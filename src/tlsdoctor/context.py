@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tlsdoctor.clock import Clock, SystemClock
-from tlsdoctor.net.route import Dial
 
 if TYPE_CHECKING:
     from tlsdoctor.model import CheckResult
+    from tlsdoctor.net.route import Dial
 
 
 class CheckObserver(Protocol):
@@ -80,6 +80,8 @@ class Context:
     def dial(self) -> Dial:
         """What every connection to the target shares (net/route.py): the port, the byte cap, the
         STARTTLS preamble and the name it announces, the CA file an HTTPS proxy is verified against."""
+        from tlsdoctor.net.route import Dial  # net/ brings asyncio: not before scan's helper forks
+
         o = self.options
         return Dial(
             host=o.host,

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tlsdoctor.net.proxy import ProxyUrl, open_tunnel
-from tlsdoctor.net.starttls import upgrade
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.net.tcp import open_tcp
-from tlsdoctor.observations.base import Observation
+
+if TYPE_CHECKING:
+    from tlsdoctor.net.proxy import ProxyUrl
+    from tlsdoctor.observations.base import Observation
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ async def with_preamble(
     """Run the ``--starttls`` preamble (if any) on a fresh stream; every probe that speaks TLS uses it."""
     if dial.starttls is None:
         return obs, stream
+    from tlsdoctor.net.starttls import upgrade  # the preambles load only for --starttls
+
     stream.deadline = time.monotonic() + timeout
     result = await upgrade(stream, dial.starttls, dial.servername)
     obs.append(result)
@@ -79,6 +83,8 @@ async def _open_transport(
 ) -> tuple[list[Observation], Stream | None]:
     """TCP to the target, or TCP to the proxy and a CONNECT tunnel through it."""
     if route.proxy is not None and route.proxy_address is not None:
+        from tlsdoctor.net.proxy import open_tunnel  # HTTP and TLS to a proxy load only for a proxy
+
         tcp, tunnel, stream = await open_tunnel(
             route.proxy,
             route.proxy_address,
