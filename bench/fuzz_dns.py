@@ -1,9 +1,9 @@
 """Atheris fuzz target for DNS answers as tlsdoctor reads them: a datagram from a nameserver goes
 through dnspython's ``dns.message.from_wire`` (as ``dns.asyncquery.udp`` does) and then through
-``checks.dns_server._from_response``, which turns it into the DnsLookup observation.
+``net.dns.from_response``, which turns it into the DnsLookup observation.
 
 Invariant: ``from_wire`` raises only ``dns.exception.DNSException`` (the check reports that as an
-unusable response), and ``_from_response`` never raises; the observation describes itself and
+unusable response), and ``from_response`` never raises; the observation describes itself and
 serialises. Seeds: answers made with dnspython (A, AAAA, a CNAME chain, NODATA, NXDOMAIN, SERVFAIL,
 an Extended DNS Error with text, a truncated answer).
 Run: ``nice -n 19 .venv/bin/python bench/fuzz_dns.py -max_total_time=600 /tmp/fz/dns``.
@@ -25,7 +25,7 @@ with atheris.instrument_imports(include=["tlsdoctor", "dns"]):
     import dns.rdatatype
     import dns.rrset
 
-    from tlsdoctor.checks.dns_server import _from_response
+    from tlsdoctor.net.dns import from_response
 
 QTYPES = ("A", "AAAA")
 
@@ -39,7 +39,7 @@ def test_one_input(raw: bytes) -> None:
         response = dns.message.from_wire(raw[1:], ignore_trailing=bool(raw[0] & 4))
     except dns.exception.DNSException:
         return
-    lookup = _from_response("192.0.2.53", "fuzz.example", qtype, response, transport, 1.0)
+    lookup = from_response("192.0.2.53", "fuzz.example", qtype, response, transport, 1.0)
     lookup.describe()
     json.dumps(lookup.to_data())
 

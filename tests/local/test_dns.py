@@ -27,13 +27,13 @@ import pytest
 from tlsdoctor.checks.dns import (
     CONSISTENCY_ID,
     SYSTEM_ID,
+    ServerCheck,
     SystemResolverCheck,
     addresses_from,
     consistency,
     dns_checks,
     resolve,
 )
-from tlsdoctor.checks.dns_server import ServerCheck
 from tlsdoctor.context import Context, Options
 from tlsdoctor.inference.engine import evaluate
 from tlsdoctor.inference.facts import Facts

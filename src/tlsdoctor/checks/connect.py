@@ -6,26 +6,12 @@ only judge whether the transport came up.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import socket
 
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
-from tlsdoctor.net.proxy import ProxyUrl
 from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.observations.tcp import ConnectOutcome, TunnelOutcome
-
-
-async def resolve_proxy(proxy: ProxyUrl, timeout: float) -> str | None:
-    """The proxy host's first address (system resolver), or None."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            infos = await loop.getaddrinfo(proxy.host, proxy.port, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError):
-        return None
-    return str(infos[0][4][0]) if infos else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -14,18 +14,16 @@ still asked, is a comparison whose different answer is a note, never the diagnos
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import socket
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tlsdoctor import runner
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net import addresses
+from tlsdoctor.net.dns import Lookup, ask_server, ask_system, system_lookup, unique
 from tlsdoctor.net.hosts import HOSTS, hosts_names
 from tlsdoctor.net.resolvconf import RESOLV_CONF, system_nameservers
 from tlsdoctor.net.resolvconf import parse_server as parse_server  # re-exported for the CLI
@@ -37,69 +35,6 @@ CONSISTENCY_ID = "dns.consistency"
 SERVER_PREFIX = "dns.server."
 MAX_PER_FAMILY = 4  # addresses handed to the reach phase, per family
 MAX_EXPLICIT_SERVERS = 8
-RETRANSMIT_AT = 0.4  # UDP is resent once at this fraction of the step timeout (RFC 1035 4.2.1)
-
-Lookup = Callable[[str], list[str]]  # blocking host -> addresses; raises socket.gaierror
-
-
-# getaddrinfo's codes, and what each can and cannot tell (glibc; musl and macOS differ).
-_GAI: dict[int, tuple[DnsOutcome, str]] = {
-    socket.EAI_NONAME: (
-        DnsOutcome.NXDOMAIN,
-        "getaddrinfo EAI_NONAME: no such name, or no address for it "
-        "(getaddrinfo cannot reliably tell NXDOMAIN from NODATA; see dns.server.*)",
-    ),
-    socket.EAI_AGAIN: (
-        DnsOutcome.TIMEOUT,
-        "getaddrinfo EAI_AGAIN: temporary failure, the resolver timed out "
-        "or answered SERVFAIL (getaddrinfo cannot tell which; see dns.server.*)",
-    ),
-    socket.EAI_FAIL: (
-        DnsOutcome.SERVFAIL,
-        "getaddrinfo EAI_FAIL: non-recoverable failure (REFUSED, FORMERR or a broken answer)",
-    ),
-    getattr(socket, "EAI_NODATA", -5): (
-        DnsOutcome.NO_ADDRESS,
-        "getaddrinfo EAI_NODATA: the name exists but has no address (NODATA)",
-    ),
-    getattr(socket, "EAI_ADDRFAMILY", -9): (
-        DnsOutcome.NO_ADDRESS,
-        "getaddrinfo EAI_ADDRFAMILY: no address of a usable family",
-    ),
-}
-
-
-def _system_lookup(host: str) -> list[str]:
-    """getaddrinfo as a TCP client calls it; addresses in the order it sorted them (RFC 6724)."""
-    infos = socket.getaddrinfo(host, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-async def _in_daemon_thread(fn: Lookup, host: str) -> list[str]:
-    """Run a blocking lookup in a daemon thread and await it. getaddrinfo cannot be cancelled: in the
-    default executor a hung lookup would hold the interpreter at exit; a daemon thread is abandoned."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[list[str]] = loop.create_future()
-
-    def settle(value: list[str], error: Exception | None) -> None:
-        if not future.done():  # else the waiter timed out and went away
-            future.set_exception(error) if error else future.set_result(value)
-
-    def work() -> None:
-        value, error = [], None
-        try:
-            value = fn(host)
-        except Exception as exc:
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-            loop.call_soon_threadsafe(settle, value, error)
-
-    threading.Thread(target=work, name="tlsdoctor-getaddrinfo", daemon=True).start()
-    return await future
-
-
-def _unique(items: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 def _notes(lookups: Sequence[DnsLookup], resolver: str) -> tuple[AddressNote, ...]:
@@ -145,7 +80,7 @@ class SystemResolverCheck:
     id = SYSTEM_ID
     layer = "dns"
 
-    def __init__(self, lookup: Lookup = _system_lookup, *, comparison: bool = False) -> None:
+    def __init__(self, lookup: Lookup = system_lookup, *, comparison: bool = False) -> None:
         self._lookup = lookup  # injectable: tests must not reach the machine's real resolver
         self.comparison = comparison  # --resolver given: this answer is not the one used
 
@@ -153,30 +88,7 @@ class SystemResolverCheck:
         return ctx.timeout + 1.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        name, start = ctx.options.host, time.monotonic()
-        outcome, detail, code = DnsOutcome.ANSWER, "", None
-        found: tuple[str, ...] = ()
-        try:
-            async with asyncio.timeout(ctx.timeout):
-                found = _unique(await _in_daemon_thread(self._lookup, name))
-        except TimeoutError:
-            outcome, detail = DnsOutcome.TIMEOUT, f"getaddrinfo did not return within {ctx.timeout:.1f} s"
-        except socket.gaierror as exc:
-            code = exc.errno if isinstance(exc.errno, int) else None
-            outcome, detail = _GAI.get(code or 0, (DnsOutcome.ERROR, f"getaddrinfo error {code}: {exc}"))
-        if outcome is DnsOutcome.ANSWER and not found:
-            outcome, detail = DnsOutcome.NO_ADDRESS, "getaddrinfo returned no address"
-        lookup = DnsLookup(
-            resolver="system",
-            name=name,
-            qtype="ANY",
-            outcome=outcome,
-            addresses=found,
-            rcode=None if code is None else str(code),
-            detail=detail,
-            transport="getaddrinfo",
-            elapsed_ms=(time.monotonic() - start) * 1000,
-        )
+        lookup = await ask_system(ctx.options.host, ctx.timeout, self._lookup)
         notes = _notes([lookup], "system")
         if not self.comparison:
             status, summary = _verdict("system resolver", [lookup], notes)
@@ -184,6 +96,34 @@ class SystemResolverCheck:
             status, summary = _verdict("system resolver, compared only (--resolver given)", [lookup], notes)
             status = Status.WARN if status is Status.FAIL else status
         return CheckResult(id=self.id, status=status, summary=summary, observations=(lookup, *notes))
+
+
+class ServerCheck:
+    """``dns.server.<ip>``: A and AAAA asked of one nameserver, every rcode told apart."""
+
+    layer = "dns"
+
+    def __init__(self, host: str, port: int = 53, *, named: bool = False) -> None:
+        self.host, self.port = host, port
+        self.named = named  # --resolver: it replaces the system's resolver (DnsLookup.named)
+        bracketed = f"[{host}]" if ":" in host else host
+        self.label = host if port == 53 else f"{bracketed}:{port}"
+        self.id = SERVER_PREFIX + self.label
+
+    def budget(self, ctx: Context) -> float:
+        return 2 * ctx.timeout + 1.0  # UDP, then TCP after truncation (RFC 7766 section 5)
+
+    async def run(self, ctx: Context) -> CheckResult:
+        asked = (
+            ask_server(self.host, self.port, self.label, ctx.options.host, qtype, ctx.timeout)
+            for qtype in ("A", "AAAA")
+        )
+        lookups = [
+            dataclasses.replace(lk, named=self.named) for lk in await asyncio.gather(*asked)
+        ]  # concurrently: a dead server costs one timeout
+        notes = _notes(lookups, self.label)
+        status, summary = _verdict(f"resolver {self.label}", lookups, notes)
+        return CheckResult(id=self.id, status=status, summary=summary, observations=(*lookups, *notes))
 
 
 def _views(results: Sequence[CheckResult]) -> dict[str, list[DnsLookup]]:
@@ -332,7 +272,7 @@ def answered_locally(name: str, hosts: Path = HOSTS) -> bool:
 
 
 def dns_checks(
-    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = _system_lookup, hosts: Path = HOSTS
+    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = system_lookup, hosts: Path = HOSTS
 ) -> list[runner.Check]:
     """The system resolver plus one check per server (--resolver, else resolv.conf); empty if moot.
 
@@ -351,15 +291,13 @@ def dns_checks(
         ctx.options.host, socket.gethostname()
     )
     checks: list[runner.Check] = [SystemResolverCheck(lookup, comparison=named)]
-    if servers:  # dnspython is imported only when a server is asked (an IP target never pays for it)
-        from tlsdoctor.checks.dns_server import ServerCheck
-
+    if servers:
         checks += [ServerCheck(host, port, named=named) for host, port in dict.fromkeys(servers)]
     return checks
 
 
 async def resolve(
-    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = _system_lookup
+    ctx: Context, *, resolv_conf: Path = RESOLV_CONF, lookup: Lookup = system_lookup
 ) -> list[CheckResult]:
     """Phase 1 whole: the DNS checks, concurrently, then their comparison (or one skip result)."""
     reason = dns_skip_reason(ctx)
@@ -407,6 +345,18 @@ async def _named_first(checks: Sequence[runner.Check], ctx: Context) -> list[Che
     return results
 
 
+async def resolve_addresses(ctx: Context, results: list[CheckResult]) -> list[str]:
+    """Phase 1 of diagnose and scan: the addresses to try (--connect-to or the IP literal as is, with
+    DNS skipped); the DNS checks' results, then their comparison, are added to ``results``."""
+    dns_results = await resolve(ctx)
+    results.extend(dns_results)
+    if ctx.options.connect_to:
+        return [ctx.options.connect_to]
+    if ctx.options.host_is_ip:
+        return [ctx.options.host]
+    return addresses_from(dns_results)
+
+
 def addresses_from(results: Sequence[CheckResult]) -> list[str]:
     """The addresses to connect to: the --resolver servers' when named, else the system
     resolver's, else its nameservers'.
@@ -433,7 +383,7 @@ def addresses_from(results: Sequence[CheckResult]) -> list[str]:
     chosen = [r for r in servers if r.id.removeprefix(SERVER_PREFIX) in named] if named else system or servers
     picked: list[str] = []
     per_family = {4: 0, 6: 0}
-    for address in _unique([a for r in chosen for a in answers(r)]):
+    for address in unique([a for r in chosen for a in answers(r)]):
         if not addresses.is_connectable(address):
             continue
         family = addresses.parse(address).version

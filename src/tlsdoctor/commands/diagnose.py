@@ -12,7 +12,8 @@ import functools
 import time
 
 from tlsdoctor import runner
-from tlsdoctor.checks.connect import ProxyCheck, TcpCheck, resolve_proxy
+from tlsdoctor.checks.connect import ProxyCheck, TcpCheck
+from tlsdoctor.checks.dns import resolve_addresses
 from tlsdoctor.checks.handshake import (
     DEFAULT,
     VARIANTS,
@@ -25,6 +26,7 @@ from tlsdoctor.context import Context
 from tlsdoctor.inference import engine
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult, Report, TargetInfo
+from tlsdoctor.net.dns import first_address
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.cert import CertificateProblem, ChainValidation, ProblemKind
@@ -44,7 +46,7 @@ async def diagnose(ctx: Context) -> Report:
     # Every probe below is judged against our own event loop's stalls (runner.watching).
     async with runner.watching():
         # 1 resolve
-        addresses = await resolve(ctx, results)
+        addresses = await resolve_addresses(ctx, results)
 
         # 2 reach
         route = await reach(ctx, addresses, results)
@@ -68,25 +70,11 @@ async def diagnose(ctx: Context) -> Report:
     )
 
 
-async def resolve(ctx: Context, results: list[CheckResult]) -> list[str]:
-    """Phase 1: the addresses to try (or --connect-to / the IP literal, with DNS skipped)."""
-    from tlsdoctor.checks.dns import addresses_from
-    from tlsdoctor.checks.dns import resolve as dns_resolve
-
-    dns_results = await dns_resolve(ctx)  # the lookups, then the comparison between resolvers
-    results.extend(dns_results)
-    if ctx.options.connect_to:
-        return [ctx.options.connect_to]
-    if ctx.options.host_is_ip:
-        return [ctx.options.host]
-    return addresses_from(dns_results)
-
-
 async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) -> Route | None:
     """Phase 2: TCP to each address (or the CONNECT tunnel); the route later phases use."""
     proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
     if proxy is not None:
-        proxy_address = await resolve_proxy(proxy, ctx.timeout)
+        proxy_address = await first_address(proxy.host, proxy.port, ctx.timeout)
         route = Route(
             address=addresses[0] if addresses else ctx.options.host,
             proxy=proxy,

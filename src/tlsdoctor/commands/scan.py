@@ -271,9 +271,9 @@ async def _addresses(ctx: Context, results: list[CheckResult]) -> list[str]:
         return [ctx.options.connect_to]
     if ctx.options.host_is_ip:
         return [ctx.options.host]
-    from tlsdoctor.commands.diagnose import resolve
+    from tlsdoctor.checks.dns import resolve_addresses
 
-    return await resolve(ctx, results)
+    return await resolve_addresses(ctx, results)
 
 
 def helper_time(ctx: Context, deadline: float) -> float:

@@ -411,11 +411,11 @@ async def fast_path(ctx: Context) -> Report:
     name), and the default client's handshake along the route diagnose would take (a proxy, when the
     module or the environment sets one); inferred by the engine like any diagnosis."""
     from tlsdoctor import runner
-    from tlsdoctor.checks.connect import resolve_proxy
     from tlsdoctor.checks.dns import addresses_from
     from tlsdoctor.checks.dns import resolve as dns_resolve
     from tlsdoctor.checks.handshake import DEFAULT, HandshakeCheck, load_trust
     from tlsdoctor.inference import engine
+    from tlsdoctor.net.dns import first_address
     from tlsdoctor.net.proxy import proxy_for
     from tlsdoctor.net.route import Route
 
@@ -434,7 +434,7 @@ async def fast_path(ctx: Context) -> Report:
     proxy = proxy_for(opts.host, opts.proxy, opts.no_proxy)
     route: Route | None = None
     if proxy is not None:
-        proxy_address = await resolve_proxy(proxy, ctx.timeout)
+        proxy_address = await first_address(proxy.host, proxy.port, ctx.timeout)
         route = Route(
             address=addresses[0] if addresses else opts.host, proxy=proxy, proxy_address=proxy_address
         )
