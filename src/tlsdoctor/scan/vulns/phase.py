@@ -25,8 +25,8 @@ from tlsdoctor.scan.vulns.link import PART
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.result import ScanData
     from tlsdoctor.scan.prober import Prober
+    from tlsdoctor.scan.result import ScanData
     from tlsdoctor.wire.codepoints import ProtocolVersion
 
 
