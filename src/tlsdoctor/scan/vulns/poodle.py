@@ -25,7 +25,7 @@ from tlsdoctor.wire.registry import SUITES
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
-    from tlsdoctor.scan.scanner import Prober
+    from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 VID = "poodle-ssl3"
