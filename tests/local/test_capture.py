@@ -126,3 +126,43 @@ def test_capture_file_keeps_the_probes_packets_and_key_log(endpoint: FaultServer
     keylog = read_keylog(Path(recorded["keylog"]))
     assert len(keylog) >= 1 and keylog.bad_lines == 0
     assert os.stat(recorded["keylog"]).st_mode & 0o077 == 0  # secrets: readable by the owner only
+
+
+def capture_evidence(report: dict[str, Any]) -> list[str]:
+    return [e["observation"] for e in report["causes"][0]["evidence"] if e["check"] == "capture"]
+
+
+@needs_root
+@pytest.mark.parametrize("endpoint", ["healthy"], indirect=True)
+def test_healthy_endpoint_captured_flows_completed(endpoint: FaultServer) -> None:
+    proc = run(diagnose_args(endpoint, "--capture"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["causes"][0]["id"] == "healthy"
+    flows = report["capture"]["flows"]
+    assert flows and any(f["outcome"] == "completed" for f in flows)
+    assert any("captured flow(s) completed" in e for e in capture_evidence(report))
+    assert report["capture"]["pcap"] is None  # --capture alone keeps nothing
+
+
+@needs_root
+@pytest.mark.parametrize("endpoint", ["reset-after-hello"], indirect=True)
+def test_injected_reset_is_shown_by_the_probes_own_packets(endpoint: FaultServer) -> None:
+    """The endpoint's RST carries TTL 250, its SYN-ACK loopback's 64: the capture's TTLs are the evidence."""
+    proc = run(diagnose_args(endpoint, "--capture"))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["causes"][0]["id"] == "firewall-reset"
+    evidence = capture_evidence(report)
+    assert any("with TTL 250, while the peer's own packets had TTL 64" in e for e in evidence), evidence
+
+
+@needs_root
+@pytest.mark.parametrize("endpoint", ["client-cert-required"], indirect=True)
+def test_probes_key_log_decrypts_the_servers_certificate_required(endpoint: FaultServer) -> None:
+    """TLS 1.3 hides the server's refusal; the probes' own key log opens it on the wire."""
+    proc = run(diagnose_args(endpoint, "--capture"))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["causes"][0]["id"] == "client-cert-required"
+    evidence = capture_evidence(report)
+    decrypted = [e for e in evidence if e.startswith("decrypted with the key log")]
+    assert decrypted and "the server's alert fatal certificate_required" in decrypted[0], evidence

@@ -11,19 +11,36 @@ temporary directory removed after the run. Needs root or CAP_NET_RAW, checked be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
 import tempfile
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError, UsageError
-from tlsdoctor.model import CheckResult, Report, Status
+from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status
 from tlsdoctor.net.recorder import PacketRecorder, can_record, write_pcap
-from tlsdoctor.observations.capture import ProbeCapture
+from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.capture import DecryptedHandshake, ProbeCapture
 
-__all__ = ["CaptureRequest", "capture_request", "diagnose_captured", "keylog_path_for"]
+if TYPE_CHECKING:
+    from tlsdoctor.pcap.analyse import FlowReport
+
+__all__ = [
+    "CHECK_ID",
+    "CaptureRequest",
+    "capture_request",
+    "diagnose_captured",
+    "keylog_path_for",
+    "with_wire_evidence",
+]
+
+CHECK_ID = "capture"
+MAX_FLOW_EVIDENCE = 2  # flows quoted per cause
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,15 +100,14 @@ async def diagnose_captured(ctx: Context, request: CaptureRequest) -> Report:
         pcap = request.keep or Path(tmp) / "probes.pcap"
         keylog = keylog_path_for(pcap)
         keylog.unlink(missing_ok=True)  # OpenSSL appends: start from an empty key log
-        fd = os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        os.close(fd)
+        os.close(os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         addresses = await _target_addresses(ctx)
         options = dataclasses.replace(ctx.options, keylog_file=keylog)
         recorder = PacketRecorder(ctx.options.port, addresses)
         async with recorder:
             report = await diagnose(dataclasses.replace(ctx, options=options))
         write_pcap(pcap, recorder.packets)
-        observation = ProbeCapture(
+        recorded = ProbeCapture(
             packets=len(recorder.packets),
             bytes=recorder.kept_bytes,
             dropped=recorder.dropped,
@@ -100,10 +116,76 @@ async def diagnose_captured(ctx: Context, request: CaptureRequest) -> Report:
             pcap=str(pcap) if request.keep else None,
             keylog=str(keylog) if request.keep else None,
         )
-        check = CheckResult(
-            id="capture",
-            status=Status.PASS if recorder.packets else Status.WARN,
-            summary=observation.describe(),
-            observations=(observation,),
+        flows = await asyncio.to_thread(_analyse, pcap, keylog) if recorder.packets else []
+    return with_wire_evidence(report, recorded, flows)
+
+
+def _analyse(pcap: Path, keylog: Path) -> list[FlowReport]:
+    """The recording through the pcap analysis, decrypted with the probes' own key log."""
+    from tlsdoctor.commands.pcap import run_pcap
+    from tlsdoctor.pcap.unseal import KeyLogDecrypter
+
+    decrypt = None
+    with contextlib.suppress(InputError):  # empty: no probe got as far as deriving a secret
+        decrypt = KeyLogDecrypter.from_file(keylog)
+    flows: list[FlowReport] = []
+    with contextlib.suppress(InputError):  # no TLS flow recorded (every probe failed before a ClientHello)
+        run_pcap(pcap, on_flow=flows.append, decrypt=decrypt)
+    return flows
+
+
+def with_wire_evidence(report: Report, recorded: ProbeCapture, flows: list[FlowReport]) -> Report:
+    """Add the capture to a finished diagnosis: a ``capture`` check (the recording, each probe's flow as
+    the capture saw it) and, on each cause, what the flows that show the same cause saw on the wire.
+
+    The flows are not fed back to the engine: the playbook's probes fail on purpose (a TLS 1.0 variant
+    against a modern server), so one flow's reading is not the endpoint's diagnosis; it is evidence for
+    the cause the probes' comparison already named.
+    """
+    tally = Counter(f.outcome.value for f in flows)
+    summary = recorded.describe()
+    if flows:
+        summary += f"; {len(flows)} TLS flow(s): " + ", ".join(f"{k} {n}" for k, n in tally.most_common())
+    check = CheckResult(
+        id=CHECK_ID,
+        status=Status.PASS if recorded.packets else Status.WARN,
+        summary=summary,
+        observations=(recorded, *(o for f in flows for o in f.check.observations if _wire_only(o))),
+    )
+    causes = tuple(_with_evidence(c, flows) for c in report.causes)
+    extra = {**report.extra, "capture": {**recorded.to_data(), "flows": [f.to_data() for f in flows]}}
+    return dataclasses.replace(report, causes=causes, checks=(*report.checks, check), extra=extra)
+
+
+def _wire_only(o: Observation) -> bool:
+    """What the capture adds to the probes' own observations: each flow's summary and what only the
+    wire (or the key log) shows; not the probes' HandshakeAttempt/TcpConnect restated."""
+    from tlsdoctor.observations.pcap import CapturedFlow, ClientAbort, ClientAlert, FlightStall, FlowIcmp
+
+    return isinstance(
+        o, CapturedFlow | ClientAlert | ClientAbort | FlightStall | FlowIcmp | DecryptedHandshake
+    )
+
+
+def _with_evidence(cause: Cause, flows: list[FlowReport]) -> Cause:
+    if cause.id == "healthy":
+        done = [f for f in flows if not f.failed]
+        if not done:
+            return cause
+        line = f"{len(done)} of {len(flows)} captured flow(s) completed: {done[0].summary.describe()}"
+        return dataclasses.replace(
+            cause, evidence=(*cause.evidence, Evidence(check=CHECK_ID, observation=line))
         )
-        return dataclasses.replace(report, checks=(*report.checks, check))
+    same = [(f, c) for f in flows for c in f.causes[:1] if c.id == cause.id and c.confidence >= 0.5]
+    same = same[:MAX_FLOW_EVIDENCE]  # decisive flows only: a candidate adds nothing
+    added = [
+        Evidence(
+            check=CHECK_ID, observation=f"captured flow #{f.index} {f.client} -> {f.server}: {c.summary}"
+        )
+        for f, c in same
+    ]
+    for f, _ in same[:1]:  # the wire's own words for the first one: an alert, a TTL, a stall
+        added += [
+            Evidence(check=CHECK_ID, observation=o.describe()) for o in f.check.observations if _wire_only(o)
+        ]
+    return dataclasses.replace(cause, evidence=(*cause.evidence, *added)) if added else cause
