@@ -16,13 +16,14 @@ import socket
 import ssl
 import struct
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from scan_servers import NGINX, OPENSSL, run_nginx
+from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
 from variant_servers import OpensslPki, s_server
 
 from tlsdoctor.net.recorder import PacketRecorder, RecordedPacket
@@ -348,3 +349,56 @@ def test_no_line_for_the_connection(pki: OpensslPki, tmp_path: Path) -> None:
     dec, events = decrypt(packets, port, other)
     assert dec.state is DecryptState.NO_SECRETS and "client random" in dec.detail
     assert events == []
+
+
+def test_tls13_resumption_with_0rtt_data_and_a_key_update(pki: OpensslPki, tmp_path: Path) -> None:
+    """s_client resumes with early data (sent before the ServerHello names the suite, under the early
+    secret), then sends a KeyUpdate: data after it is under a secret the key log never held (RFC 8446
+    §7.2 derives it), and still decrypts."""
+    assert OPENSSL is not None
+    port = free_port()
+    server = subprocess.Popen(
+        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki.cert), "-key", str(pki.key),
+         "-early_data", "-tls1_3", "-naccept", "3"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    session, early, keylog = tmp_path / "session.pem", tmp_path / "early.txt", tmp_path / "keys.log"
+    early.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
+    client = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+
+    def talk(argv: list[str], *lines: bytes) -> None:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert proc.stdin is not None
+        for line in lines:  # one line per read: s_client takes a line starting with "k" as a command
+            time.sleep(0.5)
+            proc.stdin.write(line)
+            proc.stdin.flush()
+        time.sleep(0.5)
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+    try:
+        wait_listening(port, server, "openssl s_server")
+        talk([*client, "-sess_out", str(session)], b"first\n")
+        packets = record(
+            port,
+            lambda: talk(
+                [*client, "-sess_in", str(session), "-early_data", str(early), "-keylogfile", str(keylog)],
+                b"k\n",
+                b"after the update\n",
+            ),
+        )
+    finally:
+        stop(server)
+        assert server.stdin is not None
+        server.stdin.close()
+    dec, events = decrypt(packets, port, keylog)
+    assert dec.secrets is not None and dec.secrets.client_early is not None
+    assert not of(events, Undecryptable), events
+    client_types = handshake_types(events, Side.CLIENT)
+    assert client_types == [HandshakeType.END_OF_EARLY_DATA, HandshakeType.FINISHED, HandshakeType.KEY_UPDATE]
+    sent = b"".join(e.data for e in of(events, AppData, Side.CLIENT) if isinstance(e, AppData))
+    assert sent == b"GET /early HTTP/1.0\r\n\r\nafter the update\n"
+    assert not of(events, Certificates)  # a resumed handshake sends no certificate

@@ -115,9 +115,21 @@ async def diagnose_captured(ctx: Context, request: CaptureRequest) -> Report:
             port=ctx.options.port,
             pcap=str(pcap) if request.keep else None,
             keylog=str(keylog) if request.keep else None,
+            note=_proxy_note(ctx),
         )
         flows = await asyncio.to_thread(_analyse, pcap, keylog) if recorder.packets else []
     return with_wire_evidence(report, recorded, flows)
+
+
+def _proxy_note(ctx: Context) -> str:
+    """The recording keeps the target's packets: probes tunnelled through a proxy talk to the proxy."""
+    from tlsdoctor.net.proxy import proxy_for
+
+    opts = ctx.options
+    proxy = proxy_for(opts.host, opts.proxy, opts.no_proxy)
+    if proxy is None:
+        return ""
+    return f"probes through the proxy {proxy.host}:{proxy.port} are not in the recording (only direct ones)"
 
 
 def _analyse(pcap: Path, keylog: Path) -> list[FlowReport]:

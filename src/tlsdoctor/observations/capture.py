@@ -22,6 +22,7 @@ class ProbeCapture(Observation):
     port: int
     pcap: str | None = None  # kept at (--capture-file), else removed after the run
     keylog: str | None = None
+    note: str = ""  # what the recording cannot hold (probes through a proxy)
 
     def describe(self) -> str:
         where = ", ".join(self.addresses) or "no resolved address"
@@ -30,6 +31,8 @@ class ProbeCapture(Observation):
             text += f" ({self.dropped} more not kept: the recording's bounds were reached)"
         if self.pcap:
             text += f"; kept in {self.pcap} (key log {self.keylog})"
+        if self.note:
+            text += f"; {self.note}"
         return text
 
 

@@ -38,6 +38,7 @@ from tlsdoctor.wire.server_messages import CertificateRequest, parse_certificate
 
 __all__ = [
     "MAX_APP_BYTES",
+    "MAX_EARLY_RECORDS",
     "AppData",
     "CertificateRequested",
     "Certificates",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 MAX_APP_BYTES = 1024  # the first application bytes kept per direction: enough for an HTTP head
+MAX_EARLY_RECORDS = 16  # 0-RTT records held until the ServerHello names the suite
 
 
 class Side(enum.StrEnum):
@@ -110,7 +112,7 @@ class DecryptState(enum.Enum):
 class _Direction:
     """One direction's keys in the order they come into use, and what it has decrypted."""
 
-    __slots__ = ("app_left", "early_seen", "failed", "index", "keys", "reassembler", "seq", "side")
+    __slots__ = ("app_left", "early", "early_seen", "failed", "index", "keys", "reassembler", "seq", "side")
 
     def __init__(self, side: Side) -> None:
         self.side = side
@@ -119,6 +121,9 @@ class _Direction:
         self.seq = 0
         self.failed = False
         self.early_seen = 0  # 0-RTT records seen before the ServerHello (they advance the early seq)
+        self.early: list[
+            Record
+        ] = []  # ... the first MAX_EARLY_RECORDS of them, decrypted once the suite is known
         self.reassembler = HandshakeReassembler()
         self.app_left = MAX_APP_BYTES
 
@@ -181,7 +186,7 @@ class FlowDecryptor:
         return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
 
     # -- the hellos, in plaintext ------------------------------------------------------------
-    def _hello(self, side: Side, record: Record) -> None:
+    def _hello(self, side: Side, record: Record) -> list[Event]:
         plain = self._plain[side]
         plain.feed(record.fragment)
         try:
@@ -193,9 +198,29 @@ class FlowDecryptor:
                     if not hello.is_hrr:
                         self._plain.clear()
                         self._start(hello.selected_version, hello.cipher_suite, hello.random)
-                        return
+                        return self._early_data()
         except DecodeError as exc:
             self._give_up(DecryptState.UNSUPPORTED, f"a hello does not parse ({exc})")
+        return []
+
+    def _early_data(self) -> list[Event]:
+        """The 0-RTT records sent before the ServerHello named the suite (RFC 8446 §4.2.10), now."""
+        client = self._dirs[Side.CLIENT]
+        early, client.early = client.early, []
+        if self.state is not DecryptState.DECRYPTING or not early or self.secrets is None:
+            return []
+        if self.secrets.client_early is None:
+            client.seq = 0  # no early key: those records are not ours to open, the handshake key starts at 0
+            return []
+        events: list[Event] = []
+        client.seq = 0
+        for record in early:
+            opened = client.open(record, tls13=True)
+            if opened is None:
+                return [*events, Undecryptable(Side.CLIENT, f"0-RTT data: {client.missing()}")]
+            events += self._content(client, opened[0], opened[1], len(record.fragment))
+        client.seq = client.early_seen
+        return events
 
     def _give_up(self, state: DecryptState, detail: str) -> None:
         self.state, self.detail = state, detail
@@ -256,9 +281,12 @@ class FlowDecryptor:
         ctype = record.content_type
         if self.state is DecryptState.WAITING:
             if ctype == ContentType.HANDSHAKE:
-                self._hello(side, record)
-            elif ctype == ContentType.APPLICATION_DATA and side is Side.CLIENT:
-                self._dirs[side].early_seen += 1  # 0-RTT data before the ServerHello
+                return self._hello(side, record)
+            if ctype == ContentType.APPLICATION_DATA and side is Side.CLIENT:
+                client = self._dirs[side]  # 0-RTT data before the ServerHello
+                client.early_seen += 1
+                if len(client.early) < MAX_EARLY_RECORDS:
+                    client.early.append(record)
             return []
         if self.state is not DecryptState.DECRYPTING:
             return []

@@ -54,7 +54,17 @@ LABELS: dict[str, str] = {
 }
 _FIELD_LABEL = {name: label for label, name in reversed(LABELS.items())}
 # Labels real key logs carry that we cannot use: skipped without calling the line malformed.
-_KNOWN_UNUSED = frozenset({"RSA", "PMS_CLIENT_RANDOM", "ECH_SECRET", "ECH_CONFIG"})
+# OpenSSL logs each KeyUpdate's secret as *_TRAFFIC_SECRET_N; we derive those ourselves (RFC 8446 §7.2).
+_KNOWN_UNUSED = frozenset(
+    {
+        "RSA",
+        "PMS_CLIENT_RANDOM",
+        "ECH_SECRET",
+        "ECH_CONFIG",
+        "CLIENT_TRAFFIC_SECRET_N",
+        "SERVER_TRAFFIC_SECRET_N",
+    }
+)
 # A TLS 1.3 secret is one hash output: 32 (SHA-256, SM3) or 48 (SHA-384) bytes.
 _SECRET_LENGTHS = frozenset({32, 48})
 _MASTER_SECRET_LEN = 48

@@ -74,8 +74,9 @@ class KeyLogDecrypter:
         revealed: list[str] = []
         for ts, _, _, side, r in records:
             record = Record(ContentType(r.content_type), _RECORD_VERSION, r.payload, 0)
-            for event in dec.feed(side, record):
-                self._apply(flow, c if side is Side.CLIENT else s, ts, event, failures, revealed)
+            for event in dec.feed(side, record):  # 0-RTT data comes out with the server's hello
+                who = getattr(event, "side", Side.SERVER)  # a CertificateRequest is the server's
+                self._apply(flow, c if who is Side.CLIENT else s, ts, event, failures, revealed)
         flow.events.sort(key=lambda e: e.ts)  # the decrypted messages where they happened (a stable sort)
         decrypted = dec.state is DecryptState.DECRYPTING and bool(revealed)
         c.decrypted = s.decrypted = decrypted
