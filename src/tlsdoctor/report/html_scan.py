@@ -85,21 +85,14 @@ def _table(title: str, cols: tuple[str, ...], rows: Iterator[tuple[str, ...]], c
     )
 
 
-_SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def _findings(scan: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(severity, id, what, reference) of every weakness and every vulnerability found, worst first."""
-    out = [
-        (str(w.get("severity")), str(w.get("id")), str(w.get("summary")), str(w.get("reference") or ""))
-        for w in scan.get("weaknesses") or []
+    """(severity, id, what, reference) of every finding, as ``scan.findings`` orders them (worst first)."""
+    return [
+        (str(f.get("severity")), str(f.get("id")), str(f.get("summary")), str(f.get("reference") or ""))
+        for f in scan.get("findings") or []
     ]
-    out += [
-        (str(v.get("severity") or "info"), str(v.get("id")), str(v.get("evidence") or ""), "")
-        for v in scan.get("vulnerabilities") or []
-        if v.get("vulnerable") is True
-    ]
-    return sorted(out, key=lambda f: _SEVERITIES.index(f[0]) if f[0] in _SEVERITIES else len(_SEVERITIES))
 
 
 def summary(scan: Mapping[str, Any]) -> str:

@@ -30,18 +30,12 @@ _GRADE_STYLE = {"A+": "bold green", "A": "bold green", "B": "bold yellow", "C": 
 
 
 def findings_list(scan: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(severity, id, text) of every weakness and every vulnerability found, worst first."""
-    out = [
-        (w["severity"], w["id"], f"{w['summary']} ({w['reference']})" if w.get("reference") else w["summary"])
-        for w in scan.get("weaknesses") or []
+    """(severity, id, text) of every finding (``scan.findings``: worst first, a proven
+    vulnerability in place of the weakness it proves)."""
+    return [
+        (f["severity"], f["id"], f"{f['summary']} ({f['reference']})" if f.get("reference") else f["summary"])
+        for f in scan.get("findings") or []
     ]
-    out += [
-        (v.get("severity") or "info", v["id"], v.get("evidence") or "")
-        for v in scan.get("vulnerabilities") or []
-        if v.get("vulnerable") is True
-    ]
-    rank = {s: i for i, s in enumerate(_SEVERITIES)}
-    return sorted(out, key=lambda f: rank.get(f[0], len(rank)))
 
 
 def verdict(scan: dict[str, Any]) -> Iterator[RenderableType]:

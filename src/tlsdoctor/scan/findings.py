@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from tlsdoctor.scan.result import ScanData
+
+if TYPE_CHECKING:
+    from tlsdoctor.scan.vulns.base import Vulnerability
 
 #: The contract's severities, worst first (contract/cli.md ``weaknesses[].severity``).
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 DEFAULT_FAIL_ON = "high"  # contract/cli.md: --fail-on's default
-
-
-class Proven(Protocol):
-    """What the scan needs of a ``scan.vulnerabilities`` entry (scan/vulns/)."""
-
-    id: str
-    vulnerable: bool | None
-    severity: str
-    evidence: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +25,11 @@ class Finding:
     severity: str
     summary: str
     kind: str  # "weakness" | "vulnerability"
+    reference: str = ""  # the weakness's RFC/CVE; a vulnerability's evidence is its own reference
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "severity": self.severity, "kind": self.kind, "summary": self.summary,
+                "reference": self.reference}  # fmt: skip
 
 
 def rank(severity: str) -> int:
@@ -38,20 +37,46 @@ def rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES) - 1
 
 
-def vulnerabilities(data: ScanData) -> list[Proven]:
-    """``data.vulnerabilities`` when the vulnerability probes ran (absent otherwise)."""
-    found: Iterable[Proven] = getattr(data, "vulnerabilities", None) or ()
-    return list(found)
+#: A vulnerability proven on the wire -> the configuration weakness it is the proof of: in the
+#: findings the proof replaces the inference (scan.weaknesses still lists both).
+PROVES = {
+    "drown": "sslv2",
+    "poodle-ssl3": "sslv3",
+    "rc4": "rc4",
+    "freak": "export",
+    "sweet32": "3des-sweet32",
+    "crime-compression": "compression",
+    "renegotiation-insecure": "no-secure-renegotiation",
+    "downgrade-scsv": "no-fallback-scsv",
+    "beast": "cbc-tls10",
+}
+
+
+def vulnerabilities(data: ScanData) -> list[Vulnerability]:
+    """The vulnerability probes' results (scan/vulns), empty when they did not run."""
+    return list(data.vulnerabilities)
 
 
 def findings(data: ScanData) -> list[Finding]:
-    """Every weakness and every proven vulnerability, worst first (stable within a severity)."""
-    out = [Finding(id=w.id, severity=w.severity, summary=w.summary, kind="weakness") for w in data.weaknesses]
-    out += [
-        Finding(id=v.id, severity=v.severity, summary=v.evidence, kind="vulnerability")
-        for v in vulnerabilities(data)
-        if v.vulnerable is True
-    ]
+    """Every weakness and every proven vulnerability, worst first (stable within a severity); a
+    weakness a vulnerability proves appears once, as the vulnerability, at the worse severity."""
+    proven = {v.id: v for v in vulnerabilities(data) if v.vulnerable is True}
+    replaced = {PROVES[vid]: vid for vid in proven if vid in PROVES}
+    out: list[Finding] = []
+    for w in data.weaknesses:
+        if w.id not in replaced:
+            out.append(
+                Finding(
+                    id=w.id, severity=w.severity, summary=w.summary, kind="weakness", reference=w.reference
+                )
+            )
+    for vid, v in proven.items():
+        covered = [w for w in data.weaknesses if replaced.get(w.id) == vid]
+        severity = min([v.severity, *(w.severity for w in covered)], key=rank)
+        reference = "; ".join(w.reference for w in covered)
+        out.append(
+            Finding(id=vid, severity=severity, summary=v.evidence, kind="vulnerability", reference=reference)
+        )
     return sorted(out, key=lambda f: rank(f.severity))
 
 

@@ -193,12 +193,14 @@ def to_contract(data: ScanData) -> dict[str, Any]:
     """The ``"scan"`` object of the JSON report."""
     from tlsdoctor.scan.findings import counts, findings
 
+    found = findings(data)
     return {
         "grade": data.grade.grade if data.grade is not None else None,
         "grading": data.grade.to_dict() if data.grade is not None else None,
         "profile": data.profile.profile if data.profile is not None else None,
         "profiles": data.profile.to_dict() if data.profile is not None else None,
-        "findings": counts(findings(data)),
+        "findings": [f.to_dict() for f in found],
+        "findings_by_severity": counts(found),
         "protocols": [
             {
                 "version": p.version,

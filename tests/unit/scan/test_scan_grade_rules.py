@@ -4,7 +4,6 @@ ScanData built by hand; the rendering at a fixed 80 columns."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
 from typing import Any
@@ -20,6 +19,7 @@ from tlsdoctor.scan.findings import SEVERITIES, at_or_above, findings
 from tlsdoctor.scan.grade import rules
 from tlsdoctor.scan.mozilla import fit
 from tlsdoctor.scan.result import CertificateResult, HttpAnswer, ProtocolResult, ScanData, to_contract
+from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
 from tlsdoctor.scan.weaknesses import RULES, find_weaknesses
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -145,30 +145,33 @@ def test_untrusted_chain_is_t_with_the_grade_it_would_have() -> None:
     assert graded(data) == "T" and data.grade is not None and data.grade.ignoring_trust == "A"
 
 
+def with_vulns(*vulns: Vulnerability, protocols: tuple[ProtocolResult, ...] = MODERN) -> ScanData:
+    data = ScanData(protocols=list(protocols), groups=[0x1D])
+    data.certificates = [chain(cert())]
+    data.features.update({"secure_renegotiation": True, "fallback_scsv": True, "ocsp_stapling": True})
+    data.vulnerabilities = list(vulns)
+    data.weaknesses = find_weaknesses(data)
+    judge.assess(data)
+    return data
+
+
 def test_vulnerabilities_cap_when_found_vulnerable_only() -> None:
-    @dataclasses.dataclass
-    class Vuln:
-        id: str
-        vulnerable: bool | None
-        severity: str
-        evidence: str
-
-    @dataclasses.dataclass(kw_only=True)
-    class WithVulns(ScanData):
-        vulnerabilities: list[Vuln] = dataclasses.field(default_factory=list)
-
-    def run(vulnerable: bool | None) -> WithVulns:
-        data = WithVulns(protocols=list(MODERN), groups=[0x1D])
-        data.certificates = [chain(cert())]
-        data.vulnerabilities = [Vuln("heartbleed", vulnerable, "critical", "64 KB echoed")]
-        data.weaknesses = find_weaknesses(data)
-        judge.assess(data)
-        return data
-
-    hit = run(True)
+    hit = with_vulns(found("heartbleed", "64 KB echoed"))
     assert graded(hit) == "F" and "heartbleed" in caps(hit)
-    assert findings(hit)[0].id == "heartbleed"
-    assert graded(run(False)) == "A" and graded(run(None)) == "A"  # clean, or undecided: no cap
+    assert findings(hit)[0].id == "heartbleed" and findings(hit)[0].kind == "vulnerability"
+    assert graded(with_vulns(clean("heartbleed", "no echo"))) == "A"  # near misses: clean,
+    assert graded(with_vulns(unknown("heartbleed", "no answer"))) == "A"  # or undecided: no cap
+
+
+def test_a_proven_vulnerability_replaces_the_weakness_it_proves_in_the_findings() -> None:
+    tls12 = v("TLSv1.2", [*ECDHE_AEAD, 0x000A])
+    data = with_vulns(found("sweet32", "3DES accepted at TLS 1.2"), protocols=(tls12, MODERN[1]))
+    ids = [f.id for f in findings(data)]
+    assert "sweet32" in ids and "3des-sweet32" not in ids  # one finding, the proof
+    assert {w.id for w in data.weaknesses} >= {"3des-sweet32"}  # scan.weaknesses still lists it
+    assert graded(data) == "C"
+    alone = with_vulns(clean("sweet32", "not accepted"), protocols=(tls12, MODERN[1]))
+    assert "3des-sweet32" in [f.id for f in findings(alone)]  # near miss: no proof, the inference stays
 
 
 def test_every_weakness_has_a_contract_severity_and_every_cap_a_known_finding() -> None:
