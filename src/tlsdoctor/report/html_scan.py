@@ -85,8 +85,6 @@ def _table(title: str, cols: tuple[str, ...], rows: Iterator[tuple[str, ...]], c
     )
 
 
-
-
 def _findings(scan: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     """(severity, id, what, reference) of every finding, as ``scan.findings`` orders them (worst first)."""
     return [
