@@ -44,7 +44,7 @@ def scan(port: int, certs: Certs, *, max_connections: int = 16, timeout: float =
 @needs_openssl
 def test_round_trips_count_every_connection_in_its_wave(certs: Certs) -> None:
     """The version probes are wave 1; every phase of PHASES depends on them and so starts in
-    wave 2; every connection the scan made is in some phase; the critical path is the deepest
+    wave 2 or later; every connection the scan made is in some phase; the critical path is the deepest
     phase and never below the floor the answers force."""
     args = ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-SHA"]
     with s_server(certs, [*args, "-serverpref"], ecdsa=True) as port:
@@ -53,9 +53,10 @@ def test_round_trips_count_every_connection_in_its_wave(certs: Certs) -> None:
     phases = rt["phases"]
     assert phases["versions"]["connections"] == 6 and phases["versions"]["waves"] == [1, 1]
     assert {name for name, _ in PHASES} <= set(phases)
-    for name, _ in PHASES:
-        assert phases[name]["waves"][0] == 2, (name, phases[name])
+    for name, _ in PHASES:  # after the versions; the background ones when connections are free
+        assert phases[name]["waves"][0] >= 2, (name, phases[name])
         assert phases[name]["started_ms"] >= phases["versions"]["ended_ms"] - 1
+    assert phases["cipher-suites"]["waves"][0] == 2
     assert sum(p["connections"] for p in phases.values()) == report["scan"]["handshakes"]
     assert rt["critical_path"] == max(p["waves"][1] for p in phases.values())
     assert 2 <= rt["floor"] <= rt["critical_path"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, Protocol, TypeVar
 
+from tlsdoctor.scan.gate import URGENCY
+from tlsdoctor.scan.order import RETRY_ENDS, Facts, order_verdict, prove_order
 from tlsdoctor.scan.probe import ProbeResult
 
 
@@ -26,7 +28,6 @@ class Answer(Protocol):
 A = TypeVar("A", bound=Answer)
 Offerer = Callable[[tuple[int, ...]], Awaitable[ProbeResult]]
 Picker = Callable[[ProbeResult], int | None]
-RETRY_ENDS = frozenset({"timeout", "reset", "closed", "connect"})  # ambiguous: not a clear "no"
 
 
 @dataclasses.dataclass(slots=True)
@@ -81,96 +82,116 @@ async def server_order(offer: Offerer, accepted: Sequence[int], pick: Picker) ->
     if len(accepted) < 2:
         return None
     reverse = tuple(reversed(accepted))
-    return _order_verdict(pick(await offer(reverse)), reverse[0], accepted[0])
-
-
-def _order_verdict(chosen: int | None, offered_first: int, best: int) -> bool | None:
-    """Offered every accepted value with ``offered_first`` first, the server chose ``chosen``:
-    ours if it is our first and not the server's best."""
-    if chosen is None:
-        return None
-    return not (chosen == offered_first and chosen != best)
+    return order_verdict(pick(await offer(reverse)), reverse[0], accepted[0])
 
 
 async def remove_in_blocks(
-    offer: Offerer, blocks: Sequence[Sequence[int]], pick: Picker, first: ProbeResult | None = None
+    offer: Offerer,
+    blocks: Sequence[Sequence[int]],
+    pick: Picker,
+    first: ProbeResult | None = None,
+    *,
+    family: Callable[[int], Hashable] | None = None,
+    idle: Callable[[], bool] = lambda: True,
+    order_probe: bool = True,
 ) -> Chain[ProbeResult]:
-    """:func:`remove_chosen` over each block at once, then the blocks' lists merged into the
-    server's order, and whose order counts (``Chain.server_order``).
+    """Every accepted value of ``blocks`` in the server's order, and whose order counts.
 
-    The sequential chain costs one round trip per accepted value; here the rounds are those of
-    the longest block. The merge assumes the blocks come in the server's order and checks it
-    with one probe per boundary (block j's least preferred value against every value of the
-    later blocks: if the server still chooses it, all of block j beats all later ones). Where a
-    check fails the lists are merged by offering their heads (about one probe per value
-    there), so a server that interleaves the blocks costs probes, never a wrong order. The
-    order probe (every value, reversed) goes with the checks. ``first`` is a probe already
-    made with all the candidates; it starts the chain of the block holding its choice.
+    Discovery: one removal chain per block, all at once. With ``family``, a chain that finds a
+    value goes on as two, side by side: one over that value's family (the same cipher with
+    another key exchange or signature, which servers list next to each other), one over the
+    rest of the block. A block's depth is then about the number of families the server takes
+    from it, not the number of values. Order: every answer is a fact (scan/order.py); the facts'
+    order, ties in block order, is proven by :func:`~tlsdoctor.scan.order.prove_order`, which
+    costs one wave where the server's order agrees with the blocks' and a few where it does
+    not, never a wrong order. ``first`` is a probe already made with all the candidates.
+    ``idle``: whether a fork would make no other probe wait; ``order_probe``: ask whether the
+    server imposes its order (``Chain.server_order``; one probe more).
     """
     lists_in = [tuple(dict.fromkeys(b)) for b in blocks if b]
-    if len(lists_in) <= 1:
-        chain = await remove_chosen(offer, lists_in[0] if lists_in else (), pick, first)
+    candidates = tuple(c for b in lists_in for c in b)
+    out: Chain[ProbeResult] = Chain(tested=len(set(candidates)))
+    seen: list[tuple[int, tuple[int, ...]]] = []  # (chosen, offered) of every clear answer
 
-        async def counted(values: tuple[int, ...]) -> ProbeResult:
-            chain.probes.append(result := await offer(values))
-            return result
+    def note(values: tuple[int, ...], result: ProbeResult) -> ProbeResult:
+        out.probes.append(result)
+        chosen = pick(result)
+        if chosen is not None and chosen in values:
+            seen.append((chosen, values))
+        return result
 
-        chain.server_order = await server_order(counted, chain.accepted, pick)
-        return chain
+    async def counted(values: tuple[int, ...]) -> ProbeResult:
+        return note(values, await offer(values))
+
     chosen = pick(first) if first is not None else None
     owner = next((i for i, b in enumerate(lists_in) if chosen in b), None)
-    chains = await asyncio.gather(
-        *(remove_chosen(offer, b, pick, first if i == owner else None) for i, b in enumerate(lists_in))
+    if first is not None and owner is not None:
+        note(candidates, first)
+    found: list[tuple[tuple[int, ...], int]] = []
+    await asyncio.gather(
+        *(
+            _discover(counted, b, pick, found, family, idle, first if i == owner else None, key=(i,))
+            for i, b in enumerate(lists_in)
+        )
     )
-    out: Chain[ProbeResult] = Chain(tested=len({c for b in lists_in for c in b}))
-    for ch in chains:
-        out.probes += ch.probes
-    lists = [ch.accepted for ch in chains if ch.accepted]
-    if len(lists) <= 1:
-        out.accepted = list(lists[0]) if lists else []
-        if len(out.accepted) > 1:
-            reverse = tuple(reversed(out.accepted))
-            out.probes.append(r := await offer(reverse))
-            out.server_order = _order_verdict(pick(r), reverse[0], out.accepted[0])
-        return out
-    guess = tuple(c for lst in lists for c in lst)
-    reverse = tuple(reversed(guess))
-    checks = [(lst[-1], *(c for later in lists[j + 1 :] for c in later)) for j, lst in enumerate(lists[:-1])]
-    results = await asyncio.gather(*(offer(c) for c in checks), offer(reverse))
-    out.probes += results
-    passed = [pick(r) == c[0] for r, c in zip(results, checks, strict=False)]
-    out.accepted = await _merge(offer, pick, lists, passed, out)
-    out.server_order = _order_verdict(pick(results[-1]), reverse[0], out.accepted[0])
+    # Ties in the order of discovery (block by block, each value's family right after it: the
+    # likely server order). Without the order probe a server that follows the client cannot be
+    # told apart, so ties follow our order: such a server then gets exactly our order back.
+    rank = {c: i for i, c in enumerate(candidates)}
+    if order_probe:
+        facts = Facts([value for _, value in sorted(found)])
+    else:
+        facts = Facts(sorted({value for _, value in found}, key=rank.__getitem__))
+    for winner, offered in seen:
+        facts.add(winner, offered)
+    out.accepted, out.server_order = await prove_order(counted, pick, facts, order_probe=order_probe)  # type: ignore[arg-type]
+    if out.server_order is False:  # the server follows the client: the order is ours
+        out.accepted.sort(key=rank.__getitem__)
     return out
 
 
-async def _merge(
-    offer: Offerer, pick: Picker, lists: list[list[int]], passed: list[bool], out: Chain[ProbeResult]
-) -> list[int]:
-    """Merge the sorted lists: take the earliest live list's head without a probe when its
-    boundary check passed (or it is the only one left), else offer every live head."""
-    heads = [0] * len(lists)
-    merged: list[int] = []
-    retried = False
-    while True:
-        live = [j for j in range(len(lists)) if heads[j] < len(lists[j])]
-        if not live:
-            return merged
-        a = live[0]
-        if len(live) == 1 or passed[a]:
-            merged.append(lists[a][heads[a]])
-            heads[a] += 1
-            continue
-        r = await offer(tuple(lists[j][heads[j]] for j in live))
-        out.probes.append(r)
-        chosen = pick(r)
-        winner = next((j for j in live if lists[j][heads[j]] == chosen), None)
-        if winner is None:
-            if r.end in RETRY_ENDS and not retried:
-                retried = True
+async def _discover(
+    offer: Offerer,
+    block: Sequence[int],
+    pick: Picker,
+    found: list[tuple[tuple[int, ...], int]],
+    family: Callable[[int], Hashable] | None,
+    idle: Callable[[], bool],
+    first: ProbeResult | None = None,
+    *,
+    key: tuple[int, ...],
+    retry: bool = False,
+) -> None:
+    """A removal chain over ``block`` that forks by ``family`` after each find; ``found`` gets
+    (``key`` + the find's place in the chain, value). ``retry``: an ambiguous end may be asked
+    again once (granted once something was found: a chain's first "no" is a clear one)."""
+    remaining = list(block)
+    result = first
+    retried = not retry
+    for _ in range(len(block) + 2):
+        if not remaining:
+            return
+        if result is None:
+            result = await offer(tuple(remaining))
+        chosen = pick(result)
+        if chosen is None:
+            if result.end in RETRY_ENDS and not retried and len(remaining) < len(block):
+                retried, result = True, None
                 continue
-            for j in live:  # no clear answer: the rest in block order, as the lists stand
-                merged += lists[j][heads[j] :]
-            return merged
-        merged.append(lists[winner][heads[winner]])
-        heads[winner] += 1
+            return
+        if chosen not in remaining:
+            return  # the server chose what was not offered: nothing it says later counts
+        step = (*key, len(block) - len(remaining))
+        found.append((step, chosen))
+        URGENCY.set(URGENCY.get() - 1)  # a chain that finds is likely the critical path
+        remaining.remove(chosen)
+        result = None
+        if family is not None and idle():
+            kin = [c for c in remaining if family(c) == family(chosen)]
+            rest = [c for c in remaining if family(c) != family(chosen)]
+            if kin and rest:
+                await asyncio.gather(
+                    _discover(offer, kin, pick, found, None, idle, key=(*step, 0), retry=not retried),
+                    _discover(offer, rest, pick, found, family, idle, key=(*step, 1), retry=not retried),
+                )
+                return

@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tlsdoctor.scan.enumerate import remove_chosen
+from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.offers import (
     ALL_SCHEMES,
     ALPN_CANDIDATES,
@@ -29,14 +29,48 @@ from tlsdoctor.scan.offers import (
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.result import CertificateResult, ScanData
 from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
-from tlsdoctor.wire.registry import SUITES
+from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from tlsdoctor.scan.enumerate import Chain
     from tlsdoctor.scan.prober import Prober
 
 V = ProtocolVersion
 EDDSA_SCHEMES = (0x0807, 0x0808)  # ed25519, ed448 (RFC 8446 §4.2.3; RFC 8422 §5.1.3 for TLS 1.2)
 LEGACY = (V.TLS1_2, V.TLS1_1, V.TLS1_0, V.SSL3)  # the versions whose flight is plaintext, best first
+
+
+async def _accepted(chain: Awaitable[Chain[ProbeResult]]) -> list[int]:
+    return (await chain).accepted
+
+
+def _kind(group: int) -> str:
+    """Groups of one kind (NIST curves, ML-KEM hybrids, FFDHE...) sit together in server lists."""
+    info = GROUPS.get(group)
+    return info.kind if info is not None else ""
+
+
+# The signature algorithms a key of each suite authentication can sign with (RFC 8422 §5.1.3:
+# an "ECDSA" suite also carries EdDSA certificates).
+_SIGNS = {"RSA": ("rsa_pss_rsae", "rsa_pss_pss", "rsa_pkcs1"), "ECDSA": ("ecdsa", "eddsa"), "DSS": ("dsa",)}
+
+
+def scheme_blocks(auth: str) -> tuple[tuple[int, ...], ...]:
+    """The schemes a ServerKeyExchange signed by an ``auth`` key is asked for, in blocks that run
+    side by side: one per algorithm that key can sign with (current ones; the deprecated
+    SHA-1/SHA-224/MD5 ones together), then everything else in one block, so that a server
+    signing with what its key should not still shows."""
+    mine = _SIGNS.get(auth, ())
+    blocks: dict[str, list[int]] = {}
+    for code in ALL_SCHEMES:
+        info = SIGNATURE_SCHEMES[code]
+        own = info.algorithm in mine
+        key = ("deprecated" if info.deprecated else info.algorithm) if own else "other"
+        blocks.setdefault(key, []).append(code)
+    order = [*mine, "deprecated", "other"]
+    return tuple(tuple(blocks[k]) for k in order if k in blocks)
 
 
 def best_legacy(supported: dict[ProtocolVersion, ProbeResult]) -> ProtocolVersion | None:
@@ -49,6 +83,7 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
     TLS <= 1.2: ECDHE suites only, the curve is in ServerKeyExchange (RFC 8422 §5.4)."""
     found: list[int] = []
     tested: set[int] = set()
+    chains: list[Awaitable[list[int]]] = []
     if V.TLS1_3 in supported:
 
         async def offer13(gs: tuple[int, ...]) -> ProbeResult:
@@ -60,8 +95,13 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
             c = r.chosen
             return int(c.key_share_group) if c is not None and c.key_share_group is not None else None
 
-        chain13 = await remove_chosen(offer13, TLS13_GROUPS, pick13)
-        found += chain13.accepted
+        chains.append(
+            _accepted(
+                remove_in_blocks(
+                    offer13, (TLS13_GROUPS,), pick13, family=_kind, idle=prober.idle, order_probe=False
+                )
+            )
+        )
         tested |= set(TLS13_GROUPS)
     v = best_legacy(supported)
     if v is not None and v >= V.TLS1_0:
@@ -74,13 +114,18 @@ async def groups(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], 
             ske = r.key_exchange
             return int(ske.group) if ske is not None and ske.group is not None else None
 
-        # Only the groups the TLS 1.3 chain did not find: the report is the union, and a server
-        # has one list for both versions (OpenSSL, so nginx, Apache, HAProxy), so what is left
-        # is usually one probe (binary and legacy curves, when it has them, still turn up).
-        known = set(found)
-        chain12 = await remove_chosen(offer12, tuple(g for g in TLS12_GROUPS if g not in known), pick12)
-        found += [g for g in chain12.accepted if g not in found]
+        # At the same time as the TLS 1.3 chain, not after it: the report is the union (TLS 1.3's
+        # order first), and what both find costs a probe each, not a round trip each.
+        chains.append(
+            _accepted(
+                remove_in_blocks(
+                    offer12, (TLS12_GROUPS,), pick12, family=_kind, idle=prober.idle, order_probe=False
+                )
+            )
+        )
         tested |= set(TLS12_GROUPS)
+    for accepted in await asyncio.gather(*chains):
+        found += [g for g in accepted if g not in found]
     data.groups = found
     data.groups_tested = len(tested)
 
@@ -107,7 +152,9 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
                     Offer(version=V.TLS1_2, suites=signed, schemes=ss), part="signature schemes"
                 )
 
-            return (await remove_chosen(offer, ALL_SCHEMES, pick)).accepted
+            blocks = scheme_blocks(auth)
+            chain = await remove_in_blocks(offer, blocks, pick, idle=prober.idle, order_probe=False)
+            return chain.accepted
 
         found = await asyncio.gather(*(chain(auth) for auth in ("ECDSA", "RSA", "DSS")))
         data.schemes = list(dict.fromkeys(s for per_key in found for s in per_key))
@@ -227,8 +274,10 @@ async def _tls13_features(prober: Prober, data: ScanData) -> None:
     def pick(a: AlpnAnswer) -> int | None:
         return ALPN_CANDIDATES.index(a.protocol) if a.protocol in ALPN_CANDIDATES else None
 
-    chain = await remove_chosen(offer, tuple(range(len(ALPN_CANDIDATES))), pick)
-    if chain.probes and chain.probes[0].end == "hello":  # else: no handshake, no answer either way
+    # One protocol per handshake, all at once (a wave), then their order proven (another).
+    singles = [(i,) for i in range(len(ALPN_CANDIDATES))]
+    chain = await remove_in_blocks(offer, singles, pick, order_probe=False)  # type: ignore[arg-type]
+    if any(a.end == "hello" for a in chain.probes):  # else: no handshake, no answer either way
         data.features["alpn"] = [ALPN_CANDIDATES[i].decode() for i in chain.accepted]
 
 
@@ -243,7 +292,23 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         compression=True,
         alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else (),
     )
-    first = await prober.probe(base, part="features")
+
+    async def offer(idx: tuple[int, ...]) -> ProbeResult:
+        return await prober.probe(
+            Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx)),
+            part="features",
+        )
+
+    def pick(r: ProbeResult) -> int | None:
+        chosen = r.server_hello.alpn if r.server_hello is not None else None
+        return ALPN_CANDIDATES.index(chosen) if chosen in ALPN_CANDIDATES else None
+
+    # ALPN one protocol per hello, all at once and beside the probe asking for everything (one
+    # wave), then the order of those accepted proven (one more): RFC 7301 §3.2.
+    singles = [(i,) for i in range(len(ALPN_CANDIDATES))] if tls else []
+    first, alpn = await asyncio.gather(
+        prober.probe(base, part="features"), remove_in_blocks(offer, singles, pick, order_probe=False)
+    )
     sh = first.server_hello
     if sh is None:
         return
@@ -253,25 +318,13 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         if sh.compression == CompressionMethod(1)
         else ("none" if sh.compression == CompressionMethod.NULL else f"0x{int(sh.compression):02X}")
     )
-    if v >= V.TLS1_0:
+    if tls:
         f["session_tickets"] = sh.extension(ExtensionType.SESSION_TICKET) is not None  # RFC 5077 §3.2
         acked = sh.extension(ExtensionType.STATUS_REQUEST) is not None  # RFC 6066 §8
         f["ocsp_stapling"] = acked and first.certificate_status
         f["extended_master_secret"] = sh.extension(ExtensionType.EXTENDED_MASTER_SECRET) is not None
         f["encrypt_then_mac"] = sh.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None
-
-        async def offer(idx: tuple[int, ...]) -> ProbeResult:
-            return await prober.probe(
-                Offer(version=v, suites=suites_for(v), alpn=tuple(ALPN_CANDIDATES[i] for i in idx)),
-                part="features",
-            )
-
-        def pick(r: ProbeResult) -> int | None:
-            chosen = r.server_hello.alpn if r.server_hello is not None else None
-            return ALPN_CANDIDATES.index(chosen) if chosen in ALPN_CANDIDATES else None
-
-        chain = await remove_chosen(offer, tuple(range(len(ALPN_CANDIDATES))), pick, first)
-        f["alpn"] = [ALPN_CANDIDATES[i].decode() for i in chain.accepted]  # RFC 7301 §3.2
+        f["alpn"] = [ALPN_CANDIDATES[i].decode() for i in alpn.accepted]
 
 
 async def _fallback(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:

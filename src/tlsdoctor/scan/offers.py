@@ -90,6 +90,14 @@ def suite_blocks(version: ProtocolVersion) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(blocks[b]) for b in sorted(blocks))
 
 
+def suite_family(code: int) -> tuple[str, str]:
+    """The cipher and MAC of a suite: a server's list names them once per key exchange and
+    signature (``ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384``), next to each
+    other, so a removal chain forks there (enumerate.remove_in_blocks)."""
+    s = SUITES[code]
+    return s.cipher, s.mac
+
+
 @functools.cache
 def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
     """Every registry suite usable at ``version``, block by block (the order a probe offers)."""

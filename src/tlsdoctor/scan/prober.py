@@ -5,7 +5,6 @@ one deadline, holding each answer to the RFCs (scan/checks.py).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import time
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 from tlsdoctor.net.route import Dial, Route, open_stream
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.scan.checks import hello_violation, violation
+from tlsdoctor.scan.gate import Gate
 from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, Offer, build
 from tlsdoctor.scan.probe import Flight, ProbeResult, run_probe
 from tlsdoctor.scan.waves import Waves
@@ -69,7 +69,7 @@ class Prober:
             starttls=target.starttls,
             servername=target.servername,
         )
-        self.gate = asyncio.Semaphore(target.concurrency)
+        self.gate = Gate(target.concurrency)  # --max-connections, by urgency (scan/gate.py)
         self.count = 0
         self.anchors = anchors
         self.helper = helper
@@ -95,6 +95,11 @@ class Prober:
             self.target.timeout if self.target.deadline is None else self.target.deadline - time.monotonic()
         )
         return max(0.5, min(self.target.timeout, left))
+
+    def idle(self) -> bool:
+        """A connection is free now: a chain may fork (enumerate.remove_in_blocks) without making
+        another probe wait. At the limit, forks cost handshakes and gain no depth."""
+        return not self.gate.locked()
 
     def out_of_time(self) -> bool:
         return self.time_left() is None

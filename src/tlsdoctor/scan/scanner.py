@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from tlsdoctor.scan import clients, extras, sessions
 from tlsdoctor.scan.enumerate import remove_in_blocks
-from tlsdoctor.scan.offers import VERSIONS, Offer, suite_blocks, suites_for
+from tlsdoctor.scan.gate import BACKGROUND, URGENCY
+from tlsdoctor.scan.offers import VERSIONS, Offer, suite_blocks, suite_family, suites_for
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.prober import Prober, ScanTarget
 from tlsdoctor.scan.result import ProtocolResult, ScanData
@@ -122,6 +123,8 @@ async def _phase(
     name: str, run: Phase, prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData
 ) -> None:
     PHASE.set(name)  # this task's context: its connections count for ``name`` (scan/waves.py)
+    if name in BACKGROUND_PHASES:
+        URGENCY.set(BACKGROUND)  # nothing waits for their answers: free slots serve them
     await run(prober, supported, data)
 
 
@@ -201,10 +204,10 @@ async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> 
     def pick(result: ProbeResult) -> int | None:
         return int(result.chosen.cipher_suite) if result.chosen is not None and selected(result, v) else None
 
-    # Blocks where the chain is the scan's longest path (TLS 1.2: ~300 candidates, often 20-40
-    # accepted); elsewhere one chain costs fewer handshakes, and handshakes are the client's CPU.
-    blocks = suite_blocks(v) if v == V.TLS1_2 else (suites_for(v),)
-    chain = await remove_in_blocks(offer, blocks, pick, first)
+    # Blocks side by side, forking by family while connections are free (enumerate.py): the
+    # chains are the scan's longest path (TLS 1.2: ~300 candidates, often 20-60 accepted).
+    blocks = suite_blocks(v)
+    chain = await remove_in_blocks(offer, blocks, pick, first, family=suite_family, idle=prober.idle)
     proto.suites = chain.accepted
     proto.server_order = chain.server_order
     proto.handshakes = len(chain.probes)
@@ -233,3 +236,5 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("sessions", sessions.sessions),
     ("vulnerabilities", vulns.probe),
 )
+# Phases of a few probes whose answers nothing else waits for: they yield connections to chains.
+BACKGROUND_PHASES = frozenset({"certificates", "features"})
