@@ -137,3 +137,79 @@ def test_every_random_server_order_is_recovered_exactly() -> None:
         chain = run(remove_in_blocks(server.offer, blocks, pick))
         assert chain.accepted == order
         assert chain.server_order is (True if len(order) > 1 else None)
+
+
+class Timed(Server):
+    """A Server whose every offer takes one tick: ``waves`` is the depth of the longest chain."""
+
+    def __init__(self, supported: Sequence[int], prefer: bool) -> None:
+        super().__init__(supported, prefer)
+        self.waves = 0
+        self.live = 0
+
+    async def offer(self, offered: tuple[int, ...]) -> ProbeResult:
+        from tlsdoctor.scan.waves import Waves
+
+        if not hasattr(self, "counter"):
+            self.counter = Waves()
+        wave = self.counter.begin()
+        await asyncio.sleep(0.002)
+        self.counter.end(wave)
+        self.waves = self.counter.critical_path
+        return await super().offer(offered)
+
+
+def test_family_forks_cut_a_dense_block_to_its_families_depth() -> None:
+    """Nine accepted values in three families of one block: one chain is ten offers deep; forking
+    by family it is about one per family plus the family's own length, same answer."""
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    order = [10, 11, 12, 20, 21, 22, 30, 31, 32]
+    block = [range(1, 40)]
+    plain = Timed(order, prefer=True)
+    chain = run(remove_in_blocks(plain.offer, block, pick))
+    forked = Timed(order, prefer=True)
+    chain2 = run(remove_in_blocks(forked.offer, block, pick, family=lambda c: c // 10))
+    assert chain.accepted == chain2.accepted == order
+    assert chain.server_order is chain2.server_order is True
+    assert plain.waves == 11  # ten removal offers, then the order probe
+    # the rest chain finds a family head per offer (3, then its "none"), each family's chain
+    # follows one offer behind (3 deep), then one wave proves the family boundaries
+    assert forked.waves <= 7
+
+
+def test_no_fork_while_connections_are_busy() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    order = [10, 11, 12, 20, 21, 22]
+    busy = Server(order, prefer=True)
+    chain = run(
+        remove_in_blocks(busy.offer, [range(1, 40)], pick, family=lambda c: c // 10, idle=lambda: False)
+    )
+    assert chain.accepted == order and busy.calls == len(order) + 2  # the plain chain + order probe
+
+
+def test_without_the_order_probe_a_client_order_server_gets_our_order() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    server = Server([22, 12, 3, 1], prefer=False)
+    blocks = [range(1, 10), range(10, 20), range(20, 30)]
+    chain = run(remove_in_blocks(server.offer, blocks, pick, order_probe=False))
+    assert chain.accepted == [1, 3, 12, 22] and chain.server_order is None
+
+
+def test_every_random_order_with_families_is_recovered_exactly() -> None:
+    import random
+
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    rng = random.Random(5)
+    blocks = [range(1, 20), range(20, 45), range(45, 60)]
+    for _ in range(200):
+        order = rng.sample(range(1, 60), rng.randint(0, 16))
+        prefer = rng.random() < 0.6
+        server = Server(order, prefer=prefer)
+        first = run(server.offer(tuple(range(1, 60))))
+        chain = run(remove_in_blocks(server.offer, blocks, pick, first, family=lambda c: c % 4))
+        assert chain.accepted == (order if prefer else sorted(order))
+        assert chain.server_order is (None if len(order) < 2 else prefer)
