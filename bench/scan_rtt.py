@@ -13,7 +13,8 @@ round trip) and is also scanned directly (loopback). Per target and path, RUNS r
 time. Prints every run, the medians, the ratios the issue asks for (scan <= 1/4 of sslyze and
 below nmap through the relay, <= 1/3 of sslyze on loopback), and tlsdoctor's own account of its
 critical path (scan.round_trips: sequential waves, next to the floor the answers force).
-Environment: RUNS, ONE_WAY_MS, SSLYZE, NMAP, NGINX, SKIP_NMAP=1, SKIP_LOOPBACK=1.
+Environment: RUNS, ONE_WAY_MS, SSLYZE, NMAP, NGINX, SKIP_NMAP=1, SKIP_LOOPBACK=1, BASELINE_SRC (another
+checkout's src/, scanned the same way as "baseline": before and after in one run).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ NMAP = os.environ.get("NMAP", shutil.which("nmap") or "/usr/bin/nmap")
 NGINX = os.environ.get("NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
 RUNS = int(os.environ.get("RUNS", "3"))
 ONE_WAY_MS = float(os.environ.get("ONE_WAY_MS", "50"))
+BASELINE_SRC = os.environ.get("BASELINE_SRC", "")  # e.g. a main checkout's src/: "before" beside "after"
 
 SERVERS = {
     "modern": ("TLSv1.2 TLSv1.3", "ECDHE+AESGCM:ECDHE+CHACHA20"),
@@ -151,10 +153,11 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def tools(port: int, far: bool) -> dict[str, list[str]]:
-    cmds = {
-        "tlsdoctor": [TLSDOCTOR, "scan", f"127.0.0.1:{port}", "--servername", "localhost", "--json"],
-        "sslyze": [SSLYZE, f"127.0.0.1:{port}", "--quiet"],
-    }
+    scan = ["scan", f"127.0.0.1:{port}", "--servername", "localhost", "--json"]
+    cmds = {"tlsdoctor": [TLSDOCTOR, *scan]}
+    if BASELINE_SRC:  # the same command on another checkout's code (before/after in one run)
+        cmds["baseline"] = ["env", f"PYTHONPATH={BASELINE_SRC}", PYTHON, "-m", "tlsdoctor", *scan]
+    cmds["sslyze"] = [SSLYZE, f"127.0.0.1:{port}", "--quiet"]
     if far and not os.environ.get("SKIP_NMAP"):
         cmds["nmap"] = [NMAP, "-Pn", "-n", "-p", str(port), "--script", "ssl-enum-ciphers", "127.0.0.1"]
     return cmds
@@ -166,6 +169,45 @@ def summary(doc: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, Any]]:
     return suites, scan["round_trips"] | {"handshakes": scan["handshakes"]}
 
 
+def report(
+    times: dict[tuple[str, str, str], list[float]],
+    waves: dict[tuple[str, str, str], list[dict[str, Any]]],
+    lists: dict[tuple[str, str, str], dict[str, list[str]]],
+) -> None:
+    """Medians per target and path, the ratios, and the critical path next to its floor."""
+    med = statistics.median
+    nan = float("nan")
+    print(
+        "\nmedians (s)      tlsdoctor baseline   sslyze     nmap  td/sslyze  td/nmap  waves floor  base-waves"
+    )
+    for name, path in dict.fromkeys((n, p) for n, p, _ in times):
+        got = {tool: med(times[(name, path, tool)]) for n, p, tool in times if (n, p) == (name, path)}
+        td, sy, nm, base = got["tlsdoctor"], got["sslyze"], got.get("nmap", nan), got.get("baseline", nan)
+        rts = waves[(name, path, "tlsdoctor")]
+        crit = med(r["critical_path"] for r in rts)
+        base_crit = med(
+            r["critical_path"] for r in waves.get((name, path, "baseline"), [{"critical_path": nan}])
+        )
+        print(
+            f"{name:6s} {path:8s} {td:8.2f} {base:8.2f} {sy:8.2f} {nm:8.2f}   {td / sy:8.3f} {td / nm:8.3f}"
+            f"  {crit:5.1f} {rts[0]['floor']:5d}  {base_crit:5.1f}"
+        )
+    for name in SERVERS:
+        mine = lists.get((name, "relay", "tlsdoctor"))
+        if mine is None:
+            continue
+        counts = {v: len(s) for v, s in mine.items()}
+        same = {
+            f"{p}/{t}": lists[(n, p, t)] == mine
+            for n, p, t in lists
+            if n == name and (p, t) != ("relay", "tlsdoctor")
+        }
+        print(f"{name}: suites per version {counts}; the same lists elsewhere: {same}")
+    for (name, path, tool), rts in waves.items():
+        phases = {k: v["waves"] for k, v in rts[-1]["phases"].items()}
+        print(f"{name} {path} {tool}: last run's waves per phase {phases}")
+
+
 def main() -> int:
     for tool in (NGINX, SSLYZE, "openssl") + (() if os.environ.get("SKIP_NMAP") else (NMAP,)):
         if not shutil.which(tool) and not Path(tool).exists():
@@ -173,8 +215,8 @@ def main() -> int:
             return 2
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "src" / "tlsdoctor")], check=True)
     times: dict[tuple[str, str, str], list[float]] = {}
-    waves: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    lists: dict[tuple[str, str], dict[str, list[str]]] = {}
+    waves: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    lists: dict[tuple[str, str, str], dict[str, list[str]]] = {}
     print(f"load before: {os.getloadavg()}  one way {ONE_WAY_MS} ms  runs {RUNS}")
     with tempfile.TemporaryDirectory(prefix="scan-rtt.") as tmp:
         work = Path(tmp)
@@ -193,33 +235,14 @@ def main() -> int:
                     wall, out = timed(cmd)
                     times.setdefault((name, path, tool), []).append(wall)
                     note = ""
-                    if tool == "tlsdoctor":
+                    if tool in ("tlsdoctor", "baseline"):
                         suites, rt = summary(json.loads(out))
-                        lists.setdefault((name, path), suites)
-                        waves.setdefault((name, path), []).append(rt)
+                        lists.setdefault((name, path, tool), suites)
+                        waves.setdefault((name, path, tool), []).append(rt)
                         note = f"waves {rt['critical_path']} (floor {rt['floor']}), {rt['handshakes']} hs"
                     print(f"run {i + 1} {name:6s} {path:8s} {tool:9s} {wall:6.2f} s  {note}", flush=True)
     print(f"load after: {os.getloadavg()}")
-    med = statistics.median
-    print("\nmedians (s)                tlsdoctor   sslyze     nmap   td/sslyze  td/nmap  waves floor")
-    for name, path in dict.fromkeys((n, p) for n, p, _ in times):
-        td = med(times[(name, path, "tlsdoctor")])
-        sy = med(times[(name, path, "sslyze")])
-        nm = med(times[(name, path, "nmap")]) if (name, path, "nmap") in times else None
-        rts = waves[(name, path)]
-        crit = med(r["critical_path"] for r in rts)
-        print(
-            f"{name:6s} {path:8s}         {td:8.2f} {sy:8.2f} {nm if nm is not None else float('nan'):8.2f}"
-            f"   {td / sy:8.3f} {td / nm if nm else float('nan'):8.3f}  {crit:5.1f} {rts[0]['floor']:5d}"
-        )
-    for name in SERVERS:
-        if (name, "loopback") in lists:
-            same = lists[(name, "relay")] == lists[(name, "loopback")]
-            counts = {v: len(s) for v, s in lists[(name, "relay")].items()}
-            print(f"{name}: suites per version {counts}; through the relay == loopback: {same}")
-    for (name, path), rts in waves.items():
-        phases = {k: v["waves"] for k, v in rts[-1]["phases"].items()}
-        print(f"{name} {path} last run's waves per phase: {phases}")
+    report(times, waves, lists)
     return 0
 
 
