@@ -160,14 +160,16 @@ async def _discover(
     first: ProbeResult | None = None,
     *,
     key: tuple[int, ...],
-    retry: bool = False,
+    found_before: bool = False,
+    retried: bool = False,
 ) -> None:
     """A removal chain over ``block`` that forks by ``family`` after each find; ``found`` gets
-    (``key`` + the find's place in the chain, value). ``retry``: an ambiguous end may be asked
-    again once (granted once something was found: a chain's first "no" is a clear one)."""
+    (``key`` + the find's place in the chain, value). An ambiguous end (silence, reset, FIN) is
+    asked again once per chain, and only once the chain found something (``found_before``: its
+    parent did), so that one lost connection does not truncate a list: the removal chain's rule
+    (remove_chosen). ``retried``: the parent already used that retry."""
     remaining = list(block)
     result = first
-    retried = not retry
     for _ in range(len(block) + 2):
         if not remaining:
             return
@@ -175,7 +177,7 @@ async def _discover(
             result = await offer(tuple(remaining))
         chosen = pick(result)
         if chosen is None:
-            if result.end in RETRY_ENDS and not retried and len(remaining) < len(block):
+            if result.end in RETRY_ENDS and not retried and (found_before or len(remaining) < len(block)):
                 retried, result = True, None
                 continue
             return
@@ -190,8 +192,21 @@ async def _discover(
             kin = [c for c in remaining if family(c) == family(chosen)]
             rest = [c for c in remaining if family(c) != family(chosen)]
             if kin and rest:
+                forks = ((kin, None), (rest, family))
                 await asyncio.gather(
-                    _discover(offer, kin, pick, found, None, idle, key=(*step, 0), retry=not retried),
-                    _discover(offer, rest, pick, found, family, idle, key=(*step, 1), retry=not retried),
+                    *(
+                        _discover(
+                            offer,
+                            part,
+                            pick,
+                            found,
+                            fam,
+                            idle,
+                            key=(*step, i),
+                            found_before=True,
+                            retried=retried,
+                        )
+                        for i, (part, fam) in enumerate(forks)
+                    )
                 )
                 return

@@ -213,3 +213,23 @@ def test_every_random_order_with_families_is_recovered_exactly() -> None:
         chain = run(remove_in_blocks(server.offer, blocks, pick, first, family=lambda c: c % 4))
         assert chain.accepted == (order if prefer else sorted(order))
         assert chain.server_order is (None if len(order) < 2 else prefer)
+
+
+def test_blocks_retry_one_lost_connection_after_a_find() -> None:
+    """A reset after the chain found a value is asked again (one lost connection must not cut
+    the list); a block whose first answer is a reset ends (nothing says it holds anything)."""
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    server = Server([4, 6, 15], prefer=True)
+    lost: list[tuple[int, ...]] = []
+
+    async def flaky(offered: tuple[int, ...]) -> ProbeResult:
+        if len(offered) == 8 and not lost:  # the second offer of block 1..9: lost once
+            lost.append(offered)
+            return ProbeResult(end="reset")
+        if offered and offered[0] >= 20 and len(offered) == 10:  # block 20..29 only ever resets
+            return ProbeResult(end="reset")
+        return await server.offer(offered)
+
+    chain = run(remove_in_blocks(flaky, [range(1, 10), range(10, 20), range(20, 30)], pick))
+    assert lost and chain.accepted == [4, 6, 15]
