@@ -152,8 +152,9 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
                     Offer(version=V.TLS1_2, suites=signed, schemes=ss), part="signature schemes"
                 )
 
-            blocks = scheme_blocks(auth)
-            chain = await remove_in_blocks(offer, blocks, pick, idle=prober.idle, order_probe=False)
+            chain = await remove_in_blocks(
+                offer, scheme_blocks(auth), pick, idle=prober.idle, order_probe=False
+            )
             return chain.accepted
 
         found = await asyncio.gather(*(chain(auth) for auth in ("ECDSA", "RSA", "DSS")))
@@ -303,12 +304,7 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         chosen = r.server_hello.alpn if r.server_hello is not None else None
         return ALPN_CANDIDATES.index(chosen) if chosen in ALPN_CANDIDATES else None
 
-    # ALPN one protocol per hello, all at once and beside the probe asking for everything (one
-    # wave), then the order of those accepted proven (one more): RFC 7301 §3.2.
-    singles = [(i,) for i in range(len(ALPN_CANDIDATES))] if tls else []
-    first, alpn = await asyncio.gather(
-        prober.probe(base, part="features"), remove_in_blocks(offer, singles, pick, order_probe=False)
-    )
+    first = await prober.probe(base, part="features")
     sh = first.server_hello
     if sh is None:
         return
@@ -324,6 +320,10 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         f["ocsp_stapling"] = acked and first.certificate_status
         f["extended_master_secret"] = sh.extension(ExtensionType.EXTENDED_MASTER_SECRET) is not None
         f["encrypt_then_mac"] = sh.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None
+        # The chain from the probe that offered them all (RFC 7301 §3.2: the server's choice).
+        alpn = await remove_in_blocks(
+            offer, (tuple(range(len(ALPN_CANDIDATES))),), pick, first, order_probe=False
+        )
         f["alpn"] = [ALPN_CANDIDATES[i].decode() for i in alpn.accepted]
 
 

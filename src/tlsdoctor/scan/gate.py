@@ -34,6 +34,21 @@ class Gate:
         self.peak = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrival = itertools.count()
+        self._paused = False
+
+    def pause(self) -> None:
+        """Hold every request until :meth:`resume`: when many tasks start at once, the first to
+        run would otherwise take the free slots, however urgent the others."""
+        self._paused = True
+
+    async def resume(self, turns: int = 8) -> None:
+        """After ``turns`` turns of the event loop (the tasks just started have asked by then),
+        hand the free slots out by urgency."""
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        self._paused = False
+        while self.held < self.limit and self._grant():
+            pass
 
     def locked(self) -> bool:
         """No slot free now: one more probe would wait."""
@@ -44,7 +59,7 @@ class Gate:
         return any(u <= urgency and not f.done() for u, _, f in self._waiting)
 
     async def __aenter__(self) -> None:
-        if self.held < self.limit and not any(not f.done() for _, _, f in self._waiting):
+        if not self._paused and self.held < self.limit and not any(not f.done() for _, _, f in self._waiting):
             self._take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -67,9 +82,15 @@ class Gate:
 
     def _release(self) -> None:
         self.held -= 1
+        if not self._paused:
+            self._grant()
+
+    def _grant(self) -> bool:
+        """Hand one slot to the most urgent waiter; False when none waits."""
         while self._waiting:
             _, _, future = heapq.heappop(self._waiting)
             if not future.done():  # a cancelled waiter is done: skip it
                 self._take()
                 future.set_result(None)
-                return
+                return True
+        return False

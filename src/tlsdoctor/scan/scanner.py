@@ -83,7 +83,7 @@ async def scan(
         data.untested = dict(prober.untested)
         data.silent = prober.silent
         data.violations = dict(prober.violations)
-        floor = floor_waves(_answers(data), target.concurrency)
+        floor = floor_waves(_answers(data) + _others(prober.waves), target.concurrency)
         data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
     data.weaknesses = find_weaknesses(data)
     data.vulnerabilities = vulns.complete(data)
@@ -114,8 +114,12 @@ async def _scan(prober: Prober, data: ScanData) -> None:
         )
     if supported:
         # The known clients' hellos go out with the phases; judging them needs the phases' findings.
+        # Every phase asks at once; the connections then go to the most urgent (scan/gate.py).
+        prober.gate.pause()
+        phases = asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in PHASES))
         answers = asyncio.ensure_future(_clients(prober))
-        await asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in PHASES))
+        await prober.gate.resume()
+        await phases
         data.clients = clients.judge_clients(data, await answers)
 
 
@@ -123,13 +127,13 @@ async def _phase(
     name: str, run: Phase, prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData
 ) -> None:
     PHASE.set(name)  # this task's context: its connections count for ``name`` (scan/waves.py)
-    if name in BACKGROUND_PHASES:
-        URGENCY.set(BACKGROUND)  # nothing waits for their answers: free slots serve them
+    URGENCY.set(PHASE_URGENCY.get(name, 0))
     await run(prober, supported, data)
 
 
 async def _clients(prober: Prober) -> clients.Answers:
     PHASE.set(clients.PART)
+    URGENCY.set(BACKGROUND)  # one hello per client, nothing waits for them: free slots serve them
     return await clients.probe_clients(prober)
 
 
@@ -144,6 +148,17 @@ def _answers(data: ScanData) -> int:
     alpn = data.features.get("alpn")
     n += len(alpn) + 1 if isinstance(alpn, list) else 0
     return n
+
+
+# The phases whose fewest connections _answers counts; the others' (one probe per client
+# profile, per vulnerability test...) are counted as made: each is needed as such.
+ENUMERATIONS = frozenset(
+    {"versions", "cipher-suites", "groups", "signature-schemes", "certificates", "features"}
+)
+
+
+def _others(waves: Waves) -> int:
+    return sum(p.connections for name, p in waves.phases.items() if name not in ENUMERATIONS)
 
 
 def _unusable(result: ProbeResult, version: ProtocolVersion) -> str:
@@ -228,13 +243,15 @@ Phase = Callable[[Prober, dict[ProtocolVersion, ProbeResult], ScanData], Awaitab
 #: its own longest chain of dependent probes costs. A scan module hooks in by adding one entry
 #: (name -> phase); the name labels its connections in ``scan.round_trips.phases``.
 PHASES: tuple[tuple[str, Phase], ...] = (
-    ("cipher-suites", cipher_suites),
-    ("groups", extras.groups),
+    ("cipher-suites", cipher_suites),  # the longest chains first: the first to ask get connections
     ("signature-schemes", extras.schemes),
+    ("groups", extras.groups),
     ("certificates", extras.certificates),
     ("features", extras.features),
     ("sessions", sessions.sessions),
     ("vulnerabilities", vulns.probe),
 )
-# Phases of a few probes whose answers nothing else waits for: they yield connections to chains.
-BACKGROUND_PHASES = frozenset({"certificates", "features"})
+# Who gets a connection first when more probes are ready than --max-connections allows (lower
+# first, scan/gate.py): the suite chains are the longest path; the certificate and feature probes
+# are few and nothing waits for their answers. Unnamed phases: 0.
+PHASE_URGENCY = {"cipher-suites": -1, "certificates": BACKGROUND}

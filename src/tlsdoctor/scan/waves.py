@@ -65,9 +65,9 @@ class Waves:
 
 
 def floor_waves(answers: int, concurrency: int) -> int:
-    """The fewest waves a scan whose report holds ``answers`` distinct answers can take: one wave
-    to learn the versions (everything else depends on which answered), then at least one more,
-    and no fewer than the answers need at ``concurrency`` connections in flight."""
+    """The fewest waves a scan needing ``answers`` connections after its version wave can take:
+    one wave to learn the versions (everything else depends on which answered), then at least
+    one more, and no fewer than those connections need at ``concurrency`` in flight."""
     if answers <= 0:
         return 1
     return 1 + max(1, math.ceil(answers / concurrency))
