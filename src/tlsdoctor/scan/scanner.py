@@ -20,7 +20,7 @@ from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.prober import Prober, ScanTarget
 from tlsdoctor.scan.result import ProtocolResult, ScanData
 from tlsdoctor.scan.vulns import phase as vulns
-from tlsdoctor.scan.waves import PHASE, floor_waves
+from tlsdoctor.scan.waves import PHASE, Waves, floor_waves
 from tlsdoctor.scan.waves import to_contract as waves_contract
 from tlsdoctor.scan.weaknesses import find_weaknesses
 from tlsdoctor.wire.codepoints import ProtocolVersion
