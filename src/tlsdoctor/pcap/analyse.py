@@ -21,7 +21,7 @@ from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.pcap import FAILED, CapturedFlow, FlowOutcome
 from tlsdoctor.pcap.classify import is_bare_connect, is_tls_flow, observations, outcome
 from tlsdoctor.pcap.decode import IcmpError, Segment, decode, endpoint_text
-from tlsdoctor.pcap.fastpath import fast_key
+from tlsdoctor.pcap.fastpath import Skimmer, fast_key
 from tlsdoctor.pcap.flows import SWEEP_EVERY, Flow, FlowTable
 from tlsdoctor.pcap.reader import Capture
 
@@ -171,29 +171,32 @@ def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[list
     settled flow's data takes the fast path (pcap/fastpath.py) and is only counted: for the usual
     frame (IPv4 without options behind Ethernet) its key is cut here, inline, without a call."""
     add, icmp, quiet, sweep = table.add, table.icmp, table.quiet, table.sweep
+    linktype = next(iter(capture.linktypes)) if len(capture.linktypes) == 1 else -1
+    skimmer = Skimmer(quiet, linktype, capture, SWEEP_EVERY)
+    if capture.format == "pcap":
+        capture.skip = skimmer
     frames = segments = 0
-    next_sweep = SWEEP_EVERY
     for ts, linktype, data, wire_len in capture:
         frames += 1
         if wire_len > len(data):
             totals.cut += 1
             totals.kept = max(totals.kept, len(data))
-        if frames >= next_sweep:
-            next_sweep = frames + SWEEP_EVERY
+        if capture.frames_read >= skimmer.next_sweep:
+            skimmer.next_sweep = capture.frames_read + SWEEP_EVERY
             swept = list(sweep(ts))
             if swept:
                 yield swept
         if quiet:
             if linktype == 1 and data[12:14] == b"\x08\x00" and data[14] == 0x45 and data[23] == 6:
                 q = quiet.get(data[26:38])
-                if q is not None and q.take(data, 14, ts):
+                if q is not None and q.take(data, 14, len(data), ts):
                     segments += 1
                     continue
             else:
                 where = fast_key(linktype, data)
                 if where is not None:
                     q = quiet.get(where[0])
-                    if q is not None and q.take(data, where[1], ts):
+                    if q is not None and q.take(data, where[1], len(data), ts):
                         segments += 1
                         continue
         packet = decode(linktype, data)
@@ -207,7 +210,7 @@ def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[list
             icmp(packet, ts)
         else:
             totals.other += 1
-    totals.frames, totals.segments = frames, segments
+    totals.frames, totals.segments = capture.frames_read, segments + skimmer.taken
 
 
 def _reports(

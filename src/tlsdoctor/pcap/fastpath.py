@@ -17,6 +17,7 @@ from tlsdoctor.pcap.stream import seq_diff
 
 if TYPE_CHECKING:
     from tlsdoctor.pcap.flows import Flow
+    from tlsdoctor.pcap.reader import Capture
     from tlsdoctor.pcap.stream import Direction
 
 # link type -> offset of the IPv4 header, and where the ethertype is (-1: raw IP, none)
@@ -40,10 +41,11 @@ class Quiet:
         self.flow = flow
         self.direction = direction
 
-    def take(self, frame: bytes, off: int, ts: float) -> bool:
-        """Count one segment; False when it must take the full path (flags, IP options, damage)."""
+    def take(self, frame: bytes, off: int, end: int, ts: float) -> bool:
+        """Count one segment (its IPv4 header at ``off``, the frame ending at ``end``); False when it must
+        take the full path (flags, damage)."""
         tcp = off + 20
-        if len(frame) < tcp + 20 or frame[tcp + 13] & _FLAGS_SLOW:
+        if end < tcp + 20 or frame[tcp + 13] & _FLAGS_SLOW:
             return False
         d = self.direction
         total = (frame[off + 2] << 8) | frame[off + 3]
@@ -78,3 +80,35 @@ def fast_key(linktype: int, frame: bytes) -> tuple[bytes, int] | None:
     if ethertype_at >= 0 and frame[ethertype_at : ethertype_at + 2] != b"\x08\x00":
         return None
     return frame[off + 12 : off + 24], off
+
+
+class Skimmer:
+    """The fast path as the pcap reader calls it, on the frame still inside its read buffer: a settled
+    flow's segment is counted without being cut out of the buffer, decoded or handed on."""
+
+    __slots__ = ("capture", "ethertype_at", "ip_at", "next_sweep", "quiet", "taken")
+
+    def __init__(self, quiet: dict[bytes, Quiet], linktype: int, capture: Capture, next_sweep: int) -> None:
+        self.quiet = quiet
+        self.ip_at, self.ethertype_at = IP_OFFSET.get(linktype, (-1, -1))
+        self.taken = 0
+        self.capture = capture
+        # When the capture's frame count reaches it, the frame goes the full way, so that the loop that
+        # hands out finished flows runs (analyse._frames moves it on).
+        self.next_sweep = next_sweep
+
+    def __call__(self, buf: bytes, start: int, end: int, ts: float) -> bool:
+        quiet = self.quiet
+        if not quiet or self.ip_at < 0 or self.capture.frames_read >= self.next_sweep:
+            return False
+        o = start + self.ip_at
+        if end - o < 40 or buf[o] != 0x45 or buf[o + 9] != 6:
+            return False
+        at = self.ethertype_at
+        if at >= 0 and buf[start + at : start + at + 2] != b"\x08\x00":
+            return False
+        q = quiet.get(buf[o + 12 : o + 24])
+        if q is None or not q.take(buf, o, end, ts):
+            return False
+        self.taken += 1
+        return True

@@ -272,9 +272,12 @@ class FlowTable:
         return out
 
     def _quieten(self, flow: Flow) -> None:
-        """Put both directions of a settled flow on the fast path."""
+        """Put both directions of a settled flow on the fast path. Its streams stop delivering too: a
+        segment that still takes the full path (a FIN with data) must not reach a record parser that the
+        skipped bytes put out of step."""
         from tlsdoctor.pcap.fastpath import Quiet, skim_key
 
+        flow.c2s.wants = flow.s2c.wants = False
         (caddr, cport), (saddr, sport) = flow.client, flow.server
         for key, direction in (
             (skim_key(caddr, cport, saddr, sport), flow.c2s),

@@ -14,7 +14,7 @@ ends the stream there with a warning in :attr:`Capture.warnings`, so a partial r
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -55,8 +55,12 @@ class Capture:
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
         self.warnings: list[str] = []
+        # Set by the caller: called with (read buffer, frame start, frame end, time) for each whole pcap
+        # frame before it is cut out; True means it was consumed there (pcap/fastpath.Skimmer).
+        self.skip: Callable[[bytes, int, int, float], bool] | None = None
         self.frames_read = 0
         self.bytes_read = 0
+        self.linktypes: set[int] = set()  # the link types of the file's interfaces
         self.size = _size(self._file)
         try:
             self._open()
@@ -111,13 +115,16 @@ class Capture:
         linktype = header.linktype & 0x0FFFFFFF  # the top bits carry FCS flags (pcap draft §4)
         _check_linktype(self.path, linktype)
         self.linktype_names = {LINKTYPE_NAMES[linktype]}
+        self.linktypes = {linktype}
         unpack = struct.Struct(order + "IIII").unpack_from
         read, pos = self._file.read, 24  # pos: file offset of buf[0]
         buf, off, eof = b"", 0, False
+        skip = self.skip
         while True:
             if not eof and len(buf) - off < 16 + MAX_RECORD:  # records are cut from large reads
                 more = read(_BUFFER)
                 eof = not more
+                skip = self.skip  # set by the caller after the first frame
                 buf, pos, off = buf[off:] + more, pos + off, 0
             if len(buf) - off < 16:
                 if len(buf) > off:
@@ -128,6 +135,15 @@ class Capture:
                 self._warn(f"corrupt packet record at byte {pos + off} (captured length {caplen})")
                 break
             start, end = off + 16, off + 16 + caplen
+            if (
+                skip is not None
+                and end <= len(buf)
+                and wire_len == caplen
+                and skip(buf, start, end, sec + frac * unit)
+            ):
+                off = end
+                self.frames_read += 1
+                continue
             data = buf[start:end]
             off = min(end, len(buf))
             self.bytes_read = pos + off
@@ -149,6 +165,7 @@ class Capture:
         interfaces: list[tuple[int, float, int]] = []  # (linktype, seconds per tick, offset) per IDB
         unknown: set[int] = set()
         self.linktype_names = set()
+        self.linktypes = set()
         epb = struct.Struct("<IIIII")
         first, pending = True, magic
         while True:
@@ -214,6 +231,7 @@ class Capture:
                 interfaces.append((idb.linktype, tick, offset))
                 if idb.linktype in SUPPORTED_LINKTYPES:
                     self.linktype_names.add(LINKTYPE_NAMES[idb.linktype])
+                    self.linktypes.add(idb.linktype)
                 elif idb.linktype not in unknown:
                     unknown.add(idb.linktype)
                     self.warnings.append(
