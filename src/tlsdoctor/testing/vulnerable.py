@@ -24,12 +24,13 @@ one, which is the near miss every probe is tested against.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import socket
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tlsdoctor.scan.vulns import tls12
 from tlsdoctor.testing.base import FaultServer
@@ -44,7 +45,13 @@ from tlsdoctor.wire.codepoints import (
     ProtocolVersion,
 )
 from tlsdoctor.wire.extensions import Extension, RawExtension, RenegotiationInfo
-from tlsdoctor.wire.handshake import ClientHello, ServerHello, build_handshake, encode_server_hello
+from tlsdoctor.wire.handshake import (
+    ClientHello,
+    ServerHello,
+    build_handshake,
+    encode_server_hello,
+    parse_client_hello,
+)
 from tlsdoctor.wire.hello import FALLBACK_SCSV
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import RecordBuffer, build_alert, build_records
@@ -85,10 +92,13 @@ class _Conn:
     transcript: bytearray
     records: RecordBuffer = dataclasses.field(default_factory=RecordBuffer)
     ecdh: tls12.KeyShare | None = None
+    renegotiated: bytes = b""  # RFC 5746 §3.7: the Finished values a renegotiation ServerHello echoes
 
 
 class VulnerableServer(FaultServer):
     """One loopback TLS endpoint with the ``flaws`` given (see the module docstring)."""
+
+    io_timeout = 30.0  # testssl.sh waits 5 s between its two CCS records: outlast other clients' pacing
 
     def __init__(self, flaws: Flaws, *, servername: str = "localhost", pki: Pki | None = None) -> None:
         super().__init__(servername=servername)
@@ -135,17 +145,19 @@ class VulnerableServer(FaultServer):
             self._resume(conn, hello, version, suite)
             return
         c = _Conn(conn, hello, version, suite, os.urandom(32), bytearray(_first_message(first.raw)))
-        self._send_flight(c)
+        c.records.feed(first.raw[len(_first_message(first.raw)) + 5 :])  # what came with the hello
+        conn.sendall(build_records(ContentType.HANDSHAKE, version, self._flight(c)))
         self._converse(c)
 
-    def _send_flight(self, c: _Conn) -> None:
+    def _flight(self, c: _Conn) -> bytes:
+        """ServerHello to ServerHelloDone, added to the transcript."""
         f, hello = self.flaws, c.hello
         exts: list[Extension] = []
         signalled = (
             hello.extension(ExtensionType.RENEGOTIATION_INFO) is not None or 0x00FF in hello.cipher_suites
         )
         if signalled and not f.insecure_renegotiation:
-            exts.append(RenegotiationInfo())
+            exts.append(RenegotiationInfo(c.renegotiated))
         if f.heartbleed and hello.extension(ExtensionType.HEARTBEAT) is not None:
             exts.append(RawExtension(ExtensionType.HEARTBEAT, b"\x01"))
         if hello.extension(ExtensionType.SESSION_TICKET) is not None:  # RFC 5077 §3.2
@@ -165,15 +177,15 @@ class VulnerableServer(FaultServer):
         messages.append(build_handshake(HandshakeType.SERVER_HELLO_DONE, b""))
         for m in messages:
             c.transcript += m
-        c.sock.sendall(build_records(ContentType.HANDSHAKE, c.version, b"".join(messages)))
+        return b"".join(messages)
 
     def _key_exchange(self, c: _Conn) -> bytes | None:
         """ServerKeyExchange params with a signature of the right shape (probes do not verify it)."""
         info = SUITES[c.suite]
         w = Writer()
         if info.kx == "ECDHE":
-            c.ecdh = tls12.key_share(0x001D)
-            w.bytes(tls12.ecdhe_params(0x001D, c.ecdh.public))
+            c.ecdh = tls12.key_share(_curve(c.hello))
+            w.bytes(tls12.ecdhe_params(c.ecdh.group, c.ecdh.public))
         elif info.kx == "DHE":
             export = SuiteFlag.EXPORT in info.flags  # RFC 2246 §7.4.3: at most 512 bits
             p = self.flaws.dh_prime or (_export_prime() if export else _FFDHE2048)
@@ -186,10 +198,27 @@ class VulnerableServer(FaultServer):
         else:
             return None
         if info.auth != "anon":
-            if c.version >= V.TLS1_2:
-                w.u16(0x0401)  # rsa_pkcs1_sha256
-            w.opaque(2, os.urandom(256))
+            params = w.getvalue()
+            if c.version >= V.TLS1_2 and info.auth == "RSA":  # RFC 5246 §7.4.3: a real signature,
+                assert self.key is not None  # so real clients (OpenSSL, testssl.sh) can finish
+                signed = c.hello.random + c.server_random + params
+                w.u16(0x0401).opaque(2, self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256()))
+            elif info.auth == "RSA":  # RFC 2246 §7.4.3: MD5 and SHA-1 side by side, no DigestInfo
+                w.opaque(2, self._sign_md5_sha1(c.hello.random + c.server_random + params))
+            else:
+                w.opaque(2, os.urandom(256))
         return w.getvalue()
+
+    def _sign_md5_sha1(self, data: bytes) -> bytes:
+        """RSA PKCS #1 v1.5 type 1 over MD5(data) || SHA-1(data) (RFC 2246 §4.7), by hand:
+        cryptography signs only with a DigestInfo."""
+        assert self.key is not None
+        numbers = self.key.private_numbers()
+        n = numbers.public_numbers.n
+        size = (n.bit_length() + 7) // 8
+        digest = hashlib.md5(data).digest() + hashlib.sha1(data).digest()  # the protocol's hashes
+        block = b"\x00\x01" + b"\xff" * (size - 3 - len(digest)) + b"\x00" + digest
+        return pow(int.from_bytes(block, "big"), numbers.d, n).to_bytes(size, "big")
 
     def _sslv2_server_hello(self, kinds: tuple[int, ...]) -> bytes:
         """SSLv2 SERVER-HELLO (draft-hickman-netscape-ssl-00 §2.6): the kinds it shares with us."""
@@ -225,8 +254,8 @@ class VulnerableServer(FaultServer):
             if record is None:
                 return
             ctype, body = record
-            if keys_changed:  # any record now "fails its MAC" under the null keys
-                c.sock.sendall(build_alert(AlertDescription.BAD_RECORD_MAC, version=c.version))
+            if keys_changed:  # the next record is decrypted under keys from an empty master secret
+                c.sock.sendall(build_alert(self._null_key_alert(c, body), version=c.version))
                 return
             if ctype == ContentType.HEARTBEAT:
                 self._heartbeat(c, body)
@@ -239,7 +268,7 @@ class VulnerableServer(FaultServer):
                 if c.ecdh is not None:
                     self._finish(c, body)
                     return
-                robot_verdict = self._rsa_key_exchange(c, body[4:])
+                robot_verdict = self._rsa_key_exchange(c, body)
                 if robot_verdict is None:
                     return
             elif ctype == ContentType.HANDSHAKE and robot_verdict is not None:  # the client's Finished
@@ -264,6 +293,16 @@ class VulnerableServer(FaultServer):
                 return None
             c.records.feed(data)
 
+    @staticmethod
+    def _null_key_alert(c: _Conn, body: bytes) -> int:
+        """What OpenSSL 1.0.1 (ssl3_get_record) answers a record it cannot decrypt: a CBC record
+        that is no whole number of blocks fails decryption (decryption_failed, which testssl.sh
+        looks for); anything else fails its MAC (bad_record_mac, which sslyze looks for)."""
+        cbc = "CBC" in SUITES[c.suite].cipher
+        return (
+            AlertDescription.DECRYPTION_FAILED if cbc and len(body) % 16 else AlertDescription.BAD_RECORD_MAC
+        )
+
     def _heartbeat(self, c: _Conn, body: bytes) -> None:
         """RFC 6520 §4 says discard a request whose payload_length exceeds the record; the flaw
         answers with payload_length bytes anyway."""
@@ -277,9 +316,11 @@ class VulnerableServer(FaultServer):
             )
         )
 
-    def _rsa_key_exchange(self, c: _Conn, body: bytes) -> bytes | None:
-        """RSA key transport; the alert to send after Finished, or None when answered already."""
+    def _rsa_key_exchange(self, c: _Conn, message: bytes) -> bytes | None:
+        """RSA key transport; the alert to send after Finished, or None when answered already
+        (the oracle's early alert, or a handshake finished for real)."""
         assert self.key is not None
+        body = message[4:]
         enc = body if c.version == V.SSL3 else body[2:]
         numbers = self.key.private_numbers()
         m = pow(int.from_bytes(enc, "big"), numbers.d, numbers.public_numbers.n)
@@ -291,19 +332,36 @@ class VulnerableServer(FaultServer):
         if self.flaws.robot and not conforming:
             c.sock.sendall(build_alert(AlertDescription.DECRYPT_ERROR, version=c.version))
             return None
+        if c.version == V.TLS1_2 and c.suite in tls12.RSA_SUITES:
+            # RFC 5246 §7.4.7.1: a bad premaster secret is replaced by a random one, silently.
+            good = conforming and plain[-48:-46] == int(c.hello.legacy_version).to_bytes(2, "big")
+            self._finish(c, message, plain[-48:] if good else os.urandom(48))
+            return None
         return late  # a patched server: the same answer whatever the padding (RFC 5246 §7.4.7.1)
 
-    def _finish(self, c: _Conn, cke: bytes) -> None:
-        """The ECDHE handshake to its end (RFC 5246 §7.3), then what the client asks inside it."""
-        assert c.ecdh is not None
+    def _finish(
+        self,
+        c: _Conn,
+        cke: bytes,
+        pms: bytes | None = None,
+        outer: tuple[tls12.RecordProtection, tls12.RecordProtection] | None = None,
+    ) -> None:
+        """The handshake to its end (RFC 5246 §7.3), then what the client asks inside it;
+        ``pms``: the RSA premaster secret (else the ECDHE one from ``cke``); ``outer``: the
+        session's (client, server) protection when this handshake is a renegotiation in it."""
         info = tls12.ALL_SUITES[c.suite]
-        point = cke[5 : 5 + cke[4]]
+        if pms is None:
+            assert c.ecdh is not None
+            pms = c.ecdh.agree(cke[5 : 5 + cke[4]])
         c.transcript += cke
         # No extended_master_secret in our ServerHello, so the RFC 5246 master secret (RFC 7627 §5.2).
-        master = tls12.master_secret(info, c.ecdh.agree(point), c.hello.random, c.server_random, None)
+        master = tls12.master_secret(info, pms, c.hello.random, c.server_random, None)
         client, server = tls12.key_block(info, master, c.hello.random, c.server_random)
         client.lax_padding = self.flaws.tls_poodle
-        if self._record(c) != (ContentType.CHANGE_CIPHER_SPEC, b"\x01"):
+        ccs = self._record(c)
+        if ccs is None or ccs[0] != ContentType.CHANGE_CIPHER_SPEC:
+            return
+        if (outer[0].open(ccs[0], ccs[1]) if outer else ccs[1]) != b"\x01":
             return
         record = self._record(c)
         if record is None:
@@ -313,7 +371,8 @@ class VulnerableServer(FaultServer):
         except DecodeError:
             c.sock.sendall(build_alert(AlertDescription.BAD_RECORD_MAC, version=c.version))
             return
-        if fin != tls12.finished(tls12.verify_data(info, master, "client", bytes(c.transcript))):
+        client_verify = tls12.verify_data(info, master, "client", bytes(c.transcript))
+        if fin != tls12.finished(client_verify):
             c.sock.sendall(server.seal(ContentType.ALERT, bytes([2, AlertDescription.DECRYPT_ERROR])))
             return
         c.transcript += fin
@@ -323,11 +382,16 @@ class VulnerableServer(FaultServer):
                 HandshakeType.NEW_SESSION_TICKET, Writer().u32(300).opaque(2, os.urandom(64)).getvalue()
             )
             c.transcript += nst
-            out += build_records(ContentType.HANDSHAKE, c.version, nst)
+            out += (
+                outer[1].seal(ContentType.HANDSHAKE, nst)
+                if outer
+                else build_records(ContentType.HANDSHAKE, c.version, nst)
+            )
         verify = tls12.verify_data(info, master, "server", bytes(c.transcript))
-        c.sock.sendall(
-            out + tls12.CHANGE_CIPHER_SPEC + server.seal(ContentType.HANDSHAKE, tls12.finished(verify))
+        ccs_out = (
+            outer[1].seal(ContentType.CHANGE_CIPHER_SPEC, b"\x01") if outer else tls12.CHANGE_CIPHER_SPEC
         )
+        c.sock.sendall(out + ccs_out + server.seal(ContentType.HANDSHAKE, tls12.finished(verify)))
         for _ in range(MAX_RECORDS):
             record = self._record(c)
             if record is None or record[0] not in (ContentType.HANDSHAKE, ContentType.APPLICATION_DATA):
@@ -341,18 +405,39 @@ class VulnerableServer(FaultServer):
                 if plain:
                     c.sock.sendall(server.seal(ContentType.APPLICATION_DATA, HTTP_OK))
                 continue
-            if self.flaws.renegotiation:  # a ClientHello inside the session
-                sh = ServerHello(
-                    c.version, os.urandom(32), b"", CipherSuite(c.suite), CompressionMethod.NULL, ()
-                )
-                c.sock.sendall(
-                    server.seal(
-                        ContentType.HANDSHAKE,
-                        build_handshake(HandshakeType.SERVER_HELLO, encode_server_hello(sh)),
-                    )
-                )
+            if self.flaws.renegotiation and plain[:1] == bytes([HandshakeType.CLIENT_HELLO]):
+                self._renegotiate(c, plain, client, server, client_verify + verify)
+                return
             else:
                 c.sock.sendall(server.seal(ContentType.ALERT, bytes([1, AlertDescription.NO_RENEGOTIATION])))
+
+    def _renegotiate(
+        self, c: _Conn, message: bytes, client: tls12.RecordProtection, server: tls12.RecordProtection,
+        verify: bytes,
+    ) -> None:  # fmt: skip
+        """A whole second handshake inside the session, as a server that allows client-initiated
+        renegotiation runs it (RFC 5246 §7.4.1.2, RFC 5746 §3.7): every message under the
+        session's keys until the new ChangeCipherSpec."""
+        try:
+            hello = parse_client_hello(message[4:])
+        except DecodeError:
+            return
+        again = _Conn(c.sock, hello, c.version, c.suite, os.urandom(32), bytearray(message), c.records)
+        again.renegotiated = verify
+        c.sock.sendall(server.seal(ContentType.HANDSHAKE, self._flight(again)))
+        record = self._record(again)
+        if record is None or record[0] != ContentType.HANDSHAKE or again.ecdh is None:
+            return
+        cke = client.open(record[0], record[1])
+        if cke[:1] == bytes([HandshakeType.CLIENT_KEY_EXCHANGE]):
+            self._finish(again, cke, outer=(client, server))
+
+
+def _curve(hello: ClientHello) -> int:
+    """A group the client offered (x25519 first); P-256 for a hello without supported_groups,
+    which RFC 8422 §4 lets a server read as "any"."""
+    offered = [int(g) for g in hello.supported_groups]
+    return next((g for g in tls12.GROUPS if g in offered), 0x0017) if offered else 0x0017
 
 
 def _usable(suite: int, version: ProtocolVersion) -> bool:

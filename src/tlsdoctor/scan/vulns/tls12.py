@@ -70,7 +70,16 @@ CBC_SUITES: dict[int, Suite] = {
     0xC028: Suite("sha384", 32, "cbc", "sha384", 48),  # TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384
     0xC024: Suite("sha384", 32, "cbc", "sha384", 48),  # TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384
 }
-ALL_SUITES = {**SUITES, **CBC_SUITES}
+# RSA key transport (RFC 5246, RFC 5288): not offered by the probes' full handshakes (no forward
+# secrecy to test), spoken by the crafted servers so real clients can finish with them.
+RSA_SUITES: dict[int, Suite] = {
+    0x009C: Suite("sha256", 16, "gcm"),  # TLS_RSA_WITH_AES_128_GCM_SHA256
+    0x009D: Suite("sha384", 32, "gcm"),  # TLS_RSA_WITH_AES_256_GCM_SHA384
+    0x002F: Suite("sha256", 16, "cbc", "sha1", 20),  # TLS_RSA_WITH_AES_128_CBC_SHA
+    0x0035: Suite("sha256", 32, "cbc", "sha1", 20),  # TLS_RSA_WITH_AES_256_CBC_SHA
+    0x003C: Suite("sha256", 16, "cbc", "sha256", 32),  # TLS_RSA_WITH_AES_128_CBC_SHA256
+}
+ALL_SUITES = {**SUITES, **CBC_SUITES, **RSA_SUITES}
 GROUPS = (0x001D, 0x0017, 0x0018)  # x25519, secp256r1, secp384r1
 _CURVES: dict[int, ec.EllipticCurve] = {0x0017: ec.SECP256R1(), 0x0018: ec.SECP384R1()}
 TLS12 = ProtocolVersion.TLS1_2
