@@ -166,7 +166,9 @@ def tools(port: int, far: bool) -> dict[str, list[str]]:
 def summary(doc: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, Any]]:
     scan = doc["scan"]
     suites = {p["version"]: p["cipher_suites"] for p in scan["protocols"] if p["supported"]}
-    return suites, scan["round_trips"] | {"handshakes": scan["handshakes"]}
+    nan = float("nan")  # a baseline from before scan.round_trips existed
+    rt = scan.get("round_trips") or {"critical_path": nan, "floor": nan, "phases": {}}
+    return suites, rt | {"handshakes": scan["handshakes"]}
 
 
 def report(
@@ -190,7 +192,7 @@ def report(
         )
         print(
             f"{name:6s} {path:8s} {td:8.2f} {base:8.2f} {sy:8.2f} {nm:8.2f}   {td / sy:8.3f} {td / nm:8.3f}"
-            f"  {crit:5.1f} {rts[0]['floor']:5d}  {base_crit:5.1f}"
+            f"  {crit:5.1f} {rts[0]['floor']:5}  {base_crit:5.1f}"
         )
     for name in SERVERS:
         mine = lists.get((name, "relay", "tlsdoctor"))
