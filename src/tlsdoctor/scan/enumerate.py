@@ -4,6 +4,12 @@ About one handshake per accepted value plus one that ends the chain (testssl.sh'
 sslyze's one-suite-per-connection approach costs one handshake per *candidate*). With a
 server that has a preference, the removal order *is* that preference; :func:`server_order`
 tells whether it has one by offering the accepted list reversed.
+
+One chain costs one round trip per accepted value, one after the other. Over a long path that
+is the scan's length, so :func:`remove_in_blocks` runs a chain per block of candidates side by
+side, forks a chain by family while connections are free, and proves the order of what the
+chains found with few, parallel probes (scan/order.py): about as many handshakes, a fraction of
+the round trips.
 """
 
 from __future__ import annotations
