@@ -252,6 +252,6 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("vulnerabilities", vulns.probe),
 )
 # Who gets a connection first when more probes are ready than --max-connections allows (lower
-# first, scan/gate.py): the suite chains are the longest path; the certificate and feature probes
-# are few and nothing waits for their answers. Unnamed phases: 0.
-PHASE_URGENCY = {"cipher-suites": -1, "certificates": BACKGROUND}
+# first, scan/gate.py): the suite chains are the longest path. Not the certificate probes: the
+# chain's analysis follows them, so late probes would lengthen the scan. Unnamed phases: 0.
+PHASE_URGENCY = {"cipher-suites": -1}
