@@ -175,7 +175,7 @@ async def _scan_with(
     )
 
 
-def _caa(ctx: Context) -> asyncio.Task[dict[str, Any]] | None:
+def _caa(ctx: Context) -> asyncio.Future[dict[str, Any]] | None:
     """The CAA lookup for the certificate's name (scan/caa.py), asked of the resolvers the
     scan uses (``resolvers``, else the system's), bounded by --timeout; None for an IP address."""
     import asyncio
@@ -187,6 +187,12 @@ def _caa(ctx: Context) -> asyncio.Task[dict[str, Any]] | None:
         return None
     except ValueError:
         pass
+    if "." not in name.strip("."):  # localhost, an intranet host: no public CAA to climb to
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        done.set_result(
+            {"name": name, "records": [], "found_at": None, "asked": [], "error": "not a public DNS name"}
+        )
+        return done
     from tlsdoctor.net.resolvconf import system_nameservers
     from tlsdoctor.scan.caa import caa_lookup
 

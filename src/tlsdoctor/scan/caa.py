@@ -13,6 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 CAA_MAX_LABELS = 6
+NOT_PUBLIC = "not a public DNS name"
+
+
+def not_asked(name: str, why: str = NOT_PUBLIC) -> dict[str, Any]:
+    """The answer for a name no CAA lookup is made for (a single label: localhost, an intranet host)."""
+    return {"name": name, "records": [], "found_at": None, "asked": [], "error": why}
+
+
+def worth_asking(name: str) -> bool:
+    """A name with a parent below the root: there is a CAA record set to climb to."""
+    return "." in name.strip(".")
 
 
 def caa_lookup(name: str, nameservers: Sequence[str], timeout: float) -> dict[str, Any]:
@@ -66,4 +77,4 @@ def caa_lookup(name: str, nameservers: Sequence[str], timeout: float) -> dict[st
         ]
         if records:
             return result(records, qname.to_text(), asked, None)
-    return result([], None, asked, None if asked else "not a public DNS name")
+    return result([], None, asked, None) if asked else not_asked(name)

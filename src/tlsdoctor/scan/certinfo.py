@@ -142,9 +142,12 @@ class Store:
     problem: str = ""
 
 
-def load_stores(system: TrustAnchors | None = None) -> list[Store]:
-    """The system store (``system`` when the caller has it), certifi's Mozilla bundle and
-    Java's cacerts (files; blocking)."""
+FILE_STORES = ("system", "mozilla", "java")  # read from files; node's roots need a node run
+
+
+def load_store(name: str, system: TrustAnchors | None = None) -> Store:
+    """One of FILE_STORES: the system store (``system`` when the caller has it), certifi's Mozilla
+    bundle, Java's cacerts (blocking file reads and parsing)."""
     from pathlib import Path
 
     from tlsdoctor.certs.runtimes import java_cacerts_path, load_java_store
@@ -152,29 +155,29 @@ def load_stores(system: TrustAnchors | None = None) -> list[Store]:
     from tlsdoctor.errors import InputError
     from tlsdoctor.host.trust import certifi_path
 
-    system = system or load_system_store()
-    out = [Store(name="system", source=system.label, anchors=tuple(system.certificates))]
-    path = certifi_path()
-    if path is None:
-        out.append(Store(name="mozilla", source="certifi", problem="certifi is not installed"))
-    else:
+    if name == "system":
+        system = system or load_system_store()
+        return Store(name="system", source=system.label, anchors=tuple(system.certificates))
+    if name == "mozilla":
+        path = certifi_path()
+        if path is None:
+            return Store(name="mozilla", source="certifi", problem="certifi is not installed")
         try:
-            out.append(
-                Store(
-                    name="mozilla",
-                    source=f"certifi:{path}",
-                    anchors=tuple(load_ca_file(Path(path)).certificates),
-                )
+            return Store(
+                name="mozilla", source=f"certifi:{path}", anchors=tuple(load_ca_file(Path(path)).certificates)
             )
         except InputError as exc:
-            out.append(Store(name="mozilla", source=f"certifi:{path}", problem=str(exc)))
+            return Store(name="mozilla", source=f"certifi:{path}", problem=str(exc))
     java = java_cacerts_path()
     if java is None:
-        out.append(Store(name="java", source="cacerts", problem="no Java cacerts on this machine"))
-    else:
-        store = load_java_store(java)
-        out.append(Store(name="java", source=store.label, anchors=store.certificates, problem=store.problem))
-    return out
+        return Store(name="java", source="cacerts", problem="no Java cacerts on this machine")
+    store = load_java_store(java)
+    return Store(name="java", source=store.label, anchors=store.certificates, problem=store.problem)
+
+
+def load_stores(system: TrustAnchors | None = None) -> list[Store]:
+    """Every one of FILE_STORES."""
+    return [load_store(name, system) for name in FILE_STORES]
 
 
 async def node_store() -> Store:

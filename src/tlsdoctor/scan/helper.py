@@ -255,16 +255,24 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     anchors = load_ca_file(Path(ca_file)) if ca_file else system
     idle: list[Callable[[], object]] = [functools.partial(importlib.import_module, m) for m in WARM_UP]
     ready: dict[tuple[str, tuple[bytes, ...], str | None], Any] = {}  # answers computed ahead
-    stores: list[Any] = []  # the trust stores ``describe`` compares (scan/certinfo.py), loaded ahead
+    loaded: dict[str, Any] = {}  # the trust stores ``describe`` compares (scan/certinfo.py), read ahead
     node = certinfo_node_thread()  # a node run takes most of a second: it starts now, beside the rest
 
-    def load_stores() -> None:
-        if not stores:
-            from tlsdoctor.scan.certinfo import load_stores as files
+    def load(name: str) -> None:
+        from tlsdoctor.scan.certinfo import load_store
 
-            stores.extend([*files(system), node()])
+        if name not in loaded:
+            loaded[name] = load_store(name, system)
 
-    idle.insert(0, load_stores)
+    def stores() -> list[Any]:
+        from tlsdoctor.scan.certinfo import FILE_STORES
+
+        for name in FILE_STORES:
+            load(name)
+        return [*(loaded[name] for name in FILE_STORES), node()]
+
+    # One store per idle step: a request (``analyse`` first) never waits for more than one.
+    idle += [functools.partial(load, name) for name in ("mozilla", "java", "system")]
 
     def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
         import asyncio
@@ -301,9 +309,8 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
             elif op == "describe":
                 from tlsdoctor.scan.certinfo import describe
 
-                load_stores()
                 chains, name, now = args
-                value = describe(chains, name, now, stores)
+                value = describe(chains, name, now, stores())
             elif op == "judge":
                 from tlsdoctor.inference import engine
 
