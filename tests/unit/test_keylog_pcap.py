@@ -31,6 +31,7 @@ FIXTURES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("server-alert", "client-cert-required"),
     ),
     "tls13-nginx-client-cert-400": (("completed", "healthy"), ("completed", "client-cert-required")),
+    "tls13-0rtt-resumed": (("completed", "healthy"), ("completed", "healthy")),
 }
 
 
@@ -130,3 +131,15 @@ def test_a_key_log_that_is_not_one_is_exit_2_before_any_output(
     assert status == 2 and out == ""
     expected = "is not an SSLKEYLOGFILE (line 1: 2 fields, expected LABEL CLIENT_RANDOM SECRET)"
     assert err.strip() == f"tlsdoctor: error: key log '{junk}' {expected}"
+
+
+def test_0rtt_data_sent_before_the_server_hello_is_decrypted() -> None:
+    """s_client resuming with early data: its records precede the ServerHello that names the suite."""
+    events = flow_of("tls13-0rtt-resumed", keylog=True)["events"]
+    assert isinstance(events, list)
+    whats = [(e["from"], e["what"]) for e in events]
+    early = whats.index(("client", "decrypted application data: 'GET /early HTTP/1.0\\r\\n\\r\\n'"))
+    hello = next(i for i, (_, w) in enumerate(whats) if w.startswith("ServerHello"))
+    assert early < hello
+    assert ("server", "decrypted Finished (48 bytes)") in whats
+    assert not any(w.startswith("not decrypted") for _, w in whats)

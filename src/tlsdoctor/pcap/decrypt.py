@@ -17,7 +17,7 @@ decrypts what it can, and a record no key opens is reported, never misread.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from tlsdoctor.pcap.keylog import KeyLog, SessionSecrets
@@ -221,6 +221,25 @@ class FlowDecryptor:
             events += self._content(client, opened[0], opened[1], len(record.fragment))
         client.seq = client.early_seen
         return events
+
+    def begin(
+        self,
+        client_random: bytes,
+        version: ProtocolVersion,
+        suite: int,
+        server_random: bytes,
+        early: Sequence[Record] = (),
+    ) -> list[Event]:
+        """Start from hellos the caller has already parsed (a capture's flow has), instead of reading
+        them from the records again; ``early``: the client's 0-RTT records sent before the ServerHello.
+        Feed only the records after the ServerHello then."""
+        self._plain.clear()
+        self._client_random = client_random
+        client = self._dirs[Side.CLIENT]
+        client.early_seen = len(early)
+        client.early = list(early[:MAX_EARLY_RECORDS])
+        self._start(version, suite, server_random)
+        return self._early_data()
 
     def _give_up(self, state: DecryptState, detail: str) -> None:
         self.state, self.detail = state, detail

@@ -33,7 +33,7 @@ from tlsdoctor.pcap.decrypt import (
 )
 from tlsdoctor.pcap.flows import Flow
 from tlsdoctor.pcap.keylog import KeyLog, read_keylog
-from tlsdoctor.pcap.tlsside import MAX_HISTORY, SideAlert, TlsSide, describe_certificates
+from tlsdoctor.pcap.tlsside import MAX_HISTORY, SideAlert, TlsRecord, TlsSide, describe_certificates
 from tlsdoctor.wire.codepoints import ContentType, HandshakeType, ProtocolVersion
 from tlsdoctor.wire.records import Alert, Record
 
@@ -65,16 +65,20 @@ class KeyLogDecrypter:
             or (c.encrypted_ts is None and s.encrypted_ts is None)
         ):
             return []  # nothing was encrypted: nothing is hidden
+        ch, sh, hello_ts = c.client_hello, s.server_hello, s.server_hello_ts or flow.start_ts
+        early = [r for r in c.records if r.content_type == ContentType.APPLICATION_DATA and r.ts < hello_ts]
         dec = FlowDecryptor(self.keylog)
-        records = sorted(
-            [(r.ts, 0, i, Side.CLIENT, r) for i, r in enumerate(c.records)]
-            + [(r.ts, 1, i, Side.SERVER, r) for i, r in enumerate(s.records)]
-        )
         failures: list[str] = []
         revealed: list[str] = []
+        sealed = [_record(r) for r in early]
+        for event in dec.begin(ch.random, sh.selected_version, sh.cipher_suite, sh.random, sealed):
+            self._apply(flow, c, early[0].ts, event, failures, revealed)  # the client's 0-RTT data
+        records = sorted(
+            [(r.ts, 0, i, Side.CLIENT, r) for i, r in enumerate(c.records) if r.ts >= hello_ts]
+            + [(r.ts, 1, i, Side.SERVER, r) for i, r in enumerate(s.records) if r.ts >= hello_ts]
+        )
         for ts, _, _, side, r in records:
-            record = Record(ContentType(r.content_type), _RECORD_VERSION, r.payload, 0)
-            for event in dec.feed(side, record):  # 0-RTT data comes out with the server's hello
+            for event in dec.feed(side, _record(r)):
                 who = getattr(event, "side", Side.SERVER)  # a CertificateRequest is the server's
                 self._apply(flow, c if who is Side.CLIENT else s, ts, event, failures, revealed)
         flow.events.sort(key=lambda e: e.ts)  # the decrypted messages where they happened (a stable sort)
@@ -138,6 +142,10 @@ class KeyLogDecrypter:
         summary = f"key log {self.source}: {self.keylog.describe()}; flows: {done}"
         status = Status.PASS if self.tally["decrypted"] or not self.tally else Status.WARN
         return CheckResult(id=CHECK_ID, status=status, summary=summary)
+
+
+def _record(r: TlsRecord) -> Record:
+    return Record(ContentType(r.content_type), _RECORD_VERSION, r.payload, 0)
 
 
 def _alert(side: TlsSide, ts: float, alert: Alert) -> None:

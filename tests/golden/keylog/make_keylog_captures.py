@@ -1,7 +1,8 @@
 """Record the key-log fixtures: tcpdump on loopback while a real client, writing its TLS secrets
 (SSLKEYLOGFILE / Python's keylog_filename), talks to ``openssl s_server`` or nginx.
 
-Run as root from the repository root: ``.venv/bin/python tests/golden/keylog/make_keylog_captures.py``.
+Run as root from the repository root:
+``.venv/bin/python tests/golden/keylog/make_keylog_captures.py [NAME ...]`` (none: every case).
 Each case writes ``NAME.pcap`` (tcpdump, the independent witness) and ``NAME.keys`` (the client's key
 log). The certificates come from the ``openssl`` command line, not from tlsdoctor's PKI: a root, an
 intermediate, leaves for localhost valid for a century, all minted under faketime in 2023 (the expired
@@ -117,7 +118,52 @@ def gnutls_client(port: int, keys: Path, cafile: Path | None) -> None:
     subprocess.run([*argv, "127.0.0.1"], input=REQUEST, capture_output=True, timeout=10, check=False, env=env)
 
 
+def resumed_with_early_data(good: tuple[Path, Path], inter: Path, tmp: Path) -> None:
+    """s_client resumes a session with 0-RTT data (sent before the ServerHello), then a KeyUpdate."""
+    assert OPENSSL is not None
+    port = free_port()
+    cert, key = good
+    server = subprocess.Popen(
+        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+         "-cert_chain", str(inter), "-early_data", "-tls1_3", "-naccept", "3"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    session, early = tmp / "session.pem", tmp / "early.txt"
+    early.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
+    client = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+
+    def talk(argv: list[str], *lines: bytes) -> None:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert proc.stdin is not None
+        for line in lines:  # one line per read: s_client takes a line starting with "k" as a command
+            time.sleep(0.5)
+            proc.stdin.write(line)
+            proc.stdin.flush()
+        time.sleep(0.5)
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+    try:
+        wait_listening(port, server, "openssl s_server")
+        talk([*client, "-sess_out", str(session)], b"first\n")
+        resume = [*client, "-sess_in", str(session), "-early_data", str(early), "-keylogfile"]
+        record(
+            "tls13-0rtt-resumed", port, lambda p, k: talk([*resume, str(k)], b"k\n", b"after the update\n")
+        )
+    finally:
+        stop(server)
+        assert server.stdin is not None
+        server.stdin.close()
+
+
+ONLY = set(sys.argv[1:])  # names to record again; none: all
+
+
 def record(name: str, port: int, client: Callable[[int, Path], None]) -> None:
+    if ONLY and name not in ONLY:
+        return
     pcap, keys = HERE / f"{name}.pcap", HERE / f"{name}.keys"
     pcap.unlink(missing_ok=True)
     keys.unlink(missing_ok=True)
@@ -146,6 +192,7 @@ def main() -> int:
             record("tls13-wrong-host-gnutls", port, lambda p, k: gnutls_client(p, k, root))
         with s_server(*good, inter, "-tls1_3", "-Verify", "1") as port:
             record("tls13-client-cert-required", port, lambda p, k: python_client(p, k, root))
+        resumed_with_early_data(good, inter, Path(tmp))
         if NGINX is not None:
             nginx_dir = Path(tmp) / "nginx"
             nginx_dir.mkdir()
