@@ -33,6 +33,7 @@ __all__ = [
     "Status",
     "Verdict",
     "__version__",
+    "analyse_pcap",
     "check_host",
     "diagnose",
     "diagnose_async",
@@ -243,6 +244,26 @@ def explain(text: str) -> Report:
         raise TypeError(f"explain() takes the error text as a str, not {type(text).__name__}")
     try:
         return run_explain(redact_text(text))
+    except (UsageError, InputError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def analyse_pcap(path: str | PathLike[str], *, keylog: str | PathLike[str] | None = None) -> Report:
+    """Explain the TLS connections in a pcap or pcapng file, as ``tlsdoctor pcap`` (its ``flows`` in
+    ``report.to_dict()``; ``keylog``: an SSLKEYLOGFILE to decrypt handshakes with). A file that is not a
+    capture, or holds no TLS, raises ``ValueError`` with the CLI's message."""
+    from pathlib import Path
+
+    from tlsdoctor.commands.pcap import run_pcap
+    from tlsdoctor.errors import InputError, UsageError
+
+    try:
+        decrypt = None
+        if keylog is not None:
+            from tlsdoctor.pcap.unseal import KeyLogDecrypter
+
+            decrypt = KeyLogDecrypter.from_file(Path(keylog))
+        return run_pcap(Path(path), decrypt=decrypt)
     except (UsageError, InputError) as exc:
         raise ValueError(str(exc)) from None
 

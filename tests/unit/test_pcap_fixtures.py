@@ -144,3 +144,13 @@ def test_tls13_encrypted_client_alert_names_candidates_without_a_key_log(name: s
     assert {"cert-untrusted", "cert-expired", "cert-hostname-mismatch"} <= ids
     assert all(c["confidence"] < 0.5 and "--keylog" in c["summary"] for c in flow["causes"])
     assert any("19 bytes: an alert's size" in e["what"] and e["from"] == "client" for e in flow["events"])
+
+
+def test_library_api() -> None:
+    """``tlsdoctor.analyse_pcap`` is the command's report; a file that is no capture is ValueError."""
+    import tlsdoctor
+
+    report = tlsdoctor.analyse_pcap(str(GOLDEN / "lab-inject-reset.pcap"))
+    assert report.to_dict()["flows"][0]["causes"][0]["id"] == "firewall-reset"
+    with pytest.raises(ValueError, match="not a pcap or pcapng capture"):
+        tlsdoctor.analyse_pcap(GOLDEN / "make_captures.py")
