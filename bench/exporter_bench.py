@@ -5,7 +5,9 @@
 Needs Debian's nginx (the healthy endpoint, so the server is not what is measured), hey (the load
 generator, Go: not the bottleneck) and prometheus-blackbox-exporter. Both exporters probe the same
 nginx with a full TLS handshake (no resumption) and the same trust anchor; tlsdoctor runs with
-``--share-window 0`` so every probe is a probe of its own, as blackbox_exporter's are.
+``--share-window 0`` so every probe is a probe of its own, as blackbox_exporter's are; the mixed
+phase also runs against a second exporter with the shipped defaults (probes of a target within 2 s
+share one diagnosis).
 
 Phases:
   healthy  hey -c 32 for --seconds against each (alternated, twice): probes/s, p50, p99, errors
@@ -213,7 +215,7 @@ def main() -> None:
             "modules:\n  bench:\n    prober: tcp\n    timeout: 2s\n    tcp:\n      tls: true\n"
             f"      tls_config: {{ca_file: {files.ca_file}, server_name: localhost}}\n"
         )
-        td_port, bb_port = free_port(), free_port()
+        td_port, bb_port, shared_port = free_port(), free_port(), free_port()
         td = stack.enter_context(
             daemon(
                 [
@@ -234,6 +236,24 @@ def main() -> None:
                 "tlsdoctor exporter",
             )
         )
+        # The mixed phase scrapes like Prometheus, so it gets the exporter as shipped: its defaults,
+        # single-flight included (a silent target's diagnosis is shared by the scrapes that meet it).
+        stack.enter_context(
+            daemon(
+                [
+                    sys.executable,
+                    "-m",
+                    "tlsdoctor",
+                    "exporter",
+                    "--listen",
+                    f"127.0.0.1:{shared_port}",
+                    "--config",
+                    str(work / "exporter.yml"),
+                ],
+                shared_port,
+                "tlsdoctor exporter (defaults)",
+            )
+        )
         bb = stack.enter_context(
             daemon(
                 [
@@ -248,6 +268,7 @@ def main() -> None:
         urls = {
             "tlsdoctor": f"http://127.0.0.1:{td_port}/probe?module=bench",
             "blackbox": f"http://127.0.0.1:{bb_port}/probe?module=bench",
+            "tlsdoctor (defaults)": f"http://127.0.0.1:{shared_port}/probe?module=bench",
         }
         healthy = f"127.0.0.1:{nginx_port}"
         print(
@@ -287,7 +308,7 @@ def main() -> None:
                 f"| scrapes | late or failed | slowest s |"
             )
             print("|---|---|---|---|")
-            for tool in ("blackbox", "tlsdoctor"):
+            for tool in ("blackbox", "tlsdoctor", "tlsdoctor (defaults)"):
                 done, late, slowest = asyncio.run(scrape_mix(urls[tool], targets, opts.seconds * 2))
                 print(f"| {tool} | {done} | {late} | {slowest:.2f} |", flush=True)
         if "soak" in phases:
@@ -309,9 +330,12 @@ def main() -> None:
                 stack.enter_context(TlsServer(leaf=LeafSpec(valid_from_days=-90, valid_until_days=-2))),
             ]
             lines = [healthy] * (opts.batch - broken)
-            ports = [f.port for f in faults] + [silent[0]]
+            ports = [f.port for f in faults]
             for i in range(broken):  # every tenth line a broken one, as in a real inventory
-                lines.insert(i * 10, f"127.0.0.1:{ports[i % len(ports)]}")
+                # the silent ones spread over the ten silent servers: each holds 32 connections and a
+                # backlog of 64, and a playbook opens a dozen (past that, SYNs would be dropped)
+                port = ports[i % 4] if i % 4 < 3 else silent[(i // 4) % len(silent)]
+                lines.insert(i * 10, f"127.0.0.1:{port}")
             listing = work / "targets.txt"
             listing.write_text("\n".join(lines) + "\n")
             start = time.monotonic()
