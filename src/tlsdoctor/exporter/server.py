@@ -38,8 +38,9 @@ def budget(headers: object, offset: float) -> float:
     raw = getattr(headers, "get", lambda _k: None)(SCRAPE_TIMEOUT_HEADER)
     timeout = DEFAULT_SCRAPE_TIMEOUT_S
     if raw:
+        text = str(raw).strip()
         try:
-            value = float(str(raw).strip()[:32])
+            value = float(text) if len(text) <= 32 else math.nan  # a cut number would be another number
         except ValueError:
             value = math.nan
         if math.isfinite(value) and value > 0:
