@@ -105,7 +105,7 @@ def run_batch(args: argparse.Namespace, validate: Callable[[str], Options]) -> i
 
 
 async def _batch(work: list[tuple[str, Options]], concurrency: int, *, as_json: bool) -> int:
-    from tlsdoctor.exporter.probe import FULL_AT_ONCE
+    from tlsdoctor.exporter.paths import FULL_AT_ONCE
     from tlsdoctor.model import Verdict
 
     slots = asyncio.Semaphore(FULL_AT_ONCE)
@@ -138,7 +138,7 @@ async def _batch(work: list[tuple[str, Options]], concurrency: int, *, as_json: 
 
 
 async def _one(options: Options, slots: asyncio.Semaphore) -> Report:
-    from tlsdoctor.exporter.probe import fast_then_full
+    from tlsdoctor.exporter.paths import fast_then_full
 
     report, _path = await fast_then_full(options, budget=None, full_slots=slots)
     return report
