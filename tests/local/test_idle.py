@@ -41,7 +41,8 @@ def diagnose(port: int, ca_file: Path | str, *extra: str) -> tuple[int, dict[str
 
 def idle_data(report: dict[str, Any]) -> dict[str, Any]:
     (check,) = [c for c in report["checks"] if c["id"] == "idle"]
-    (seen,) = check["data"]["observations"]
+    # the idle hold's own observation (the runner may add a loop-stall note beside it under load)
+    (seen,) = [o for o in check["data"]["observations"] if o["kind"] == "idle-hold"]
     return {"status": check["status"], "summary": check["summary"], **seen}
 
 
