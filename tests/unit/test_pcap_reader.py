@@ -278,3 +278,28 @@ def test_icmp_frag_needed_is_tied_to_its_flow(tmp_path: Path, addresses: tuple[b
     top = fl["causes"][0]
     assert fl["outcome"] == "stalled"
     assert top["id"] == "path-mtu-blackhole" and "did arrive" in top["summary"]
+
+
+def test_refused_retry_to_a_tls_server_on_another_port_is_reported(tmp_path: Path) -> None:
+    """A refused SYN to port 9999 counts when a TLS flow went to the same server and port; one to another
+    port of that server does not."""
+    from tlsdoctor.testing.pcapgen import RST, SYN, ip_packet
+
+    ok = Flow(*V4, 40000, 9999).handshake()
+    for side, data in tls_payloads(str(GOLDEN / "healthy-tls13.pcap")):
+        ok.send(side, data)
+    ok.close()
+    t = ok.now + 1
+    refused = [
+        (t, ip_packet(V4[0], V4[1], 40001, 9999, 7, 0, SYN, mss=1460)),
+        (t + 0.001, ip_packet(V4[1], V4[0], 9999, 40001, 0, 8, RST | ACK)),
+        (t + 2, ip_packet(V4[0], V4[1], 40002, 7777, 7, 0, SYN, mss=1460)),
+        (t + 2.001, ip_packet(V4[1], V4[0], 7777, 40002, 0, 8, RST | ACK)),
+    ]
+    report = run_pcap(write(tmp_path, ok.packets + refused))
+    flows = report.extra["flows"]
+    assert [(f["server"], f["outcome"]) for f in flows] == [
+        ("198.18.0.2:9999", "completed"),
+        ("198.18.0.2:9999", "refused"),
+    ]
+    assert flows[1]["causes"][0]["id"] == "tcp-refused"

@@ -26,7 +26,10 @@ from tlsdoctor.pcap.flows import SWEEP_EVERY, Flow, FlowTable
 from tlsdoctor.pcap.reader import Capture
 
 CHECK_ID = "pcap.flow"
-MAX_BARE = 100  # connection attempts on other ports kept in case the capture holds no TLS at all
+# Connection attempts that carried no byte, on ports other than TLS's well-known ones, kept until the end:
+# reported when they went to a server that TLS flows went to (a refused or unanswered retry), or when
+# the capture holds no TLS at all (then they are what the user captured).
+MAX_BARE = 100
 Decrypter = Callable[[Flow], Iterable[Observation]]
 
 
@@ -154,11 +157,12 @@ def analyse_flows(capture: Capture, totals: Totals, decrypt: Decrypter | None = 
     """Read the capture; yield each TLS flow's report as the flow ends."""
     table = FlowTable()
     bare: list[Flow] = []
+    servers: set[tuple[bytes, int]] = set()  # where the reported TLS flows went
     for frame in _frames(capture, totals, table):
-        yield from _reports(frame, totals, decrypt, bare)
-    yield from _reports(table.close_all(), totals, decrypt, bare)
-    if not totals.tls_flows:
-        for flow in bare:
+        yield from _reports(frame, totals, decrypt, bare, servers)
+    yield from _reports(table.close_all(), totals, decrypt, bare, servers)
+    for flow in bare:  # attempts on other ports: to a TLS flow's server, or when there is no TLS at all
+        if flow.server in servers or not servers:
             totals.skipped -= 1
             totals.tls_flows += 1
             yield diagnose_flow(flow, decrypt)
@@ -214,15 +218,20 @@ def _frames(capture: Capture, totals: Totals, table: FlowTable) -> Iterator[list
 
 
 def _reports(
-    flows: Iterable[Flow], totals: Totals, decrypt: Decrypter | None, bare: list[Flow]
+    flows: Iterable[Flow],
+    totals: Totals,
+    decrypt: Decrypter | None,
+    bare: list[Flow],
+    servers: set[tuple[bytes, int]],
 ) -> Iterator[FlowReport]:
     for flow in flows:
         if is_tls_flow(flow):
             totals.tls_flows += 1
+            servers.add(flow.server)
             yield diagnose_flow(flow, decrypt)
         else:
             totals.skipped += 1
-            if not totals.tls_flows and len(bare) < MAX_BARE and is_bare_connect(flow):
+            if len(bare) < MAX_BARE and is_bare_connect(flow):
                 bare.append(flow)
 
 

@@ -46,8 +46,8 @@ def is_tls_flow(flow: Flow) -> bool:
 
 def is_bare_connect(flow: Flow) -> bool:
     """A connection attempt that carried no byte: a refused or unanswered SYN, or an empty connection.
-    On another port it is reported only when the capture holds no TLS at all (then it is what the user
-    captured: a TLS client failing to connect)."""
+    On another port it is reported only when it went to a server TLS flows went to, or when the capture
+    holds no TLS at all (analyse.py)."""
     return not flow.c2s.bytes and not flow.s2c.bytes and flow.syn_ts is not None
 
 
