@@ -38,6 +38,10 @@ class CheckResult:
     duration_ms: float = 0.0
     observations: tuple[Observation, ...] = ()
     error: str | None = None
+    # When it started, from the run's start (runner.timeline); None outside a timed run.
+    started_ms: float | None = None
+    # The check whose end released this one (the playbook's declared dependency that finished last).
+    waited_for: str | None = None
 
     def data(self) -> dict[str, Any]:
         """The contract's ``checks[].data``: the observations, rendered generically."""
@@ -77,6 +81,18 @@ class TargetInfo:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PathStep:
+    """One check on a run's critical path: the chain of checks, each released by the end of the one
+    before, that ends with the run's last check (timeline.critical_path)."""
+
+    check: str
+    started_ms: float
+    duration_ms: float
+    waited_for: str | None
+    round_trips: int | None = None  # network round trips the check spent in sequence, when it says
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     """Everything a command found; rendered by report.envelope (JSON) and report.human."""
 
@@ -87,6 +103,7 @@ class Report:
     checks: tuple[CheckResult, ...]
     duration_ms: float
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    critical_path: tuple[PathStep, ...] = ()
 
     @property
     def exit_status(self) -> int:

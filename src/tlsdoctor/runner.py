@@ -17,7 +17,7 @@ import contextvars
 import dataclasses
 import time
 import traceback
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from tlsdoctor.context import Context
@@ -88,11 +88,44 @@ def unreliable_after(ctx: Context) -> float:
     return max(UNRELIABLE_S, 0.05 * ctx.timeout)
 
 
-async def run_one(check: Check, ctx: Context) -> CheckResult:
-    """Run one check (:func:`_run_judged`), telling ``ctx.observer`` when it starts and ends."""
+class Timeline:
+    """The clock of one run: every check's start is stamped relative to the run's start, so the report
+    shows what ran beside what and what waited for what (``checks[].started_ms``, ``critical_path``)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def ms(self, at: float | None = None) -> float:
+        """Milliseconds from the run's start to ``at`` (default: now)."""
+        return ((time.monotonic() if at is None else at) - self.start) * 1000
+
+
+_TIMELINE: contextvars.ContextVar[Timeline | None] = contextvars.ContextVar(
+    "tlsdoctor_timeline", default=None
+)
+
+
+@contextlib.contextmanager
+def timeline() -> Iterator[Timeline]:
+    """Stamp the checks run inside the block on one clock that starts now."""
+    clock = Timeline()
+    token = _TIMELINE.set(clock)
+    try:
+        yield clock
+    finally:
+        _TIMELINE.reset(token)
+
+
+async def run_one(check: Check, ctx: Context, *, waited_for: str | None = None) -> CheckResult:
+    """Run one check (:func:`_run_judged`), telling ``ctx.observer`` when it starts and ends, and stamping
+    its start on the run's timeline (and ``waited_for``: the check whose end released it)."""
+    clock = _TIMELINE.get()
+    started = clock.ms() if clock is not None else None
     if ctx.observer is not None:
         ctx.observer.started(check.id)
     result = await _run_judged(check, ctx)
+    if started is not None:
+        result = dataclasses.replace(result, started_ms=started, waited_for=waited_for)
     if ctx.observer is not None:
         ctx.observer.finished(result)
     return result
@@ -116,7 +149,9 @@ async def _run_judged(check: Check, ctx: Context) -> CheckResult:
     second = watch.stalled(again_start, time.monotonic())
     reliable = again.status in (Status.PASS, Status.SKIP) or second < unreliable_after(ctx)
     note = LoopStall(stalled_ms=first * 1000, rerun=True, reliable=reliable, rerun_stalled_ms=second * 1000)
-    return dataclasses.replace(again, observations=(*again.observations, note))
+    # Its duration spans both runs, so that started_ms + duration_ms is when its result was known.
+    spent = (time.monotonic() - start) * 1000
+    return dataclasses.replace(again, observations=(*again.observations, note), duration_ms=spent)
 
 
 async def _run_once(check: Check, ctx: Context) -> CheckResult:
@@ -156,9 +191,13 @@ async def run(checks: Iterable[Check], ctx: Context) -> list[CheckResult]:
     return [t.result() for t in tasks]
 
 
-def skipped(check_id: str, reason: str) -> CheckResult:
-    """The result of a check made moot by an earlier phase."""
-    return CheckResult(id=check_id, status=Status.SKIP, summary=reason)
+def skipped(check_id: str, reason: str, *, waited_for: str | None = None) -> CheckResult:
+    """The result of a check made moot by an earlier phase (stamped when that was decided)."""
+    clock = _TIMELINE.get()
+    started = clock.ms() if clock is not None else None
+    return CheckResult(
+        id=check_id, status=Status.SKIP, summary=reason, started_ms=started, waited_for=waited_for
+    )
 
 
 def _with_duration(result: CheckResult, ms: float) -> CheckResult:
