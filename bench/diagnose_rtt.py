@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -132,9 +133,14 @@ def nginx(directory: Path, servers: list[str]) -> Iterator[int]:
         stop(proc)
 
 
+# Bytecode caches, as a user's installed package has them (a session may set PYTHONDONTWRITEBYTECODE,
+# which would make every run compile every module again).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(cmd: list[str]) -> tuple[float, str]:
     start = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=ENV).stdout
     return time.monotonic() - start, out
 
 

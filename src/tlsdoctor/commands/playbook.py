@@ -47,6 +47,7 @@ from tlsdoctor.observations.path import MssProbe, Reproduction
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 NO_ROUTE = "no route to the target: TCP never connected"
+HANDSHAKES = ("handshake.default", "handshake.no-verify", "variants")
 HEALTHY = "not needed: the default handshake succeeded"
 HEAD_START_S = 0.15  # the default handshake's head start before the variants start beside it
 EARLY_MIN_S, EARLY_FACTOR, EARLY_MAX_S = 1.0, 4.0, 2.0
@@ -163,8 +164,18 @@ def skip_default(st: State) -> Reason:
     return NO_ROUTE if route(st) is None else None
 
 
+# The certificate fetch: verification off, so the chain arrives whatever the default client thinks of
+# it. It starts with the default handshake (not after it fails): the certificate is judged sooner.
+NO_VERIFY = next(v for v in VARIANTS if v.name == "no-verify")
+WAVE = tuple(v for v in VARIANTS if v is not NO_VERIFY)
+
+
 def variant_ids(st: State) -> Sequence[str]:
-    return [*(f"handshake.{v.name}" for v in VARIANTS), "hello.matrix"]
+    return [*(f"handshake.{v.name}" for v in WAVE), "hello.matrix"]
+
+
+async def run_no_verify(st: State) -> Sequence[CheckResult]:
+    return [await runner.run_one(HandshakeCheck(NO_VERIFY, _route(st)), st.ctx)]
 
 
 async def run_variants(st: State) -> Sequence[CheckResult]:
@@ -173,7 +184,7 @@ async def run_variants(st: State) -> Sequence[CheckResult]:
 
     found = route(st)
     assert found is not None
-    checks: list[runner.Check] = [HandshakeCheck(v, found) for v in VARIANTS]
+    checks: list[runner.Check] = [HandshakeCheck(v, found) for v in WAVE]
     checks.append(HelloCheck("hello.matrix", MATRIX, found))
     return await runner.run(checks, st.ctx)
 
@@ -204,7 +215,7 @@ async def run_accepts(st: State) -> Sequence[CheckResult]:
 
 
 def skip_accepts(st: State) -> Reason:
-    return None if direct(st) and alike(st.results("dns", "tcp", "handshake.default", "variants")) else DROP
+    return None if direct(st) and alike(st.results("dns", "tcp", *HANDSHAKES)) else DROP
 
 
 async def run_mss(st: State) -> Sequence[CheckResult]:
@@ -289,7 +300,7 @@ def moot_early(st: State) -> Reason:
     first = default(st)
     if first is None or first.outcome not in SILENT_ENDS:
         return DROP  # the default answered after all: nothing to confirm
-    before_path = ("variants", "accepts", "mss", "syn-sample")
+    before_path = ("handshake.no-verify", "variants", "accepts", "mss", "syn-sample")
     if all(st.finished(n) for n in before_path) and evidence.early_pair(seen(st)) is None:
         return DROP
     return None
@@ -300,7 +311,7 @@ def moot_early(st: State) -> Reason:
 
 # What each later step decides on: the results the steps before it produced (and hello.size, if it has
 # already ended), never those of steps running beside it (the certificate, the clock).
-BEFORE_PATH = ("handshake.default", "variants", "accepts", "mss", "syn-sample")
+BEFORE_PATH = (*HANDSHAKES, "accepts", "mss", "syn-sample")
 PATH = ("path.reset-origin", "server.ramp", "path.syn-retest", "path.stability", "path.repeat", "path.pmtu")
 
 
@@ -500,7 +511,7 @@ def _route(st: State) -> Route:
 
 
 def handshakes(st: State) -> list[CheckResult]:
-    return st.results("handshake.default", "variants")
+    return st.results(*HANDSHAKES)
 
 
 def chains(st: State) -> list[PeerChain]:
@@ -517,6 +528,12 @@ async def run_certificate(st: State) -> Sequence[CheckResult]:
     ]
 
 
+def certificate_waits(st: State) -> tuple[str, ...]:
+    """The default client's chain, else the no-verify one's, is what gets judged (CertificateCheck.pick):
+    the rest of the variants matter only when neither handshake got one."""
+    return () if chains(st) else ("variants",)
+
+
 def skip_certificate(st: State) -> Reason:
     return None if chains(st) else DROP
 
@@ -531,17 +548,54 @@ async def run_stores(st: State) -> Sequence[CheckResult]:
     return [await runner.run_one(TrustStoresCheck(chain), st.ctx)]
 
 
-def skip_stores(st: State) -> Reason:
+def client_refused(st: State) -> bool:
+    first = default(st)
+    return first is not None and first.outcome is HandshakeOutcome.VERIFY_FAILED
+
+
+def stores_waits(st: State) -> tuple[str, ...]:
+    """Other stores are read as soon as the default client refused the chain, beside the certificate
+    check; otherwise only when that check says the chain does not validate."""
+    return () if client_refused(st) and chains(st) else ("certificate",)
+
+
+def chain_invalid(st: State) -> bool | None:
     judged = [o for r in st.results("certificate") for o in r.observations if isinstance(o, ChainValidation)]
-    return None if judged and not judged[0].valid else DROP
+    return (not judged[0].valid) if judged else None
+
+
+def skip_stores(st: State) -> Reason:
+    if not st.finished("certificate"):
+        return None if client_refused(st) and chains(st) else DROP
+    return None if chain_invalid(st) else DROP
+
+
+def moot_stores(st: State) -> Reason:
+    if no_route(st):
+        return DROP
+    return DROP if st.finished("certificate") and not chain_invalid(st) else None
+
+
+VALIDITY_CODES = frozenset({9, 10})  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
 
 
 def validity_in_question(st: State) -> bool:
+    """The certificate check found a validity window failed (or, before it has judged, the default
+    client's own verification said so)."""
+    if not st.finished("certificate"):
+        first = default(st)
+        return first is not None and first.verify_code in VALIDITY_CODES
     return any(
         isinstance(o, CertificateProblem) and o.problem in (ProblemKind.EXPIRED, ProblemKind.NOT_YET_VALID)
         for r in st.results("certificate")
         for o in r.observations
     )
+
+
+def clock_waits(st: State) -> tuple[str, ...]:
+    """The clock starts as soon as the default client said "expired" or "not yet valid"; otherwise the
+    certificate check decides whether it matters."""
+    return () if validity_in_question(st) else ("certificate",)
 
 
 async def run_clock(st: State) -> Sequence[CheckResult]:
@@ -565,7 +619,19 @@ def skip_clock(st: State) -> Reason:
         return DROP
     if validity_in_question(st) or st.ctx.options.ntp:
         return None
-    return "not needed: no certificate validity problem (use --ntp to force)"
+    return CLOCK_NOT_NEEDED
+
+
+def moot_clock(st: State) -> Reason:
+    """Started on the default client's word, and the certificate check found no validity problem."""
+    if no_route(st):
+        return DROP
+    if st.finished("certificate") and not validity_in_question(st) and not st.ctx.options.ntp:
+        return CLOCK_NOT_NEEDED
+    return None
+
+
+CLOCK_NOT_NEEDED = "not needed: no certificate validity problem (use --ntp to force)"
 
 
 async def run_size(st: State) -> Sequence[CheckResult]:
@@ -596,6 +662,13 @@ NODES: tuple[Node, ...] = (
     Node("tcp", run_tcp, waits_for=("dns",)),
     Node("route", run_route, waits_for=("dns",), then_waits=route_waits, report=False),
     Node("handshake.default", run_default, ("route", "trust"), skip_when=skip_default, moot_when=no_route),
+    Node(
+        "handshake.no-verify",
+        run_no_verify,
+        ("route",),
+        skip_when=skip_variants,
+        moot_when=moot_variants,
+    ),
     Node(
         "variants",
         run_variants,
@@ -642,12 +715,27 @@ NODES: tuple[Node, ...] = (
     Node(
         "certificate",
         run_certificate,
-        ("handshake.default", "variants"),
+        ("handshake.default", "handshake.no-verify"),
+        then_waits=certificate_waits,
         skip_when=skip_certificate,
         moot_when=no_tcp,
     ),
-    Node("stores", run_stores, ("certificate",), skip_when=skip_stores, moot_when=no_tcp),
-    Node("clock", run_clock, ("certificate",), skip_when=skip_clock, moot_when=no_tcp),
+    Node(
+        "stores",
+        run_stores,
+        ("handshake.default", "handshake.no-verify"),
+        then_waits=stores_waits,
+        skip_when=skip_stores,
+        moot_when=moot_stores,
+    ),
+    Node(
+        "clock",
+        run_clock,
+        ("handshake.default",),
+        then_waits=clock_waits,
+        skip_when=skip_clock,
+        moot_when=moot_clock,
+    ),
     Node(
         "hello.size", run_size, ("route",), skip_when=dropped_without_route, moot_when=dropped_without_route
     ),
