@@ -109,7 +109,7 @@ def test_refused_port_json_contract(unused_port: int) -> None:
     assert top["evidence"] and all(set(e) == {"check", "observation"} for e in top["evidence"])
     assert any(f.startswith("server:") for f in top["fixes"])
     for check in report["checks"]:
-        assert set(check) == {"id", "status", "duration_ms", "summary", "data"}
+        assert set(check) == {"id", "status", "started_ms", "duration_ms", "waited_for", "summary", "data"}
         assert check["status"] in {"pass", "fail", "warn", "skip", "error"}
     assert isinstance(report["duration_ms"], float | int)
 

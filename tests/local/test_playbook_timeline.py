@@ -87,9 +87,15 @@ def test_variants_go_out_as_one_wave_once_the_default_failed(reports: dict[str, 
     assert report["causes"][0]["id"] == "cert-expired"
     got = checks(report)
     default = got["handshake.default"]
-    wave = [c for i, c in got.items() if i.startswith("handshake.") and i != "handshake.default"]
+    # The certificate fetch (no-verify) went out with the default handshake, not after it failed.
+    fetch = got["handshake.no-verify"]
+    assert fetch["status"] == "pass" and fetch["started_ms"] < default["started_ms"] + RTT_MS / 2
+    first = ("handshake.default", "handshake.no-verify")
+    wave = [c for i, c in got.items() if i.startswith("handshake.") and i not in first]
     assert len(wave) >= 5 and all(c["status"] != "skip" for c in wave)
     starts = [c["started_ms"] for c in wave]
-    assert max(starts) - min(starts) < RTT_MS / 2  # together, not one after another
+    # Together, not one after another: less than one round trip between the first and the last (each
+    # builds its client context as it starts, which the shared CPU may slow, but none waits for another).
+    assert max(starts) - min(starts) < RTT_MS
     # Not before the default has had its head start, and not after it failed plus a round trip.
     assert min(starts) <= default["started_ms"] + default["duration_ms"] + RTT_MS / 2

@@ -641,6 +641,17 @@ async def run_size(st: State) -> Sequence[CheckResult]:
     return [await runner.run_one(check, st.ctx)]
 
 
+async def run_client(st: State) -> Sequence[CheckResult]:
+    """--client: the named client's own hello, beside the default handshake."""
+    from tlsdoctor.checks.client_profile import ClientProfileCheck
+
+    return [await runner.run_one(ClientProfileCheck(_route(st), st.ctx.options.client), st.ctx)]
+
+
+def skip_client(st: State) -> Reason:
+    return None if st.ctx.options.client is not None and route(st) is not None else DROP
+
+
 async def run_idle(st: State) -> Sequence[CheckResult]:
     from tlsdoctor.checks.idle import IdleCheck
 
@@ -739,5 +750,6 @@ NODES: tuple[Node, ...] = (
     Node(
         "hello.size", run_size, ("route",), skip_when=dropped_without_route, moot_when=dropped_without_route
     ),
+    Node("client", run_client, ("route",), skip_when=skip_client, moot_when=no_tcp),
     Node("idle", run_idle, ("handshake.default",), skip_when=skip_idle, moot_when=dropped_without_route),
 )
