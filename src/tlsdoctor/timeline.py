@@ -21,12 +21,16 @@ _SLACK_MS = 1.0
 
 
 def handshake_round_trips(attempt: HandshakeAttempt) -> int:
-    """Round trips a handshake spent after its connect: TLS 1.3 one, a full TLS 1.2 (or older) handshake
-    two (RFC 8446 §2 vs RFC 5246 §7.3); a failed one the exchange that ended it; plus one when one request
-    went out after it and was answered (``after``)."""
+    """Round trips a handshake spent after its connect. A full TLS 1.2 (or older) handshake takes two
+    (RFC 5246 §7.3). TLS 1.3 takes one (RFC 8446 §2), and one more while the client listens after its
+    Finished for the server's answer to it (a session ticket, or the alert of a server that rejects it
+    only then: net/tls.py). A failed handshake: the exchange that ended it. Plus one when a request went
+    out afterwards and was answered (``after``)."""
     if attempt.outcome is HandshakeOutcome.OK:
-        flights = 1 if attempt.version == "TLSv1.3" else 2
-        return flights + (1 if attempt.after else 0)
+        return 2 + (1 if attempt.after else 0)
+    refused_late = attempt.outcome in (HandshakeOutcome.ALERT, HandshakeOutcome.EOF)
+    if refused_late and attempt.version == "TLSv1.3":  # completed on our side, refused after our Finished
+        return 2
     return 1
 
 

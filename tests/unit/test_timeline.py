@@ -70,10 +70,11 @@ def test_no_timed_checks_no_path() -> None:
 
 
 def test_round_trips_read_from_the_observations() -> None:
-    assert handshake_round_trips(attempt(HandshakeOutcome.OK, "TLSv1.3")) == 1
+    assert handshake_round_trips(attempt(HandshakeOutcome.OK, "TLSv1.3")) == 2  # flight, then the ticket
     assert handshake_round_trips(attempt(HandshakeOutcome.OK, "TLSv1.2")) == 2
-    assert handshake_round_trips(attempt(HandshakeOutcome.OK, "TLSv1.3", after="http 200")) == 2
+    assert handshake_round_trips(attempt(HandshakeOutcome.OK, "TLSv1.3", after="http 200")) == 3
     assert handshake_round_trips(attempt(HandshakeOutcome.ALERT)) == 1
+    assert handshake_round_trips(attempt(HandshakeOutcome.ALERT, "TLSv1.3")) == 2  # refused after Finished
     # connect, then the handshake on that connection
     assert round_trips(check("h", 0, 1, None, CONNECTED, attempt(HandshakeOutcome.OK, "TLSv1.2"))) == 3
     # two hello probes side by side, each its own connect and one answer
