@@ -188,17 +188,20 @@ async def execute(nodes: Sequence[Node], state: State) -> list[CheckResult]:
     def recheck(cause: str | None) -> None:
         """Ask every node not yet moot whether it is now; ``cause``: the check whose end made it so."""
         for n in nodes:
-            if n.moot_when is None or n.name in mooted:
+            current = mooted.get(n.name)
+            if n.moot_when is None or current == DROP:
                 continue
             reason = n.moot_when(state)
-            if reason is not None:
-                mooted[n.name] = reason
-                instead[n.name] = (
-                    [] if reason == DROP else [skipped(i, reason, waited_for=cause) for i in _ids(n, state)]
-                )
-                task = tasks.get(n.name)
-                if task is not None and not task.done():
-                    task.cancel()
+            # Moot once; but a node moot for a reason may still turn out one to drop (TCP reached nothing).
+            if reason is None or reason == current or (current is not None and reason != DROP):
+                continue
+            mooted[n.name] = reason
+            instead[n.name] = (
+                [] if reason == DROP else [skipped(i, reason, waited_for=cause) for i in _ids(n, state)]
+            )
+            task = tasks.get(n.name)
+            if task is not None and not task.done():
+                task.cancel()
 
     for n in nodes:
         task = asyncio.create_task(one(n))

@@ -167,3 +167,21 @@ class _Sleep:
     async def run(self, ctx: object) -> CheckResult:
         await asyncio.sleep(self.seconds)
         return CheckResult(id=self.id, status=Status.PASS, summary="slept")
+
+
+def test_a_node_moot_for_a_reason_is_dropped_when_that_turns_out_moot_too() -> None:
+    """The clock was reported "not needed", then TCP turned out to reach nothing: no clock row at all."""
+
+    def moot(st: State) -> str | None:
+        if st.finished("tcp"):
+            return DROP
+        return "not needed" if st.finished("certificate") else None
+
+    nodes = [
+        sleeper("certificate", 0.02),
+        sleeper("tcp", 0.1),
+        with_(sleeper("clock", 0.0), waits_for=("certificate",), moot_when=moot),
+    ]
+    results, state, _ = run_graph(nodes)
+    assert [r.id for r in results] == ["certificate", "tcp"]
+    assert state.mooted["clock"] == DROP
