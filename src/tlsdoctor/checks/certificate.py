@@ -92,7 +92,10 @@ class CertificateCheck:
         obs: list[Observation] = [store_info(anchors)]
         if system is not anchors:
             obs.append(store_info(system))
-        found = analyse_chain(
+        # Parsing and path building take tens of milliseconds of CPU: in a worker thread, so that the
+        # probes still in flight beside this check (diagnose's playbook) keep their event loop.
+        found = await asyncio.to_thread(
+            analyse_chain,
             peer.chain,
             name,
             anchors.certificates,
@@ -105,7 +108,8 @@ class CertificateCheck:
             obs += fetched
         obs += found
         if system is not anchors:
-            obs.append(validation(peer.chain, name, system.certificates, at, store=system.label))
+            roots, label = system.certificates, system.label
+            obs.append(await asyncio.to_thread(validation, peer.chain, name, roots, at, store=label))
         minted = self._minted(peer, name, at)
         if minted is not None:
             found.append(minted)

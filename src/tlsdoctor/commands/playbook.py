@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tlsdoctor import runner
 from tlsdoctor.checks.connect import Route
@@ -31,6 +31,7 @@ from tlsdoctor.checks.handshake import (
     DEFAULT,
     VARIANTS,
     HandshakeCheck,
+    Variant,
     alike,
     load_trust,
 )
@@ -71,6 +72,7 @@ from tlsdoctor.commands.playbook_path import (
 )
 from tlsdoctor.commands.playbook_reads import (
     BEFORE_PATH,
+    FETCHES,
     HANDSHAKES,
     HEAD_START_S,
     HEALTHY,
@@ -89,6 +91,7 @@ from tlsdoctor.commands.reach import reach, resolve
 from tlsdoctor.graph import DROP, Node, Reason, State
 from tlsdoctor.model import CheckResult
 from tlsdoctor.net.proxy import proxy_for
+from tlsdoctor.observations.tls import UNRELATED_VARIANT
 
 # -- resolve and reach -------------------------------------------------------------------------------
 
@@ -174,18 +177,23 @@ def skip_default(st: State) -> Reason:
     return NO_ROUTE if route(st) is None else None
 
 
-# The certificate fetch: verification off, so the chain arrives whatever the default client thinks of
-# it. It starts with the default handshake (not after it fails): the certificate is judged sooner.
-NO_VERIFY = next(v for v in VARIANTS if v.name == "no-verify")
-WAVE = tuple(v for v in VARIANTS if v is not NO_VERIFY)
+# The certificate fetches: verification off, so the chain arrives whatever the default client thinks of
+# it, and the chain sent for an unrelated name (does something on the path mint one for any name?). They
+# start with the default handshake, not after it fails, so the certificate is judged a wave sooner; when
+# the default succeeds they are cancelled (reported skipped, as the variants are).
+FETCH = tuple(v for v in VARIANTS if v.name in ("no-verify", UNRELATED_VARIANT))
+WAVE = tuple(v for v in VARIANTS if v not in FETCH)
 
 
 def variant_ids(st: State) -> Sequence[str]:
     return [*(f"handshake.{v.name}" for v in WAVE), "hello.matrix"]
 
 
-async def run_no_verify(st: State) -> Sequence[CheckResult]:
-    return [await runner.run_one(HandshakeCheck(NO_VERIFY, target_route(st)), st.ctx)]
+def run_fetch(variant: Variant) -> Callable[[State], Awaitable[Sequence[CheckResult]]]:
+    async def run(st: State) -> Sequence[CheckResult]:
+        return [await runner.run_one(HandshakeCheck(variant, target_route(st)), st.ctx)]
+
+    return run
 
 
 async def run_variants(st: State) -> Sequence[CheckResult]:
@@ -302,12 +310,15 @@ NODES: tuple[Node, ...] = (
     Node("tcp", run_tcp, waits_for=("dns",)),
     Node("route", run_route, waits_for=("dns",), then_waits=route_waits, report=False),
     Node("handshake.default", run_default, ("route", "trust"), skip_when=skip_default, moot_when=no_route),
-    Node(
-        "handshake.no-verify",
-        run_no_verify,
-        ("route",),
-        skip_when=skip_variants,
-        moot_when=moot_variants,
+    *(
+        Node(
+            f"handshake.{v.name}",
+            run_fetch(v),
+            ("route",),
+            skip_when=skip_variants,
+            moot_when=moot_variants,
+        )
+        for v in FETCH
     ),
     Node(
         "variants",
@@ -321,7 +332,7 @@ NODES: tuple[Node, ...] = (
     Node(
         "accepts",
         run_accepts,
-        ("handshake.no-verify", "variants"),
+        (*FETCHES, "variants"),
         skip_when=skip_accepts,
         moot_when=no_tcp,
     ),
@@ -361,7 +372,7 @@ NODES: tuple[Node, ...] = (
     Node(
         "certificate",
         run_certificate,
-        ("handshake.default", "handshake.no-verify"),
+        ("handshake.default", *FETCHES),
         local=True,
         then_waits=certificate_waits,
         skip_when=skip_certificate,

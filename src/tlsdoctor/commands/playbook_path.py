@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from tlsdoctor import runner
 from tlsdoctor.commands import evidence
 from tlsdoctor.commands.playbook_reads import (
+    FETCHES,
     default,
     direct,
     first_pair,
@@ -79,7 +80,7 @@ def moot_early(st: State) -> Reason:
     first = default(st)
     if first is None or first.outcome not in SILENT_ENDS:
         return DROP  # the default answered after all: nothing to confirm
-    before_path = ("handshake.no-verify", "variants", "accepts", "mss", "syn-sample")
+    before_path = (*FETCHES, "variants", "accepts", "mss", "syn-sample")
     if all(st.finished(n) for n in before_path) and evidence.early_pair(seen(st)) is None:
         return DROP
     return None

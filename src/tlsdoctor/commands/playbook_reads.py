@@ -13,7 +13,8 @@ from tlsdoctor.model import CheckResult
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 NO_ROUTE = "no route to the target: TCP never connected"
-HANDSHAKES = ("handshake.default", "handshake.no-verify", "variants")
+FETCHES = ("handshake.no-verify", "handshake.unrelated-name")  # the certificate fetches (playbook.FETCH)
+HANDSHAKES = ("handshake.default", *FETCHES, "variants")
 HEALTHY = "not needed: the default handshake succeeded"
 HEAD_START_S = 0.15  # the default handshake's head start before the variants start beside it
 
