@@ -5,10 +5,10 @@ reads of check results; the playbook's ``skip_when`` predicates (commands/playbo
 from __future__ import annotations
 
 from tlsdoctor import runner
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import handshake_outcomes
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.path import MssProbe
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome

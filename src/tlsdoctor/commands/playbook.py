@@ -26,7 +26,6 @@ import importlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from tlsdoctor import runner
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import (
     DEFAULT,
     VARIANTS,
@@ -91,7 +90,8 @@ from tlsdoctor.commands.reach import reach, resolve
 from tlsdoctor.graph import DROP, Node, Reason, State
 from tlsdoctor.model import CheckResult
 from tlsdoctor.net.proxy import proxy_for
-from tlsdoctor.observations.tls import UNRELATED_VARIANT
+from tlsdoctor.net.route import Route
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
 
 # -- resolve and reach -------------------------------------------------------------------------------
 
@@ -278,10 +278,17 @@ async def run_size(st: State) -> Sequence[CheckResult]:
 
 
 async def run_client(st: State) -> Sequence[CheckResult]:
-    """--client: the named client's own hello, beside the default handshake."""
+    """--client: the named client's own hello, beside the default handshake; it judges the chain the
+    default handshake was sent by that client's trust store once the default has ended."""
     from tlsdoctor.checks.client_profile import ClientProfileCheck
 
-    return [await runner.run_one(ClientProfileCheck(target_route(st), st.ctx.options.client), st.ctx)]
+    async def served_chain() -> tuple[tuple[bytes, ...], bool] | None:
+        found = await st.wait("handshake.default")
+        chain = next((o.chain for r in found for o in r.observations if isinstance(o, PeerChain)), None)
+        return (chain, default_ok(st)) if chain else None
+
+    check = ClientProfileCheck(target_route(st), st.ctx.options.client, chain=served_chain)
+    return [await runner.run_one(check, st.ctx)]
 
 
 def skip_client(st: State) -> Reason:

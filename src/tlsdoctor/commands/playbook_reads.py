@@ -3,13 +3,13 @@ later step is decided on (never those of steps running beside it)."""
 
 from __future__ import annotations
 
-from tlsdoctor.checks.connect import Route
 from tlsdoctor.checks.handshake import (
     handshake_outcomes,
 )
 from tlsdoctor.graph import DROP, Reason, State
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 NO_ROUTE = "no route to the target: TCP never connected"

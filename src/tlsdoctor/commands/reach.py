@@ -1,36 +1,28 @@
 """Where diagnose starts: the addresses to try (DNS, or --connect-to / an IP literal) and whether TCP
 reaches them (directly, or through the proxy), with the client's own limits when a connect failed for
-want of a descriptor or a port. The playbook's first two steps (commands/playbook.py)."""
+want of a descriptor or a port. The playbook's first two steps (commands/playbook.py); ``resolve`` is
+checks/dns.py's, shared with scan."""
 
 from __future__ import annotations
 
+__all__ = ["host_facts", "reach", "resolve"]
+
 from tlsdoctor import runner
-from tlsdoctor.checks.connect import ProxyCheck, Route, TcpCheck, resolve_proxy
+from tlsdoctor.checks.connect import ProxyCheck, TcpCheck
+from tlsdoctor.checks.dns import resolve_addresses as resolve
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult
+from tlsdoctor.net.dns import first_address
 from tlsdoctor.net.proxy import proxy_for
+from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
-
-
-async def resolve(ctx: Context, results: list[CheckResult]) -> list[str]:
-    """Phase 1: the addresses to try (or --connect-to / the IP literal, with DNS skipped)."""
-    from tlsdoctor.checks.dns import addresses_from
-    from tlsdoctor.checks.dns import resolve as dns_resolve
-
-    dns_results = await dns_resolve(ctx)  # the lookups, then the comparison between resolvers
-    results.extend(dns_results)
-    if ctx.options.connect_to:
-        return [ctx.options.connect_to]
-    if ctx.options.host_is_ip:
-        return [ctx.options.host]
-    return addresses_from(dns_results)
 
 
 async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) -> Route | None:
     """Phase 2: TCP to each address (or the CONNECT tunnel); the route later phases use."""
     proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
     if proxy is not None:
-        proxy_address = await resolve_proxy(proxy, ctx.timeout)
+        proxy_address = await first_address(proxy.host, proxy.port, ctx.timeout)
         route = Route(
             address=addresses[0] if addresses else ctx.options.host,
             proxy=proxy,
