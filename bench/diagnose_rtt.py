@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -189,6 +190,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--one-way-ms", type=float, default=50.0)
     parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument(
+        "--hold",
+        action="store_true",
+        help="start the servers and relays, print each case's diagnose and curl commands, and wait (for "
+        "timing them side by side with another tool); stop with Ctrl-C",
+    )
     args = parser.parse_args()
     wanted = {c for c in args.only.split(",") if c}
     cases = [c for c in CASES if not wanted or c.name in wanted]
@@ -234,6 +241,8 @@ def main() -> None:
             row = Row(case.name, case.expect, case.bound)
             rows.append(row)
             commands.append((row, [*diagnose, "--json"]))
+            if args.hold:
+                print(case.name, " ".join(diagnose), flush=True)
             if case.name == "healthy":
                 healthy_port = port
                 if CURL:
@@ -276,6 +285,14 @@ def main() -> None:
                     ],
                 )
             )
+        if args.hold:
+            for _, cmd in commands:
+                if cmd[0] == CURL:
+                    print("curl", " ".join(cmd), flush=True)
+            stop = {signal.SIGINT, signal.SIGTERM}
+            signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # then the servers are stopped on the way out
+            signal.sigwait(stop)
+            return
         for _, cmd in commands:  # warm-up: bytecode caches, nginx's first fork
             run(cmd)
         for _ in range(args.runs):
