@@ -21,8 +21,6 @@ ended, while the path probes still run.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from tlsdoctor import runner
@@ -99,28 +97,6 @@ from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
 async def run_trust(st: State) -> Sequence[CheckResult]:
     """Trust material (--ca-file, the system store) loads in a thread, off every probe's clock."""
     await load_trust(st.ctx)
-    return []
-
-
-# What the later steps import (the certificate analysis pulls in cryptography's X.509 stack): loaded in a
-# worker thread at the start, while the first probes wait on the network, instead of on the event loop
-# in the middle of the run, where it would delay every probe's I/O.
-LATER = (
-    "tlsdoctor.checks.certificate",
-    "tlsdoctor.checks.stores",
-    "tlsdoctor.checks.ramp",
-    "tlsdoctor.checks.clock",
-    "tlsdoctor.checks.httpdate",
-    "tlsdoctor.inference.engine",
-)
-
-
-async def run_warm(st: State) -> Sequence[CheckResult]:
-    def load() -> None:
-        for name in LATER:
-            importlib.import_module(name)
-
-    await asyncio.to_thread(load)
     return []
 
 
@@ -312,7 +288,6 @@ def skip_idle(st: State) -> Reason:
 # The playbook. Order is the report's order; `waits_for` alone decides what runs when.
 NODES: tuple[Node, ...] = (
     Node("trust", run_trust, report=False),
-    Node("warm", run_warm, ("trust",), report=False),
     Node("dns", run_dns),
     Node("tcp", run_tcp, waits_for=("dns",)),
     Node("route", run_route, waits_for=("dns",), then_waits=route_waits, report=False),
