@@ -19,7 +19,7 @@ from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.route import Route, open_stream
-from tlsdoctor.net.tcp_info import counters
+from tlsdoctor.net.tcp import counters
 from tlsdoctor.net.tls import HTTPS_PORTS, HandshakeResult, handshake, observe
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain

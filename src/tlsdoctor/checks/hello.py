@@ -34,7 +34,7 @@ from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.exchange import exchange
 from tlsdoctor.net.route import Route, open_stream
-from tlsdoctor.net.tcp_info import tcp_info
+from tlsdoctor.net.tcp import tcp_info
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.registry import group_info

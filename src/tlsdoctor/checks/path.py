@@ -14,9 +14,7 @@ from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.capture import PacketCapture, TcpHeader
-from tlsdoctor.net.route import Route, with_preamble
-from tlsdoctor.net.stream import Stream
-from tlsdoctor.net.tcp import open_tcp
+from tlsdoctor.net.route import Route, open_stream, with_preamble
 from tlsdoctor.net.tls import HandshakeResult, handshake
 from tlsdoctor.observations.path import MssProbe, ResetOrigin
 
@@ -27,13 +25,11 @@ async def default_handshake(
     ctx: Context, route: Route, *, mss: int | None = None
 ) -> tuple[HandshakeResult | None, int | None]:
     """The default client's handshake on a fresh direct connection; also the local port used."""
-    _tcp, sock = await open_tcp(route.address, ctx.options.port, ctx.timeout, mss=mss)
-    if sock is None:
+    obs, raw = await open_stream(Route(route.address), ctx.dial, ctx.timeout, preamble=False, mss=mss)
+    if raw is None:
         return None, None
-    local_port = int(sock.getsockname()[1])
-    _obs, ready = await with_preamble(
-        ctx.dial, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
-    )
+    local_port = int(raw.sock.getsockname()[1])
+    _obs, ready = await with_preamble(ctx.dial, obs, raw, ctx.timeout)
     if ready is None:
         return None, local_port
     stream = ready

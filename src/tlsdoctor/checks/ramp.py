@@ -14,12 +14,11 @@ from tlsdoctor.checks.handshake import VARIANTS, build_context
 from tlsdoctor.checks.repeat import SLOW_CONNECT_MS, percentile
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
-from tlsdoctor.net.route import Route, with_preamble
-from tlsdoctor.net.stream import Stream
-from tlsdoctor.net.tcp import open_tcp
-from tlsdoctor.net.tcp_info import tcp_info
+from tlsdoctor.net.route import Route, open_stream, with_preamble
+from tlsdoctor.net.tcp import open_tcp, tcp_info
 from tlsdoctor.net.tls import handshake
 from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest, SynSample
+from tlsdoctor.observations.tcp import TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)
@@ -68,12 +67,13 @@ async def sample(ctx: Context, route: Route, limit: float | None = None) -> Samp
     ``limit`` seconds in all when given (the ramp's shared window)."""
     start = time.monotonic()
     step = ctx.timeout if limit is None else min(ctx.timeout, limit)
-    tcp, sock = await open_tcp(route.address, ctx.options.port, step)
-    if sock is None:
+    obs, raw = await open_stream(Route(route.address), ctx.dial, step, preamble=False)
+    tcp = obs[0]
+    assert isinstance(tcp, TcpConnect)  # a direct route's first observation is its connect
+    if raw is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False, connected=False)
-    _obs, ready = await with_preamble(
-        ctx.dial, [], Stream(sock, time.monotonic() + ctx.timeout, ctx.limits.max_read_bytes), ctx.timeout
-    )
+    sock = raw.sock
+    _obs, ready = await with_preamble(ctx.dial, obs, raw, ctx.timeout)
     if ready is None:
         return Sample(connect_ms=tcp.elapsed_ms, handshake_ms=0.0, ok=False)
     stream = ready

@@ -46,16 +46,17 @@ class Dial:
 
 
 async def open_stream(
-    route: Route, dial: Dial, timeout: float, *, preamble: bool = True
+    route: Route, dial: Dial, timeout: float, *, preamble: bool = True, mss: int | None = None
 ) -> tuple[list[Observation], Stream | None]:
     """Open a stream to the target along ``route`` within ``timeout``; failures are observations.
 
     With ``dial.starttls`` (and ``preamble``), the protocol's plaintext preamble runs next, in a timeout of
     its own, and the stream comes back positioned for the ClientHello with a ``StarttlsResult`` among the
     observations; a preamble that does not end READY is that observation and no stream. ``preamble=False``
-    measures the transport only (diagnose's reach phase).
+    measures the transport only (diagnose's reach phase, or a caller that wants the socket first). ``mss``
+    (direct routes): the TCP maximum segment size to announce (path-MTU probing).
     """
-    obs, stream = await _open_transport(route, dial, timeout)
+    obs, stream = await _open_transport(route, dial, timeout, mss)
     if stream is None or not preamble:
         return obs, stream
     return await with_preamble(dial, obs, stream, timeout)
@@ -79,7 +80,7 @@ async def with_preamble(
 
 
 async def _open_transport(
-    route: Route, dial: Dial, timeout: float
+    route: Route, dial: Dial, timeout: float, mss: int | None
 ) -> tuple[list[Observation], Stream | None]:
     """TCP to the target, or TCP to the proxy and a CONNECT tunnel through it."""
     if route.proxy is not None and route.proxy_address is not None:
@@ -95,7 +96,7 @@ async def _open_transport(
             ca_file=dial.ca_file,
         )
         return [tcp, tunnel], stream
-    tcp, sock = await open_tcp(route.address, dial.port, timeout)
+    tcp, sock = await open_tcp(route.address, dial.port, timeout, mss=mss)
     if sock is None:
         return [tcp], None
     return [tcp], Stream(sock, time.monotonic() + timeout, dial.cap)

@@ -1,7 +1,10 @@
-"""open_tcp(): one TCP connect under a deadline, and the single errno -> outcome table.
+"""open_tcp(): one TCP connect under a deadline, the single errno -> outcome table, and the
+kernel's own loss counters of a connection (Linux TCP_INFO, linux/tcp.h).
 
 OS errors become observations here, once (style rule 5); nothing above net/ sees OSError
-from a connect.
+from a connect. The counters are read just before a probe closes its socket: what they count
+is evidence about the path that no timing can give (a retransmission is a lost segment, not a
+slow server).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import struct
 import time
 
 from tlsdoctor.net import icmp as icmp_errors
+from tlsdoctor.observations.path import TcpCounters
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 
 # The one table from errno to outcome. EADDRNOTAVAIL and EMFILE/ENFILE are the client's own
@@ -121,3 +126,34 @@ async def open_tcp(
     if recverr:
         icmp_errors.disable_recverr(sock)
     return observe(ConnectOutcome.CONNECTED), sock
+
+
+# struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, then u32s; rtt is the 16th, total_retrans the 24th;
+# tcpi_rcv_ooopack (Linux 5.4+) sits at byte 224, after the u64 counters.
+_TCP_INFO_LEN = 232
+_RTT_OFFSET, _TOTAL_RETRANS_OFFSET, _RCV_OOOPACK_OFFSET = 8 + 4 * 15, 8 + 4 * 23, 224
+
+
+def tcp_info(sock: socket.socket) -> tuple[int, float, int]:
+    """(segments we retransmitted, smoothed RTT in ms, out-of-order segments received) from TCP_INFO.
+
+    Our own retransmissions only show loss on the way out; a server segment lost on the way in shows
+    as the ones behind it arriving out of order. Zeros where the kernel does not say.
+    """
+    try:
+        raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
+    except OSError:
+        return 0, 0.0, 0
+    if len(raw) < _TOTAL_RETRANS_OFFSET + 4:
+        return 0, 0.0, 0
+    rtt_us = struct.unpack_from("I", raw, _RTT_OFFSET)[0]
+    ooo = struct.unpack_from("I", raw, _RCV_OOOPACK_OFFSET)[0] if len(raw) >= _RCV_OOOPACK_OFFSET + 4 else 0
+    return struct.unpack_from("I", raw, _TOTAL_RETRANS_OFFSET)[0], rtt_us / 1000, ooo
+
+
+def counters(sock: socket.socket, probe: str, address: str, port: int) -> TcpCounters:
+    """The TCP_INFO counters of a probe's connection as an observation."""
+    retransmits, rtt_ms, reordered = tcp_info(sock)
+    return TcpCounters(
+        probe=probe, address=address, port=port, retransmits=retransmits, reordered=reordered, rtt_ms=rtt_ms
+    )
