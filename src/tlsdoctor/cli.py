@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, NoReturn
 from tlsdoctor.errors import InputError, TlsDoctorError, UsageError
 from tlsdoctor.inputs import STARTTLS_PROTOCOLS
 from tlsdoctor.report.escape import escape_controls
+from tlsdoctor.report.output import emit, stdout_gone
 
 if TYPE_CHECKING:
     from tlsdoctor.context import Options
-    from tlsdoctor.model import Report
 
 PROG = "tlsdoctor"
-PIPED_WIDTH = 120
 MAX_ERROR_LINE = 300  # characters: argparse repeats bad values whole; a pasted 100 KB value stays one line
 
 
@@ -258,71 +257,11 @@ def _explain_input(args: argparse.Namespace) -> str:
     return text
 
 
-def make_console(stderr: bool = False) -> object:
-    from rich.console import Console
-
-    class PipeConsole(Console):
-        def on_broken_pipe(self) -> None:
-            """rich's default ends the process with status 1 (SystemExit) when the reader of stdout
-            has gone (``| head``); the exit status is the diagnosis's, so let emit() decide."""
-            self.quiet = True
-            raise BrokenPipeError
-
-    no_color = bool(os.environ.get("NO_COLOR"))
-    console = PipeConsole(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # Piped into a file or a pager: no screen to wrap at, so do not fold evidence lines at 80.
-        console.width = PIPED_WIDTH
-    return console
-
-
-def emit(report: Report, args: argparse.Namespace) -> int:
-    """Print the report (JSON or human), write --report, return the exit status.
-    rich and the human renderer are imported only for the human output (--json skips them).
-    A reader that stops reading (``| head -1``) changes nothing: the status is the diagnosis's."""
-    if getattr(args, "report", None):
-        from tlsdoctor.report import html
-
-        try:
-            Path(args.report).write_text(html.render(report), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write --report {args.report}: {exc.strerror or exc}") from None
-    try:
-        if args.json:
-            from tlsdoctor.report import envelope
-
-            sys.stdout.write(envelope.to_json(report) + "\n")
-            sys.stdout.flush()
-        else:
-            from rich.console import Console
-
-            from tlsdoctor.report import human
-
-            console = make_console()
-            assert isinstance(console, Console)
-            human.render(report, console, verbose=getattr(args, "verbose", False))
-    except BrokenPipeError:
-        stdout_gone()
-    return report.exit_status
-
-
 def say(line: str) -> None:
     """One line on stderr. A stderr nobody reads (``2>&1 | true``) must not turn a usage error's
     status 2 into another: the status says it then."""
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr, flush=True)
-
-
-def stdout_gone() -> None:
-    """The reader of stdout has gone: point fd 1 at /dev/null, so that no later write or the
-    interpreter's final flush fails again (Python's advice in the docs of the signal module, "Note
-    on SIGPIPE"); what was not read is dropped, as ``| head`` asked."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
 
 
 def dispatch(args: argparse.Namespace) -> int:

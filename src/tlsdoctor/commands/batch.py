@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -147,10 +146,9 @@ async def _one(options: Options, slots: asyncio.Semaphore) -> Report:
 def _emit(target: str, report: Report, *, as_json: bool) -> None:
     """One target's result on stdout: a JSON line, or a line for a person."""
     if as_json:
-        from tlsdoctor.report.envelope import envelope
-        from tlsdoctor.report.escape import escape_json
+        from tlsdoctor.report.envelope import dumps, envelope
 
-        line = escape_json(json.dumps(envelope(report), ensure_ascii=False, separators=(",", ":")))
+        line = dumps(envelope(report), compact=True)
     else:
         top = report.causes[0] if report.causes else None
         cause = f"{top.id} ({top.confidence:.0%}): {top.summary}" if top else report.verdict.value
@@ -160,7 +158,7 @@ def _emit(target: str, report: Report, *, as_json: bool) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        from tlsdoctor.cli import stdout_gone
+        from tlsdoctor.report.output import stdout_gone
 
         stdout_gone()
 
@@ -194,7 +192,7 @@ def _summary(causes: Counter[str], total: int, *, to_stderr: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tlsdoctor.cli import make_console
+    from tlsdoctor.report.output import make_console
 
     table = Table(title=f"{total} targets", title_justify="left")
     table.add_column("cause")

@@ -7,15 +7,13 @@ user sees here is what the tests assert. Needs no network.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from tlsdoctor.errors import UsageError
 from tlsdoctor.model import Report
+from tlsdoctor.report.demo import Row, show
 
 # Endpoints this build diagnoses, in the order shown. Those in tlsdoctor.testing but not here
 # need probes that arrive with later work: idle-close (--idle), overloaded (concurrency ramp),
@@ -114,77 +112,3 @@ def run_demo(only: Sequence[str] = (), timeout: float = 2.0, as_json: bool = Fal
         shown.extend(pcap_rows())
         total = time.monotonic() - start
     return show(shown, "tlsdoctor demo: built-in broken endpoints on 127.0.0.1", total, as_json)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Row:
-    """One demo line: what was expected, what the diagnosis named, how sure and how fast."""
-
-    name: str
-    expected: str
-    also: tuple[str, ...]
-    diagnosed: str
-    confidence: float | None
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.diagnosed == self.expected or self.diagnosed in self.also
-
-
-def show(rows: Sequence[Row], title: str, total: float, as_json: bool) -> int:
-    """Print the demo table (or its JSON); exit status 0 only when every row is as expected.
-
-    Shared by ``demo`` and ``demo --lab`` (commands/demo_lab.py), so both read the same.
-    """
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from tlsdoctor.cli import make_console
-
-    passed = sum(r.ok for r in rows)
-    out: list[dict[str, object]] = []
-    table = Table(title=title, header_style="bold")
-    for col in ("endpoint", "expected", "diagnosed", "confidence", "time", ""):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        sure = f"{r.confidence:.0%}" if r.confidence is not None else "-"
-        table.add_row(
-            r.name,
-            r.expected,
-            r.diagnosed,
-            sure,
-            f"{r.seconds:.2f} s",
-            Text("ok", style="green") if r.ok else Text("MISMATCH", style="bold red"),
-        )
-        out.append(
-            {
-                "endpoint": r.name,
-                "expected": r.expected,
-                "diagnosed": r.diagnosed,
-                "ok": r.ok,
-                "confidence": r.confidence,
-                "seconds": round(r.seconds, 3),
-            }
-        )
-    if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "schema": "tlsdoctor.demo/1",
-                    "results": out,
-                    "passed": passed,
-                    "total": len(rows),
-                    "seconds": round(total, 2),
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-    else:
-        console = make_console()
-        assert isinstance(console, Console)
-        console.print(table)
-        console.print(f"{passed}/{len(rows)} diagnosed as expected in {total:.1f} s")
-    return 0 if passed == len(rows) else 1

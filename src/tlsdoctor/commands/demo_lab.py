@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tlsdoctor.commands.demo import Row, show
 from tlsdoctor.errors import InternalError, UsageError
+from tlsdoctor.report.demo import Row, show
 
 if TYPE_CHECKING:
     from tlsdoctor.testing.lab import Lab

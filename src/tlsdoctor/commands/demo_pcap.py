@@ -10,7 +10,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from tlsdoctor.commands.demo import Row
+from tlsdoctor.report.demo import Row
 
 CAPTURE = "demo.pcap"
 

@@ -127,7 +127,7 @@ def _nothing_found(path: Path, capture: Capture, totals: Totals) -> str:
 
 def pcap_cli(args: argparse.Namespace) -> int:
     """The command line: the human report streams each flow as it ends; --json prints one document."""
-    from tlsdoctor.cli import emit, make_console, stdout_gone
+    from tlsdoctor.report.output import emit, make_console, stdout_gone
 
     decrypt = None
     if getattr(args, "keylog", None) is not None:  # read first: a bad key log fails before any output

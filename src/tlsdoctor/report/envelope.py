@@ -191,6 +191,14 @@ def envelope(report: ReportView) -> dict[str, Any]:
     return out
 
 
+def dumps(data: Any, *, compact: bool = False) -> str:
+    """Every JSON text the tool writes, from this one function: UTF-8, stable key order, terminal
+    controls as \\u escapes (report/escape.py); indented, or one line (``compact``: a JSON Lines row)."""
+    if compact:
+        return escape_json(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return escape_json(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def to_json(report: ReportView) -> str:
     """The report as a JSON document (UTF-8, stable key order; terminal controls as \\u escapes)."""
-    return escape_json(json.dumps(envelope(report), indent=2, ensure_ascii=False))
+    return dumps(envelope(report))
