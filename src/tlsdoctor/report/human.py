@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.model import Cause, Report, Status, Verdict
-from tlsdoctor.report.escape import escape_controls
+from tlsdoctor.report.blocks import hanging, shown
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
@@ -29,11 +29,6 @@ _STATUS_STYLE = {
     Status.SKIP: "dim",
     Status.ERROR: "magenta",
 }
-
-
-def shown(value: object, style: str = "") -> Text:
-    """Report text as it may reach a terminal: escaped, never parsed as rich markup."""
-    return Text(escape_controls(value), style=style)
 
 
 def headline(report: Report) -> Text:
@@ -70,16 +65,6 @@ def cause_block(cause: Cause, *, full: bool) -> RenderableType:
         for fix in cause.fixes:
             parts.append(hanging("- ", shown(fix)))
     return Group(*parts)
-
-
-def hanging(marker: str, text: Text, indent: int = 2) -> RenderableType:
-    """``marker`` then ``text``, wrapped lines aligned under the text (a hanging indent), so a
-    fix that wraps at 80 columns still reads as one item."""
-    grid = Table.grid()
-    grid.add_column(width=len(escape_controls(marker)), no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row(shown(marker), text)
-    return Padding(grid, (0, 0, 0, indent), expand=False)
 
 
 def checks_table(report: Report) -> Table:

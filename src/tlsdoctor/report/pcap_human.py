@@ -3,7 +3,7 @@ flow, then the summary across flows (the common report: verdict, dominant cause,
 
 The ladder puts the client on the left and the server on the right, one line per event, time from the
 flow's first packet: who sent what, in which order, and where it stopped. Rendering only; every string
-that came off the wire (SNI, certificate names, banners) is escaped by ``human.shown``.
+that came off the wire (SNI, certificate names, banners) is escaped by ``blocks.shown``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from rich.text import Text
 
 from tlsdoctor.model import Report, Verdict
 from tlsdoctor.pcap.analyse import FlowReport
+from tlsdoctor.report.blocks import shown
 from tlsdoctor.report.escape import escape_controls
-from tlsdoctor.report.human import renderables, shown, without_trailing_blanks
+from tlsdoctor.report.human import renderables, without_trailing_blanks
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",

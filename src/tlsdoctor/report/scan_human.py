@@ -15,8 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsdoctor.report import vulns_human
+from tlsdoctor.report.blocks import hanging, shown
 from tlsdoctor.report.escape import escape_controls
-from tlsdoctor.report.human import hanging, shown
 
 _SEVERITY = {
     "critical": "bold white on red",

@@ -11,7 +11,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tlsdoctor.report.human import shown
+from tlsdoctor.report.blocks import shown
 
 
 def renderables(scan: dict[str, Any]) -> Iterator[RenderableType]:
