@@ -1,6 +1,6 @@
 """Atheris fuzz target for certificates as a server (or an AIA URL, or a CA file) can send them:
 arbitrary DER chains through ``certs.analysis.analyse_chain`` (parse, CertificateInfo, path walk,
-validation, findings), AIA bodies through ``certs.fetch.certificates_in`` and ``_parse_response``,
+validation, findings), AIA bodies through ``certs.fetch.certificates_in`` and ``net.http.parse_response``,
 and CA bundles through ``certs.trust._pem_certificates``.
 
 Invariant: a chain that does not parse is a finding (CertificateProblem), never an exception; every
@@ -25,9 +25,10 @@ from fuzz_harness import atheris, main
 
 with atheris.instrument_imports(include=["tlsdoctor"]):
     from tlsdoctor.certs.analysis import analyse_chain
-    from tlsdoctor.certs.fetch import _parse_response, certificates_in
+    from tlsdoctor.certs.fetch import certificates_in
     from tlsdoctor.certs.info import certificate_info
     from tlsdoctor.certs.trust import _pem_certificates
+    from tlsdoctor.net.http import parse_response
     from tlsdoctor.testing.certs import LeafSpec, Pki
 
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -64,7 +65,7 @@ def test_one_input(raw: bytes) -> None:
         for i, cert in enumerate(_pem_certificates(data)[:4]):
             json.dumps(certificate_info(cert, i, AT, is_anchor=True).to_data())
     else:
-        _parse_response(data, 4096)
+        parse_response(data, 4096)
 
 
 def _hostile_cert() -> x509.Certificate:

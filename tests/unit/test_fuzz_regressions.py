@@ -54,9 +54,9 @@ def test_undecodable_certificate_is_a_finding_not_a_crash() -> None:
 
 def test_status_code_must_be_three_ascii_digits() -> None:
     """'²'.isdigit() is true and int('²') raises: both HTTP readers refuse such a status line."""
-    from tlsdoctor.certs.fetch import _parse_response
+    from tlsdoctor.net.http import parse_response
     from tlsdoctor.wire.connect_proxy import NotHttp, parse_connect_response
 
     assert isinstance(parse_connect_response(b"HTTP/1.1 \xb2 x\r\n\r\n"), NotHttp)
-    assert _parse_response(b"HTTP/1.1 \xb2 x\r\n\r\n", 100).status is None
+    assert parse_response(b"HTTP/1.1 \xb2 x\r\n\r\n", 100).status is None
     assert parse_connect_response(b"HTTP/1.1 200 OK\r\n\r\n").status == 200  # type: ignore[union-attr]

@@ -188,12 +188,13 @@ class CertificateCheck:
         url = next((u for u in info.ca_issuers if u.lower().startswith("http://")), None)
         if url is None:
             return found, []
-        from tlsdoctor.certs import fetch  # the HTTP client and PKCS#7: only for a missing issuer
+        from tlsdoctor.certs import fetch  # PKCS#7 and the HTTP client: only for a missing issuer
+        from tlsdoctor.net import http
 
         fetched: list[bytes] = []
         notes: list[IssuerFetch] = []
         for _ in range(MAX_FETCHES):
-            result = await fetch.http_request(url, ctx.timeout)
+            result = await http.get(url, ctx.timeout)
             certs = fetch.certificates_in(result.body) if result.outcome is FetchOutcome.OK else []
             if not certs:
                 outcome = (

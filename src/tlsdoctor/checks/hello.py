@@ -37,6 +37,7 @@ from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.tcp import tcp_info
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
+from tlsdoctor.wire.http import build_request
 from tlsdoctor.wire.registry import group_info
 from tlsdoctor.wire.sniff import sniff
 from tlsdoctor.wire.variants import VARIANTS
@@ -113,10 +114,7 @@ def hello_bytes(shape: HelloSpec, sni: str | None) -> bytes | None:
 
 def http_request(host: str) -> bytes:
     """A minimal HEAD request (RFC 9110 §9.3.2; Host is mandatory in HTTP/1.1, RFC 9112 §3.2)."""
-    return (
-        f"HEAD / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nAccept: */*\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode("ascii", "replace")
+    return build_request("HEAD", "/", host, accept=True)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tls import alert_name, handshake
 from tlsdoctor.observations.idle import IdleEnd, IdleHold
 from tlsdoctor.wire.codepoints import ContentType, ProtocolVersion
+from tlsdoctor.wire.http import build_request, head_ended
 from tlsdoctor.wire.records import build_records
 
 CHECK_ID = "idle"
@@ -117,12 +118,12 @@ async def http_request(
     (None, False) when no HTTP answer came within the timeout; the hold then shows what the server did."""
     incoming, outgoing = bios
     name = f"[{host}]" if ":" in host else host
-    obj.write(f"HEAD / HTTP/1.1\r\nHost: {name}\r\nUser-Agent: tlsdoctor\r\nAccept: */*\r\n\r\n".encode())
+    obj.write(build_request("HEAD", "/", name, accept=True, close=False))
     stream.deadline = time.monotonic() + timeout
     if await stream.send(outgoing.read()) is not ReadEnd.DATA:
         return None, False
     data = b""
-    while b"\r\n\r\n" not in data and len(data) < MAX_RESPONSE_HEAD:
+    while not head_ended(data) and len(data) < MAX_RESPONSE_HEAD:
         end, raw = await stream.recv()
         if end is not ReadEnd.DATA:
             break

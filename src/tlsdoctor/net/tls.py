@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.wire.http import build_request, complete
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
 from tlsdoctor.wire.sniff import looks_like_tls, sniff
@@ -466,9 +467,8 @@ async def http_answer(
     """One ``GET /`` (or ``HEAD /``) inside the session and the start of the answer: ("http 400 ...",
     bytes), ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound.
     ``keep``: how many bytes of the answer to return (at most HTTP_ANSWER_BYTES are read)."""
-    request = f"{method} / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlsdoctor\r\nConnection: close\r\n\r\n"
     try:
-        obj.write(request.encode("ascii", "replace"))
+        obj.write(build_request(method, "/", host))
     except ssl.SSLError:
         return None, b""
     if await stream.send(outgoing.read()) is not ReadEnd.DATA:
@@ -481,7 +481,7 @@ async def http_answer(
             if not chunk:
                 break
             got += chunk
-            if _http_complete(bytes(got), head_only=method == "HEAD"):
+            if complete(bytes(got), head_only=method == "HEAD"):
                 break
             continue
         except ssl.SSLWantReadError:
@@ -501,18 +501,6 @@ async def http_answer(
         return None, b""
     status = bytes(got).split(b"\r\n", 1)[0][:80].decode("latin-1")
     return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:keep])
-
-
-def _http_complete(data: bytes, *, head_only: bool = False) -> bool:
-    """Headers and, when its length is given, the body are in (a HEAD answer has no body)."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep or head_only:
-        return bool(sep)
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length" and value.strip().isdigit():
-            return len(body) >= int(value.strip())
-    return False
 
 
 async def _late_alert(
