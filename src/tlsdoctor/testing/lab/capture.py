@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from tlsdoctor.testing.lab.netns import LabError
 
 if TYPE_CHECKING:
-    from tlsdoctor.testing.lab.lab import Lab
+    from tlsdoctor.testing.lab.handle import LabHandle
 
 TCP_FLAGS = "FSRPAUEC"
 
@@ -116,7 +116,7 @@ class Capture:
 
 @contextlib.contextmanager
 def capture(
-    lab: Lab, role: str, bpf: str, iface: str | None = None, ready_timeout: float = 5.0
+    lab: LabHandle, role: str, bpf: str, iface: str | None = None, ready_timeout: float = 5.0
 ) -> Iterator[Capture]:
     """Run tcpdump in ``role`` for the duration of the block; packets are parsed on exit."""
     iface = iface or {"client": "c0", "server": "s0", "mid": "any"}[role]

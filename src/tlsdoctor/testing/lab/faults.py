@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tlsdoctor.testing.lab.netns import LabError
 
 if TYPE_CHECKING:
-    from tlsdoctor.testing.lab.lab import Lab
+    from tlsdoctor.testing.lab.handle import LabHandle
 
 CLIENT_NET = "198.18.1.0/24"
 SERVER_IP = "198.18.2.2"
@@ -38,11 +38,11 @@ CHAINS = [
 ]
 
 
-def iptables(lab: Lab, role: str, *args: str, table: str = "filter") -> None:
+def iptables(lab: LabHandle, role: str, *args: str, table: str = "filter") -> None:
     lab.run_in(role, ["iptables", "-w", "5", "-t", table, *args], timeout=10, check=True)
 
 
-def install_chains(lab: Lab) -> None:
+def install_chains(lab: LabHandle) -> None:
     for role, table, chain, parent in CHAINS:
         iptables(lab, role, "-N", chain, table=table)
         iptables(lab, role, "-I", parent, "1", "-j", chain, table=table)
@@ -60,31 +60,31 @@ def _to_server(port: int) -> list[str]:
     return ["-p", "tcp", "-s", CLIENT_NET, "-d", SERVER_IP, "--dport", str(port)]
 
 
-def fwd(lab: Lab, *rule: str) -> None:
+def fwd(lab: LabHandle, *rule: str) -> None:
     iptables(lab, "mid", "-A", "TDLAB_FWD", *rule)
 
 
-def inject_reset(lab: Lab, port: int = 443) -> dict[str, Any]:
+def inject_reset(lab: LabHandle, port: int = 443) -> dict[str, Any]:
     """``mid`` answers the ClientHello with an RST it forges (its TTL is mid's 64, not the server's 63)."""
     fwd(lab, *_to_server(port), *HELLO_U32, *_action("reset"))
     return {}
 
 
-def drop_hello(lab: Lab, port: int = 443) -> dict[str, Any]:
+def drop_hello(lab: LabHandle, port: int = 443) -> dict[str, Any]:
     """TCP connects (SYN/SYN-ACK pass) but every ClientHello segment vanishes."""
     fwd(lab, *_to_server(port), *HELLO_U32, *_action("drop"))
     return {}
 
 
 def sni_filter(
-    lab: Lab, name: str = "blocked.lab.test", action: str = "reset", port: int = 443
+    lab: LabHandle, name: str = "blocked.lab.test", action: str = "reset", port: int = 443
 ) -> dict[str, Any]:
     """Reset/drop only hellos that carry ``name`` (Boyer-Moore search of the segment, like a DPI box)."""
     fwd(lab, *_to_server(port), "-m", "string", "--algo", "bm", "--string", name, *_action(action))
     return {}
 
 
-def large_hello(lab: Lab, max_len: int = 512, action: str = "reset", port: int = 443) -> dict[str, Any]:
+def large_hello(lab: LabHandle, max_len: int = 512, action: str = "reset", port: int = 443) -> dict[str, Any]:
     """Reset/drop ClientHello segments whose IP datagram is longer than ``max_len`` bytes.
 
     The IP length is the TLS record + 20 (IP) + 32 (TCP with timestamps) bytes.
@@ -102,7 +102,7 @@ def large_hello(lab: Lab, max_len: int = 512, action: str = "reset", port: int =
     return {}
 
 
-def mtu_blackhole(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
+def mtu_blackhole(lab: LabHandle, mtu: int = 1280) -> dict[str, Any]:
     """A narrow link on mid's client side, and the ICMP "fragmentation needed" it would send is dropped.
 
     The server (PMTU discovery on, DF set, no TCP MTU probing) keeps sending 1500-byte segments that mid
@@ -127,7 +127,7 @@ def mtu_blackhole(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
     return {"mtu": mtu}
 
 
-def narrow_link(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
+def narrow_link(lab: LabHandle, mtu: int = 1280) -> dict[str, Any]:
     """A narrow link between mid and the server that signals properly (a tunnel done right): the server
     side's MTU is ``mtu``, so mid answers larger DF packets from the client with ICMP "fragmentation
     needed" (from 198.18.1.1), and the server, knowing its own MTU, announces a small MSS: TCP works."""
@@ -137,7 +137,7 @@ def narrow_link(lab: Lab, mtu: int = 1280) -> dict[str, Any]:
     return {"mtu": mtu, "router": MID_CLIENT_IP}
 
 
-def loss(lab: Lab, probability: float = 0.1) -> dict[str, Any]:
+def loss(lab: LabHandle, probability: float = 0.1) -> dict[str, Any]:
     """Drop each forwarded packet (both directions, every protocol) with ``probability``."""
     if not 0.0 < probability < 1.0:
         raise ValueError("probability must be in (0, 1)")
@@ -145,7 +145,9 @@ def loss(lab: Lab, probability: float = 0.1) -> dict[str, Any]:
     return {}
 
 
-def block_direct(lab: Lab, proxy: str = "open", action: str = "reset", port: int = 443) -> dict[str, Any]:
+def block_direct(
+    lab: LabHandle, proxy: str = "open", action: str = "reset", port: int = 443
+) -> dict[str, Any]:
     """The firewall refuses client -> server:port; only the proxy in ``mid`` gets out (it is local to mid,
     so its own connections leave through OUTPUT, not FORWARD). ``proxy``: open | auth (407) | deny (403)."""
     url = lab.proxy_url(proxy)
@@ -154,7 +156,7 @@ def block_direct(lab: Lab, proxy: str = "open", action: str = "reset", port: int
     return {"proxy_url": url}
 
 
-def tcp_refused(lab: Lab, port: int = 443) -> dict[str, Any]:
+def tcp_refused(lab: LabHandle, port: int = 443) -> dict[str, Any]:
     """The server's own kernel answers the SYN with RST, as when nothing listens (same TTL as a SYN-ACK)."""
     iptables(
         lab,
@@ -174,13 +176,13 @@ def tcp_refused(lab: Lab, port: int = 443) -> dict[str, Any]:
     return {}
 
 
-def tcp_timeout(lab: Lab, port: int = 443) -> dict[str, Any]:
+def tcp_timeout(lab: LabHandle, port: int = 443) -> dict[str, Any]:
     """SYNs to the server port are silently dropped in ``mid``."""
     fwd(lab, "-p", "tcp", "--syn", "-d", SERVER_IP, "--dport", str(port), "-j", "DROP")
     return {}
 
 
-def host_unreachable(lab: Lab, proto: str = "tcp", port: int | None = None) -> dict[str, Any]:
+def host_unreachable(lab: LabHandle, proto: str = "tcp", port: int | None = None) -> dict[str, Any]:
     """``mid`` answers with ICMP host-unreachable (from 198.18.1.1), like a router with no way to the host."""
     match = ["-p", proto, "-d", SERVER_IP]
     if port is not None:
@@ -189,7 +191,7 @@ def host_unreachable(lab: Lab, proto: str = "tcp", port: int | None = None) -> d
     return {"router": MID_CLIENT_IP}
 
 
-def intercept(lab: Lab, port: int = 443) -> dict[str, Any]:
+def intercept(lab: LabHandle, port: int = 443) -> dict[str, Any]:
     """DNAT client -> server:port to the re-signing relay in ``mid`` (see ``relay.py``)."""
     lab.ensure_relay()
     iptables(
@@ -210,7 +212,7 @@ def intercept(lab: Lab, port: int = 443) -> dict[str, Any]:
 
 
 def overloaded(
-    lab: Lab, workers: int = 2, backlog: int = 8, key_op: float = 0.15, fresh: bool = False
+    lab: LabHandle, workers: int = 2, backlog: int = 8, key_op: float = 0.15, fresh: bool = False
 ) -> dict[str, Any]:
     """Port 443 of the server is served by a too-small prefork TLS server (see ``slowtls.py``)."""
     lab.ensure_slow_server(workers=workers, backlog=backlog, key_op=key_op, fresh=fresh)
@@ -234,14 +236,14 @@ def overloaded(
     return {"workers": workers, "backlog": backlog, "key_op": key_op}
 
 
-def backlog_full(lab: Lab, backlog: int = 5) -> dict[str, Any]:
+def backlog_full(lab: LabHandle, backlog: int = 5) -> dict[str, Any]:
     """A server whose accept loop hangs, with a small listen backlog: the kernel completes the first
     ``backlog + 1`` connects, none gets a ServerHello, and later SYNs are dropped (the accept queue is
     full). Started afresh each time: connections queued by an earlier diagnosis stay queued."""
     return overloaded(lab, workers=0, backlog=backlog, key_op=0.0, fresh=True)
 
 
-def slow_key(lab: Lab, key_op: float = 1.9, workers: int = 8) -> dict[str, Any]:
+def slow_key(lab: LabHandle, key_op: float = 1.9, workers: int = 8) -> dict[str, Any]:
     """A working server whose every handshake takes ``key_op`` seconds (a slow key, an HSM), with
     workers enough for diagnose's own concurrency: slow, not broken."""
     return overloaded(lab, workers=workers, backlog=64, key_op=key_op)
@@ -266,13 +268,13 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-def flush_route_caches(lab: Lab) -> None:
+def flush_route_caches(lab: LabHandle) -> None:
     """Forget learned path MTUs (IPv4 next-hop exceptions) so one test's PMTU never leaks into the next."""
     for role in ("client", "mid", "server"):
         lab.run_in(role, ["ip", "route", "flush", "cache"], timeout=5, check=True)
 
 
-def clear(lab: Lab) -> None:
+def clear(lab: LabHandle) -> None:
     for role, table, chain, _ in CHAINS:
         iptables(lab, role, "-F", chain, table=table)
     for role, ifname in (("mid", MID_CLIENT_IF), ("mid", MID_SERVER_IF), ("server", SERVER_IF)):
@@ -280,7 +282,7 @@ def clear(lab: Lab) -> None:
     flush_route_caches(lab)
 
 
-def apply(lab: Lab, name: str, **params: Any) -> dict[str, Any]:
+def apply(lab: LabHandle, name: str, **params: Any) -> dict[str, Any]:
     try:
         setter = FAULTS[name]
     except KeyError:
