@@ -118,3 +118,20 @@ def test_diagnosis_through_an_https_proxy(proxy: HttpsConnectProxy, healthy: Fau
     assert tunnel["status"] == "pass"
     default = next(c for c in report["checks"] if c["id"] == "handshake.default")
     assert "TLSv1.3" in default["summary"]  # the target's own handshake, inside the proxy's TLS
+
+
+def test_https_proxy_with_an_untrusted_certificate(proxy: HttpsConnectProxy, healthy: FaultServer) -> None:
+    """Without --ca-file the proxy's own certificate (a private CA) fails verification: the tunnel is
+    never made, and the report says it was the TLS to the proxy, not the target, that failed."""
+    args = [
+        *(sys.executable, "-m", "tlsdoctor", "diagnose", f"127.0.0.1:{healthy.port}"),
+        *("--servername", "localhost", "--json", "--timeout", "3"),
+        *("--proxy", f"https://localhost:{proxy.port}"),
+    ]
+    proc = subprocess.run(args, capture_output=True, timeout=60, check=False)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    tunnel = next(c for c in report["checks"] if c["id"] == "proxy")
+    assert tunnel["status"] == "fail"
+    (seen,) = [o for o in tunnel["data"]["observations"] if o.get("outcome") == "proxy-tls-failed"]
+    assert "CERTIFICATE_VERIFY_FAILED" in seen["reason"], seen

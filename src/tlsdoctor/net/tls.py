@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.wire.handshake import huge_server_hello
 from tlsdoctor.wire.http import build_request, complete
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
@@ -71,8 +72,6 @@ _VIOLATIONS = {
     "UNEXPECTED_MESSAGE": "the server sent a handshake message out of order",
     "BAD_HANDSHAKE_STATE": "the server sent a handshake message out of order",
 }
-# A ServerHello is at most a few hundred bytes (RFC 8446 §4.1.3); a claimed length past this is garbage.
-MAX_SERVER_HELLO = 1 << 16
 
 
 def observe(
@@ -335,11 +334,8 @@ class _Recorder:
 
     def oversized(self) -> HandshakeAttempt | None:
         """The server's first handshake message claims a length no ServerHello has: stop waiting."""
-        head = bytes(self.stream.head)
-        if len(head) < 9 or head[0] != _HANDSHAKE or head[5] != SERVER_HELLO:
-            return None
-        claimed = int.from_bytes(head[6:9], "big")
-        if claimed <= MAX_SERVER_HELLO:
+        claimed = huge_server_hello(bytes(self.stream.head))
+        if not claimed:
             return None
         return self.attempt(
             HandshakeOutcome.ERROR,

@@ -63,33 +63,22 @@ class TlsStream(Stream):
 
 
 async def wrap(raw: Stream, server_hostname: str, context: ssl.SSLContext) -> tuple[TlsStream | None, str]:
-    """TLS to the proxy on ``raw``: (the stream, "") or (None, why it failed).
+    """TLS to the proxy on ``raw``: (the stream, "") or (None, why it failed). The handshake is
+    net/tls.py's, the one MemoryBIO loop.
 
-    A reply that is not TLS at all (an HTTP 400 from a plain proxy) is told apart, because
+    A reply that is not TLS at all (an HTTP 400 from a plain proxy) is told apart ("plain"), because
     an ``https://`` proxy URL for a proxy that speaks plain HTTP is a common misconfiguration.
     """
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
-    while True:
-        try:
-            obj.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            pass
-        except ssl.SSLError as exc:
-            head = bytes(raw.head)
-            if head and not looks_like_tls(head):
-                return None, "plain"
-            return None, f"TLS to the proxy failed: {exc.reason or exc}"
-        if await raw.send(outgoing.read()) is not ReadEnd.DATA:
-            return None, raw.error or "the proxy closed the connection during TLS"
-        end, data = await raw.recv()
-        if end is not ReadEnd.DATA:
-            head = bytes(raw.head)
-            if head and not looks_like_tls(head):
-                return None, "plain"
-            return None, raw.error or f"TLS to the proxy ended: {end.value}"
-        incoming.write(data)
-    if await raw.send(outgoing.read()) is not ReadEnd.DATA:
-        return None, raw.error or "the proxy closed the connection after TLS"
-    return TlsStream(raw, obj, incoming, outgoing), ""
+    from tlsdoctor.net.tls import handshake
+    from tlsdoctor.observations.tls import HandshakeOutcome
+
+    result = await handshake(
+        raw, context, variant="proxy", address=server_hostname, port=0, servername=server_hostname, grace=0.0
+    )
+    if result.tls is None or result.bios is None:
+        attempt = result.attempt
+        if attempt.outcome is HandshakeOutcome.NOT_TLS or (raw.head and not looks_like_tls(bytes(raw.head))):
+            return None, "plain"
+        return None, f"TLS to the proxy failed: {attempt.error or attempt.outcome.value}"
+    incoming, outgoing = result.bios
+    return TlsStream(raw, result.tls, incoming, outgoing), ""
