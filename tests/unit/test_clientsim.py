@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from tlsdoctor.clientsim.judge import Failure, ServerSupport, judge
+from tlsdoctor.clientsim.judge import Failure, Leaf, ServerSupport, judge
 from tlsdoctor.clientsim.profiles import profiles, replay_hello
 from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.facts import Facts
 from tlsdoctor.inference.rules import RULES
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.observations.clientsim import ClientSimulation
-from tlsdoctor.testing.certs import _resign_sha1
 from tlsdoctor.wire.codepoints import (
     AlertDescription,
     AlertLevel,
@@ -103,18 +96,6 @@ def _hello(version: int, suite: int, group: int | None = None, *, hrr: bool = Fa
     )
 
 
-def _cert(bits: int, hash_: str = "sha256") -> x509.Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return _resign_sha1(cert, key) if hash_ == "sha1" else cert
-
-
 def test_a_server_hello_the_client_can_use_connects() -> None:
     out = judge(
         profiles()["chrome101"], end="hello", server_hello=_hello(V.TLS1_3, 0x1301, NamedGroup.X25519)
@@ -142,11 +123,11 @@ def test_java8_refuses_a_dh_group_above_2048_bits_and_java11_does_not() -> None:
 def test_openssl3_clients_refuse_a_1024_bit_rsa_key_and_sha1_signatures() -> None:
     hello = _hello(V.TLS1_2, 0xC02F)
     python = profiles()["python-openssl3"]
-    weak = judge(python, end="hello", server_hello=hello, leaf=_cert(1024))
+    weak = judge(python, end="hello", server_hello=hello, leaf=Leaf("RSA", 1024, "sha256"))
     assert weak.kind is Failure.POLICY and "1024" in (weak.failure or "")
-    sha1 = judge(python, end="hello", server_hello=hello, leaf=_cert(2048, "sha1"))
+    sha1 = judge(python, end="hello", server_hello=hello, leaf=Leaf("RSA", 2048, "sha1"))
     assert sha1.kind is Failure.POLICY and "SHA1" in (sha1.failure or "")
-    assert judge(python, end="hello", server_hello=hello, leaf=_cert(2048)).connects
+    assert judge(python, end="hello", server_hello=hello, leaf=Leaf("RSA", 2048, "sha256")).connects
 
 
 def test_a_retry_for_a_group_the_client_lacks_fails_and_one_it_has_connects() -> None:

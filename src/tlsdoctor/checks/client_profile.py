@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsdoctor.certs.analysis import validation
+from tlsdoctor.certs.info import key_description, load_der, signature_hash
 from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
 from tlsdoctor.certs.trust import load_ca_file
-from tlsdoctor.clientsim.judge import ServerSupport, judge, untrusted, version_name
+from tlsdoctor.clientsim.judge import Leaf, ServerSupport, judge, untrusted, version_name
 from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
@@ -198,11 +200,13 @@ def _accepts(version: ProtocolVersion, result: ProbeResult) -> bool:
     return result.chosen is not None and result.chosen.selected_version == version
 
 
-def _leaf(chain: tuple[bytes, ...]) -> x509.Certificate | None:
-    """The leaf the flight carried (TLS <= 1.2; a TLS 1.3 flight is encrypted, so None)."""
+def _leaf(chain: tuple[bytes, ...]) -> Leaf | None:
+    """The leaf's key and signature hash (None when there is no leaf, or it does not decode)."""
     if not chain:
         return None
     try:
-        return x509.load_der_x509_certificate(chain[0])
-    except ValueError:
+        cert = load_der(chain[0])
+        key_type, key_bits = key_description(cert)
+        return Leaf(key_type, key_bits, signature_hash(cert))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         return None

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from typing import NamedTuple
 
 from tlsdoctor.clientsim.profiles import ClientProfile
 from tlsdoctor.wire.codepoints import AlertDescription, ProtocolVersion
@@ -24,7 +20,7 @@ from tlsdoctor.wire.records import Alert
 from tlsdoctor.wire.registry import GROUPS, suite_info
 from tlsdoctor.wire.server_messages import ServerKeyExchange
 
-__all__ = ["Failure", "Negotiated", "Outcome", "ServerSupport", "judge", "version_name"]
+__all__ = ["Failure", "Leaf", "Negotiated", "Outcome", "ServerSupport", "judge", "version_name"]
 
 _VERSION_NAMES = {
     0x0002: "SSLv2",
@@ -48,6 +44,15 @@ def group_name(code: int) -> str:
 def suite_name(code: int) -> str:
     info = suite_info(code)
     return info.iana_name if info else f"0x{code:04X}"
+
+
+class Leaf(NamedTuple):
+    """What a client's limits look at in the server's certificate: the key and the signature hash,
+    as certs/info.py describes them (``CertificateInfo``), so judging needs no certificate parser."""
+
+    key_type: str  # "RSA", "EC", "Ed25519", ...
+    key_bits: int
+    signature_hash: str | None  # "sha256", "sha1", ...
 
 
 class Failure(enum.Enum):
@@ -107,7 +112,7 @@ def judge(
     hrr: ServerHello | None = None,
     alert: Alert | None = None,
     key_exchange: ServerKeyExchange | None = None,
-    leaf: x509.Certificate | None = None,
+    leaf: Leaf | None = None,
     support: ServerSupport | None = None,
     detail: str = "",
 ) -> Outcome:
@@ -170,9 +175,7 @@ def _group(hello: ServerHello, ske: ServerKeyExchange | None) -> str | None:
     return None
 
 
-def _policy(
-    profile: ClientProfile, ske: ServerKeyExchange | None, leaf: x509.Certificate | None
-) -> str | None:
+def _policy(profile: ClientProfile, ske: ServerKeyExchange | None, leaf: Leaf | None) -> str | None:
     """The client's own limit the server's parameters break, or None."""
     policy = profile.policy
     if ske is not None and ske.kind == "dhe" and ske.dh_prime_bits:
@@ -185,33 +188,16 @@ def _policy(
             )
     if leaf is None:
         return None
-    try:
-        key = leaf.public_key()
-    except (ValueError, TypeError):  # a key the library cannot decode: the certificate check says so
-        return None
-    if isinstance(key, rsa.RSAPublicKey):
-        if policy.min_rsa_bits and key.key_size < policy.min_rsa_bits:
-            return (
-                f"the server's RSA key is {key.key_size} bits; the client needs {policy.min_rsa_bits} or more"
-            )
-        if policy.max_rsa_bits and key.key_size > policy.max_rsa_bits:
-            return (
-                f"the server's RSA key is {key.key_size} bits; the client takes {policy.max_rsa_bits} at most"
-            )
-    if (
-        isinstance(key, ec.EllipticCurvePublicKey)
-        and policy.min_ecdsa_bits
-        and key.key_size < policy.min_ecdsa_bits
-    ):
-        return (
-            f"the server's ECDSA key is {key.key_size} bits; the client needs {policy.min_ecdsa_bits} or more"
-        )
-    try:
-        digest = leaf.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        digest = None
-    if policy.requires_sha2 and isinstance(digest, hashes.SHA1 | hashes.MD5):
-        algorithm = digest.name.upper()
+    bits = leaf.key_bits
+    if leaf.key_type == "RSA":
+        if policy.min_rsa_bits and bits < policy.min_rsa_bits:
+            return f"the server's RSA key is {bits} bits; the client needs {policy.min_rsa_bits} or more"
+        if policy.max_rsa_bits and bits > policy.max_rsa_bits:
+            return f"the server's RSA key is {bits} bits; the client takes {policy.max_rsa_bits} at most"
+    if leaf.key_type == "EC" and policy.min_ecdsa_bits and bits < policy.min_ecdsa_bits:
+        return f"the server's ECDSA key is {bits} bits; the client needs {policy.min_ecdsa_bits} or more"
+    if policy.requires_sha2 and (leaf.signature_hash or "").lower() in ("sha1", "md5"):
+        algorithm = (leaf.signature_hash or "").upper()
         return f"the server's certificate is signed with {algorithm}; the client requires SHA-2"
     return None
 

@@ -9,13 +9,12 @@ encrypted, so the scan's own certificate probes supply it) come from the other p
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-from tlsdoctor.clientsim.judge import Outcome, ServerSupport, judge
+from tlsdoctor.clientsim.judge import Leaf, Outcome, ServerSupport, judge
 from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
+from tlsdoctor.observations.cert import CertificateInfo
 from tlsdoctor.scan.offers import VERSIONS
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.result import ScanData
@@ -70,39 +69,23 @@ def _support(data: ScanData) -> ServerSupport | None:
     return ServerSupport(versions=versions, suites=suites, groups=frozenset(data.groups))
 
 
-def _leaf(result: ProbeResult, data: ScanData, profile: ClientProfile) -> x509.Certificate | None:
-    """The certificate the client would be sent: the one in its probe's flight (TLS <= 1.2), else
-    (TLS 1.3, encrypted) the scan's certificate whose key the client's signature schemes allow."""
+def _leaf(result: ProbeResult, data: ScanData, profile: ClientProfile) -> Leaf | None:
+    """The certificate the client would be sent, as the scan's certificate analysis described it:
+    the one in its probe's flight (TLS <= 1.2), else (TLS 1.3, encrypted) the scan's certificate
+    whose key the client's signature schemes allow."""
+    leaves = [infos[0] for c in data.certificates if (infos := c.infos())]
     if result.certificates:
-        return _load(result.certificates[0])
+        sent = hashlib.sha256(result.certificates[0]).hexdigest()
+        return next((_facts(i) for i in leaves if i.sha256.lower() == sent), None)
     if result.server_hello is None and result.hrr is None:
         return None
-    allowed = {
-        SIGNATURE_SCHEMES[s].name.split("_")[0] for s in profile.signature_schemes if s in SIGNATURE_SCHEMES
-    }
-    for cert in data.certificates:
-        leaf = _load(cert.chain[0]) if cert.chain else None
-        if leaf is not None and _key_family(leaf) in allowed:
-            return leaf
-    return None
+    names = (SIGNATURE_SCHEMES[s].name for s in profile.signature_schemes if s in SIGNATURE_SCHEMES)
+    allowed = {_FAMILY.get(n.split("_")[0], "") for n in names}
+    return next((_facts(i) for i in leaves if i.key_type in allowed), None)
 
 
-def _key_family(cert: x509.Certificate) -> str:
-    try:
-        key = cert.public_key()
-    except (ValueError, TypeError):  # undecodable: no family to match
-        return "?"
-    if isinstance(key, rsa.RSAPublicKey):
-        return "rsa"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return "ecdsa"
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "ed25519"
-    return "?"
+_FAMILY = {"rsa": "RSA", "ecdsa": "EC", "ed25519": "Ed25519", "ed448": "Ed448"}
 
 
-def _load(der: bytes) -> x509.Certificate | None:
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError:
-        return None
+def _facts(info: CertificateInfo) -> Leaf:
+    return Leaf(info.key_type, info.key_bits, info.signature_hash)
