@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tlsdoctor.model import CheckResult, PathStep
+from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem, ChainValidation, TrustStoreInfo
 from tlsdoctor.observations.hello import HelloProbe
+from tlsdoctor.observations.path import LoopStall, SynSample, TcpCounters
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 # A dependency counts as the releaser if it ended at most this long after the dependent started (the
 # event loop hands over in well under a millisecond; rounding of the stamps is far below this).
@@ -34,18 +36,37 @@ def handshake_round_trips(attempt: HandshakeAttempt) -> int:
     return 1
 
 
-def round_trips(result: CheckResult) -> int:
+# What a check observed without a network exchange: its round trips are none.
+# (A chain received and a connection's TCP_INFO counters come with the handshake that carried them.)
+_LOCAL = (
+    CertificateInfo,
+    CertificateProblem,
+    ChainValidation,
+    TrustStoreInfo,
+    LoopStall,
+    PeerChain,
+    TcpCounters,
+)
+
+
+def round_trips(result: CheckResult) -> int | None:
     """Round trips to the target one check spent in sequence, read from what it observed: its connect,
-    then the longest exchange on one connection (its connections run side by side). A check that
-    observed no exchange with the target (certificate analysis, a skipped check) spent none."""
+    then the longest exchange on one connection (its connections run side by side). None when it
+    observed something these cannot be counted from (a repeat's totals, another server's answer): the
+    path's sum is then unknown, not smaller. A check with nothing but local findings spent none."""
     connected = any(
         isinstance(o, TcpConnect) and o.role == "target" and o.outcome is ConnectOutcome.CONNECTED
         for o in result.observations
     )
+    counted = (TcpConnect, HandshakeAttempt, HelloProbe, SynSample, *_LOCAL)
+    if any(not isinstance(o, counted) for o in result.observations):
+        return None
     exchanges = [handshake_round_trips(o) for o in result.observations if isinstance(o, HandshakeAttempt)]
     # A hello probe makes its own connect (connect_ms) and waits for one answer.
     probes = [1 + (1 if o.connect_ms else 0) for o in result.observations if isinstance(o, HelloProbe)]
-    return max([(1 if connected else 0) + max(exchanges, default=0), *probes])
+    # A burst of bare connects side by side: one round trip.
+    bursts = [1 for o in result.observations if isinstance(o, SynSample)]
+    return max([(1 if connected else 0) + max(exchanges, default=0), *probes, *bursts])
 
 
 def critical_path(results: Sequence[CheckResult]) -> tuple[PathStep, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tlsdoctor.model import CheckResult, PathStep, Report, Status, Verdict
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+from tlsdoctor.observations.path import PathStats
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.report.envelope import envelope
@@ -91,6 +92,10 @@ def test_round_trips_read_from_the_observations() -> None:
     )
     assert round_trips(check("hello.size", 0, 1, None, probe, probe)) == 2
     assert round_trips(check("certificate", 0, 1)) == 0
+    # A repeat's totals say nothing of how its round trips were spent: unknown, not zero.
+    stats = PathStats(attempts=4, failures=0, retransmits=0, slow_connects=0, rtt_ms_min=1.0, rtt_ms_max=2.0)
+    assert round_trips(check("path.stability", 0, 1, None, stats)) is None
+    assert critical_path([check("path.stability", 0, 1, None, stats)])[0].round_trips is None
 
 
 def test_json_shows_started_ms_and_the_critical_path() -> None:
