@@ -132,15 +132,7 @@ def main_mode(out: Path) -> None:
             vul = sorted(v["id"] for v in scan["vulnerabilities"] if v["vulnerable"])
             print(f"  weakness severities {sev}; vulnerable: {vul}")
             for level in LEVELS:
-                cmd = [
-                    TLSDOCTOR,
-                    "scan",
-                    f"127.0.0.1:{port}",
-                    "--servername",
-                    "localhost",
-                    "--fail-on",
-                    level,
-                ]
+                cmd = [*tools(port, out, name)["tlsdoctor"][:-1], "--fail-on", level]  # human report
                 r = timed(f"{name}-failon-{level}", cmd, out)
                 print(f"  --fail-on {level:8s} exit {r['rc']}")
             sy = results[(name, "sslyze")][0]["wall"]
