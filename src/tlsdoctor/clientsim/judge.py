@@ -22,18 +22,10 @@ from tlsdoctor.wire.server_messages import ServerKeyExchange
 
 __all__ = ["Failure", "Leaf", "Negotiated", "Outcome", "ServerSupport", "judge", "version_name"]
 
-_VERSION_NAMES = {
-    0x0002: "SSLv2",
-    ProtocolVersion.SSL3: "SSLv3",
-    ProtocolVersion.TLS1_0: "TLSv1.0",
-    ProtocolVersion.TLS1_1: "TLSv1.1",
-    ProtocolVersion.TLS1_2: "TLSv1.2",
-    ProtocolVersion.TLS1_3: "TLSv1.3",
-}
-
 
 def version_name(code: int) -> str:
-    return _VERSION_NAMES.get(code, f"0x{code:04x}")
+    """ "TLSv1.2", "SSLv3", ... (the wire enum's own names; an unknown code by its number)."""
+    return str(ProtocolVersion(code))
 
 
 def group_name(code: int) -> str:

@@ -367,9 +367,7 @@ def is_post_quantum(code: int) -> bool:
 
 
 def version_name(version: int) -> str:
-    return {0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}.get(
-        version, f"0x{version:04x}"
-    )
+    return str(ProtocolVersion(version))
 
 
 def suite_name(code: int) -> str:
