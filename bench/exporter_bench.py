@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -372,6 +373,14 @@ def main() -> None:
                 f"exit {proc.returncode}, {len(reports)} reports, verdicts {verdicts}",
                 flush=True,
             )
+            doubtful = Counter(r["causes"][0]["id"] for r in reports if r["verdict"] == "inconclusive")
+            slow = sorted(r["duration_ms"] for r in reports if r["verdict"] != "healthy")
+            if slow:
+                print(
+                    f"# batch: broken targets' reports took p50 {slow[len(slow) // 2] / 1000:.1f} s, "
+                    f"max {slow[-1] / 1000:.1f} s; inconclusive by top candidate {dict(doubtful)}",
+                    flush=True,
+                )
             print(proc.stderr[-1200:])
     shutil.rmtree(work, ignore_errors=True)
 

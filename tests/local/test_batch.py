@@ -7,9 +7,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tlsdoctor.model import Report
 from tlsdoctor.testing import FaultServer
 from tlsdoctor.testing.endpoints import running
 
@@ -86,3 +88,57 @@ def test_usage_errors(servers: dict[str, FaultServer], args: list[str], message:
 def test_an_empty_list(servers: dict[str, FaultServer]) -> None:
     proc = batch(servers, "--targets", "-", stdin="# nothing\n\n")
     assert proc.returncode == 2 and "holds no target" in proc.stderr
+
+
+def test_a_diagnosis_our_own_stall_made_doubtful_is_run_again_when_the_loop_is_quiet(
+    servers: dict[str, FaultServer], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Batch mode's event loop is blocked (a real computation holding it, as a pile of playbooks
+    starting at once does) until the first diagnosis of a broken target ends: that one is doubtful,
+    and the target's answer comes from a second run on a quiet loop, not "inconclusive"."""
+    import asyncio
+    import time
+
+    from tlsdoctor.commands import batch as batch_mode
+    from tlsdoctor.exporter import paths
+    from tlsdoctor.inputs import diagnose_options
+
+    server = servers["reset-after-hello"]
+    target = f"127.0.0.1:{server.port}"
+    options = diagnose_options(target, servername="localhost", ca_file=servers["healthy"].ca_file, timeout=2)
+    finished: list[str] = []  # the verdicts of the diagnoses run, in order
+    first, again = paths.fast_then_full, paths.full_path
+
+    async def counted_first(*args: Any, **kwargs: Any) -> tuple[Report, str]:
+        report, path = await first(*args, **kwargs)
+        finished.append(report.verdict.value)
+        return report, path
+
+    async def counted_again(*args: Any, **kwargs: Any) -> Report:
+        report = await again(*args, **kwargs)
+        finished.append(report.verdict.value)
+        return report
+
+    monkeypatch.setattr(paths, "fast_then_full", counted_first)
+    monkeypatch.setattr(paths, "full_path", counted_again)
+
+    async def hog() -> None:  # 0.3 s of CPU on the loop every 50 ms, until a diagnosis has ended
+        deadline = time.monotonic() + 60
+        while not finished and time.monotonic() < deadline:
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:
+                pass
+            await asyncio.sleep(0.05)
+
+    async def main() -> int:
+        blocker = asyncio.create_task(hog())
+        try:
+            return await batch_mode._batch([(target, options)], 1, as_json=True)
+        finally:
+            blocker.cancel()
+
+    assert asyncio.run(main()) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert finished == ["inconclusive", "fault"]  # the stall made the first run doubtful, not the second
+    assert report["verdict"] == "fault"
+    assert report["causes"][0]["id"] == server.expected, report["causes"]

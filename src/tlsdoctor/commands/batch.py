@@ -19,8 +19,9 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from tlsdoctor.target import shown
 if TYPE_CHECKING:
     from tlsdoctor.context import Options
     from tlsdoctor.model import Report
+    from tlsdoctor.runner import LoopWatch
 
 MAX_TARGETS = 100_000
 MAX_LINE = 2048  # characters: a URL is rarely over a few hundred
@@ -113,27 +115,82 @@ async def _batch(work: list[tuple[str, Options]], concurrency: int, *, as_json: 
     queue: asyncio.Queue[tuple[str, Options]] = asyncio.Queue()
     for item in work:
         queue.put_nowait(item)
-    with _progress(len(work)) as advance:
+    async with _heartbeat() as watch:
+        with _progress(len(work)) as advance:
 
-        async def worker() -> None:
-            nonlocal faulty
-            while True:
-                try:
-                    target, options = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                report = await _one(options, slots)
-                top = report.causes[0].id if report.causes else report.verdict.value
-                causes[top] += 1
-                faulty += report.verdict is not Verdict.HEALTHY
-                _emit(target, report, as_json=as_json)
-                advance(target)
+            async def worker() -> None:
+                nonlocal faulty
+                while True:
+                    try:
+                        target, options = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    report = await _one(options, slots)
+                    if stalled_by_us(report):  # our stall, not an answer: once more, on a quiet loop
+                        await _quiet(watch)
+                        report = await _again(options, slots)
+                    top = report.causes[0].id if report.causes else report.verdict.value
+                    causes[top] += 1
+                    faulty += report.verdict is not Verdict.HEALTHY
+                    _emit(target, report, as_json=as_json)
+                    advance(target)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(concurrency, len(work))):
-                group.create_task(worker())
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(concurrency, len(work))):
+                    group.create_task(worker())
     _summary(causes, len(work), to_stderr=as_json)
     return 1 if faulty else 0
+
+
+# A target whose diagnosis our own stall made doubtful (inconclusive, resting on a check the runner
+# marked with LoopStall) is diagnosed once more, after the event loop has kept time for QUIET_S: a
+# stall is usually a burst (a pile of playbooks starting at once on the one loop), and the re-run, on
+# a calmer loop, gets the answer the network really has. The re-runs are not queued behind each other
+# (a silent target's playbook mostly waits, and a queue of them would be the batch's tail); their
+# busy starts share the FULL_AT_ONCE slots of every playbook. A machine that never calms down (other
+# processes starving ours) gets the re-run after MAX_HOLD_S all the same, so the batch still ends;
+# the re-run's own doubt, if any, is in its report.
+QUIET_S = 0.5
+MAX_HOLD_S = 1.0
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat() -> AsyncIterator[LoopWatch]:
+    """The runner's heartbeat (runner.LoopWatch) on batch mode's loop, for the whole batch."""
+    from tlsdoctor.runner import LoopWatch
+
+    watch = LoopWatch()
+    beat = asyncio.create_task(watch.beat())
+    try:
+        yield watch
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+
+
+async def _quiet(watch: LoopWatch) -> None:
+    """Wait until the loop has kept time for ``QUIET_S`` (at most ``MAX_HOLD_S``)."""
+    from tlsdoctor.runner import TICK_S
+
+    give_up = time.monotonic() + MAX_HOLD_S
+    while watch.stalls and watch.stalls[-1][1] > time.monotonic() - QUIET_S:
+        if time.monotonic() >= give_up:
+            return
+        await asyncio.sleep(TICK_S)
+
+
+def stalled_by_us(report: Report) -> bool:
+    """Whether an inconclusive report rests on a check our own stall made doubtful: a re-run on a
+    quiet loop may give the answer the network really has."""
+    from tlsdoctor.model import Verdict
+
+    if report.verdict is not Verdict.INCONCLUSIVE:  # a fault stood above the doubt, or no fault
+        return False
+    path = sys.modules.get("tlsdoctor.observations.path")
+    if path is None:
+        return False
+    notes = (o for check in report.checks for o in check.observations)
+    return any(isinstance(o, path.LoopStall) and not o.reliable for o in notes)
 
 
 async def _one(options: Options, slots: asyncio.Semaphore) -> Report:
@@ -141,6 +198,13 @@ async def _one(options: Options, slots: asyncio.Semaphore) -> Report:
 
     report, _path = await fast_then_full(options, budget=None, full_slots=slots)
     return report
+
+
+async def _again(options: Options, slots: asyncio.Semaphore) -> Report:
+    """A re-run: the handshake already failed once, so straight to the playbook."""
+    from tlsdoctor.exporter.paths import full_path
+
+    return await full_path(options, full_slots=slots)
 
 
 def _emit(target: str, report: Report, *, as_json: bool) -> None:

@@ -91,6 +91,12 @@ async def fast_then_full(
                     await task
 
 
+async def full_path(options: Options, *, full_slots: asyncio.Semaphore | None = None) -> Report:
+    """The whole diagnose playbook at once, without a budget (batch mode's re-run of a target whose
+    first diagnosis our own stall made doubtful: its handshake has already failed once)."""
+    return await _full_path(options, None, time.monotonic(), None, full_slots)
+
+
 def _healthy(fast: asyncio.Task[Report]) -> bool:
     """Whether the fast path has ended, healthy."""
     if not fast.done() or fast.cancelled() or fast.exception() is not None:
