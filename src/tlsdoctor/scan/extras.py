@@ -29,13 +29,14 @@ from tlsdoctor.scan.offers import (
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.result import CertificateResult, ScanData
 from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
-from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES
+from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from tlsdoctor.scan.enumerate import Chain
     from tlsdoctor.scan.prober import Prober
+    from tlsdoctor.wire.handshake import ServerHello
 
 V = ProtocolVersion
 EDDSA_SCHEMES = (0x0807, 0x0808)  # ed25519, ed448 (RFC 8446 §4.2.3; RFC 8422 §5.1.3 for TLS 1.2)
@@ -319,12 +320,28 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         acked = sh.extension(ExtensionType.STATUS_REQUEST) is not None  # RFC 6066 §8
         f["ocsp_stapling"] = acked and first.certificate_status
         f["extended_master_secret"] = sh.extension(ExtensionType.EXTENDED_MASTER_SECRET) is not None
-        f["encrypt_then_mac"] = sh.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None
         # The chain from the probe that offered them all (RFC 7301 §3.2: the server's choice).
-        alpn = await remove_in_blocks(
-            offer, (tuple(range(len(ALPN_CANDIDATES))),), pick, first, order_probe=False
+        alpn, f["encrypt_then_mac"] = await asyncio.gather(
+            remove_in_blocks(offer, (tuple(range(len(ALPN_CANDIDATES))),), pick, first, order_probe=False),
+            _encrypt_then_mac(prober, v, sh),
         )
         f["alpn"] = [ALPN_CANDIDATES[i].decode() for i in alpn.accepted]
+
+
+async def _encrypt_then_mac(prober: Prober, v: ProtocolVersion, sh: ServerHello) -> bool | None:
+    """RFC 7366 §3: a server that picks an AEAD or stream suite MUST NOT answer encrypt_then_mac,
+    so its absence there says nothing; then one hello offering only CBC suites asks again. None
+    when the server takes no CBC suite (the extension has nothing to apply to)."""
+    if sh.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None:
+        return True
+    chosen = SUITES.get(sh.cipher_suite)
+    if chosen is not None and SuiteFlag.CBC in chosen.flags:
+        return False
+    cbc = tuple(c for c in suites_for(v) if SuiteFlag.CBC in SUITES[c].flags)
+    r = await prober.probe(Offer(version=v, suites=cbc), flight=False, part="features")
+    if r.server_hello is None:
+        return None
+    return r.server_hello.extension(ExtensionType.ENCRYPT_THEN_MAC) is not None
 
 
 async def _fallback(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
