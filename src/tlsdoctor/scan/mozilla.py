@@ -72,6 +72,10 @@ def _signature(leaf: CertificateInfo, issuer: CertificateInfo | None) -> str | N
     return SIGNATURE_PREFIX[issuer.key_type].format(hash=h, HASH=h.upper())
 
 
+# Our group names (wire/registry) -> the spelling of Mozilla's tls_curves (OpenSSL's).
+MOZILLA_CURVE = {"x25519": "X25519", "x448": "X448", "secp256r1": "prime256v1"}
+
+
 def deviations(data: ScanData, name: str) -> list[str]:
     """What the server offers outside profile ``name`` (empty: it meets it)."""
     p = guidelines()["configurations"][name]
@@ -95,6 +99,11 @@ def deviations(data: ScanData, name: str) -> list[str]:
         size = int(info.name.removeprefix("ffdhe")) if info.kind == "ffdhe" else 2 * info.bits
         if size < need:
             out.append(f"group {group_name(g)} is under {need} bits")
+        elif info.kind != "ffdhe" and MOZILLA_CURVE.get(info.name, info.name) not in p["tls_curves"]:
+            # the profile names its curves (tls_curves); any other elliptic curve offered is outside it
+            out.append(
+                f"group {group_name(g)} is outside the profile's curves ({', '.join(p['tls_curves'])})"
+            )
     leaves = [_certificate(p, leaf, issuer) for leaf, issuer in _leaves(data)]
     if leaves and all(leaves):  # one fitting certificate serves the profile's clients (dual RSA+ECDSA)
         out += [problem for problems in leaves for problem in problems]

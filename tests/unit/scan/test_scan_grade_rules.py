@@ -258,3 +258,16 @@ def test_html_page_leads_with_the_grade_and_findings() -> None:
     assert '<span class="grade">F</span>' in grade_part and "none met" in grade_part
     assert grade_part.index("anonymous") < grade_part.index("tls10")  # critical before medium
     assert "capped at B by tls10" in grade_part
+
+
+def test_a_curve_outside_the_profiles_list_keeps_the_server_out_of_it() -> None:
+    """Mozilla's profiles name their curves (X25519, prime256v1, secp384r1): a server that also offers
+    secp521r1 (OpenSSL's default list) meets none of them, as sslyze's checker says too."""
+    ec = (chain(cert("EC", 256), "EC"),)
+    listed = scan(*MODERN, certs=ec)
+    wide = scan(*MODERN, certs=ec)
+    wide.groups = [0x1D, 0x17, 0x18, 0x19]  # + secp521r1
+    assert fit(listed) is not None and fit(listed).profile == "intermediate"  # type: ignore[union-attr]
+    found = fit(wide)
+    assert found is not None and found.profile is None
+    assert any("secp521r1 is outside the profile's curves" in d for d in found.deviations["intermediate"])
