@@ -23,6 +23,7 @@ from tlsdoctor.certs.keystore import keystore_certificates
 from tlsdoctor.certs.trust import MAX_STORE_FILE, _der_blocks, _parse_der
 
 DEBIAN_CACERTS = "/etc/ssl/certs/java/cacerts"  # ca-certificates-java; the JDKs' cacerts link here
+REAP_S = 0.5  # seconds to wait for a killed node to be reaped
 NODE_DEADLINE = 2.0  # seconds: node starts in ~50 ms; a wedged one must not hold the diagnosis
 NODE_OUTPUT_CAP = 4 * 1024 * 1024  # ~150 roots are ~200 KiB of PEM
 _NODE_SCRIPT = "process.version + '\\n' + tls.rootCertificates.join('\\n')"
@@ -99,7 +100,10 @@ async def node_roots(deadline: float = NODE_DEADLINE) -> RuntimeStore | None:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            await proc.wait()
+            # Bounded: when this read is cancelled (the check became moot), asyncio's wait for the killed
+            # child was seen to hang under load until the check's whole budget (10 s) ran out.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), REAP_S)
     return parse_node_output(data, status)
 
 
