@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -342,8 +343,8 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
@@ -362,8 +363,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, exit 3 (TLSDOCTOR_DEBUG=1 shows the traceback)
         if os.environ.get("TLSDOCTOR_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+            return _no_descriptor_left()
         say(f"{PROG}: internal error: {type(exc).__name__}: {escape_controls(exc)}")
         return 3
+
+
+def _no_descriptor_left() -> int:
+    """The process ran out of file descriptors before it could even run its checks (an event loop
+    needs two): say so with the limit, which is itself the diagnosis, and exit 3. Python's own
+    complaints about the half-built loop and the coroutine it never ran are silenced: they would
+    only repeat this."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    say(
+        f"{PROG}: internal error: no file descriptor left to run with (this process's limit is "
+        f"{soft}, and all are open: see 'ulimit -n' and what the parent process leaked to it)"
+    )
+    import warnings
+
+    sys.unraisablehook = lambda _: None
+    warnings.simplefilter("ignore")  # the coroutine the loop never got to run
+    return 3
 
 
 def entry() -> NoReturn:

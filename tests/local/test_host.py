@@ -323,6 +323,65 @@ def test_trust_stores_compared(tmp_path: Path) -> None:
     assert status.value == "warn" and "last updated 1095 days ago" in summary
 
 
+def test_trust_check_with_no_descriptor_left_says_so() -> None:
+    """Finding certifi imports it, and an import needs descriptors: with none left (the state
+    `test_host_itself_under_a_lowered_limit` puts the whole run in) each bundle says why it is
+    unreadable, and the check ends in a status, not a crash."""
+    script = textwrap.dedent(
+        """
+        import json, os, resource, sys
+        from tlsdoctor.host.trust import TrustCheck
+        assert "certifi" not in sys.modules
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        held = []
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        status, summary, found = TrustCheck().collect()
+        for fd in held:
+            os.close(fd)
+        print(json.dumps([status.value, summary, [o.to_data() for o in found]]))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    status, summary, found = json.loads(proc.stdout)
+    assert status == "fail" and "Too many open files" in summary
+    assert {o["name"]: o["problem"] for o in found} == {
+        "system": "Too many open files",
+        "certifi": "Too many open files",
+    }
+
+
+def test_no_descriptor_left_to_start_is_one_line_exit_3() -> None:
+    """A process with every descriptor taken cannot build an event loop: one line naming the limit,
+    exit 3, and none of Python's own noise about the half-built loop."""
+    script = textwrap.dedent(
+        """
+        import os, resource, sys
+        from tlsdoctor import cli
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        try:
+            while True:
+                os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            pass
+        sys.exit(cli.main(["host", "--no-ntp", "--json"]))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 3 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "no file descriptor left" in proc.stderr
+    assert "limit is 64" in proc.stderr
+
+
 def test_missing_system_bundle_fails(tmp_path: Path) -> None:
     status, summary, _ = TrustCheck(system=str(tmp_path / "gone.pem")).collect()
     assert status.value == "fail" and "No such file" in summary

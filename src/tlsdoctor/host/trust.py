@@ -131,7 +131,11 @@ class TrustCheck(FactCheck):
         worries = [system.describe()] if system.problem else []
         if system.age_days is not None and system.age_days > STALE_DAYS:
             worries.append(f"the system bundle was last updated {system.age_days:.0f} days ago")
-        certifi_file = self.certifi or certifi_path()
+        try:  # finding certifi imports it: with no descriptor left, that import fails like a read
+            certifi_file = self.certifi or certifi_path()
+        except OSError as exc:
+            certifi_file = None
+            found.append(TrustBundle(name="certifi", path="", anchors=0, problem=exc.strerror or str(exc)))
         if certifi_file:
             bundle, certifi_set = read_bundle("certifi", certifi_file, now)
             found += [bundle, diff("system", system_set, "certifi", certifi_set)]
