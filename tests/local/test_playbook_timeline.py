@@ -103,3 +103,14 @@ def test_variants_go_out_as_one_wave_once_the_default_failed(reports: dict[str, 
     # Released by the default's end (or by its head start, while it was still out: no releaser).
     assert {c["waited_for"] for c in wave} <= {"handshake.default", None}, wave
     assert min(starts) <= default["started_ms"] + default["duration_ms"] + RTT_MS
+
+
+def test_distance_is_not_taken_for_loss(reports: dict[str, dict[str, Any]]) -> None:
+    """The relay's kernel answers the TCP connect at once, so the handshake's two round trips (hello ->
+    server flight, Finished -> ticket) are all the path's distance: they are measured, each about one
+    RTT, and the automatic stability repeat (started by signs of loss) does not run."""
+    got = checks(reports["healthy"])
+    (attempt,) = [o for o in got["handshake.default"]["data"]["observations"] if o["kind"] == "handshake"]
+    assert len(attempt["turns_ms"]) == 2, attempt
+    assert all(RTT_MS * 0.9 <= t < RTT_MS + 150 for t in attempt["turns_ms"]), attempt
+    assert got.get("path.stability", {"status": "skip"})["status"] == "skip"

@@ -11,7 +11,7 @@ from tlsdoctor.model import CheckResult
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.path import MssProbe
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
-from tlsdoctor.observations.tls import HandshakeOutcome
+from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
 
 def held_unanswered(ctx: Context, results: list[CheckResult]) -> bool:
@@ -47,6 +47,32 @@ def syn_dropped_after_accept(results: list[CheckResult], address: str) -> bool:
 
 SLOW_HANDSHAKE_FACTOR = 4  # a handshake costs about two connect round trips; far more is a retransmission
 SLOW_HANDSHAKE_EXTRA_MS = 150.0  # Linux retransmits after 200 ms at the soonest (TCP_RTO_MIN)
+# Inside one flight the chunks follow each other at once, or one round trip apart when the server's
+# congestion window is full; a retransmitted segment arrives a timer later (200 ms at the soonest).
+SLOW_GAP_EXTRA_MS = 100.0
+
+
+def slow_round_trip(attempt: HandshakeAttempt) -> str | None:
+    """A round trip of the handshake, or a pause inside a server flight, far longer than its shortest
+    round trip: a retransmission timer ran (or the server stalled; the repeat tells them apart).
+
+    The handshake is compared with itself, not with the TCP connect: a local proxy, an SSH tunnel, a
+    port-forward or a load balancer answers the connect at once, so a handshake of two 100 ms round
+    trips behind one is distance, not loss. With fewer than two round trips there is nothing to
+    compare, and the caller falls back on the connect."""
+    if len(attempt.turns_ms) < 2:
+        return None
+    shortest = min(attempt.turns_ms)
+    if attempt.gap_ms > shortest + SLOW_GAP_EXTRA_MS:
+        where, longest = "a pause inside the server's flight", attempt.gap_ms
+    elif max(attempt.turns_ms) > shortest + SLOW_HANDSHAKE_EXTRA_MS:
+        where, longest = "one round trip", max(attempt.turns_ms)
+    else:
+        return None
+    return (
+        f"{where} of the default handshake took {longest:.0f} ms where its shortest round trip "
+        f"took {shortest:.0f} ms"
+    )
 
 
 def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
@@ -54,8 +80,9 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
 
     Each is cheap to see and points at the path: a connect of about a second (a SYN retransmitted), a
     probe's own TCP_INFO counters (segments retransmitted or received out of order), the default
-    handshake far slower than its connect (a retransmission timer, or a slow server: the repeat tells
-    them apart), failures in the concurrency ramp, a failure that did not reproduce on re-runs.
+    handshake with one round trip far slower than its others (or, with one round trip, than its
+    connect: a retransmission timer, or a slow server: the repeat tells them apart), failures in the
+    concurrency ramp, a failure that did not reproduce on re-runs.
     """
     from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
@@ -98,15 +125,17 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
         ),
         None,
     )
-    if (
-        default is not None
-        and connect is not None
-        and default.outcome is HandshakeOutcome.OK
-        and default.elapsed_ms > SLOW_HANDSHAKE_FACTOR * connect + SLOW_HANDSHAKE_EXTRA_MS
-    ):
-        signs.append(
-            f"the default handshake took {default.elapsed_ms:.0f} ms after a {connect:.0f} ms connect"
-        )
+    if default is not None and default.outcome is HandshakeOutcome.OK:
+        if (slow_turn := slow_round_trip(default)) is not None:
+            signs.append(slow_turn)
+        elif (
+            len(default.turns_ms) < 2
+            and connect is not None
+            and default.elapsed_ms > SLOW_HANDSHAKE_FACTOR * connect + SLOW_HANDSHAKE_EXTRA_MS
+        ):
+            signs.append(
+                f"the default handshake took {default.elapsed_ms:.0f} ms after a {connect:.0f} ms connect"
+            )
     syn = [o for o in obs if isinstance(o, SynSample) and o.fast and (o.slow or o.unanswered)]
     if syn:
         retried = syn[0].slow + syn[0].unanswered

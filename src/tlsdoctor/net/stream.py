@@ -37,6 +37,13 @@ class Stream:
         self.error: str = ""
         self.errno: int | None = None  # the OS errno of the last failed send or read
         self.pending = b""  # bytes already read past a proxy's answer, handed out first
+        # Timing of the conversation, for telling a retransmission from distance without trusting
+        # the TCP connect (which a local proxy, tunnel or relay answers at once): each wait from our
+        # last send to the peer's next bytes is at least one round trip of the whole path.
+        self.turns_ms: list[float] = []
+        self.gap_ms = 0.0  # the longest wait between two chunks of one flight (nothing sent between)
+        self._sent_at: float | None = None
+        self._data_at: float | None = None
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
@@ -59,6 +66,7 @@ class Stream:
             self.error, self.errno = f"{type(exc).__name__}: {exc}", exc.errno
             return ReadEnd.ERROR
         self.sent += len(data)
+        self._sent_at = time.monotonic()
         return ReadEnd.DATA
 
     async def recv(self, limit: float | None = None) -> tuple[ReadEnd, bytes]:
@@ -72,9 +80,24 @@ class Stream:
         if end is not ReadEnd.DATA:
             return end, b""
         self.received += len(data)
+        self._timed(time.monotonic())
         if len(self.head) < 256:
             self.head += data[: 256 - len(self.head)]
         return ReadEnd.DATA, data
+
+    def timing_mark(self) -> int:
+        """Start timing a new conversation on this stream (a proxy's CONNECT or a STARTTLS exchange
+        came before it): its turns are those after the returned index, its gap starts at zero."""
+        self.gap_ms, self._data_at = 0.0, None
+        return len(self.turns_ms)
+
+    def _timed(self, now: float) -> None:
+        if self._sent_at is not None:
+            self.turns_ms.append((now - self._sent_at) * 1000)
+            self._sent_at = None
+        elif self._data_at is not None:
+            self.gap_ms = max(self.gap_ms, (now - self._data_at) * 1000)
+        self._data_at = now
 
     async def _read(self, limit: float | None, size: int) -> tuple[ReadEnd, bytes]:
         """One read of at most ``size`` bytes from the socket; the transport end when none came."""

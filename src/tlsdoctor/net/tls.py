@@ -199,6 +199,16 @@ class _Recorder:
     obj: ssl.SSLObject | None = None
     alpn_offered: tuple[str, ...] = ()
     start: float = dataclasses.field(default_factory=time.monotonic)
+    timed: tuple[tuple[float, ...], float] | None = None  # (turns, gap) frozen at the handshake's end
+    first_turn: int = 0
+
+    def __post_init__(self) -> None:
+        self.first_turn = self.stream.timing_mark()
+
+    def freeze_timing(self) -> None:
+        """Keep the handshake's own round trips, before an HTTP request adds the server's think time."""
+        turns = self.stream.turns_ms[self.first_turn :]
+        self.timed = (tuple(round(t, 1) for t in turns), round(self.stream.gap_ms, 1))
 
     @property
     def not_tls(self) -> bool:
@@ -220,6 +230,9 @@ class _Recorder:
         after_bytes: bytes = b"",
     ) -> HandshakeAttempt:
         head = bytes(self.stream.head)
+        if self.timed is None:
+            self.freeze_timing()
+        turns, gap = self.timed or ((), 0.0)
         return HandshakeAttempt(
             variant=self.variant,
             address=self.address,
@@ -245,6 +258,8 @@ class _Recorder:
             alpn_offered=self.alpn_offered,
             alpn=self.obj.selected_alpn_protocol() if self.obj is not None and self.alpn_offered else None,
             group=negotiated_group(self.obj) if self.obj is not None else None,
+            turns_ms=turns,
+            gap_ms=gap,
         )
 
     def violation(self, reason: str, text: str) -> str | None:
@@ -418,6 +433,7 @@ async def handshake(
             ),
             chain,
         )
+    rec.freeze_timing()
     after, first = (None, b"")
     # The request is HTTP/1.1: not on a connection where the server chose h2 (RFC 9113 §3.4 wants
     # the HTTP/2 preface there; a line of HTTP/1.1 would be answered as a protocol error).

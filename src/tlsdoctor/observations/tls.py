@@ -63,6 +63,11 @@ class HandshakeAttempt(Observation):
     alpn_offered: tuple[str, ...] = ()
     alpn: str | None = None
     group: str | None = None  # the key exchange group the server chose (net/tls.py: chosen_group)
+    # The handshake's round trips (our flight sent -> the server's next bytes, in ms; the wait for a
+    # TLS 1.3 ticket included) and the longest pause inside one server flight: a lost segment shows
+    # as one of them far longer than the shortest round trip, whatever the TCP connect cost.
+    turns_ms: tuple[float, ...] = ()
+    gap_ms: float = 0.0
 
     def describe(self) -> str:
         sni = f"SNI {self.servername}" if self.servername else "no SNI"
