@@ -90,6 +90,7 @@ from tlsdoctor.model import CheckResult
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
+from tlsdoctor.warm import preload
 
 # -- resolve and reach -------------------------------------------------------------------------------
 
@@ -143,9 +144,27 @@ async def run_route(st: State) -> Sequence[CheckResult]:
 # -- converse ----------------------------------------------------------------------------------------
 
 
+# What every diagnosis needs once the server has answered: imported while the default handshake waits
+# for that answer (warm.py), not after it, on the critical path.
+AFTER_THE_ANSWER = (
+    "tlsdoctor.checks.certificate",
+    "tlsdoctor.checks.ramp",
+    "tlsdoctor.checks.repeat",
+    *(
+        f"tlsdoctor.inference.rules.{name}"
+        for name in ("cert", "client", "clientsim", "clock", "dns", "idle", "matrix", "path", "stores")
+    ),
+    "tlsdoctor.inference.rules.tls",
+    "tlsdoctor.inference.rules.transport",
+    "tlsdoctor.inference.engine",
+    "tlsdoctor.report.envelope",
+)
+
+
 async def run_default(st: State) -> Sequence[CheckResult]:
     found = route(st)
     assert found is not None
+    preload(AFTER_THE_ANSWER)
     return [await runner.run_one(HandshakeCheck(DEFAULT, found), st.ctx)]
 
 

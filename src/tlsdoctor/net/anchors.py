@@ -15,9 +15,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from typing import TYPE_CHECKING
 
 from tlsdoctor.errors import InputError
 from tlsdoctor.inputs import MAX_CA_FILE_BYTES  # the CLI's bound: the library may be called directly
@@ -28,6 +26,9 @@ from tlsdoctor.wire.server_messages import parse_certificate
 WHOLE_LOAD_MAX = 1000  # certificates: OpenSSL's store takes this many in well under 0.1 s
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
 _END = b"-----END CERTIFICATE-----"
+
+if TYPE_CHECKING:  # cryptography is imported where a big bundle needs indexing, not on every load
+    from cryptography import x509
 
 NameKey = tuple[tuple[str, str], ...]
 
@@ -42,6 +43,8 @@ class AnchorIndex:
     """Anchors by subject, loaded into a context's store when a chain names them."""
 
     def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
         self.by_subject: dict[NameKey, list[bytes]] = {}
         for cert in certificates:
             der = cert.public_bytes(Encoding.DER)
@@ -50,6 +53,8 @@ class AnchorIndex:
 
     def wanted(self, chain: Iterable[bytes]) -> list[bytes]:
         """The anchors whose subject is the issuer of a certificate in ``chain`` (DER)."""
+        from cryptography import x509
+
         out: list[bytes] = []
         for der in chain:
             try:
@@ -110,6 +115,8 @@ def load_ca_file(context: ssl.SSLContext, path: Path) -> None:
 
 def _certificates(data: bytes) -> list[x509.Certificate]:
     """Every parseable certificate of a PEM bundle; one bad block does not lose the others."""
+    from cryptography import x509
+
     out: list[x509.Certificate] = []
     start = 0
     while (begin := data.find(_BEGIN, start)) >= 0:

@@ -1,0 +1,48 @@
+"""warm.preload: the modules a diagnosis needs after the server's answer load in a thread while the
+default handshake waits, and every name the playbook lists is a module that exists (a renamed module
+would silently go back onto the critical path)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_the_playbook_list_loads_in_a_thread_of_a_cold_process() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from tlsdoctor.commands.playbook import AFTER_THE_ANSWER
+        from tlsdoctor.warm import preload
+        cold = [m for m in AFTER_THE_ANSWER if m not in sys.modules]
+        assert "tlsdoctor.checks.certificate" in cold, cold
+        # Loading a --ca-file of ordinary size before the first handshake needs no cryptography.
+        import ssl
+        from pathlib import Path
+        from tlsdoctor.net.anchors import load_ca_file
+        load_ca_file(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), Path(ssl.get_default_verify_paths().cafile))
+        assert "cryptography.x509" not in sys.modules
+        thread = preload(AFTER_THE_ANSWER)
+        assert thread is not None and thread.daemon
+        thread.join(60)
+        missing = [m for m in AFTER_THE_ANSWER if m not in sys.modules]
+        assert not missing, missing
+        assert "cryptography.x509" in sys.modules  # the certificate analysis brought it
+        assert preload(AFTER_THE_ANSWER) is None  # warm: no thread at all
+        print("ok")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
+
+
+def test_a_module_that_fails_to_import_is_left_to_its_real_use() -> None:
+    from tlsdoctor.warm import preload
+
+    thread = preload(["tlsdoctor.no_such_module_here"])
+    assert thread is not None
+    thread.join(10)
+    assert "tlsdoctor.no_such_module_here" not in sys.modules
