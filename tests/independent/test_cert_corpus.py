@@ -34,6 +34,10 @@ def test_corpus_case(case: Case, case_dir: Path, aia: str) -> None:
     else:
         assert row.got.report["verdict"] == "fault"
         assert row.got.check("certificate").get("status") == "fail"
+        if case.expected != "tls-interception":
+            # Minted seconds ago too, but the server sends the same leaf for an unrelated name:
+            # nothing on the path mints per name, so freshness hints at nothing.
+            assert "tls-interception" not in [c[0] for c in causes], causes
 
 
 SCANNED = ("healthy-openssl-3-tier-nginx", "expired", "weak-rsa-1024", "weak-sha1-signature")

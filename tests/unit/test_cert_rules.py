@@ -37,7 +37,7 @@ from tlsdoctor.observations.cert import (
     RevocationState,
     TrustStoreInfo,
 )
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -304,6 +304,25 @@ def test_interception_near_misses() -> None:
     ranked = [c.id for c in evaluate(Facts(fresh_gap), RULES)]
     assert ranked == ["cert-chain-incomplete", "cert-untrusted", "tls-interception"]
     assert confidence(TLS_INTERCEPTION, refused(18), cert(problem(K.SELF_SIGNED))) is None
+
+
+def test_a_fresh_leaf_sent_for_any_name_is_no_interception_hint() -> None:
+    """A certificate made a minute ago (openssl req -x509 before a test, a new deployment) that the
+    server also sends for an unrelated name was not minted per name on the path: no hint at all. A
+    different leaf for that name keeps the hint (a proxy inspecting only some names passes it through)."""
+    leaf, other = b"\x30\x82leaf", b"\x30\x82other"
+
+    def chains(unrelated: bytes) -> CheckResult:
+        sent = (
+            PeerChain(variant="no-verify", servername="example.test", chain=(leaf,)),
+            PeerChain(variant=UNRELATED_VARIANT, servername="unrelated.example.com", chain=(unrelated,)),
+        )
+        return CheckResult(id="handshake.fetch", status=Status.PASS, summary="", observations=sent)
+
+    fresh_self_signed = (refused(18), cert(problem(K.FRESH_LEAF), problem(K.SELF_SIGNED)))
+    assert confidence(TLS_INTERCEPTION, *fresh_self_signed, chains(leaf)) is None
+    assert [c.id for c in evaluate(Facts((*fresh_self_signed, chains(leaf))), RULES)] == ["cert-untrusted"]
+    assert confidence(TLS_INTERCEPTION, *fresh_self_signed, chains(other)) == 0.35
 
 
 def test_client_ca_store_empty() -> None:

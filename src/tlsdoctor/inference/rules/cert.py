@@ -44,7 +44,7 @@ from tlsdoctor.observations.cert import (
     RevocationState,
     TrustStoreInfo,
 )
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
+from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, HandshakeOutcome, PeerChain
 
 __all__ = [
     "CERT_CHAIN_INCOMPLETE",
@@ -341,7 +341,7 @@ def tls_interception(facts: Facts) -> Match | None:
         if working:
             confidence, summary = 0.45, summary + "; the client trusts it, so only pinning clients break"
         return _match(facts, strong + fresh, confidence, summary)
-    if not fresh:
+    if not fresh or _one_leaf_for_any_name(facts):
         return None
     untrusted = _problems(
         facts, ProblemKind.SELF_SIGNED, ProblemKind.UNTRUSTED_ROOT, ProblemKind.INCOMPLETE_CHAIN
@@ -350,6 +350,17 @@ def tls_interception(facts: Facts) -> Match | None:
     # before an admin checks (automated renewal, a new deployment with its chain not yet right).
     confidence = 0.35 if untrusted and not working else 0.2
     return _match(facts, fresh + untrusted[:1], confidence, fresh[0].detail)
+
+
+def _one_leaf_for_any_name(facts: Facts) -> bool:
+    """The server sent the very same leaf for an unrelated name as for the target: nothing on the path
+    mints a certificate per name, so a fresh leaf is a new deployment (or a test certificate made a
+    minute ago), not an interception proxy's. A different leaf for that name says nothing either way:
+    a proxy that inspects only some names passes the unrelated one through to the server."""
+    chains = facts.all(PeerChain)
+    target = {c.chain[0] for c in chains if c.chain and c.variant != UNRELATED_VARIANT}
+    other = {c.chain[0] for c in chains if c.chain and c.variant == UNRELATED_VARIANT}
+    return bool(other) and other <= target
 
 
 def _leaked_root(
