@@ -11,6 +11,8 @@ import asyncio
 import dataclasses
 import time
 
+from helpers import hs
+
 from tlsdoctor import runner
 from tlsdoctor.context import Context, Options
 from tlsdoctor.inference import engine
@@ -18,6 +20,7 @@ from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import CheckResult, Evidence, Status, Verdict
 from tlsdoctor.observations.path import LoopStall
+from tlsdoctor.observations.tls import HandshakeOutcome
 
 CTX = Context(options=Options(host="198.18.0.10", timeout=2.0))
 
@@ -28,6 +31,7 @@ class Blocking:
 
     blocked_runs: tuple[int, ...]
     block: float = 0.4
+    ending: HandshakeOutcome | None = None  # the handshake's end reported with a failure
     calls: int = 0
     id: str = "probe"
     layer: str = "tcp"
@@ -43,7 +47,10 @@ class Blocking:
             time.sleep(self.block)
         await asyncio.sleep(0.12)  # the heartbeat wakes (late) while the check is still running
         status = Status.FAIL if blocked or not self.blocked_runs else Status.PASS
-        return CheckResult(id=self.id, status=status, summary="timed out" if blocked else "ok")
+        found = () if self.ending is None or status is Status.PASS else (hs("default", self.ending),)
+        return CheckResult(
+            id=self.id, status=status, summary="timed out" if blocked else "ok", observations=found
+        )
 
 
 async def watched(check: Blocking) -> CheckResult:
@@ -96,3 +103,28 @@ def test_engine_near_miss_a_reliable_re_run_keeps_its_cause() -> None:
     cited = Rule(CauseId.TCP_REFUSED, lambda f: Match(0.95, [Evidence(check="probe", observation="x")]))
     verdict, causes = engine.diagnose([result], rules=(cited,))
     assert verdict is Verdict.FAULT and causes[0].confidence == 0.95
+
+
+def test_a_failure_the_peer_decided_is_kept_through_a_short_stall() -> None:
+    """An RST or an alert is the server's (or a middlebox's) act: a 0.4 s stall of ours cannot have caused
+    it, so it is neither run again nor marked doubtful (under load half the doubtful results were
+    firewall resets)."""
+    for ending in (HandshakeOutcome.RESET, HandshakeOutcome.ALERT, HandshakeOutcome.VERIFY_FAILED):
+        check = Blocking(blocked_runs=(1, 2), ending=ending)
+        result = asyncio.run(watched(check))
+        assert check.calls == 1 and result.status is Status.FAIL, ending
+        assert not any(isinstance(o, LoopStall) for o in result.observations)
+
+
+def test_near_miss_a_timeout_or_a_long_stall_is_still_run_again() -> None:
+    """A timeout is what our stall makes; and a stall over a second might outlast a server's patience."""
+    check = Blocking(blocked_runs=(1, 2), ending=HandshakeOutcome.TIMEOUT)
+    result = asyncio.run(watched(check))
+    assert check.calls == 2
+    (stall,) = [o for o in result.observations if isinstance(o, LoopStall)]
+    assert not stall.reliable
+    check = Blocking(
+        blocked_runs=(1,), block=runner.PEER_DECIDES_WITHIN_S + 0.2, ending=HandshakeOutcome.RESET
+    )
+    result = asyncio.run(watched(check))
+    assert check.calls == 2 and result.status is Status.PASS
