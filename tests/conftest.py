@@ -23,9 +23,10 @@ PROXY_VARS = (
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No proxy settings or colour from the developer's shell leak into a test."""
+    """No proxy settings, root lists or colour from the developer's shell leak into a test."""
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TLSDOCTOR_TRUST_STORES", raising=False)  # the user's root lists (certs/rootlists.py)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
     yield

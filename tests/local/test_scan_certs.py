@@ -6,10 +6,14 @@ against dnsmasq (the record at a parent, none at all, a silent server)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import importlib.util
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +27,7 @@ from tlsdoctor.context import Context, Options
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.scan.caa import caa_lookup
 
+CLI = [sys.executable, "-m", "tlsdoctor"]
 needs_tools = pytest.mark.skipif(NGINX is None or OPENSSL is None, reason="nginx and openssl are needed")
 EXTENSIONS = """subjectAltName=DNS:localhost,IP:127.0.0.1
 basicConstraints=CA:FALSE
@@ -117,6 +122,38 @@ def test_three_key_types_in_full(pki: Path, tmp_path: Path) -> None:
     assert "key_encipherment" not in by_kind["ECDSA"]["certificates"][0]["key_usage"]
     assert scan["caa"]["asked"] == [] and scan["caa"]["error"] == "not a public DNS name"  # localhost
     assert "trust-store-gap" not in {w["id"] for w in scan["weaknesses"]}  # with --ca-file: not judged
+
+
+@needs_tools
+def test_root_lists_kept_as_data_each_say_their_verdict_and_day(pki: Path, tmp_path: Path) -> None:
+    """The CLI's scan of nginx (no --ca-file) with the organisation's own list named in
+    TLSDOCTOR_TRUST_STORES: that list trusts the openssl-made chain and says its day; a list of
+    another root does not; the platform lists from sslyze (when installed) do not know this root."""
+    other = tmp_path / "other"
+    other.mkdir()
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            "o.key", "-out", "o.pem", "-days", "5", "-subj", "/CN=scan test root", cwd=other)  # fmt: skip
+    env = {
+        **os.environ,
+        "TLSDOCTOR_TRUST_STORES": f"corp={pki / 'ca.pem'}@2026-01-02{os.pathsep}lookalike={other / 'o.pem'}",
+    }
+    with run_nginx(tmp_path, pki / "RSA.pem", pki / "RSA.key", "    ssl_protocols TLSv1.2 TLSv1.3;") as port:
+        target = ["127.0.0.1", "--port", str(port), "--servername", "localhost", "--timeout", "3"]
+        done = subprocess.run([*CLI, "scan", *target, "--json"], env=env, capture_output=True, timeout=60)
+        human = subprocess.run([*CLI, "scan", *target], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1), done.stderr
+    (chain,) = json.loads(done.stdout)["scan"]["certificates"]
+    trust = {t["store"]: t for t in chain["trust"]}
+    assert trust["corp"]["trusted"] is True and trust["corp"]["as_of"] == "2026-01-02"
+    assert trust["corp"]["age_days"] == (dt.datetime.now(dt.UTC).date() - dt.date(2026, 1, 2)).days
+    assert trust["corp"]["source"] == f"TLSDOCTOR_TRUST_STORES: {pki / 'ca.pem'}"
+    assert trust["lookalike"]["trusted"] is False  # the same subject, another key: near miss
+    assert trust["system"]["trusted"] is False
+    if importlib.util.find_spec("sslyze") is not None:
+        for platform in ("apple", "windows", "android"):
+            assert trust[platform]["trusted"] is False and trust[platform]["anchors"] > 80, trust[platform]
+            assert trust[platform]["as_of"] and trust[platform]["source"].startswith("sslyze ")
+    assert "store corp" in human.stdout and "trusted (1 anchors, list of 2026-01-02)" in human.stdout
 
 
 # -- CAA against dnsmasq --------------------------------------------------------------------------

@@ -13,14 +13,13 @@ import contextlib
 import os
 import re
 import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 
 from tlsdoctor.certs.keystore import keystore_certificates
-from tlsdoctor.certs.trust import MAX_STORE_FILE, _der_blocks, _parse_der
+from tlsdoctor.certs.trust import MAX_STORE_FILE, _der_blocks, _parse_der, regular_bundle
 
 DEBIAN_CACERTS = "/etc/ssl/certs/java/cacerts"  # ca-certificates-java; the JDKs' cacerts link here
 REAP_S = 0.5  # seconds to wait for a killed node to be reaped
@@ -48,15 +47,7 @@ def java_cacerts_path() -> str | None:
     if java := shutil.which("java"):
         homes.append(Path(os.path.realpath(java)).parent.parent)
     candidates = [str(h / "lib" / "security" / "cacerts") for h in homes] + [DEBIAN_CACERTS]
-    return next((c for c in candidates if _regular(c)), None)
-
-
-def _regular(path: str) -> bool:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and 0 < st.st_size <= MAX_STORE_FILE
+    return next((c for c in candidates if regular_bundle(c)), None)
 
 
 def load_java_store(path: str) -> RuntimeStore:

@@ -42,6 +42,16 @@ class TrustAnchors:
         return f"ca-file:{self.cafile}" if self.source == "ca-file" else "system"
 
 
+def regular_bundle(path: str) -> bool:
+    """A regular file of a CA bundle's size: never a FIFO or a device a variable or an entry
+    points at (reading one would block or never end)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        return False
+    return stat.S_ISREG(st.st_mode) and 0 < st.st_size <= MAX_STORE_FILE
+
+
 def load_ca_file(path: Path) -> TrustAnchors:
     """Anchors from a PEM file the user named; unreadable or certificate-free is an InputError."""
     return _load_ca_file(str(path))

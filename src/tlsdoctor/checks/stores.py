@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import stat
 import time
 from pathlib import Path
 
 from tlsdoctor.certs.analysis import validation
 from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
-from tlsdoctor.certs.trust import MAX_STORE_FILE, TrustAnchors, load_ca_file
+from tlsdoctor.certs.trust import TrustAnchors, load_ca_file, regular_bundle
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.host.trust import KNOWN_BUNDLES, certifi_path
@@ -57,7 +56,7 @@ def other_stores(ctx: Context) -> list[tuple[str, str]]:
     seen = {os.path.realpath(mine)} if mine else set()
     out: list[tuple[str, str]] = []
     for name, path in candidates:
-        if not path or not _regular_bundle(path):
+        if not path or not regular_bundle(path):
             continue
         real = os.path.realpath(path)
         if real in seen:
@@ -67,15 +66,6 @@ def other_stores(ctx: Context) -> list[tuple[str, str]]:
             continue  # one distribution bundle is enough (the others are the same file on other systems)
         out.append((name, path))
     return out
-
-
-def _regular_bundle(path: str) -> bool:
-    """A regular file of a CA bundle's size: never a FIFO or a device a variable points at."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and 0 < st.st_size <= MAX_STORE_FILE
 
 
 def _load(path: str) -> TrustAnchors | None:

@@ -272,7 +272,8 @@ def certificates_block(scan: dict[str, Any]) -> Iterator[RenderableType]:
         for t in c.get("trust") or []:
             verdict = {True: "trusted", False: "NOT trusted", None: "not compared"}[t["trusted"]]
             why = f": {t['error']}" if t.get("error") and t["trusted"] is not True else ""
-            grid.add_row(f"store {t['store']}", shown(f"{verdict}{why} ({t['anchors']} anchors)"))
+            of = f", list of {t['as_of']}" if t.get("as_of") else ""  # a list kept as data ages
+            grid.add_row(f"store {t['store']}", shown(f"{verdict}{why} ({t['anchors']} anchors{of})"))
         yield Padding(grid, (0, 0, 0, 2), expand=False)
     caa = scan.get("caa")
     if caa:

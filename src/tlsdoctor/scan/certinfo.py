@@ -1,7 +1,10 @@
 """Certificates in full, for the scan: every certificate as sent (names, validity, keys, usages,
 must-staple, embedded SCTs, AIA and CRL URLs, fingerprints), the chain as built, and what
 several trust stores say of it at once (the system's, Mozilla's via certifi, Java's cacerts,
-Node.js's compiled-in roots). The name's CAA record is scan/caa.py.
+Node.js's compiled-in roots, and the root lists kept as data: Apple's, Microsoft's and Android's
+from sslyze's package, the user's own from TLSDOCTOR_TRUST_STORES, certs/rootlists.py). Each
+verdict names its store, its source and, where known, the day the list describes. The name's CAA
+record is scan/caa.py.
 
 Parsing reuses certs/info.py and the verdict per store is certs/analysis.py ``validation``
 (certs/paths.py judges): no second parser or validator. Loading the stores is the costly part,
@@ -134,20 +137,30 @@ def describe_chain(chain: Sequence[bytes], at: dt.datetime) -> list[dict[str, An
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Store:
-    """One trust store: its label, its anchors, or why it could not be read."""
+    """One trust store: its label, its anchors, or why it could not be read; for a list kept as
+    data, the day it describes and the platform release it is of."""
 
-    name: str  # system, mozilla (certifi), java, node
+    name: str  # system, mozilla (certifi), java, node, or a root list's (apple, windows, android, ...)
     source: str
     anchors: tuple[x509.Certificate, ...] = ()
     problem: str = ""
+    as_of: dt.date | None = None
+    version: str = ""
 
 
 FILE_STORES = ("system", "mozilla", "java")  # read from files; node's roots need a node run
 
 
+def store_names() -> tuple[str, ...]:
+    """FILE_STORES, then every root list available here (certs/rootlists.py)."""
+    from tlsdoctor.certs.rootlists import root_lists
+
+    return FILE_STORES + tuple(rl.name for rl in root_lists(reserved=(*FILE_STORES, "node")))
+
+
 def load_store(name: str, system: TrustAnchors | None = None) -> Store:
-    """One of FILE_STORES: the system store (``system`` when the caller has it), certifi's Mozilla
-    bundle, Java's cacerts (blocking file reads and parsing)."""
+    """One of :func:`store_names`: the system store (``system`` when the caller has it), certifi's
+    Mozilla bundle, Java's cacerts, or a root list (blocking file reads and parsing)."""
     from pathlib import Path
 
     from tlsdoctor.certs.runtimes import java_cacerts_path, load_java_store
@@ -162,22 +175,54 @@ def load_store(name: str, system: TrustAnchors | None = None) -> Store:
         path = certifi_path()
         if path is None:
             return Store(name="mozilla", source="certifi", problem="certifi is not installed")
+        source, as_of = _certifi_release(path)
         try:
-            return Store(
-                name="mozilla", source=f"certifi:{path}", anchors=tuple(load_ca_file(Path(path)).certificates)
-            )
+            anchors = tuple(load_ca_file(Path(path)).certificates)
         except InputError as exc:
-            return Store(name="mozilla", source=f"certifi:{path}", problem=str(exc))
-    java = java_cacerts_path()
-    if java is None:
-        return Store(name="java", source="cacerts", problem="no Java cacerts on this machine")
-    store = load_java_store(java)
-    return Store(name="java", source=store.label, anchors=store.certificates, problem=store.problem)
+            return Store(name="mozilla", source=source, problem=str(exc), as_of=as_of)
+        return Store(name="mozilla", source=source, anchors=anchors, as_of=as_of)
+    if name == "java":
+        java = java_cacerts_path()
+        if java is None:
+            return Store(name="java", source="cacerts", problem="no Java cacerts on this machine")
+        store = load_java_store(java)
+        return Store(name="java", source=store.label, anchors=store.certificates, problem=store.problem)
+    return _root_list_store(name)
+
+
+def _certifi_release(path: str) -> tuple[str, dt.date | None]:
+    """certifi's label and the day its bundle describes: certifi's version is the release date of
+    the Mozilla list it carries (YYYY.MM.DD)."""
+    import importlib.metadata
+    import re
+
+    try:
+        version = importlib.metadata.version("certifi")
+    except importlib.metadata.PackageNotFoundError:
+        return f"certifi:{path}", None
+    m = re.match(r"(\d{4})\.(\d{1,2})\.(\d{1,2})", version)
+    try:
+        as_of = dt.date(*map(int, m.groups())) if m else None
+    except ValueError:
+        as_of = None
+    return f"certifi {version}:{path}", as_of
+
+
+def _root_list_store(name: str) -> Store:
+    from tlsdoctor.certs.rootlists import load_list, root_lists
+
+    spec = next((rl for rl in root_lists(reserved=(*FILE_STORES, "node")) if rl.name == name), None)
+    if spec is None:
+        return Store(name=name, source=name, problem="no such trust store here")
+    loaded = load_list(spec)
+    source = f"{spec.origin}: {spec.pem}" if spec.origin else spec.pem
+    return Store(name=name, source=source, anchors=loaded.anchors, problem=loaded.problem,
+                 as_of=spec.as_of, version=spec.version)  # fmt: skip
 
 
 def load_stores(system: TrustAnchors | None = None) -> list[Store]:
-    """Every one of FILE_STORES."""
-    return [load_store(name, system) for name in FILE_STORES]
+    """Every one of :func:`store_names`."""
+    return [load_store(name, system) for name in store_names()]
 
 
 async def node_store() -> Store:
@@ -193,15 +238,20 @@ def verdicts(
     chain: Sequence[bytes], name: str, at: dt.datetime, stores: Sequence[Store]
 ) -> list[dict[str, Any]]:
     """What each store says of the chain as sent, for ``name`` at ``at`` (certs/paths.py's verdict)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for s in stores:
+        age = {
+            "as_of": s.as_of.isoformat() if s.as_of else None,  # the day the list describes
+            "age_days": (at.date() - s.as_of).days if s.as_of else None,
+            "version": s.version or None,  # the platform release the list is of
+        }
         if s.problem or not s.anchors:
             out.append({"store": s.name, "source": s.source, "anchors": 0, "trusted": None,
-                        "error": s.problem or "no anchors", "path": []})  # fmt: skip
+                        "error": s.problem or "no anchors", "path": [], **age})  # fmt: skip
             continue
         v = validation(chain, name, s.anchors, at, store=s.source)
         out.append({"store": s.name, "source": s.source, "anchors": len(s.anchors), "trusted": v.valid,
-                    "error": v.error or None, "path": list(v.path)})  # fmt: skip
+                    "error": v.error or None, "path": list(v.path), **age})  # fmt: skip
     return out
 
 

@@ -264,15 +264,18 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
         if name not in loaded:
             loaded[name] = load_store(name, system)
 
-    def stores() -> list[Any]:
-        from tlsdoctor.scan.certinfo import FILE_STORES
+    from tlsdoctor.scan.certinfo import store_names
 
-        for name in FILE_STORES:
+    names = store_names()  # the file stores, then the root lists kept as data
+
+    def stores() -> list[Any]:
+        for name in names:
             load(name)
-        return [*(loaded[name] for name in FILE_STORES), node()]
+        return [*(loaded[name] for name in names), node()]
 
     # One store per idle step: a request (``analyse`` first) never waits for more than one.
-    idle += [functools.partial(load, name) for name in ("mozilla", "java", "system")]
+    first = ("mozilla", "java", "system")
+    idle += [functools.partial(load, n) for n in (*first, *(n for n in names if n not in first))]
 
     def check(chain: tuple[bytes, ...], servername: str | None) -> Any:
         import asyncio
