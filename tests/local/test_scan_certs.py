@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scan_servers import NGINX, OPENSSL, run_nginx
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
 
 from tlsdoctor.commands.scan import run_scan
 from tlsdoctor.context import Context, Options
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.scan.caa import caa_lookup
+from tlsdoctor.testing.ocsp import ocsp_response, sample_scts, serverinfo_pem
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 needs_tools = pytest.mark.skipif(NGINX is None or OPENSSL is None, reason="nginx and openssl are needed")
@@ -154,6 +158,48 @@ def test_root_lists_kept_as_data_each_say_their_verdict_and_day(pki: Path, tmp_p
             assert trust[platform]["trusted"] is False and trust[platform]["anchors"] > 80, trust[platform]
             assert trust[platform]["as_of"] and trust[platform]["source"].startswith("sslyze ")
     assert "store corp" in human.stdout and "trusted (1 anchors, list of 2026-01-02)" in human.stdout
+
+
+@needs_tools
+def test_scts_from_the_tls_extension_and_the_stapled_ocsp_response(pki: Path, tmp_path: Path) -> None:
+    """openssl s_server staples an OCSP response carrying 3 SCTs in its singleExtensions (RFC 6962
+    §3.3) and answers extension 18 with 2 more: the scan lists all five beside the (zero) embedded
+    ones, each with its log, time and channel, and the human report counts them per channel."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    leaf = x509.load_pem_x509_certificate((pki / "RSA.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    in_ocsp, in_tls = sample_scts(3, now, seed="ocsp"), sample_scts(2, now, seed="tls")
+    (tmp_path / "ocsp.der").write_bytes(ocsp_response(leaf, ca, ca_key, now, single_scts=in_ocsp))
+    (tmp_path / "ct.pem").write_bytes(serverinfo_pem(in_tls))
+    assert OPENSSL is not None
+    port = free_port()
+    proc = subprocess.Popen(
+        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
+         str(pki / "RSA.key"), "-status_file", str(tmp_path / "ocsp.der"),
+         "-serverinfo", str(tmp_path / "ct.pem"), "-quiet", "-naccept", "100000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_listening(port, proc, "openssl s_server")
+        target = ["127.0.0.1", "--port", str(port), "--servername", "localhost", "--timeout", "3"]
+        target += ["--ca-file", str(pki / "ca.pem")]
+        done = subprocess.run([*CLI, "scan", *target, "--json"], capture_output=True, timeout=60)
+        human = subprocess.run([*CLI, "scan", *target], capture_output=True, text=True, timeout=60)
+    finally:
+        stop(proc)
+    assert done.returncode in (0, 1), done.stderr
+    scan = json.loads(done.stdout)["scan"]
+    assert scan["features"]["ocsp_stapling"] is True
+    chain = next(c for c in scan["certificates"] if c["offered"] == "RSA")
+    scts = chain["certificates"][0]["scts"]
+    expected = [(s.log_id.hex(), "tls-extension") for s in in_tls] + [
+        (s.log_id.hex(), "ocsp") for s in in_ocsp
+    ]
+    assert [(s["log_id"], s["channel"]) for s in scts] == expected
+    assert scts[0]["timestamp"] == now.isoformat() and chain["certificates"][0]["sct_problems"] == []
+    assert "5 (2 TLS extension, 3 stapled OCSP) from 5 logs" in human.stdout
 
 
 # -- CAA against dnsmasq --------------------------------------------------------------------------

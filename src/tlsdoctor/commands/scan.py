@@ -221,6 +221,10 @@ async def _describe(ctx: Context, data: ScanData, helper: Helper | None, deadlin
         described = await describe_here(chains, ctx.verify_name, now)
     for c, d in zip(data.certificates, described, strict=True):
         c.details, c.stores = d["certificates"], d["stores"]
+        if c.chain and c.chain[0] in data.delivered:  # SCTs over TLS and OCSP, beside the embedded
+            from tlsdoctor.scan.certinfo import add_delivered_scts, delivered_scts
+
+            add_delivered_scts(c.details, delivered_scts(*data.delivered[c.chain[0]]))
 
 
 def _warm(ca_file: str | None) -> TrustAnchors:

@@ -223,6 +223,20 @@ def _urls(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield label, ", ".join(d[key])
 
 
+_SCT_CHANNELS = {"embedded": "embedded", "tls-extension": "TLS extension", "ocsp": "stapled OCSP"}
+
+
+def _sct_line(scts: list[dict[str, Any]], problems: list[str]) -> str:
+    """How many SCTs, by channel (RFC 6962 §3.3), from how many logs; a channel that did not parse."""
+    if not scts:
+        text = "none (embedded, TLS extension or stapled OCSP)"
+    else:
+        count = {c: sum(1 for s in scts if s.get("channel", "embedded") == c) for c in _SCT_CHANNELS}
+        per = ", ".join(f"{n} {_SCT_CHANNELS[c]}" for c, n in count.items() if n)
+        text = f"{len(scts)} ({per}) from {len({s['log_id'] for s in scts if s.get('log_id')})} logs"
+    return "; ".join([text, *problems])
+
+
 def _leaf_rows(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """The leaf's fields, label and value, in the order a reader checks them."""
     yield "subject", d["subject"]
@@ -238,11 +252,7 @@ def _leaf_rows(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if d.get("extended_key_usage") is not None:
         yield "ext. key usage", ", ".join(d["extended_key_usage"]) or "-"
     yield "OCSP must-staple", "yes" if d.get("must_staple") else "no"
-    scts = d.get("scts") or []
-    yield (
-        "SCTs (embedded)",
-        f"{len(scts)}" + (f" from {len({s['log_id'] for s in scts})} logs" if scts else ""),
-    )
+    yield "SCTs", _sct_line(d.get("scts") or [], d.get("sct_problems") or [])
     yield from _urls(d)
     yield "SHA-256", f"{d['sha256'][:32]} {d['sha256'][32:]}"  # two halves: a wrap never splits one
 

@@ -1,10 +1,10 @@
 """Certificates in full, for the scan: every certificate as sent (names, validity, keys, usages,
-must-staple, embedded SCTs, AIA and CRL URLs, fingerprints), the chain as built, and what
-several trust stores say of it at once (the system's, Mozilla's via certifi, Java's cacerts,
-Node.js's compiled-in roots, and the root lists kept as data: Apple's, Microsoft's and Android's
-from sslyze's package, the user's own from TLSDOCTOR_TRUST_STORES, certs/rootlists.py). Each
-verdict names its store, its source and, where known, the day the list describes. The name's CAA
-record is scan/caa.py.
+must-staple, SCTs embedded and delivered over TLS and OCSP, AIA and CRL URLs, fingerprints), the
+chain as built, and what several trust stores say of it at once (the system's, Mozilla's via
+certifi, Java's cacerts, Node.js's compiled-in roots, and the root lists kept as data: Apple's,
+Microsoft's and Android's from sslyze's package, the user's own from TLSDOCTOR_TRUST_STORES,
+certs/rootlists.py). Each verdict names its store, its source and, where known, the day the list
+describes. The name's CAA record is scan/caa.py.
 
 Parsing reuses certs/info.py and the verdict per store is certs/analysis.py ``validation``
 (certs/paths.py judges): no second parser or validator. Loading the stores is the costly part,
@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from tlsdoctor.certs.analysis import validation
 from tlsdoctor.certs.info import aia, fingerprint, key_description, load_der, name_text, sans, signature_hash
+from tlsdoctor.certs.scts import embedded as embedded_scts
 from tlsdoctor.certs.trust import TrustAnchors
 
 MUST_STAPLE = 5  # TLS feature status_request (RFC 7633 §4.2.3.1, RFC 6066 §8)
@@ -70,15 +71,6 @@ def _must_staple(cert: x509.Certificate) -> bool:
     return feature is not None and any(int(f.value) == MUST_STAPLE for f in feature)
 
 
-def _scts(cert: x509.Certificate) -> list[dict[str, Any]]:
-    """Embedded SCTs (RFC 6962 §3.3): the log and the time of each."""
-    found = _ext(cert, ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS)
-    return [
-        {"log_id": sct.log_id.hex(), "timestamp": sct.timestamp.replace(tzinfo=dt.UTC).isoformat()}
-        for sct in found or ()
-    ]
-
-
 def _crl_urls(cert: x509.Certificate) -> list[str]:
     points = _ext(cert, ExtensionOID.CRL_DISTRIBUTION_POINTS)
     return [
@@ -116,7 +108,7 @@ def describe_certificate(der: bytes, at: dt.datetime) -> dict[str, Any]:
         "key_usage": _key_usage(cert),
         "extended_key_usage": _eku(cert),
         "must_staple": _must_staple(cert),
-        "scts": _scts(cert),
+        "scts": embedded_scts(cert),  # the TLS and OCSP channels are added by add_delivered_scts
         "ocsp_urls": list(ocsp),
         "ca_issuers_urls": list(issuers),
         "crl_urls": _crl_urls(cert),
@@ -133,6 +125,29 @@ def describe_chain(chain: Sequence[bytes], at: dt.datetime) -> list[dict[str, An
         except ValueError as exc:
             out.append({"error": f"unparseable certificate: {exc}"})
     return out
+
+
+def delivered_scts(ocsp_response: bytes, tls_extension: bytes | None) -> dict[str, Any]:
+    """The SCTs a server delivered beside its leaf (RFC 6962 §3.3): in the ServerHello's extension
+    and in the stapled OCSP response; what did not parse is said in ``problems``."""
+    from tlsdoctor.certs.scts import from_ocsp, from_tls_extension
+
+    found: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for scts, problem in (
+        from_tls_extension(tls_extension) if tls_extension is not None else ([], ""),
+        from_ocsp(ocsp_response) if ocsp_response else ([], ""),
+    ):
+        found += scts
+        problems += [problem] if problem else []
+    return {"scts": found, "problems": problems}
+
+
+def add_delivered_scts(details: list[dict[str, Any]], delivered: dict[str, Any]) -> None:
+    """Beside the leaf's embedded SCTs, those that came with it over TLS and OCSP."""
+    if details and "scts" in details[0]:
+        details[0]["scts"] = [*details[0]["scts"], *delivered["scts"]]
+        details[0]["sct_problems"] = list(delivered["problems"])
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

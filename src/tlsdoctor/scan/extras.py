@@ -290,6 +290,7 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         version=v,
         suites=suites_for(v),
         status_request=tls,
+        sct=tls,
         session_ticket=tls,
         compression=True,
         alpn=ALPN_CANDIDATES if v >= V.TLS1_0 else (),
@@ -319,6 +320,9 @@ async def _legacy_features(prober: Prober, v: ProtocolVersion, data: ScanData) -
         f["session_tickets"] = sh.extension(ExtensionType.SESSION_TICKET) is not None  # RFC 5077 §3.2
         acked = sh.extension(ExtensionType.STATUS_REQUEST) is not None  # RFC 6066 §8
         f["ocsp_stapling"] = acked and first.certificate_status
+        sct = sh.extension(ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP)  # RFC 6962 §3.3.1
+        if first.certificates and (first.ocsp_response or sct is not None):
+            data.delivered[first.certificates[0]] = (first.ocsp_response, sct.body() if sct else None)
         f["extended_master_secret"] = sh.extension(ExtensionType.EXTENDED_MASTER_SECRET) is not None
         # The chain from the probe that offered them all (RFC 7301 §3.2: the server's choice).
         alpn, f["encrypt_then_mac"] = await asyncio.gather(

@@ -12,7 +12,8 @@ import functools
 import secrets
 import struct
 
-from tlsdoctor.wire.codepoints import CompressionMethod, ProtocolVersion
+from tlsdoctor.wire.codepoints import CompressionMethod, ExtensionType, ProtocolVersion
+from tlsdoctor.wire.extensions import RawExtension
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
 from tlsdoctor.wire.keyshares import fixed_share
 from tlsdoctor.wire.records import MAX_PLAINTEXT
@@ -131,6 +132,7 @@ class Offer:
     session_ticket: bool = False
     compression: bool = False  # also offer DEFLATE (RFC 3749), to detect CRIME exposure
     fallback_scsv: bool = False
+    sct: bool = False  # ask for SCTs in the ServerHello (RFC 6962 §3.3.1: signed_certificate_timestamp)
 
 
 def build(offer: Offer) -> bytes:
@@ -226,6 +228,9 @@ def _template(shape: Offer) -> tuple[bytes, tuple[int, ...], int, int]:
     return template, extras, sid_end, (ext_start if ext_start < len(template) else -1)
 
 
+# RFC 6962 §3.3.1: an empty signed_certificate_timestamp extension asks for the server's SCTs.
+_SCT_REQUEST = (RawExtension(ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP, b""),)
+
 # One random (and so one session id) for the whole process.
 _SEED = secrets.token_bytes(32)
 
@@ -284,5 +289,8 @@ def _build(offer: Offer, pad: bool = True) -> bytes:
         encrypt_then_mac=not tls13,
         session_id_len=32 if tls13 else 0,
         pad_f5_range=pad,  # RFC 7685: keep scan hellos out of the 256-511 byte F5 range
+        extra_extensions=(RawExtension(ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP, b""),)
+        if offer.sct
+        else (),
     )
     return build_client_hello(spec, _SEED, {g: _share(g) for g in key_shares})

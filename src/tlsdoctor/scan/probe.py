@@ -16,14 +16,13 @@ from collections.abc import Awaitable, Callable
 
 from tlsdoctor.net.exchange import Next, drive
 from tlsdoctor.net.stream import ReadEnd, Stream
-from tlsdoctor.wire.codepoints import HandshakeType
 from tlsdoctor.wire.conversation import (
     AlertEvent,
     CertificatesEvent,
+    CertificateStatusEvent,
     ClosedEvent,
     EncryptedEvent,
     Event,
-    HandshakeMessageEvent,
     HelloRetryEvent,
     NotTlsEvent,
     ProtocolErrorEvent,
@@ -61,6 +60,7 @@ class ProbeResult:
     certificates: tuple[bytes, ...] = ()
     key_exchange: ServerKeyExchange | None = None
     certificate_status: bool = False  # RFC 6066 §8 CertificateStatus seen (stapled OCSP)
+    ocsp_response: bytes = b""  # ... and the DER OCSPResponse it carried (wire/sct.py)
     sslv2: SSLv2Event | None = None
     detail: str = ""
     bytes_received: int = 0
@@ -160,8 +160,9 @@ def _record(result: ProbeResult, event: object, flight: Flight) -> bool:
             result.certificates = certs
         case ServerKeyExchangeEvent(key_exchange=ske):
             result.key_exchange = ske
-        case HandshakeMessageEvent(msg_type=msg_type):
-            result.certificate_status |= msg_type == HandshakeType.CERTIFICATE_STATUS
+        case CertificateStatusEvent(status=status):
+            result.certificate_status = True
+            result.ocsp_response = next(iter(status.responses), b"")
         case ServerHelloDoneEvent() | EncryptedEvent():
             return True
         case AlertEvent(alert=alert):

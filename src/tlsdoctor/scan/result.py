@@ -92,6 +92,8 @@ class ScanData:
     http: HttpAnswer | None = None  # one HTTP request's answer (scan/sessions.py)
     sessions: dict[str, Any] = dataclasses.field(default_factory=dict)  # resumption, early data
     caa: dict[str, Any] | None = None  # the name's CAA records (scan/caa.py)
+    # leaf DER -> (stapled OCSP response, SCT extension body or None) as it came with that leaf
+    delivered: dict[bytes, tuple[bytes, bytes | None]] = dataclasses.field(default_factory=dict)
     grade: Grade | None = None  # scan/grade.py, once everything else is in
     profile: ProfileFit | None = None  # scan/mozilla.py
     clients: list[Outcome] = dataclasses.field(default_factory=list)  # client simulation

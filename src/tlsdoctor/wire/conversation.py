@@ -28,6 +28,7 @@ from .records import (
     parse_alert,
     parse_sslv2_server_hello,
 )
+from .sct import CertificateStatus, parse_certificate_status
 from .server_messages import (
     CertificateRequest,
     ServerKeyExchange,
@@ -43,6 +44,7 @@ __all__ = [
     "NEED_DATA",
     "AlertEvent",
     "CertificateRequestEvent",
+    "CertificateStatusEvent",
     "CertificatesEvent",
     "ClientConversation",
     "ClosedEvent",
@@ -101,6 +103,12 @@ class ServerHelloDoneEvent(NamedTuple):
     """RFC 5246 §7.4.5: the server's TLS <= 1.2 flight is complete."""
 
 
+class CertificateStatusEvent(NamedTuple):
+    """RFC 6066 §8: the server stapled an OCSP response (wire/sct.py parses the message)."""
+
+    status: CertificateStatus
+
+
 class HandshakeMessageEvent(NamedTuple):
     """A plaintext handshake message this client does not interpret (e.g. CertificateStatus)."""
 
@@ -148,8 +156,8 @@ class ClosedEvent(NamedTuple):
 
 Event = (
     ServerHelloEvent | HelloRetryEvent | CertificatesEvent | ServerKeyExchangeEvent | CertificateRequestEvent
-    | ServerHelloDoneEvent | HandshakeMessageEvent | AlertEvent | EncryptedEvent | NotTlsEvent | SSLv2Event
-    | ProtocolErrorEvent | ClosedEvent
+    | ServerHelloDoneEvent | CertificateStatusEvent | HandshakeMessageEvent | AlertEvent | EncryptedEvent
+    | NotTlsEvent | SSLv2Event | ProtocolErrorEvent | ClosedEvent
 )  # fmt: skip
 
 
@@ -302,6 +310,8 @@ class ClientConversation:
             return ServerKeyExchangeEvent(key_exchange=ske)
         if msg_type == HandshakeType.CERTIFICATE_REQUEST:
             return CertificateRequestEvent(request=parse_certificate_request(body, version, offset))
+        if msg_type == HandshakeType.CERTIFICATE_STATUS:
+            return CertificateStatusEvent(status=parse_certificate_status(body, offset))
         if msg_type == HandshakeType.SERVER_HELLO_DONE:
             parse_server_hello_done(body, offset)
             return ServerHelloDoneEvent()

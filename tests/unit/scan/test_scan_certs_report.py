@@ -74,4 +74,18 @@ def test_certificate_block_at_80_columns_escapes_hostile_names() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "ab" * 16 in text  # the fingerprint's halves are never split
-    assert "SCTs (embedded)   1 from 1 logs" in text and "store java" in text and "NOT trusted" in text
+    assert "SCTs              1 (1 embedded) from 1 logs" in text
+    assert "store java" in text and "NOT trusted" in text
+
+
+def test_scts_are_counted_per_channel_and_a_broken_channel_is_said() -> None:
+    scts = [{"log_id": "aa", "timestamp": "t", "channel": "embedded"},
+            {"log_id": "bb", "timestamp": "t", "channel": "tls-extension"},
+            {"log_id": "aa", "timestamp": "t", "channel": "ocsp"},
+            {"log_id": None, "timestamp": None, "channel": "ocsp", "version": 3}]  # fmt: skip
+    line = scan_human._sct_line(scts, ["the stapled OCSP response does not parse: x"])
+    assert line == (
+        "4 (1 embedded, 1 TLS extension, 2 stapled OCSP) from 2 logs; "
+        "the stapled OCSP response does not parse: x"
+    )
+    assert scan_human._sct_line([], []) == "none (embedded, TLS extension or stapled OCSP)"
