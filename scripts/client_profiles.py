@@ -6,11 +6,17 @@ Two sources, both recordings of real clients' first bytes (never hellos we compo
 * ``--ssllabs FILE``: Qualys SSL Labs' published client list (its API's getClients call: each
   client's recorded handshake bytes and the limits SSL Labs measured, e.g. the largest DH group Java 8
   accepts), as Debian's testssl.sh package ships it in /etc/testssl/client-simulation.txt.
+* ``--testssl FILE --testssl-release TEXT``: a newer testssl.sh's etc/client-simulation.txt (same
+  format; SSL Labs' captures plus testssl.sh's own wireshark captures of newer clients: Android 13-16,
+  Java 21, current browsers), read for the clients of TESTSSL_NEWER only; the release is cited.
 * ``--record``: clients installed on this machine (curl, Python's ssl, Node.js, GnuTLS, OpenSSL),
-  each pointed at a loopback socket that keeps the first flight and closes.
+  each pointed at a loopback socket that keeps the first flight and closes. ``--keep-recorded``
+  keeps the recordings already in profiles.toml instead (a re-recording changes every random).
 
 Only the facts are kept: the hello bytes and the measured limits, with the source of each.
-Run: python scripts/client_profiles.py --ssllabs /etc/testssl/client-simulation.txt --record
+Run: python scripts/client_profiles.py --ssllabs /etc/testssl/client-simulation.txt \
+    --testssl client-simulation.txt --testssl-release "3.3dev (git 9fdf8028, 2026-06-25)" --record
+(the newer file from the testssl/testssl.sh repository, ``git show 9fdf8028:etc/client-simulation.txt``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "tlsdoctor" / "clientsim" / "profiles.toml"
@@ -54,25 +61,45 @@ SSLLABS = {
     "IE 6 XP": ("ie6-xp", "system", "Internet Explorer 6 on Windows XP (Schannel, SSLv2 hello)"),
     "Safari 12.1 (iOS 12.2)": ("safari-ios12", "system", "Safari on iOS 12.2"),
 }
+# Newer clients from a newer testssl.sh's client-simulation.txt (its name -> ours, trust, label).
+# trust "android", "apple", "windows": the platform's root list (certs/rootlists.py) when installed,
+# given only where the list is of that platform release (AOSP 16, iOS/macOS 26, today's Windows CTL).
+TESTSSL_NEWER = {
+    "Android 13/14 (native)": ("android13", "system", "Android 13/14 native TLS stack"),
+    "Android 15/16 (native)": ("android15", "android", "Android 15/16 native TLS stack"),
+    "Java 21.0.6 (OpenJDK)": ("java21", "java", "OpenJDK 21.0.6 (JSSE)"),
+    "Java 8u442 (OpenJDK)": ("java8u442", "java", "OpenJDK 8u442 (JSSE, with the TLS 1.3 backport)"),
+    "Chromium 137 (Win 11)": ("chrome137", "system", "Chromium 137 on Windows 11 (BoringSSL)"),
+    "Firefox 137 (Win 11)": ("firefox137", "mozilla", "Firefox 137 on Windows 11 (NSS)"),
+    "Edge 133 Win 11 23H2": ("edge133", "windows", "Edge 133 on Windows 11 23H2"),
+    "Safari 26.4 (macOS/iOS/iPadOS 26.4)": ("safari26", "apple", "Safari 26.4 on macOS, iOS and iPadOS 26.4"),
+    "OpenSSL 3.5.0 (git)": ("openssl35", "system", "OpenSSL 3.5.0 s_client defaults"),
+}
+TESTSSL_SOURCE = (
+    "testssl.sh {release}, etc/client-simulation.txt (recorded handshake bytes and measured limits: "
+    "SSL Labs' client list and testssl.sh's own captures)"
+)
 LIMITS = ("minDhBits", "maxDhBits", "minRsaBits", "maxRsaBits", "minEcdsaBits")
 
 
-def ssllabs_profiles(path: Path) -> list[dict[str, object]]:
+def ssllabs_profiles(
+    path: Path, table: dict[str, tuple[str, str, str]] = SSLLABS, source: str = SSLLABS_SOURCE
+) -> list[dict[str, object]]:
     text = path.read_text()
     found: list[dict[str, object]] = []
     for block in re.split(r"\n\s*\n", text):
         name = re.search(r'names\+=\("([^"]*)"\)', block)
-        if name is None or name.group(1) not in SSLLABS:
+        if name is None or name.group(1) not in table:
             continue
         fields = dict(re.findall(r"(\w+)\+=\(\"?([^\")]*)\"?\)", block))
-        short, trust, label = SSLLABS[name.group(1)]
+        short, trust, label = table[name.group(1)]
         limits = {k: int(fields[k]) for k in LIMITS if k in fields and int(fields[k]) > 0}
         sha2 = any(fields.get(k) == "true" for k in fields if k.lower() == "requiressha2")
         found.append(
             {
                 "name": short,
                 "label": label,
-                "source": f"{SSLLABS_SOURCE}: '{name.group(1)}'",
+                "source": f"{source}: '{name.group(1)}'",
                 "trust": trust,
                 "hello": fields["handshakebytes"],
                 "requires_sha2": sha2,
@@ -80,7 +107,7 @@ def ssllabs_profiles(path: Path) -> list[dict[str, object]]:
                 **{_snake(k): v for k, v in limits.items()},
             }
         )
-    missing = set(v[0] for v in SSLLABS.values()) - {str(p["name"]) for p in found}
+    missing = set(v[0] for v in table.values()) - {str(p["name"]) for p in found}
     if missing:
         sys.exit(f"not in {path}: {sorted(missing)}")
     return found
@@ -253,13 +280,24 @@ def render(profiles: list[dict[str, object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ssllabs", type=Path, help="client-simulation.txt of Debian's testssl.sh")
+    parser.add_argument("--testssl", type=Path, help="a newer testssl.sh's etc/client-simulation.txt")
+    parser.add_argument("--testssl-release", default="", help="its release, cited in each profile")
     parser.add_argument("--record", action="store_true", help="record the clients installed here")
+    parser.add_argument("--keep-recorded", action="store_true", help="keep profiles.toml's recordings")
     args = parser.parse_args()
     profiles: list[dict[str, object]] = []
     if args.ssllabs:
         profiles += ssllabs_profiles(args.ssllabs)
+    if args.testssl:
+        if not args.testssl_release:
+            sys.exit("--testssl needs --testssl-release (cited in every profile)")
+        source = TESTSSL_SOURCE.format(release=args.testssl_release)
+        profiles += ssllabs_profiles(args.testssl, TESTSSL_NEWER, source)
     if args.record:
         profiles += recorded_profiles()
+    elif args.keep_recorded:
+        kept = tomllib.loads(OUT.read_text())["profile"]
+        profiles += [p for p in kept if str(p["source"]).startswith("recorded on")]
     OUT.write_text(render(profiles))
     print(f"wrote {len(profiles)} profiles to {OUT}")
 

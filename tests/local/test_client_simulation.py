@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -151,8 +152,11 @@ def test_old_clients_fail_on_a_tls13_only_server_for_the_version(certs: Certs) -
         assert sim[old]["negotiated"] is None
         assert sim[old]["failure"].startswith("no protocol version in common"), sim[old]
         assert "the server accepts TLSv1.3" in sim[old]["failure"]
-    for new in ("chrome101", "firefox100", "java17", "python-openssl3"):
+    for new in ("chrome101", "firefox100", "java17", "python-openssl3", "android13", "android15", "java21",
+                "java8u442", "chrome137", "firefox137", "edge133", "safari26", "openssl35"):  # fmt: skip
         assert sim[new]["negotiated"]["version"] == "TLSv1.3", sim[new]
+    # a post-quantum client whose ML-KEM share this OpenSSL 3.0 server cannot use keys on its x25519 one
+    assert sim["android15"]["negotiated"]["group"] == "x25519"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -233,3 +237,26 @@ def test_diagnose_client_judges_the_chain_by_that_clients_trust_store(certs: Cer
     top = json.loads(java.stdout)["causes"][0]
     assert top["id"] == "client-ca-store"
     assert "Java's cacerts" in top["summary"]
+
+
+@needs_openssl
+def test_diagnose_client_judges_a_platform_client_by_its_platforms_root_list(certs: Certs) -> None:
+    """Safari is judged by Apple's root list (sslyze's data), not this machine's store: the test CA
+    that SSL_CERT_FILE makes ours trust is not in it, so Safari would fail (client-ca-store, naming
+    the Apple list and its day); Python, on this machine's store, connects."""
+    if importlib.util.find_spec("sslyze") is None:
+        pytest.skip("sslyze (the trust-stores extra) is not installed: no Apple root list")
+    (cert, key), ca = certs.files["RSA"], certs.ca_file
+    env = {**os.environ, "SSL_CERT_FILE": str(ca)}
+    common = ["--connect-to", "127.0.0.1", "--json", "--timeout", "3", "--no-proxy"]
+    with s_server(cert, key, []) as port:
+        argv = [sys.executable, "-m", "tlsdoctor", "diagnose", f"localhost:{port}", *common, "--client"]
+        safari = subprocess.run([*argv, "safari26"], capture_output=True, text=True, timeout=60, env=env)
+        python = subprocess.run(
+            [*argv, "python-openssl3"], capture_output=True, text=True, timeout=60, env=env
+        )
+    assert python.returncode == 0, python.stdout + python.stderr
+    assert safari.returncode == 1, safari.stdout + safari.stderr
+    top = json.loads(safari.stdout)["causes"][0]
+    assert top["id"] == "client-ca-store", top
+    assert "the apple root list (sslyze " in top["summary"] and "list of 20" in top["summary"], top["summary"]

@@ -165,6 +165,10 @@ async def _judge_trust(
         if roots is None or roots.problem:
             return "Node.js's bundled roots", None
         return await _validate(ctx, chain, "Node.js's bundled roots", roots.certificates)
+    elif profile.trust in PLATFORM_LISTS and (
+        listed := await asyncio.to_thread(_platform_list, profile.trust)
+    ):
+        return await _validate(ctx, chain, *listed)
     elif profile.trust == "mozilla" and certifi_path() is not None:
         path = certifi_path()
         label = f"Mozilla's roots (certifi, {path})"
@@ -178,6 +182,22 @@ async def _judge_trust(
     except InputError:
         return label, None
     return await _validate(ctx, chain, label, anchors.certificates)
+
+
+PLATFORM_LISTS = ("android", "apple", "windows")  # root lists kept as data (certs/rootlists.py)
+
+
+def _platform_list(name: str) -> tuple[str, tuple[x509.Certificate, ...]] | None:
+    """The platform's root list when one is installed (else the machine's store stands in), labelled
+    with where it came from and the day it describes."""
+    from tlsdoctor.certs.rootlists import load_list, root_lists
+
+    spec = next((rl for rl in root_lists() if rl.name == name and not rl.problem), None)
+    loaded = load_list(spec) if spec is not None else None
+    if spec is None or loaded is None or not loaded.anchors:
+        return None
+    of = f", list of {spec.as_of.isoformat()}" if spec.as_of else ""
+    return f"the {name} root list ({spec.origin}{of})", loaded.anchors
 
 
 def _java_store() -> RuntimeStore | None:
