@@ -5,9 +5,9 @@ NTP answers it when one is configured; most laptops and containers have none rea
 server we are already talking to has a clock, and an HTTP origin with one sends it in every answer
 (RFC 9110 section 6.6.1, one-second resolution). So: one handshake with verification off (the
 certificate is the thing in doubt), one bounded ``HEAD /``, and the offset of its Date against our
-own clock at the middle of the round trip. The header parsing is pure (``date_header``,
-``parse_http_date``); the rest is one connection through the project's HTTP helper
-(``net.tls.http_answer``).
+own clock at the middle of the round trip. The header parsing is pure (``date_header`` on wire/http.py's
+head parser, ``parse_http_date``); the rest is one connection through the project's HTTP helper
+(``net.tls.http_answer``, which reads with net/http.py's bounded reader).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.tls import HTTP_ANSWER_S, handshake, http_answer
 from tlsdoctor.observations.clock import HttpDateOffset
+from tlsdoctor.wire.http import parse_head
 
 CHECK_ID = "clock.http-date"
 NO_VERIFY = next(v for v in VARIANTS if v.name == "no-verify")
@@ -33,14 +34,9 @@ RESOLUTION_S = 0.5  # Date is truncated to the second: the true time is half a s
 
 def date_header(answer: bytes) -> str | None:
     """The value of the first ``Date:`` field of an HTTP/1.x response head, None without one."""
-    head, _, _ = answer.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/"):
-        return None
-    for line in head.split(b"\r\n")[1:]:
-        name, sep, value = line.partition(b":")
-        if sep and name.strip().lower() == b"date":
-            return value.strip()[:MAX_DATE_CHARS].decode("latin-1")
-    return None
+    head = parse_head(answer)
+    value = head.field(b"date") if head is not None else None
+    return None if value is None else value[:MAX_DATE_CHARS].decode("latin-1")
 
 
 def parse_http_date(text: str) -> dt.datetime | None:
@@ -96,8 +92,7 @@ class HttpDateCheck:
             host = ctx.servername or ctx.options.host
             incoming, outgoing = result.bios
             sent_at, m0 = ctx.clock.now(), ctx.clock.monotonic()
-            name = f"[{host}]" if ":" in host else host
-            status_line, answer = await http_answer(stream, result.tls, incoming, outgoing, name, "HEAD")
+            status_line, answer = await http_answer(stream, result.tls, incoming, outgoing, host, "HEAD")
             rtt = ctx.clock.monotonic() - m0
         finally:
             stream.close()

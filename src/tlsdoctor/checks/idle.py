@@ -15,19 +15,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
-import re
 import ssl
 import time
 
 from tlsdoctor.checks.handshake import DEFAULT, build_context
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.net.http import read_answer
 from tlsdoctor.net.route import Route, open_stream
 from tlsdoctor.net.stream import ReadEnd, Stream
-from tlsdoctor.net.tls import alert_name, handshake
+from tlsdoctor.net.tls import TlsChannel, alert_name, handshake
 from tlsdoctor.observations.idle import IdleEnd, IdleHold
 from tlsdoctor.wire.codepoints import ContentType, ProtocolVersion
-from tlsdoctor.wire.http import build_request, head_ended
+from tlsdoctor.wire.http import ResponseHead, build_request
 from tlsdoctor.wire.records import build_records
 
 CHECK_ID = "idle"
@@ -39,7 +39,6 @@ FIRST_GAP_S = 0.05  # between writes, doubling: loopback answers in microseconds
 # RFC 9112 §2.2), inside a TLS record as the application would write it.
 PROBE = b"\r\n"
 MAX_RESPONSE_HEAD = 16384
-_CLOSE_HEADER = re.compile(rb"^connection:[ \t]*close\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -116,30 +115,22 @@ async def http_request(
 ) -> tuple[str | None, bool]:
     """One ``HEAD /`` keep-alive request and its response head: (status line, "Connection: close" said).
     (None, False) when no HTTP answer came within the timeout; the hold then shows what the server did."""
-    incoming, outgoing = bios
-    name = f"[{host}]" if ":" in host else host
-    obj.write(build_request("HEAD", "/", name, accept=True, close=False))
+    channel = TlsChannel(stream, obj, *bios)
     stream.deadline = time.monotonic() + timeout
-    if await stream.send(outgoing.read()) is not ReadEnd.DATA:
+    if await channel.send(build_request("HEAD", "/", host, accept=True, close=False)) is not ReadEnd.DATA:
         return None, False
-    data = b""
-    while not head_ended(data) and len(data) < MAX_RESPONSE_HEAD:
-        end, raw = await stream.recv()
-        if end is not ReadEnd.DATA:
-            break
-        incoming.write(raw)
-        try:
-            while chunk := obj.read(MAX_RESPONSE_HEAD):
-                data += chunk
-        except ssl.SSLWantReadError:
-            pass
-        except ssl.SSLError:
-            break
-    head = data.split(b"\r\n\r\n", 1)[0]
-    if not head.startswith(b"HTTP/"):
+    answer = await read_answer(channel, within=timeout, cap=MAX_RESPONSE_HEAD, head_only=True)
+    status = answer.status_line
+    if status is None:
         return None, False
-    status = head.split(b"\r\n", 1)[0][:100].decode("latin-1")
-    return status, _CLOSE_HEADER.search(head) is not None
+    return status[:100], answer.head is not None and closes(answer.head)
+
+
+def closes(head: ResponseHead) -> bool:
+    """The server said it will close after this answer: ``close`` among the Connection field's options
+    (RFC 9112 §9.6; a comma-separated, case-insensitive list, RFC 9110 §7.6.1)."""
+    options = b",".join(value for name, value in head.fields if name.lower() == b"connection")
+    return any(option.strip().lower() == b"close" for option in options.split(b","))
 
 
 async def hold(

@@ -13,10 +13,11 @@ import time
 import weakref
 from collections.abc import Callable
 
+from tlsdoctor.net.http import AnswerEnd, read_answer
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.wire.handshake import huge_server_hello
-from tlsdoctor.wire.http import build_request, complete
+from tlsdoctor.wire.http import build_request
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
 from tlsdoctor.wire.sniff import looks_like_tls, sniff
@@ -467,6 +468,53 @@ HTTP_ANSWER_S = 1.0  # the most one request may add to a handshake that already 
 HTTP_ANSWER_BYTES = 16 * 1024
 
 
+class TlsChannel:
+    """A finished handshake's session as a channel of plaintext (net/http.py's ``Channel``): what the
+    HTTP answer reader reads after a handshake. A close_notify reads as EOF; a TLS-level failure as
+    ERROR, said in ``tls_end`` ("alert <name>", or CLOSED for one that is not an alert)."""
+
+    def __init__(
+        self, stream: Stream, obj: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO
+    ) -> None:
+        self.stream, self.obj, self.incoming, self.outgoing = stream, obj, incoming, outgoing
+        self.error = ""
+        self.tls_end: str | None = None
+
+    async def send(self, data: bytes) -> ReadEnd | None:
+        """Encrypt and send ``data``: the stream's end, or None when the session refuses to write."""
+        try:
+            self.obj.write(data)
+        except ssl.SSLError:
+            return None
+        return await self.stream.send(self.outgoing.read())
+
+    async def recv(self, limit: float | None = None) -> tuple[ReadEnd, bytes]:
+        """The plaintext the session has, reading the stream for at most ``limit`` seconds (and until
+        its deadline) when it has none: records without application data (tickets) are waited past."""
+        deadline = time.monotonic() + (self.stream.remaining() if limit is None else limit)
+        while True:
+            try:
+                data = self.obj.read(HTTP_ANSWER_BYTES)
+                return (ReadEnd.DATA, data) if data else (ReadEnd.EOF, b"")
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                return ReadEnd.EOF, b""
+            except ssl.SSLError as exc:
+                alert = alert_name(exc.reason)
+                self.tls_end = f"alert {alert}" if alert else CLOSED
+                self.error = self.tls_end if alert else exc.reason or str(exc)
+                return ReadEnd.ERROR, b""
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return ReadEnd.TIMEOUT, b""
+            end, raw = await self.stream.recv(limit=left)
+            if end is not ReadEnd.DATA:
+                self.error = self.stream.error
+                return end, b""
+            self.incoming.write(raw)
+
+
 async def http_answer(
     stream: Stream,
     obj: ssl.SSLObject,
@@ -478,41 +526,23 @@ async def http_answer(
 ) -> tuple[str | None, bytes]:
     """One ``GET /`` (or ``HEAD /``) inside the session and the start of the answer: ("http 400 ...",
     bytes), ("closed", b"") when the server hangs up, (None, b"") when it stays silent within the bound.
-    ``keep``: how many bytes of the answer to return (at most HTTP_ANSWER_BYTES are read)."""
-    try:
-        obj.write(build_request(method, "/", host))
-    except ssl.SSLError:
+    ``keep``: how many bytes of the answer to return (at most HTTP_ANSWER_BYTES are read, by
+    net/http.read_answer, for at most HTTP_ANSWER_S)."""
+    channel = TlsChannel(stream, obj, incoming, outgoing)
+    sent = await channel.send(build_request(method, "/", host))
+    if sent is None:
         return None, b""
-    if await stream.send(outgoing.read()) is not ReadEnd.DATA:
+    if sent is not ReadEnd.DATA:
         return CLOSED, b""
-    got = bytearray()
-    deadline = time.monotonic() + min(HTTP_ANSWER_S, stream.remaining())
-    while len(got) < HTTP_ANSWER_BYTES and (left := deadline - time.monotonic()) > 0:
-        try:
-            chunk = obj.read(HTTP_ANSWER_BYTES - len(got))
-            if not chunk:
-                break
-            got += chunk
-            if complete(bytes(got), head_only=method == "HEAD"):
-                break
-            continue
-        except ssl.SSLWantReadError:
-            pass
-        except ssl.SSLZeroReturnError:
-            break
-        except ssl.SSLError as exc:
-            alert = alert_name(exc.reason)
-            return (f"alert {alert}" if alert else CLOSED), bytes(got)
-        end, data = await stream.recv(limit=left)
-        if end is not ReadEnd.DATA:
-            if not got and end in (ReadEnd.EOF, ReadEnd.RESET):
-                return CLOSED, b""
-            break
-        incoming.write(data)
+    within = min(HTTP_ANSWER_S, stream.remaining())
+    answer = await read_answer(channel, within=within, cap=HTTP_ANSWER_BYTES, head_only=method == "HEAD")
+    got = answer.data
+    if channel.tls_end is not None:
+        return channel.tls_end, got
     if not got:
-        return None, b""
-    status = bytes(got).split(b"\r\n", 1)[0][:80].decode("latin-1")
-    return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), bytes(got[:keep])
+        return (CLOSED if answer.end in (AnswerEnd.CLOSED, AnswerEnd.RESET) else None), b""
+    status = got.split(b"\r\n", 1)[0][:80].decode("latin-1")
+    return (f"http {status[9:]}" if status.startswith("HTTP/") else "non-http answer"), got[:keep]
 
 
 async def _late_alert(

@@ -25,8 +25,9 @@ def build_request(
     content_type: str = "",
 ) -> bytes:
     """A request line and fields (RFC 9112 §3; Host is mandatory in HTTP/1.1, §3.2), then ``body``.
+    ``host``: a name, an address or ``host:port`` (an IPv6 literal is bracketed here, :func:`host_field`).
     ``close``: ``Connection: close`` (RFC 9112 §9.6), so the answer ends with the connection."""
-    head = [f"{method} {target} HTTP/{version}", f"Host: {host}", f"User-Agent: {USER_AGENT}"]
+    head = [f"{method} {target} HTTP/{version}", f"Host: {host_field(host)}", f"User-Agent: {USER_AGENT}"]
     if accept:
         head.append("Accept: */*")
     if close:
@@ -34,6 +35,12 @@ def build_request(
     if body is not None:
         head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode("ascii", "replace") + (body or b"")
+
+
+def host_field(host: str) -> str:
+    """``host`` as the Host field carries it (RFC 9110 §7.2, RFC 3986 §3.2.2): an IPv6 literal in
+    brackets. Two colons or more can only be an IPv6 address; ``name:port`` has one, ``[v6]`` has its own."""
+    return f"[{host}]" if host.count(":") >= 2 and not host.startswith("[") else host
 
 
 class ResponseHead(NamedTuple):
@@ -76,13 +83,48 @@ def head_ended(data: bytes) -> bool:
     return b"\r\n\r\n" in data
 
 
+# Statuses whose answer has no body whatever its fields say (RFC 9112 §6.3 item 1).
+_NO_BODY = frozenset({204, 304})
+MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions; longer is not a sane peer
+
+
 def complete(data: bytes, *, head_only: bool = False) -> bool:
-    """Headers and, when its length is given, the body are in (a HEAD answer has no body)."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep or head_only:
-        return bool(sep)
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length" and value.strip().isdigit():
-            return len(body) >= int(value.strip())
-    return False
+    """The whole answer is in: the head, then the body its framing says (RFC 9112 §6.3): none for a
+    HEAD (``head_only``), a 1xx, 204 or 304; up to the last chunk when chunked; ``Content-Length``
+    bytes. False while more is needed, and when only the connection's end can say (no framing)."""
+    if not head_ended(data):
+        return False
+    head = parse_head(data)
+    if head_only or head is None:  # not HTTP: the reader stops at its first blank line, or never
+        return head_only
+    if head.status < 200 or head.status in _NO_BODY:
+        return True
+    body = data[head.length :]
+    coding = (head.field(b"transfer-encoding") or b"").lower()
+    if coding:
+        # chunked must be the last coding (RFC 9112 §6.1); any other: the body ends with the connection
+        return coding.rsplit(b",", 1)[-1].strip() == b"chunked" and chunked_end(body) is True
+    length = head.field(b"content-length") or b""
+    return length.isdigit() and len(body) >= int(length)
+
+
+def chunked_end(body: bytes) -> bool | None:
+    """Whether a chunked body (RFC 9112 §7.1) has ended: its last chunk (size 0) and the trailer
+    section's blank line are in. False: more is needed. None: not chunked framing (a malformed size)."""
+    at = 0
+    while True:
+        line_end = body.find(b"\r\n", at, at + MAX_CHUNK_LINE)
+        if line_end < 0:
+            return None if len(body) - at >= MAX_CHUNK_LINE else False
+        size_text = body[at:line_end].split(b";", 1)[0].strip()
+        if not size_text or len(size_text) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+            return None
+        size = int(size_text, 16)
+        at = line_end + 2
+        if size == 0:  # the trailer section: fields, then a blank line (§7.1.2)
+            if body.startswith(b"\r\n", at):
+                return True
+            return b"\r\n\r\n" in body[at - 2 :]
+        at += size + 2  # the data and its CRLF
+        if at > len(body):
+            return False

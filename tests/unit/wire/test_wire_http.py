@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tlsdoctor.wire.http import build_request, complete, head_ended, parse_head
+from tlsdoctor.wire.http import build_request, chunked_end, complete, head_ended, host_field, parse_head
 
 
 def test_requests_as_each_prober_sends_them() -> None:
@@ -41,3 +41,43 @@ def test_not_a_head() -> None:
     assert parse_head(b"SSH-2.0-OpenSSH\r\n\r\n") is None
     assert parse_head(b"HTTP/1.1 \xb2 x\r\n\r\n") is None  # '²'.isdigit() is true, int('²') raises
     assert parse_head(b"HTTP/1.1 2000 x\r\n\r\n") is None
+
+
+def test_an_ipv6_literal_is_bracketed_in_host() -> None:
+    """RFC 9110 §7.2 / RFC 3986 §3.2.2: Host: [::1]; a name, name:port and an already bracketed
+    literal stay as they are."""
+    assert b"\r\nHost: [2001:db8::1]\r\n" in build_request("GET", "/", "2001:db8::1")
+    assert host_field("[::1]:8443") == "[::1]:8443" and host_field("ca.example:8080") == "ca.example:8080"
+    assert host_field("198.18.0.1") == "198.18.0.1"
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+
+
+def test_a_chunked_body_is_complete_at_its_last_chunk_and_trailers() -> None:
+    body = b"5\r\nhello\r\n7;name=v\r\n, world\r\n0\r\nX-T: 1\r\n\r\n"
+    whole = CHUNKED_HEAD + body
+    assert complete(whole)
+    for cut in range(len(CHUNKED_HEAD), len(whole)):  # byte by byte: never complete early
+        assert not complete(whole[:cut]), whole[:cut]
+    assert complete(CHUNKED_HEAD + b"0\r\n\r\n")
+    assert chunked_end(b"A\r\n0123456789\r\n0\r\n\r\n") is True  # sizes are hex
+
+
+def test_chunked_near_misses() -> None:
+    # a size that is not hex, or a size line without end: not chunked framing, the close ends it
+    assert chunked_end(b"zz\r\nabc\r\n0\r\n\r\n") is None
+    assert chunked_end(b"1" * 2000) is None
+    assert not complete(CHUNKED_HEAD + b"zz\r\nabc\r\n0\r\n\r\n")
+    # chunked not last: the body ends with the connection (RFC 9112 §6.1)
+    assert not complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n")
+    # Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 item 3)
+    assert not complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_answers_without_a_body() -> None:
+    """RFC 9112 §6.3 item 1: 1xx, 204 and 304 end with their head, whatever the fields say."""
+    for status in (b"204 No Content", b"304 Not Modified", b"101 Switching"):
+        assert complete(b"HTTP/1.1 " + status + b"\r\nContent-Length: 10\r\n\r\n")
+    assert not complete(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+    assert not complete(b"HTTP/1.0 200 OK\r\n\r\nbody until the close")
