@@ -166,3 +166,21 @@ def test_probes_key_log_decrypts_the_servers_certificate_required(endpoint: Faul
     evidence = capture_evidence(report)
     decrypted = [e for e in evidence if e.startswith("decrypted with the key log")]
     assert decrypted and "the server's alert fatal certificate_required" in decrypted[0], evidence
+
+
+@needs_root
+@pytest.mark.parametrize("endpoint", ["healthy"], indirect=True)
+def test_recording_follows_the_resolver_the_diagnosis_asks(endpoint: FaultServer) -> None:
+    """A name only the --resolver server knows: the recording watches the addresses the diagnosis's
+    own DNS checks answered (no getaddrinfo of its own, which knows nothing of that name)."""
+    from tlsdoctor.testing.dnsserver import DnsServer
+
+    with DnsServer({"capture.test": [endpoint.host]}) as dns:
+        args = [sys.executable, "-m", "tlsdoctor", "diagnose", f"capture.test:{endpoint.port}", "--json"]
+        args += ["--timeout", "2", "--servername", endpoint.servername, "--resolver", dns.address]
+        proc = run([*args, "--ca-file", str(endpoint.ca_file), "--capture"])
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["target"]["addresses"] == [endpoint.host], proc.stderr.decode()
+    recorded = check(report, "capture")["data"]["observations"][0]
+    assert recorded["addresses"] == [endpoint.host] and recorded["packets"] > 0, recorded
+    assert any(f["outcome"] == "completed" for f in report["capture"]["flows"])

@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import socket
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tlsdoctor.context import Context
+from tlsdoctor.context import CheckObserver, Context
 from tlsdoctor.errors import InputError, UsageError
 from tlsdoctor.model import Cause, CheckResult, Evidence, Report, Status
 from tlsdoctor.net.recorder import PacketRecorder, can_record, write_pcap
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.capture import DecryptedHandshake, ProbeCapture
+from tlsdoctor.observations.dns import DnsLookup
 
 if TYPE_CHECKING:
     from tlsdoctor.pcap.analyse import FlowReport
@@ -75,21 +75,38 @@ def _writable(path: Path) -> None:
         os.unlink(path)
 
 
-async def _target_addresses(ctx: Context) -> set[str]:
-    """The addresses the probes will connect to, for the recorder's filter: --connect-to or the IP
-    literal, else what the system resolver says now (the diagnosis resolves again on its own)."""
-    opts = ctx.options
-    if opts.connect_to:
-        return {opts.connect_to}
-    if opts.host_is_ip:
-        return {opts.host}
-    try:
-        infos = await asyncio.wait_for(
-            asyncio.get_running_loop().getaddrinfo(opts.host, opts.port, type=socket.SOCK_STREAM), ctx.timeout
-        )
-    except (OSError, TimeoutError, UnicodeError):
-        return set()
-    return {str(info[4][0]) for info in infos}
+class _Watch:
+    """The run's observer while recording: each address the diagnosis's own DNS checks answer is added
+    to the recorder's filter as the check ends, before any probe connects to it (the tcp and TLS steps
+    wait for DNS). No lookup of our own: the recording follows the resolver the diagnosis asks (the
+    system's, or --resolver's), not a second getaddrinfo that may answer differently."""
+
+    def __init__(self, recorder: PacketRecorder, inner: CheckObserver | None, ctx: Context) -> None:
+        self.recorder, self.inner = recorder, inner
+        opts = ctx.options
+        first = opts.connect_to or (opts.host if opts.host_is_ip else None)
+        self.addresses: set[str] = set()
+        self.fixed = first is not None  # --connect-to or an IP literal: DNS does not choose the address
+        if first is not None:
+            self._add(first)
+
+    def _add(self, address: str) -> None:
+        with contextlib.suppress(ValueError):  # not an address (a resolver's odd answer): nothing to watch
+            self.recorder.watch(address)
+            self.addresses.add(address)
+
+    def started(self, check_id: str) -> None:
+        if self.inner is not None:
+            self.inner.started(check_id)
+
+    def finished(self, result: CheckResult) -> None:
+        if not self.fixed:
+            for o in result.observations:
+                if isinstance(o, DnsLookup):
+                    for address in o.addresses:
+                        self._add(address)
+        if self.inner is not None:
+            self.inner.finished(result)
 
 
 async def diagnose_captured(ctx: Context, request: CaptureRequest) -> Report:
@@ -101,11 +118,12 @@ async def diagnose_captured(ctx: Context, request: CaptureRequest) -> Report:
         keylog = keylog_path_for(pcap)
         keylog.unlink(missing_ok=True)  # OpenSSL appends: start from an empty key log
         os.close(os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        addresses = await _target_addresses(ctx)
         options = dataclasses.replace(ctx.options, keylog_file=keylog)
-        recorder = PacketRecorder(ctx.options.port, addresses)
+        recorder = PacketRecorder(ctx.options.port)
+        watch = _Watch(recorder, ctx.observer, ctx)
         async with recorder:
-            report = await diagnose(dataclasses.replace(ctx, options=options))
+            report = await diagnose(dataclasses.replace(ctx, options=options, observer=watch))
+        addresses = watch.addresses
         write_pcap(pcap, recorder.packets)
         recorded = ProbeCapture(
             packets=len(recorder.packets),

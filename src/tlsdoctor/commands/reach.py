@@ -22,7 +22,7 @@ async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) 
     """Phase 2: TCP to each address (or the CONNECT tunnel); the route later phases use."""
     proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
     if proxy is not None:
-        proxy_address = await first_address(proxy.host, proxy.port, ctx.timeout)
+        proxy_address = await first_address(proxy.host, ctx.timeout)
         route = Route(
             address=addresses[0] if addresses else ctx.options.host,
             proxy=proxy,

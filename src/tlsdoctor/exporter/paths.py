@@ -165,7 +165,7 @@ async def fast_path(ctx: Context) -> Report:
     proxy = proxy_for(opts.host, opts.proxy, opts.no_proxy)
     route: Route | None = None
     if proxy is not None:
-        proxy_address = await first_address(proxy.host, proxy.port, ctx.timeout)
+        proxy_address = await first_address(proxy.host, ctx.timeout)
         route = Route(
             address=addresses[0] if addresses else opts.host, proxy=proxy, proxy_address=proxy_address
         )

@@ -115,15 +115,11 @@ async def ask_system(name: str, timeout: float, lookup: Lookup = system_lookup) 
     )
 
 
-async def first_address(host: str, port: int, timeout: float) -> str | None:
-    """``host``'s first address from the system resolver within ``timeout`` (a proxy's), or None."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError):
-        return None
-    return str(infos[0][4][0]) if infos else None
+async def first_address(host: str, timeout: float) -> str | None:
+    """``host``'s first address from the system resolver within ``timeout`` (a proxy's, an AIA
+    server's), or None: getaddrinfo's first choice, as the client's own connect would take it."""
+    found = await ask_system(host, timeout)
+    return found.addresses[0] if found.addresses else None
 
 
 async def ask_server(server: str, port: int, label: str, name: str, qtype: str, timeout: float) -> DnsLookup:

@@ -8,6 +8,8 @@ import enum
 import socket
 import time
 
+from tlsdoctor.net.dns import ask_system
+
 
 class UdpOutcome(enum.StrEnum):
     """How a UDP exchange ended."""
@@ -59,13 +61,12 @@ async def exchange(
     def elapsed() -> float:
         return (time.monotonic() - start) * 1000
 
-    try:
-        async with asyncio.timeout(timeout):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    except (OSError, TimeoutError) as exc:
-        return UdpResult(UdpOutcome.RESOLVE_FAILED, elapsed_ms=elapsed(), detail=str(exc) or "timeout")
-    family, _, _, _, address = infos[0]
-    remote = (str(address[0]), int(address[1]))
+    found = await ask_system(host, timeout)
+    if not found.addresses:
+        return UdpResult(UdpOutcome.RESOLVE_FAILED, elapsed_ms=elapsed(), detail=found.detail)
+    address = found.addresses[0]
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    remote = (address, port)
     done: asyncio.Future[tuple[bytes, str] | Exception] = loop.create_future()
     try:
         transport, _ = await loop.create_datagram_endpoint(

@@ -19,6 +19,7 @@ from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
 from tlsdoctor.scan.vulns.hello_answers import _answer
 from tlsdoctor.scan.vulns.link import PART, Link, Unreached, exchange
 from tlsdoctor.wire.codepoints import AlertDescription, ContentType, ProtocolVersion
+from tlsdoctor.wire.http import build_request
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
 from tlsdoctor.wire.registry import SUITES
@@ -62,7 +63,7 @@ async def _tls(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) ->
     if V.TLS1_2 not in supported:
         return None, "not checked (the check runs over TLS 1.2, which the server does not speak)"
     sni = prober.target.servername
-    host = (sni or prober.target.address).encode("idna")
+    host = sni or prober.target.address
 
     async def talk(link: Link) -> tuple[bool | None, str]:
         est = await session.handshake(link, sni, ticket=False, suites=tls12.CBC_SUITES)
@@ -70,7 +71,7 @@ async def _tls(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]) ->
             return False, f"no ECDHE AES-CBC suite at TLS 1.2 ({est}): no CBC padding to check"
         if isinstance(est, str):
             return None, f"no TLS 1.2 CBC session: {est}"
-        request = b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
+        request = build_request("GET", "/", host)
         sent = est.client.seal(ContentType.APPLICATION_DATA, request, bad_padding=True)
         if not await link.send(sent):
             return (False if link.closed else None), f"the padding check could not be sent ({link.end})"
