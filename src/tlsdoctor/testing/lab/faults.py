@@ -4,7 +4,8 @@ Every rule lives in the lab's own chains (``TDLAB_*``, jumped to first from the 
 ``clear`` is a flush of those chains plus restoring the MTU and the route caches: nothing else in the
 namespaces is touched. Rules are added with ``iptables`` (on Debian 12 that is the nf_tables backend,
 ``iptables-nft``; the xt matches ``u32``/``string``/``length``/``statistic`` run through nft's compat layer).
-There is no ``sch_netem`` on the target kernels, hence loss by the ``statistic`` match, not ``tc``.
+There is no ``sch_netem`` on the target kernels, hence loss by the ``statistic`` match, not ``tc``, and
+delay by an ``NFQUEUE`` rule and a userspace delayer in ``mid`` (delayq.py), not ``tc``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ CHAINS = [
 ]
 
 
+# The delay chain hangs from the END of mid's chains (appended, not inserted first): a packet is queued
+# for delay only after every other fault had its say (a rule after NFQUEUE never sees the packet again,
+# since the delayer's verdict accepts it for the whole hook).
+DELAY_CHAIN = "TDLAB_DLY"
+DELAY_PARENTS = ("FORWARD", "INPUT", "OUTPUT")
+DELAY_QUEUE = 7  # nfnetlink queues are per network namespace: mid's own
+
+
 def iptables(lab: LabHandle, role: str, *args: str, table: str = "filter") -> None:
     lab.run_in(role, ["iptables", "-w", "5", "-t", table, *args], timeout=10, check=True)
 
@@ -46,6 +55,9 @@ def install_chains(lab: LabHandle) -> None:
     for role, table, chain, parent in CHAINS:
         iptables(lab, role, "-N", chain, table=table)
         iptables(lab, role, "-I", parent, "1", "-j", chain, table=table)
+    iptables(lab, "mid", "-N", DELAY_CHAIN)
+    for parent in DELAY_PARENTS:
+        iptables(lab, "mid", "-A", parent, "-j", DELAY_CHAIN)
 
 
 def _action(action: str) -> list[str]:
@@ -143,6 +155,20 @@ def loss(lab: LabHandle, probability: float = 0.1) -> dict[str, Any]:
         raise ValueError("probability must be in (0, 1)")
     fwd(lab, "-m", "statistic", "--mode", "random", "--probability", f"{probability:.4f}", "-j", "DROP")
     return {}
+
+
+def delay(lab: LabHandle, one_way_ms: float = 50.0, jitter_ms: float = 0.0) -> dict[str, Any]:
+    """Every packet crossing mid's client-side link (m0), either way, is held ``one_way_ms`` (plus or
+    minus ``jitter_ms``, never reordered): the client's round trip to the server, to mid's proxy and to
+    mid's relay grows by twice that, TCP's SYN/SYN-ACK and ACKs included (unlike a relay, which answers
+    the connect itself). Combines with the other faults: they act first, the delay last."""
+    if not 0.0 < one_way_ms <= 5000.0 or not 0.0 <= jitter_ms <= one_way_ms:
+        raise ValueError("need 0 < one_way_ms <= 5000 and 0 <= jitter_ms <= one_way_ms")
+    lab.ensure_delayer(one_way_ms, jitter_ms)
+    queue = ["-j", "NFQUEUE", "--queue-num", str(DELAY_QUEUE), "--queue-bypass"]
+    iptables(lab, "mid", "-A", DELAY_CHAIN, "-i", MID_CLIENT_IF, *queue)
+    iptables(lab, "mid", "-A", DELAY_CHAIN, "-o", MID_CLIENT_IF, *queue)
+    return {"one_way_ms": one_way_ms, "jitter_ms": jitter_ms, "rtt_ms": 2 * one_way_ms}
 
 
 def block_direct(
@@ -257,6 +283,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     "mtu-blackhole": mtu_blackhole,
     "narrow-link": narrow_link,
     "loss": loss,
+    "delay": delay,
     "block-direct": block_direct,
     "tcp-refused": tcp_refused,
     "tcp-timeout": tcp_timeout,
@@ -277,6 +304,7 @@ def flush_route_caches(lab: LabHandle) -> None:
 def clear(lab: LabHandle) -> None:
     for role, table, chain, _ in CHAINS:
         iptables(lab, role, "-F", chain, table=table)
+    iptables(lab, "mid", "-F", DELAY_CHAIN)
     for role, ifname in (("mid", MID_CLIENT_IF), ("mid", MID_SERVER_IF), ("server", SERVER_IF)):
         lab.ns.ip(lab.ns.names[role], "link", "set", ifname, "mtu", "1500")
     flush_route_caches(lab)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,7 @@ class Lab:
         self._proxy: subprocess.Popen[bytes] | None = None
         self._relay: subprocess.Popen[bytes] | None = None
         self._slow: tuple[subprocess.Popen[bytes], tuple[int, int, float]] | None = None
+        self._delayer: tuple[subprocess.Popen[bytes], tuple[float, float]] | None = None
 
     # ---- life cycle
     @classmethod
@@ -214,6 +216,9 @@ class Lab:
     def clear_faults(self) -> None:
         """Remove every fault: flush the lab chains, MTU back to 1500, learned path MTUs forgotten."""
         faults.clear(self)
+        if self._delayer is not None:  # its rules are gone: nothing is queued to it any more
+            self.ns.stop(self._delayer[0])
+            self._delayer = None
         self.active.clear()
 
     @contextlib.contextmanager
@@ -312,6 +317,30 @@ class Lab:
         )
         services.wait_listening(self.ns, proc, SERVER_IP, faults.SLOW_PORT, "slowtls")
         self._slow = (proc, params)
+
+    def ensure_delayer(self, one_way_ms: float, jitter_ms: float) -> None:
+        """The packet delayer (delayq.py) listening on mid's queue, with these times; waits until it
+        has bound the queue (its first line), so no packet is queued before someone releases it."""
+        params = (one_way_ms, jitter_ms)
+        if self._delayer is not None:
+            proc, old = self._delayer
+            if old == params and proc.poll() is None:
+                return
+            self.ns.stop(proc)
+            self._delayer = None
+        argv = [sys.executable, "-m", "tlsdoctor.testing.lab.delayq", "--queue", str(faults.DELAY_QUEUE)]
+        argv += ["--delay-ms", str(one_way_ms), "--jitter-ms", str(jitter_ms)]
+        proc = self.spawn_in("mid", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 5.0)
+        line = proc.stdout.readline() if ready else b""
+        if not line.startswith(b"delayq:"):
+            why = line or (
+                proc.stderr.read(2000) if proc.stderr is not None and proc.poll() is not None else b""
+            )
+            self.ns.stop(proc)
+            raise LabError(f"the packet delayer did not start: {why.decode(errors='replace').strip()}")
+        self._delayer = (proc, params)
 
 
 def wait_port(lab: Lab, role: str, host: str, port: int, timeout: float = 5.0) -> float:
