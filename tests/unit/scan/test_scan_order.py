@@ -104,3 +104,33 @@ def test_a_server_that_answers_at_random_ends_the_proof() -> None:
     f = Facts(list(range(12)))
     order, _ = asyncio.run(prove_order(chaos, pick, f))
     assert sorted(order) == list(range(12))
+
+
+def _warshall(n: int, told: list[tuple[int, tuple[int, ...]]], index: dict[int, int]) -> list[int]:
+    """The transitive closure from scratch: what Facts keeps up to date fact by fact."""
+    reach = [0] * n
+    for winner, offered in told:
+        for o in offered:
+            if o != winner and o in index:
+                reach[index[winner]] |= 1 << index[o]
+    for k in range(n):
+        for i in range(n):
+            if reach[i] >> k & 1:
+                reach[i] |= reach[k]
+    return reach
+
+
+def test_the_closure_kept_fact_by_fact_equals_the_closure_from_scratch() -> None:
+    """Cycles included (a server that is no total order), and facts that add nothing."""
+    rng = random.Random(11)
+    for _ in range(200):
+        n = rng.randint(1, 40)
+        values = rng.sample(range(500), n)
+        f = Facts(values)
+        told: list[tuple[int, tuple[int, ...]]] = []
+        for _ in range(rng.randint(0, 3 * n)):
+            offered = tuple(rng.sample(values, rng.randint(1, min(n, 6))))
+            winner = rng.choice(offered)
+            f.add(winner, offered)
+            told.append((winner, offered))
+            assert f.closure() == _warshall(n, told, f.index)
