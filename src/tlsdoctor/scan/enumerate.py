@@ -100,6 +100,7 @@ async def remove_in_blocks(
     family: Callable[[int], Hashable] | None = None,
     idle: Callable[[], bool] = lambda: True,
     order_probe: bool = True,
+    serial: bool = False,
 ) -> Chain[ProbeResult]:
     """Every accepted value of ``blocks`` in the server's order, and whose order counts.
 
@@ -113,8 +114,18 @@ async def remove_in_blocks(
     not, never a wrong order. ``first`` is a probe already made with all the candidates.
     ``idle``: whether a fork would make no other probe wait; ``order_probe``: ask whether the
     server imposes its order (``Chain.server_order``; one probe more).
+
+    ``serial``: the blocks run as one removal chain, in block order, without forks: where
+    handshakes, not round trips, are what a scan waits for (a server on this machine or next to
+    it, Prober.serial), the fewest handshakes win: one per accepted value and one more, and each
+    answer already orders its value before all that remain, so nothing is left to prove. The
+    chain keeps one retry per block it stands for (a lost connection costs what it costs there).
     """
     lists_in = [tuple(dict.fromkeys(b)) for b in blocks if b]
+    retries = 1
+    if serial:
+        retries, family = max(1, len(lists_in)), None
+        lists_in = [tuple(dict.fromkeys(c for b in lists_in for c in b))] if lists_in else []
     candidates = tuple(c for b in lists_in for c in b)
     out: Chain[ProbeResult] = Chain(tested=len(set(candidates)))
     seen: list[tuple[int, tuple[int, ...]]] = []  # (chosen, offered) of every clear answer
@@ -136,7 +147,17 @@ async def remove_in_blocks(
     found: list[tuple[tuple[int, ...], int]] = []
     await asyncio.gather(
         *(
-            _discover(counted, b, pick, found, family, idle, first if i == owner else None, key=(i,))
+            _discover(
+                counted,
+                b,
+                pick,
+                found,
+                family,
+                idle,
+                first if i == owner else None,
+                key=(i,),
+                retries=retries,
+            )
             for i, b in enumerate(lists_in)
         )
     )
@@ -167,13 +188,13 @@ async def _discover(
     *,
     key: tuple[int, ...],
     found_before: bool = False,
-    retried: bool = False,
+    retries: int = 1,
 ) -> None:
     """A removal chain over ``block`` that forks by ``family`` after each find; ``found`` gets
     (``key`` + the find's place in the chain, value). An ambiguous end (silence, reset, FIN) is
     asked again once per chain, and only once the chain found something (``found_before``: its
     parent did), so that one lost connection does not truncate a list: the removal chain's rule
-    (remove_chosen). ``retried``: the parent already used that retry."""
+    (remove_chosen). ``retries``: the second chances left (the parent's, when it forked)."""
     remaining = list(block)
     result = first
     for _ in range(len(block) + 2):
@@ -183,8 +204,8 @@ async def _discover(
             result = await offer(tuple(remaining))
         chosen = pick(result)
         if chosen is None:
-            if result.end in RETRY_ENDS and not retried and (found_before or len(remaining) < len(block)):
-                retried, result = True, None
+            if result.end in RETRY_ENDS and retries > 0 and (found_before or len(remaining) < len(block)):
+                retries, result = retries - 1, None
                 continue
             return
         if chosen not in remaining:
@@ -210,7 +231,7 @@ async def _discover(
                             idle,
                             key=(*step, i),
                             found_before=True,
-                            retried=retried,
+                            retries=retries,
                         )
                         for i, (part, fam) in enumerate(forks)
                     )

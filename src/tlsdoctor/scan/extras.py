@@ -154,7 +154,7 @@ async def schemes(prober: Prober, supported: dict[ProtocolVersion, ProbeResult],
                 )
 
             chain = await remove_in_blocks(
-                offer, scheme_blocks(auth), pick, idle=prober.idle, order_probe=False
+                offer, scheme_blocks(auth), pick, idle=prober.idle, order_probe=False, serial=prober.serial
             )
             return chain.accepted
 

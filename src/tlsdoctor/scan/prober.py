@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING
 
 from tlsdoctor.net.route import Dial, Route, open_stream
@@ -48,6 +48,15 @@ class ScanTarget:
 # nothing more: "one timeout per version and suite family, not per suite".
 SILENCE_LIMIT = 2
 MIN_PROBE_TIME = 0.05  # below this much time left a probe is not started
+# Parallel chains pay when an answer takes this many times longer than the CPU a probe costs us
+# (Prober.pace): with 16 connections in flight the event loop then waits most of the time, and
+# what parallel chains cost in handshakes (forks, block ends, proving the blocks' order: up to 2x
+# on a server that interleaves the blocks) is free. Measured: on loopback an answer takes 3-4
+# probes' CPU on a quiet machine (the server's handshake work, on the same cores) and up to ~20
+# on a loaded one (both sides wait for a core); through 5 ms of path each way ~37, through 50 ms
+# ~160. Below the bar serial chains cost at most a round trip per accepted value more, which
+# is little where a round trip is a few ms.
+PARALLEL_PAYS = 25.0
 
 
 class Prober:
@@ -79,6 +88,9 @@ class Prober:
         self.unanswered: dict[int, int] = {}  # version -> probes that got no answer at all
         self.silent = False  # some part is incomplete because the server went quiet
         self.waves = Waves()  # which wave each connection ran in (the critical path, measured)
+        # Chains run serially (enumerate.remove_in_blocks ``serial``): set by :meth:`pace` once
+        # the version wave showed that handshakes, not round trips, are what the scan waits for.
+        self.serial = False
 
     def time_left(self) -> float | None:
         """Seconds a probe starting now may take: the per-probe timeout, cut at the scan's
@@ -98,8 +110,20 @@ class Prober:
 
     def idle(self) -> bool:
         """A connection is free now: a chain may fork (enumerate.remove_in_blocks) without making
-        another probe wait. At the limit, forks cost handshakes and gain no depth."""
-        return not self.gate.locked()
+        another probe wait. At the limit, forks cost handshakes and gain no depth; so they do
+        where the scan waits for our own CPU rather than for answers (:attr:`serial`)."""
+        return not self.serial and not self.gate.locked()
+
+    def pace(self, results: Sequence[ProbeResult], cpu_s: float) -> None:
+        """Choose the schedule from a wave of probes run at once (the version probes) and the
+        CPU time the event loop's thread spent on it: serial chains (:attr:`serial`) when even
+        the fastest answer came within PARALLEL_PAYS probes' worth of our CPU. A wave where
+        nothing answered leaves the default (parallel: the long-path schedule)."""
+        answered = [r.elapsed_ms for r in results if r.bytes_received]
+        if not answered:
+            return
+        per_probe_ms = 1000 * cpu_s / len(results)
+        self.serial = min(answered) < PARALLEL_PAYS * per_probe_ms
 
     def out_of_time(self) -> bool:
         return self.time_left() is None

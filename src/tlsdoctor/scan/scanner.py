@@ -9,6 +9,7 @@ those phases (measured per phase in ``ScanData.round_trips``, scan/waves.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -85,18 +86,21 @@ async def scan(
         data.violations = dict(prober.violations)
         floor = floor_waves(_answers(data) + _others(prober.waves), target.concurrency)
         data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
+        data.round_trips["chains"] = "serial" if prober.serial else "parallel"  # Prober.pace's choice
     data.weaknesses = find_weaknesses(data)
     data.vulnerabilities = vulns.complete(data)
     return data
 
 
 async def _scan(prober: Prober, data: ScanData) -> None:
+    cpu = time.thread_time()  # the event loop's own CPU (not a helper thread's): what a probe costs
     first = await asyncio.gather(
         *(
             prober.probe(Offer(version=v, suites=suites_for(v)), part=VERSIONS_PART, retry_hrr=v == V.TLS1_3)
             for _, v in VERSIONS
         )
     )
+    prober.pace(first, time.thread_time() - cpu)
     supported: dict[ProtocolVersion, ProbeResult] = {}
     for (name, v), result in zip(VERSIONS, first, strict=True):
         ok = _sslv2_ok(result) if v == V.SSL2 else usable(result, v)
@@ -220,9 +224,12 @@ async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> 
         return int(result.chosen.cipher_suite) if result.chosen is not None and selected(result, v) else None
 
     # Blocks side by side, forking by family while connections are free (enumerate.py): the
-    # chains are the scan's longest path (TLS 1.2: ~300 candidates, often 20-60 accepted).
+    # chains are the scan's longest path (TLS 1.2: ~300 candidates, often 20-60 accepted). Where
+    # answers come faster than we can send hellos (Prober.pace), one chain: the fewest handshakes.
     blocks = suite_blocks(v)
-    chain = await remove_in_blocks(offer, blocks, pick, first, family=suite_family, idle=prober.idle)
+    chain = await remove_in_blocks(
+        offer, blocks, pick, first, family=suite_family, idle=prober.idle, serial=prober.serial
+    )
     proto.suites = chain.accepted
     proto.server_order = chain.server_order
     proto.handshakes = len(chain.probes)

@@ -233,3 +233,42 @@ def test_blocks_retry_one_lost_connection_after_a_find() -> None:
 
     chain = run(remove_in_blocks(flaky, [range(1, 10), range(10, 20), range(20, 30)], pick))
     assert lost and chain.accepted == [4, 6, 15]
+
+
+def test_serial_blocks_are_one_chain_a_handshake_per_value_and_one_more() -> None:
+    """The blocks a server interleaves, run serially: the same answers as side by side, with
+    one handshake per accepted value, one ending the chain and the order probe; nothing to prove."""
+    import random
+
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    rng = random.Random(8)
+    blocks = [range(1, 20), range(20, 45), range(45, 60)]
+    for _ in range(100):
+        order = rng.sample(range(1, 60), rng.randint(0, 16))
+        prefer = rng.random() < 0.6
+        side, serial = Server(order, prefer=prefer), Server(order, prefer=prefer)
+        first = run(serial.offer(tuple(range(1, 60))))
+        chain = run(remove_in_blocks(side.offer, blocks, pick, family=lambda c: c % 4))
+        one = run(remove_in_blocks(serial.offer, blocks, pick, first, family=lambda c: c % 4, serial=True))
+        assert one.accepted == chain.accepted and one.server_order is chain.server_order
+        asked = len(order) + 1 + (len(order) > 1)  # ``first`` stands for the chain's first offer...
+        assert serial.calls == asked + (not order)  # ...when it chose a value
+
+
+def test_a_serial_chain_keeps_a_retry_per_block_it_stands_for() -> None:
+    from tlsdoctor.scan.enumerate import remove_in_blocks
+
+    server = Server([4, 6, 15, 25], prefer=True)
+    lost = 0
+
+    async def flaky(offered: tuple[int, ...]) -> ProbeResult:
+        nonlocal lost
+        if len(offered) in (27, 25) and lost < 2:  # two connections lost, after finds
+            lost += 1
+            return ProbeResult(end="reset")
+        return await server.offer(offered)
+
+    blocks = [range(1, 10), range(10, 20), range(20, 30)]
+    assert run(remove_in_blocks(flaky, blocks, pick, serial=True)).accepted == [4, 6, 15, 25]
+    assert lost == 2
