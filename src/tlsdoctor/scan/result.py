@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from tlsdoctor.clientsim.judge import Outcome
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
 from tlsdoctor.scan.offers import SSL2_NAMES, suite_name
 from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES
 
 if TYPE_CHECKING:
+    from tlsdoctor.clientsim.judge import Outcome
     from tlsdoctor.scan.grade import Grade
     from tlsdoctor.scan.mozilla import ProfileFit
     from tlsdoctor.scan.vulns.base import Vulnerability

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from tlsdoctor.scan import clients, extras, sessions
+from tlsdoctor.scan import extras
 from tlsdoctor.scan.enumerate import remove_in_blocks
 from tlsdoctor.scan.gate import BACKGROUND, URGENCY
 from tlsdoctor.scan.offers import VERSIONS, Offer, suite_blocks, suite_family, suites_for
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.prober import Prober, ScanTarget
 from tlsdoctor.scan.result import ProtocolResult, ScanData
-from tlsdoctor.scan.vulns import phase as vulns
 from tlsdoctor.scan.waves import PHASE, Waves, floor_waves
 from tlsdoctor.scan.waves import to_contract as waves_contract
 from tlsdoctor.scan.weaknesses import find_weaknesses
@@ -31,6 +30,7 @@ from tlsdoctor.wire.variants import SSL2_KINDS
 
 if TYPE_CHECKING:
     from tlsdoctor.certs.trust import TrustAnchors
+    from tlsdoctor.scan.clients import Answers
     from tlsdoctor.scan.helper import Helper
 
 V = ProtocolVersion
@@ -63,12 +63,20 @@ def _retry_unanswered(result: ProbeResult) -> bool:
 
 
 async def scan(
-    target: ScanTarget, anchors: Awaitable[TrustAnchors] | None = None, helper: Helper | None = None
+    target: ScanTarget,
+    anchors: Awaitable[TrustAnchors] | None = None,
+    helper: Helper | None = None,
+    *,
+    phases: Sequence[tuple[str, Phase]] | None = None,
+    clients: bool = True,
 ) -> ScanData:
     """Scan one endpoint; network failures end up in the data, never as exceptions. ``anchors``:
     the trust anchors for the certificate analysis, when the caller loads them already;
     ``helper``: a process that analyses the chains (scan/helper.py). No probe starts after
-    ``target.deadline``; what that left out is in ``ScanData.untested``."""
+    ``target.deadline``; what that left out is in ``ScanData.untested``. ``phases`` (default:
+    all of :data:`PHASES`) and ``clients`` (the client simulation) run after the version wave:
+    a part of the scan alone (bench/scan_parts.py times the versions and suites so), with the
+    same schedule as in the whole scan; a phase's module loads when the phase runs."""
     prober = Prober(target, anchors, helper)
     data = ScanData()
     # A backstop only: every probe already ends by the deadline (its stream's), so this fires only
@@ -76,7 +84,7 @@ async def scan(
     backstop = None if target.deadline is None else target.deadline + target.timeout + BACKSTOP_GRACE
     try:
         async with asyncio.timeout_at(backstop):
-            await _scan(prober, data)
+            await _scan(prober, data, PHASES if phases is None else phases, clients)
     except TimeoutError:
         prober.skip("scan", "cut: a probe outlived the scan's deadline; later results are missing")
     finally:
@@ -88,11 +96,15 @@ async def scan(
         data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
         data.round_trips["chains"] = "serial" if prober.serial else "parallel"  # Prober.pace's choice
     data.weaknesses = find_weaknesses(data)
+    from tlsdoctor.scan.vulns import phase as vulns  # cryptography, for the probes: loaded by then
+
     data.vulnerabilities = vulns.complete(data)
     return data
 
 
-async def _scan(prober: Prober, data: ScanData) -> None:
+async def _scan(
+    prober: Prober, data: ScanData, phases: Sequence[tuple[str, Phase]], with_clients: bool
+) -> None:
     cpu = time.thread_time()  # the event loop's own CPU (not a helper thread's): what a probe costs
     first = await asyncio.gather(
         *(
@@ -120,11 +132,14 @@ async def _scan(prober: Prober, data: ScanData) -> None:
         # The known clients' hellos go out with the phases; judging them needs the phases' findings.
         # Every phase asks at once; the connections then go to the most urgent (scan/gate.py).
         prober.gate.pause()
-        phases = asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in PHASES))
-        answers = asyncio.ensure_future(_clients(prober))
+        running = asyncio.gather(*(_phase(name, run, prober, supported, data) for name, run in phases))
+        answers = asyncio.ensure_future(_clients(prober)) if with_clients else None
         await prober.gate.resume()
-        await phases
-        data.clients = clients.judge_clients(data, await answers)
+        await running
+        if answers is not None:
+            from tlsdoctor.scan import clients
+
+            data.clients = clients.judge_clients(data, await answers)
 
 
 async def _phase(
@@ -135,7 +150,9 @@ async def _phase(
     await run(prober, supported, data)
 
 
-async def _clients(prober: Prober) -> clients.Answers:
+async def _clients(prober: Prober) -> Answers:
+    from tlsdoctor.scan import clients  # the client profiles (TOML) and their judge
+
     PHASE.set(clients.PART)
     URGENCY.set(BACKGROUND)  # one hello per client, nothing waits for them: free slots serve them
     return await clients.probe_clients(prober)
@@ -241,6 +258,20 @@ async def _suites(prober: Prober, proto: ProtocolResult, first: ProbeResult) -> 
     proto.dh_bits = min(dh) if dh else None
 
 
+async def _sessions(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    from tlsdoctor.scan import sessions  # the stdlib handshakes' module: loaded when the phase runs
+
+    await sessions.sessions(prober, supported, data)
+
+
+async def _vulnerabilities(
+    prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData
+) -> None:
+    from tlsdoctor.scan.vulns import phase  # cryptography's ciphers and x509: loaded when it runs
+
+    await phase.probe(prober, supported, data)
+
+
 # A phase: reads which versions answered (their version probes' results), probes through the
 # Prober, writes its own fields of ScanData.
 Phase = Callable[[Prober, dict[ProtocolVersion, ProbeResult], ScanData], Awaitable[None]]
@@ -255,8 +286,8 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("groups", extras.groups),
     ("certificates", extras.certificates),
     ("features", extras.features),
-    ("sessions", sessions.sessions),
-    ("vulnerabilities", vulns.probe),
+    ("sessions", _sessions),
+    ("vulnerabilities", _vulnerabilities),
 )
 # Who gets a connection first when more probes are ready than --max-connections allows (lower
 # first, scan/gate.py): the suite chains are the longest path. Not the certificate probes: the

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tlsdoctor.scan.extras import best_legacy
@@ -63,6 +62,8 @@ def padded(query: int, size: int, version: int) -> bytes:
 def _key(chain: tuple[bytes, ...]) -> RSAPublicKey | None:
     if not chain:
         return None
+    from cryptography import x509  # only a server with RSA key exchange needs it parsed here
+
     try:
         key = x509.load_der_x509_certificate(chain[0]).public_key()
     except ValueError:
