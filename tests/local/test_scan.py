@@ -268,7 +268,13 @@ def test_cli_helper_process_gives_the_in_process_answer(certs: Certs) -> None:
     for h, p in zip(helper["scan"]["certificates"], plain["scan"]["certificates"], strict=True):
         assert [x["problem"] for x in h["problems"]] == [x["problem"] for x in p["problems"]]
         assert h["key_type"] == p["key_type"]
-    assert helper["scan"]["protocols"] == plain["scan"]["protocols"]
+
+    # The same answers; how many handshakes they took follows the schedule each run measured
+    # (serial or parallel chains, Prober.pace), which the machine's load can tip either way.
+    def answers(report: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in p.items() if k != "handshakes"} for p in report["scan"]["protocols"]]
+
+    assert answers(helper) == answers(plain)
 
 
 def test_cli_usage_error_exits_2() -> None:

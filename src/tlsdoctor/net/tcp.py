@@ -14,10 +14,13 @@ import errno
 import socket
 import struct
 import time
+from typing import TYPE_CHECKING
 
 from tlsdoctor.net import icmp as icmp_errors
-from tlsdoctor.observations.path import TcpCounters
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
+
+if TYPE_CHECKING:
+    from tlsdoctor.observations.path import TcpCounters
 
 # The one table from errno to outcome. EADDRNOTAVAIL and EMFILE/ENFILE are the client's own
 # exhaustion, not the network's: they name client-port-exhaustion / client-fd-exhaustion.
@@ -153,6 +156,8 @@ def tcp_info(sock: socket.socket) -> tuple[int, float, int]:
 
 def counters(sock: socket.socket, probe: str, address: str, port: int) -> TcpCounters:
     """The TCP_INFO counters of a probe's connection as an observation."""
+    from tlsdoctor.observations.path import TcpCounters  # diagnose's path evidence: a scan never loads it
+
     retransmits, rtt_ms, reordered = tcp_info(sock)
     return TcpCounters(
         probe=probe, address=address, port=port, retransmits=retransmits, reordered=reordered, rtt_ms=rtt_ms

@@ -42,11 +42,16 @@ class Facts:
         w = self.index.get(winner)
         if w is None:
             return False
+        index = self.index
+        if len(offered) > len(index):  # a chain's offer: every candidate left, a few accepted
+            present = set(offered)
+            found = [j for v, j in index.items() if v in present]
+        else:
+            found = [j for j in map(index.get, offered) if j is not None]
         bits = 0
-        for o in offered:
-            j = self.index.get(o)
-            if j is not None and j != w:
-                bits |= 1 << j
+        for j in found:
+            bits |= 1 << j
+        bits &= ~(1 << w)
         reach = self.reach
         new = bits & ~reach[w]
         if not new:

@@ -467,12 +467,15 @@ def parse_extensions(r: Reader, where: Where, field: str = "extensions") -> tupl
     with r.sub_vector(2, field):
         while not r.at_end():
             at = r.offset
-            ext_type = ExtensionType(r.u16(f"{field}.extension_type"))
-            if int(ext_type) in seen:
-                raise r.fail(f"{field}.extension_type", f"duplicate extension {ext_type} at offset {at}")
-            seen.add(int(ext_type))
-            length = r.u16(f"{field}.{ext_type}.length")
-            with r.restrict_to(length, f"{field}.{ext_type}"):
-                parser = _PARSERS.get(int(ext_type)) if where != "other" else None
-                out.append(parser(r, where) if parser else RawExtension(ext_type, r.rest(str(ext_type))))
+            code = r.u16(field + ".extension_type")
+            ext_type = ExtensionType(code)
+            if code in seen:
+                raise r.fail(field + ".extension_type", f"duplicate extension {ext_type} at offset {at}")
+            seen.add(code)
+            name = str(ext_type)
+            label = f"{field}.{name}"
+            length = r.u16(label + ".length")
+            with r.restrict_to(length, label):
+                parser = _PARSERS.get(code) if where != "other" else None
+                out.append(parser(r, where) if parser else RawExtension(ext_type, r.rest(name)))
     return tuple(out)

@@ -10,8 +10,7 @@ raises on peer data, so callers catch exactly one thing.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 __all__ = ["DecodeError", "Reader"]
 
@@ -111,9 +110,8 @@ class Reader:
             raise self.fail(field, f"length {n} outside {min_len}..{max_len}")
         return self._take(n, field)
 
-    @contextmanager
-    def restrict_to(self, n: int, field: str) -> Iterator[Reader]:
-        """Narrow the cursor to the next ``n`` bytes.
+    def restrict_to(self, n: int, field: str) -> _Restriction:
+        """Narrow the cursor to the next ``n`` bytes, for a ``with`` block.
 
         Reading past them raises (overrun); leaving the block with bytes unread raises
         (under-consumption: the peer's inner lengths disagree with the outer one).
@@ -123,25 +121,43 @@ class Reader:
             raise self.fail(field, f"declared length {n} exceeds the {self.remaining()} bytes available")
         saved_end = self._end
         self._end = self._pos + n
-        try:
-            yield self
-            if self._pos != self._end:
-                raise self.fail(
-                    field, f"{self._end - self._pos} bytes left unread inside declared length {n}"
-                )
-        finally:
-            self._end = saved_end
+        return _Restriction(self, n, field, saved_end)
 
-    @contextmanager
-    def sub_vector(self, prefix: int, field: str, *, min_len: int = 0) -> Iterator[Reader]:
+    def sub_vector(self, prefix: int, field: str, *, min_len: int = 0) -> _Restriction:
         """Read a length prefix and :meth:`restrict_to` it: ``with r.sub_vector(2, "exts"):``."""
         n = self._length(prefix, field)
         if n < min_len:
             raise self.fail(field, f"length {n} below minimum {min_len}")
-        with self.restrict_to(n, field) as r:
-            yield r
+        return self.restrict_to(n, field)
 
     def expect_end(self, field: str) -> None:
         """Fail unless the cursor is exactly at the end of the current restriction."""
         if not self.at_end():
             raise self.fail(field, f"{self.remaining()} trailing bytes")
+
+
+class _Restriction:
+    """The ``with`` block of :meth:`Reader.restrict_to`: on the way out, the under-consumption
+    check (unless the block raised) and the outer end back. A class rather than a generator
+    context manager: every extension, vector and message of every probe enters one, and a
+    generator's set-up costs several times as much."""
+
+    __slots__ = ("_field", "_n", "_reader", "_saved_end")
+
+    def __init__(self, reader: Reader, n: int, field: str, saved_end: int) -> None:
+        self._reader, self._n, self._field, self._saved_end = reader, n, field, saved_end
+
+    def __enter__(self) -> Reader:
+        return self._reader
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        r = self._reader
+        try:
+            if exc_type is None and r._pos != r._end:
+                raise r.fail(
+                    self._field, f"{r._end - r._pos} bytes left unread inside declared length {self._n}"
+                )
+        finally:
+            r._end = self._saved_end

@@ -9,6 +9,7 @@ range is our bug and raises :class:`ValueError`, never :class:`DecodeError`.
 from __future__ import annotations
 
 import builtins
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -46,8 +47,14 @@ class Writer:
         return self._int(value, 4)
 
     def u16s(self, values: Iterable[int]) -> Writer:
-        for v in values:
-            self.u16(v)
+        """Each value as a u16, in one pack (a ClientHello's suites are hundreds of them; struct
+        checks every value's range and raises struct.error, re-raised as ValueError)."""
+        vs = tuple(values)
+        try:
+            self._buf += struct.pack(f">{len(vs)}H", *vs)
+        except struct.error:
+            bad = next((v for v in vs if not 0 <= v < 1 << 16), None)
+            raise ValueError(f"{bad} does not fit in 2 bytes") from None
         return self
 
     def bytes(self, data: builtins.bytes | bytearray) -> Writer:

@@ -152,3 +152,22 @@ def test_cbc_records_check_their_padding_unless_lax(size: int) -> None:
     with pytest.raises(DecodeError):
         strict.open(ContentType.APPLICATION_DATA, bad[5:])
     assert lax.open(ContentType.APPLICATION_DATA, bad[5:]) == bytes(size)
+
+
+def test_an_ecdhe_key_share_is_the_x962_uncompressed_point() -> None:
+    """tls12.key_share builds the point from the key's numbers (SEC 1 §2.3.3); it must be the
+    very bytes cryptography's X9.62 encoding gives, and decode back to the same key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tlsdoctor.scan.vulns import tls12
+
+    for group, curve in ((0x0017, ec.SECP256R1()), (0x0018, ec.SECP384R1())):
+        share = tls12.key_share(group)
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve, share.public)
+        x962 = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        assert (
+            share.public == x962
+            and share.public[0] == 4
+            and len(share.public) == 1 + 2 * (curve.key_size // 8)
+        )

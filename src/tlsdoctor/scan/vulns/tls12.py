@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -116,9 +115,10 @@ def key_share(group: int) -> KeyShare:
         )
     curve = _CURVES[group]
     key = ec.generate_private_key(curve)
-    point = key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
+    # SEC 1 §2.3.3 uncompressed point (0x04 || X || Y), what X9.62 encoding gives, built from the
+    # numbers: cryptography's serialization module (with its SSH codecs) stays unloaded.
+    numbers, size = key.public_key().public_numbers(), (curve.key_size + 7) // 8
+    point = b"\x04" + numbers.x.to_bytes(size, "big") + numbers.y.to_bytes(size, "big")
 
     def agree(peer: bytes) -> bytes:
         return key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(curve, peer))
