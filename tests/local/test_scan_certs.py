@@ -202,6 +202,28 @@ def test_scts_from_the_tls_extension_and_the_stapled_ocsp_response(pki: Path, tm
     assert "5 (2 TLS extension, 3 stapled OCSP) from 5 logs" in human.stdout
 
 
+@needs_tools
+def test_nginx_staples_the_response_and_its_scts_are_read(pki: Path, tmp_path: Path) -> None:
+    """The same stapled response served by nginx (ssl_stapling_file), an implementation we did not
+    write: its 2 SCTs come out on the OCSP channel; nginx has no extension 18, so none on TLS."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    leaf = x509.load_pem_x509_certificate((pki / "ECDSA.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    in_ocsp = sample_scts(2, now, seed="nginx")
+    (tmp_path / "ocsp.der").write_bytes(ocsp_response(leaf, ca, ca_key, now, single_scts=in_ocsp))
+    tls = "    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_stapling on;\n"
+    tls += f"    ssl_stapling_file {tmp_path / 'ocsp.der'};"
+    with run_nginx(tmp_path, pki / "ECDSA.pem", pki / "ECDSA.key", tls) as port:
+        options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
+                          ca_file=pki / "ca.pem")  # fmt: skip
+        scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
+    assert scan["features"]["ocsp_stapling"] is True
+    scts = scan["certificates"][0]["certificates"][0]["scts"]
+    assert [(s["log_id"], s["channel"]) for s in scts] == [(s.log_id.hex(), "ocsp") for s in in_ocsp]
+
+
 # -- CAA against dnsmasq --------------------------------------------------------------------------
 def _caa_rdata(flags: int, tag: str, value: str) -> str:
     raw = bytes([flags, len(tag)]) + tag.encode() + value.encode()
