@@ -166,6 +166,34 @@ NODE_CLIENT = (
     "require('tls').connect({host:'127.0.0.1',port:{port},servername:'example.com'}).on('error',()=>{})"
 )
 
+# CPython 3.7-3.9's ssl.create_default_context() on OpenSSL 1.1.1, as Modules/_ssl.c configures every
+# SSLContext (its test_ssl checks these options) and PY_SSL_DEFAULT_CIPHER_STRING; no Python here links
+# 1.1.1, so the same calls go through pyOpenSSL to the OpenSSL 1.1.1 of an old cryptography wheel
+# (--python111: a python with cryptography==3.4.8 and pyOpenSSL==20.0.1, whose OpenSSL reads no config).
+PY111_CLIENT = """
+import socket, sys
+from OpenSSL import SSL
+lib = SSL._lib
+c = SSL.Context(SSL.SSLv23_METHOD)  # TLS_method() in 1.1.1 (SSLv23_method is its alias)
+c.set_options((lib.SSL_OP_ALL & ~lib.SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS) | lib.SSL_OP_NO_SSLv2
+              | lib.SSL_OP_NO_SSLv3 | lib.SSL_OP_NO_COMPRESSION | lib.SSL_OP_CIPHER_SERVER_PREFERENCE
+              | lib.SSL_OP_SINGLE_DH_USE | lib.SSL_OP_SINGLE_ECDH_USE)
+c.set_cipher_list(b"DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK")
+t = SSL.Connection(c, socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+t.set_tlsext_host_name(b"example.com")
+t.set_connect_state()
+try:
+    t.do_handshake()
+except Exception:
+    pass
+"""
+
+RECORDED_HOW = {  # how a recording was made, where the client is not simply run as installed
+    "python-openssl111": "; CPython 3.9's SSLContext options and cipher string (Modules/_ssl.c) applied "
+    "through pyOpenSSL 20.0.1 to the OpenSSL 1.1.1l of cryptography 3.4.8's wheel: "
+    "no Python here links 1.1.1",
+}
+
 # name -> (label, command, trust, policy of the library's defaults as shipped on this machine)
 OPENSSL3_POLICY = {"min_dh_bits": 2048, "min_rsa_bits": 2048, "requires_sha2": True}
 RECORDED = {
@@ -204,6 +232,14 @@ RECORDED = {
         # jdk.certpath.disabledAlgorithms "RSA keySize < 1024" (SHA-1 refused only under its own roots)
         {"min_dh_bits": 1024, "min_rsa_bits": 1024, "min_ecdsa_bits": 224},
     ),
+    "python-openssl111": (
+        "Python 3.9 ssl.create_default_context() settings on OpenSSL {py111ver} (upstream defaults, "
+        "no distribution openssl.cnf: e.g. python.org's macOS builds)",
+        ["{python111}", "-c", PY111_CLIENT, "{port}"],
+        "system",
+        # OpenSSL 1.1.1's default security level 1: RSA and DH of 1024 bits, SHA-1 signatures still pass
+        {"min_dh_bits": 1024, "min_rsa_bits": 1024},
+    ),
     "gnutls": (
         "gnutls-cli {gnutlsver} defaults (Debian 12)",
         ["gnutls-cli", "--insecure", "--sni-hostname=example.com", "-p", "{port}", "127.0.0.1"],
@@ -223,8 +259,13 @@ def _version(command: list[str], pattern: str, *, stderr: bool = False) -> str:
     return m.group(1) if m else "?"
 
 
-def recorded_profiles() -> list[dict[str, object]]:
+def recorded_profiles(only: list[str], python111: str | None) -> list[dict[str, object]]:
+    py111ver = "?"
+    if python111:
+        script = "from OpenSSL import SSL; print(SSL.SSLeay_version(SSL.SSLEAY_VERSION).decode())"
+        py111ver = _version([python111, "-c", script], r"OpenSSL (\S+)")
     versions = {
+        "py111ver": py111ver,
         "pyver": f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
         "curlver": _version(["curl", "--version"], r"curl (\S+)"),
         "nodever": _version(["node", "--version"], r"v(\S+)"),
@@ -235,6 +276,13 @@ def recorded_profiles() -> list[dict[str, object]]:
     source.write_text(JAVA_CLIENT)
     found: list[dict[str, object]] = []
     for name, (label, command, trust, policy) in RECORDED.items():
+        if only and name not in only:
+            continue
+        if command[0] == "{python111}":
+            if not python111:
+                print(f"skipped {name}: no --python111 given", file=sys.stderr)
+                continue
+            command = [python111, *command[1:]]
         if shutil.which(command[0]) is None:
             print(f"skipped {name}: {command[0]} is not installed", file=sys.stderr)
             continue
@@ -246,7 +294,7 @@ def recorded_profiles() -> list[dict[str, object]]:
                 "name": name,
                 "label": label.format(**versions),
                 "source": "recorded on Debian 12 by scripts/client_profiles.py --record "
-                "(first flight on loopback)",
+                "(first flight on loopback)" + RECORDED_HOW.get(name, ""),
                 "trust": trust,
                 "hello": hello.hex(),
                 **policy,
@@ -282,7 +330,10 @@ def main() -> None:
     parser.add_argument("--ssllabs", type=Path, help="client-simulation.txt of Debian's testssl.sh")
     parser.add_argument("--testssl", type=Path, help="a newer testssl.sh's etc/client-simulation.txt")
     parser.add_argument("--testssl-release", default="", help="its release, cited in each profile")
-    parser.add_argument("--record", action="store_true", help="record the clients installed here")
+    parser.add_argument(
+        "--record", nargs="*", metavar="NAME", help="record the clients installed here (all, or NAMEs)"
+    )
+    parser.add_argument("--python111", help="a python with pyOpenSSL over OpenSSL 1.1.1 (python-openssl111)")
     parser.add_argument("--keep-recorded", action="store_true", help="keep profiles.toml's recordings")
     args = parser.parse_args()
     profiles: list[dict[str, object]] = []
@@ -293,11 +344,13 @@ def main() -> None:
             sys.exit("--testssl needs --testssl-release (cited in every profile)")
         source = TESTSSL_SOURCE.format(release=args.testssl_release)
         profiles += ssllabs_profiles(args.testssl, TESTSSL_NEWER, source)
-    if args.record:
-        profiles += recorded_profiles()
-    elif args.keep_recorded:
+    recorded = recorded_profiles(args.record, args.python111) if args.record is not None else []
+    if args.keep_recorded:  # the recordings already made, the new ones in their place or after them
+        fresh = {str(p["name"]): p for p in recorded}
         kept = tomllib.loads(OUT.read_text())["profile"]
-        profiles += [p for p in kept if str(p["source"]).startswith("recorded on")]
+        kept = [fresh.pop(str(p["name"]), p) for p in kept if str(p["source"]).startswith("recorded on")]
+        recorded = kept + list(fresh.values())
+    profiles += recorded
     OUT.write_text(render(profiles))
     print(f"wrote {len(profiles)} profiles to {OUT}")
 

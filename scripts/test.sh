@@ -13,6 +13,11 @@ python3 -m venv .venv
 # The trust-stores extra's data (the Apple/Windows/Android root lists) without its dependencies:
 # sslyze's cryptography < 47 pin would replace the newer cryptography the rest is tested with.
 .venv/bin/pip install -q --no-deps 'sslyze>=6'
+# The real client behind the python-openssl111 profile (tests/local/real_clients.py): OpenSSL 1.1.1 from
+# an old cryptography wheel, driven as CPython 3.9's ssl drives it. Without it those comparisons skip.
+python3 -m venv .venv-py111
+.venv-py111/bin/pip install -q 'cryptography==3.4.8' 'pyOpenSSL==20.0.1' ||
+    echo "python-openssl111's real client could not be installed: its ground-truth comparisons skip"
 .venv/bin/python -m pytest -n 2 -m "not netns" tests
 status=0
 .venv/bin/python -m pytest -p no:xdist -m netns tests || status=$?

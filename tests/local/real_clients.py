@@ -3,6 +3,7 @@ truth the client simulation (clientsim/) is held to. Each returns (connected, ve
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -109,12 +110,48 @@ def java25_client(port: int, ca: Path, tmp: Path) -> Outcome:
     return (True, _VERSION.get(m.group(1)), m.group(2)) if m else (False, None, None)
 
 
+# OpenSSL 1.1.1 (cryptography 3.4.8's wheel) configured as CPython 3.9's ssl does, through pyOpenSSL:
+# the recording behind python-openssl111. scripts/test.sh makes this venv; TLSDOCTOR_PY111 names another.
+PY111 = os.environ.get("TLSDOCTOR_PY111") or str(
+    Path(__file__).resolve().parents[2] / ".venv-py111" / "bin" / "python"
+)
+PY111_SOURCE = """
+import socket, sys
+from OpenSSL import SSL
+lib = SSL._lib
+c = SSL.Context(SSL.SSLv23_METHOD)
+c.set_options((lib.SSL_OP_ALL & ~lib.SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS) | lib.SSL_OP_NO_SSLv2
+              | lib.SSL_OP_NO_SSLv3 | lib.SSL_OP_NO_COMPRESSION | lib.SSL_OP_CIPHER_SERVER_PREFERENCE
+              | lib.SSL_OP_SINGLE_DH_USE | lib.SSL_OP_SINGLE_ECDH_USE)
+c.set_cipher_list(b"DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK")
+c.load_verify_locations(sys.argv[2].encode())
+c.set_verify(SSL.VERIFY_PEER, lambda conn, cert, err, depth, ok: ok)
+t = SSL.Connection(c, socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+lib.X509_VERIFY_PARAM_set1_host(lib.SSL_get0_param(t._ssl), b"localhost", 9)  # check_hostname
+t.set_tlsext_host_name(b"localhost")
+t.set_connect_state()
+try:
+    t.do_handshake()
+    print("OK", t.get_protocol_version_name(), t.get_cipher_name())
+except Exception as e:
+    print("FAIL", e)
+"""
+
+
+def python111_client(port: int, ca: Path, tmp: Path) -> Outcome:
+    done = subprocess.run([PY111, "-c", PY111_SOURCE, str(port), str(ca)], capture_output=True, text=True,
+                          timeout=15)  # fmt: skip
+    m = re.search(r"OK (\S+) (\S+)", done.stdout)
+    return (True, _VERSION.get(m.group(1)), _iana(m.group(2))) if m else (False, None, None)
+
+
 # profile name -> (the program it needs, how to run it)
 REAL_CLIENTS: dict[str, tuple[str, Callable[[int, Path, Path], Outcome]]] = {
     "python-openssl3": ("python3", python_client),
     "curl": ("curl", curl_client),
     "node20": ("node", node_client),
     "java25": (JAVA25, java25_client),
+    "python-openssl111": (PY111, python111_client),
 }
 
 

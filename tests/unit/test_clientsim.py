@@ -34,7 +34,7 @@ def test_the_table_has_the_clients_users_ask_about() -> None:
     for name in ("chrome101", "firefox100", "safari15", "android7", "android12", "java8", "java11", "java17",
                  "python-openssl3", "curl", "go117", "ie11-win7", "ie11-win10", "ie8-xp",
                  "android13", "android15", "java21", "java8u442", "chrome137", "firefox137", "edge133",
-                 "safari26", "openssl35"):  # fmt: skip
+                 "safari26", "openssl35", "python-openssl111"):  # fmt: skip
         assert name in table, name
     newer = [p for p in table.values() if p.source.startswith("testssl.sh 3.3dev")]
     assert len(newer) == 9 and all(p.source.endswith("'") for p in newer)  # each cites its entry
