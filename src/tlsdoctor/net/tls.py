@@ -206,10 +206,13 @@ class _Recorder:
     def __post_init__(self) -> None:
         self.first_turn = self.stream.timing_mark()
 
-    def freeze_timing(self) -> None:
-        """Keep the handshake's own round trips, before an HTTP request adds the server's think time."""
-        turns = self.stream.turns_ms[self.first_turn :]
-        self.timed = (tuple(round(t, 1) for t in turns), round(self.stream.gap_ms, 1))
+    def freeze_timing(self, then: tuple[int, float] | None = None) -> None:
+        """Keep the handshake's own round trips, before an HTTP request adds the server's think time.
+        ``then``: (turns, gap) counted when a request went out with our Finished; of what came after,
+        only the first round trip (Finished -> the server's first records) is the handshake's."""
+        upto, gap = then if then is not None else (len(self.stream.turns_ms), self.stream.gap_ms)
+        turns = self.stream.turns_ms[self.first_turn : upto + (1 if then is not None else 0)]
+        self.timed = (tuple(round(t, 1) for t in turns), round(gap, 1))
 
     @property
     def not_tls(self) -> bool:
@@ -420,8 +423,23 @@ async def handshake(
     # A server that asked for a certificate we did not send is watched a little longer, and asked
     # one HTTP request: some enforce client authentication only afterwards (nginx's 400 page).
     asked = bool(cert_requested(obj)) and not client_cert_sent
+    # The request is HTTP/1.1: not on a connection where the server chose h2 (RFC 9113 §3.4 wants
+    # the HTTP/2 preface there; a line of HTTP/1.1 would be answered as a protocol error).
+    h2 = obj.selected_alpn_protocol() == "h2"
     late: str | None = None
-    if version == "TLSv1.3":
+    after, first = (None, b"")
+    requested = False
+    if version == "TLSv1.3" and asked and http and not h2:
+        # Asked for a certificate we did not send: the request goes out right behind our Finished, as
+        # a browser's would, and the first of the rejection (alert, hang-up) and the answer settles it,
+        # without first sitting out the grace period for an alert that a lenient server never sends.
+        then = (len(stream.turns_ms), stream.gap_ms)
+        after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
+        rec.freeze_timing(then)
+        requested = True
+        if after is not None and after.startswith("alert "):
+            late, after, first = after.removeprefix("alert "), None, b""
+    elif version == "TLSv1.3":
         late = await _late_alert(stream, obj, incoming, min(grace, stream.remaining()), keep_listening=asked)
     if late is not None and late != CLOSED:
         return HandshakeResult(
@@ -434,12 +452,9 @@ async def handshake(
             ),
             chain,
         )
-    rec.freeze_timing()
-    after, first = (None, b"")
-    # The request is HTTP/1.1: not on a connection where the server chose h2 (RFC 9113 §3.4 wants
-    # the HTTP/2 preface there; a line of HTTP/1.1 would be answered as a protocol error).
-    h2 = obj.selected_alpn_protocol() == "h2"
-    if late is None and http and not h2 and (asked or port in HTTPS_PORTS):
+    if not requested:
+        rec.freeze_timing()
+    if not requested and late is None and http and not h2 and (asked or port in HTTPS_PORTS):
         after, first = await http_answer(stream, obj, incoming, outgoing, servername or address)
     # A hang-up after a CertificateRequest we left unanswered, whether within the grace period or
     # on our request (a loaded server takes longer than the grace), is the late rejection itself.
