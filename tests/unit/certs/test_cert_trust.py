@@ -84,3 +84,17 @@ def test_debian_style_store_parses_each_certificate_once(
     assert {c.subject for c in anchors.certificates} == {pki.root.subject, pki.inter.subject}
     assert len(parsed) == 3  # root and intermediate, plus the damaged block's bytes once
     assert anchors.detail == ""
+
+
+def test_a_certificate_in_several_stores_is_decoded_once(tmp_path: Path, pki: Pki) -> None:
+    """The same DER in two bundles (the system store and certifi's, Java's and Node's roots are
+    mostly one list) is decoded once per process: the second store gets the first one's object."""
+    a, b = tmp_path / "a.pem", tmp_path / "b.pem"
+    a.write_bytes(pem(pki.root) + pem(pki.inter))
+    b.write_bytes(pem(pki.inter))
+    trust._parse_der.cache_clear()
+    first = trust.load_ca_file(a).certificates
+    hits = trust._parse_der.cache_info().hits
+    (again,) = trust.load_ca_file(b).certificates
+    assert trust._parse_der.cache_info().hits == hits + 1
+    assert again is first[1] and again.subject == pki.inter.subject
