@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import secrets
 import tomllib
-from importlib import resources
+from pathlib import Path
 
 from tlsdoctor.wire.codepoints import ContentType, ExtensionType, HandshakeType, ProtocolVersion
 from tlsdoctor.wire.extensions import Padding, ServerName
@@ -104,7 +104,7 @@ def _parse(record: bytes) -> ClientHello | None:
 @functools.cache
 def profiles() -> dict[str, ClientProfile]:
     """Every profile by name, in the data file's order (loaded once)."""
-    data = tomllib.loads(resources.files("tlsdoctor.clientsim").joinpath("profiles.toml").read_text())
+    data = tomllib.loads(Path(__file__).with_name("profiles.toml").read_text(encoding="utf-8"))
     table: dict[str, ClientProfile] = {}
     for entry in data["profile"]:
         record = bytes.fromhex(entry["hello"])

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import tomllib
 from collections.abc import Iterable
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from tlsdoctor.scan.findings import Finding, findings
@@ -29,7 +29,7 @@ RSA_EQUIVALENT = ((256, 15360), (192, 7680), (128, 3072), (112, 2048), (80, 1024
 
 @functools.cache
 def rules() -> dict[str, Any]:
-    text = resources.files("tlsdoctor.scan").joinpath("grade.toml").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("grade.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

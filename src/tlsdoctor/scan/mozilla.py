@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from tlsdoctor.observations.cert import CertificateInfo
@@ -30,7 +30,7 @@ POST_QUANTUM = frozenset({"hybrid", "mlkem"})  # newer than 5.x's lists; the 6.0
 
 @functools.cache
 def guidelines() -> dict[str, Any]:
-    text = resources.files("tlsdoctor.scan").joinpath("mozilla.json").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("mozilla.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

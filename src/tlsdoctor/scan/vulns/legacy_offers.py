@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import tomllib
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsdoctor.scan.extras import LEGACY, best_legacy
@@ -156,5 +156,5 @@ def _prime(r: ProbeResult) -> tuple[int, int] | None:
 @functools.cache
 def common_primes() -> dict[int, str]:
     """prime -> the software or RFC it ships in (common_primes.toml)."""
-    text = resources.files("tlsdoctor.scan.vulns").joinpath("common_primes.toml").read_text()
+    text = Path(__file__).with_name("common_primes.toml").read_text(encoding="utf-8")
     return {int(p["hex"], 16): str(p["name"]) for p in tomllib.loads(text)["prime"]}
