@@ -79,12 +79,13 @@ async def scan(
     same schedule as in the whole scan; a phase's module loads when the phase runs."""
     prober = Prober(target, anchors, helper)
     data = ScanData()
+    chosen = PHASES if phases is None else tuple(phases)
     # A backstop only: every probe already ends by the deadline (its stream's), so this fires only
     # if one does not (a bug); the scan then reports what it has, as cut short.
     backstop = None if target.deadline is None else target.deadline + target.timeout + BACKSTOP_GRACE
     try:
         async with asyncio.timeout_at(backstop):
-            await _scan(prober, data, PHASES if phases is None else phases, clients)
+            await _scan(prober, data, chosen, clients)
     except TimeoutError:
         prober.skip("scan", "cut: a probe outlived the scan's deadline; later results are missing")
     finally:
@@ -96,9 +97,10 @@ async def scan(
         data.round_trips = waves_contract(prober.waves, floor, target.concurrency)
         data.round_trips["chains"] = "serial" if prober.serial else "parallel"  # Prober.pace's choice
     data.weaknesses = find_weaknesses(data)
-    from tlsdoctor.scan.vulns import phase as vulns  # cryptography, for the probes: loaded by then
+    if any(name == "vulnerabilities" for name, _ in chosen):  # a part without the probes: none
+        from tlsdoctor.scan.vulns import phase as vulns  # cryptography, for the probes: loaded by then
 
-    data.vulnerabilities = vulns.complete(data)
+        data.vulnerabilities = vulns.complete(data)
     return data
 
 
