@@ -157,7 +157,11 @@ def test_root_lists_kept_as_data_each_say_their_verdict_and_day(pki: Path, tmp_p
         for platform in ("apple", "windows", "android"):
             assert trust[platform]["trusted"] is False and trust[platform]["anchors"] > 80, trust[platform]
             assert trust[platform]["as_of"] and trust[platform]["source"].startswith("sslyze ")
-    assert "store corp" in human.stdout and "trusted (1 anchors, list of 2026-01-02)" in human.stdout
+    age = trust["corp"]["age_days"]
+    assert (
+        "store corp" in human.stdout
+        and f"trusted (1 anchors, list of 2026-01-02, {age} days old)" in human.stdout
+    )
 
 
 @needs_tools

@@ -205,7 +205,11 @@ def _certificate_row(c: Mapping[str, Any]) -> tuple[str, ...]:
     leaf = sent[0] if "subject" in sent[0] else {}
     names = ", ".join(leaf.get("sans") or [])
     said = {True: "trusted", False: "NOT trusted", None: "not compared"}
-    stores = "; ".join(f"{t.get('store')}: {said.get(t.get('trusted'), '-')}" for t in c.get("trust") or [])
+    stores = "; ".join(
+        f"{t.get('store')}: {said.get(t.get('trusted'), '-')}"
+        + (f" (list of {t['as_of']})" if t.get("as_of") else "")
+        for t in c.get("trust") or []
+    )
     until = (c.get("not_after") or "-")[:10] + (
         f" ({leaf['days_left']:.0f} days)" if "days_left" in leaf else ""
     )

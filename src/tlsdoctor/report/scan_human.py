@@ -223,6 +223,14 @@ def _urls(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield label, ", ".join(d[key])
 
 
+def _list_day(t: dict[str, Any]) -> str:
+    """The day a trust store's list describes, and its age: a list kept as data grows stale."""
+    if not t.get("as_of"):
+        return ""
+    age = t.get("age_days")
+    return f", list of {t['as_of']}" + (f", {age} days old" if isinstance(age, int) else "")
+
+
 _SCT_CHANNELS = {"embedded": "embedded", "tls-extension": "TLS extension", "ocsp": "stapled OCSP"}
 
 
@@ -282,7 +290,7 @@ def certificates_block(scan: dict[str, Any]) -> Iterator[RenderableType]:
         for t in c.get("trust") or []:
             verdict = {True: "trusted", False: "NOT trusted", None: "not compared"}[t["trusted"]]
             why = f": {t['error']}" if t.get("error") and t["trusted"] is not True else ""
-            of = f", list of {t['as_of']}" if t.get("as_of") else ""  # a list kept as data ages
+            of = _list_day(t)
             grid.add_row(f"store {t['store']}", shown(f"{verdict}{why} ({t['anchors']} anchors{of})"))
         yield Padding(grid, (0, 0, 0, 2), expand=False)
     caa = scan.get("caa")
