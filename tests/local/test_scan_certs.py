@@ -6,6 +6,7 @@ against dnsmasq (the record at a parent, none at all, a silent server)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import importlib.util
 import json
@@ -204,6 +205,38 @@ def test_scts_from_the_tls_extension_and_the_stapled_ocsp_response(pki: Path, tm
     assert [(s["log_id"], s["channel"]) for s in scts] == expected
     assert scts[0]["timestamp"] == now.isoformat() and chain["certificates"][0]["sct_problems"] == []
     assert "5 (2 TLS extension, 3 stapled OCSP) from 5 logs" in human.stdout
+
+
+@needs_tools
+def test_a_broken_sct_extension_is_said_not_fatal(pki: Path, tmp_path: Path) -> None:
+    """A server whose extension 18 holds a list with a length running past its end: the scan ends
+    normally, lists no SCT and says why (near miss of the test above)."""
+    block = (18).to_bytes(2, "big") + (3).to_bytes(2, "big") + b"\x00\x05\x00"
+    (tmp_path / "ct.pem").write_bytes(
+        b"-----BEGIN SERVERINFO FOR CT-----\n"
+        + base64.encodebytes(block)
+        + b"-----END SERVERINFO FOR CT-----\n"
+    )
+    assert OPENSSL is not None
+    port = free_port()
+    proc = subprocess.Popen(
+        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
+         str(pki / "RSA.key"), "-serverinfo", str(tmp_path / "ct.pem"), "-quiet", "-naccept", "100000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_listening(port, proc, "openssl s_server")
+        options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
+                          ca_file=pki / "ca.pem")  # fmt: skip
+        scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
+    finally:
+        stop(proc)
+    leaf = scan["certificates"][0]["certificates"][0]
+    assert leaf["scts"] == []
+    assert (
+        leaf["sct_problems"]
+        and "signed_certificate_timestamp extension does not parse" in leaf["sct_problems"][0]
+    )
 
 
 @needs_tools
