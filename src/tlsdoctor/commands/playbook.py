@@ -11,17 +11,29 @@ at once, so the critical path is the longest chain of ``waits_for`` (the report 
      |        '--> hello.size, mss, syn-sample, confirm.early (beside the default)
     trust ---'
 
-The TLS probes every diagnosis needs (the default handshake, the post-quantum sized hello) start with
-TCP, not after it, when there is only one address to try (one name, --connect-to, an IP literal); with
-several, or through a proxy, they wait for TCP to say which one works. The differential variants start as
-one wave the moment the default fails (or after a short head start while it is still silent, so a silent
-endpoint costs one timeout, not two). The certificate is judged as soon as the handshakes that carry it
-ended, while the path probes still run.
+The TLS probes every diagnosis needs (the default handshake, the certificate fetches, the post-quantum
+sized hello) start with TCP, not after it. With several addresses they go to the first, the one TCP's own
+choice (and a happy-eyeballs client, RFC 8305 §4) takes when it answers; if their connects there fail
+while TCP got through to another address, they run again there (``settled``). Through a proxy they start
+once the proxy's address is known, without the target's DNS or the direct connects (the proxy resolves
+the name, and a direct path a firewall drops would hold them for a whole timeout).
+
+Each probe still waits for the proxy's 200 before its hello. RFC 9110 §9.3.6 leaves data sent after a
+CONNECT's header section to the HTTP version, and HTTP/1.1 gives it meaning only once a 2xx opened the
+tunnel; proxies differ: tinyproxy and squid relay a hello sent right behind the CONNECT (measured), while
+apify's proxy-chain answered such early data with a 400 until its PR #284, and a proxy that refuses
+(407, 403) reads the hello as a next request. A proxy that dropped it would make a working server look
+like firewall-drop: a diagnosis must not invent the fault it looks for.
+
+The differential variants start as one wave the moment the default fails (or after a short head start
+while it is still silent, so a silent endpoint costs one timeout, not two). The certificate is judged as
+soon as the handshakes that carry it ended, while the path probes still run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tlsdoctor import runner
 from tlsdoctor.checks.handshake import (
@@ -83,14 +95,19 @@ from tlsdoctor.commands.playbook_reads import (
     no_tcp,
     route,
     target_route,
+    unreached,
 )
 from tlsdoctor.commands.reach import reach, resolve
 from tlsdoctor.graph import DROP, Node, Reason, State
 from tlsdoctor.model import CheckResult
+from tlsdoctor.net.dns import first_address
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tls import UNRELATED_VARIANT, PeerChain
 from tlsdoctor.warm import preload
+
+if TYPE_CHECKING:
+    from tlsdoctor.checks.hello import HelloCheck
 
 # -- resolve and reach -------------------------------------------------------------------------------
 
@@ -107,38 +124,83 @@ async def run_dns(st: State) -> Sequence[CheckResult]:
     return results
 
 
+def proxied(st: State) -> bool:
+    ctx = st.ctx
+    return proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy) is not None
+
+
 async def run_tcp(st: State) -> Sequence[CheckResult]:
     results: list[CheckResult] = []
-    st.values["tcp_route"] = await reach(st.ctx, st.values["addresses"], results)
+    through: Route | None = None
+    if proxied(st):  # the proxy's address, resolved once, for the probes and for this check alike
+        await st.wait("route")
+        through = st.values.get("route")
+    chosen = await reach(st.ctx, st.values["addresses"], results, proxy_route=through)
+    st.values["tcp_route"] = chosen
+    guess: Route | None = st.values.get("route")
+    if chosen is not None and guess is not None and guess.proxy is None and chosen.address != guess.address:
+        st.values["route"] = chosen  # the first address did not answer: later probes go where TCP got
     return results
 
 
-def choose_by_tcp(st: State) -> bool:
-    """Several addresses, or a proxy: the TLS probes go where TCP got through, so they wait for it."""
-    ctx = st.ctx
-    proxied = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy) is not None
-    return proxied or len(st.values.get("addresses", ())) != 1
-
-
 def route_waits(st: State) -> tuple[str, ...]:
-    return ("tcp",) if choose_by_tcp(st) else ()
+    """Direct, the route is an address DNS gives; through a proxy, the proxy's address is enough."""
+    return () if proxied(st) else ("dns",)
 
 
 async def run_route(st: State) -> Sequence[CheckResult]:
-    """Where the TLS probes go: the only address there is, at once; otherwise the one TCP reached."""
-    from tlsdoctor.checks.hello import SIZE, HelloCheck
-
+    """Where the TLS probes go, at once: through the proxy; else the first address (or, when TCP has
+    already ended, the one it reached), a guess ``settled`` corrects when TCP got through elsewhere."""
     ctx = st.ctx
-    if choose_by_tcp(st):
-        found: Route | None = st.values.get("tcp_route")
+    proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
+    found: Route | None
+    if proxy is not None:
+        proxy_address = await first_address(proxy.host, ctx.timeout)
+        label = ctx.options.connect_to or ctx.options.host  # the proxy, not we, resolves the name
+        found = Route(address=label, proxy=proxy, proxy_address=proxy_address or proxy.host)
+    elif st.finished("tcp"):
+        found = st.values.get("tcp_route")
     else:
-        found = Route(address=st.values["addresses"][0])
+        addresses = st.values["addresses"]
+        found = Route(address=addresses[0]) if addresses else None
+        st.values["route_guessed"] = len(addresses) > 1
     st.values["route"] = found
     if found is not None:
         # Its hello bytes (fresh key shares: milliseconds of EC and ML-KEM work) are built before the
         # default handshake's clock starts: its connect time is a yardstick (evidence.loss_signs).
-        st.values["size_check"] = HelloCheck("hello.size", SIZE, found, size_only=True).prepared(ctx)
+        st.values["size_check"] = size_check(st, found)
     return []
+
+
+def size_check(st: State, found: Route) -> HelloCheck:
+    from tlsdoctor.checks.hello import SIZE, HelloCheck
+
+    return HelloCheck("hello.size", SIZE, found, size_only=True).prepared(st.ctx)
+
+
+NodeRun = Callable[[State], Awaitable[Sequence[CheckResult]]]
+
+
+def settled(run: NodeRun) -> NodeRun:
+    """``run`` on the route as it stands; when that was a guess among several addresses, its connects
+    there failed and TCP got through to another address, ``run`` again there (its first results then
+    only repeat what the tcp checks say about the first address)."""
+
+    async def again(st: State) -> Sequence[CheckResult]:
+        tried = route(st)
+        results = await run(st)
+        if tried is None or not st.values.get("route_guessed"):
+            return results
+        if unreached(results, tried.address):
+            await st.wait("tcp")  # where did TCP get through?
+        elif not st.finished("tcp"):
+            return results  # it connected there (or failed later than a connect): the guess stands
+        now = route(st)
+        if now is None or now.address == tried.address:
+            return results
+        return await run(st)
+
+    return again
 
 
 # -- converse ----------------------------------------------------------------------------------------
@@ -269,6 +331,8 @@ async def run_size(st: State) -> Sequence[CheckResult]:
     """Hello sizes the default client never sends (checks/hello.py), kept even when it succeeds: a large
     post-quantum hello dying where the default works is "curl works, Chrome fails"."""
     check = st.values["size_check"]
+    if check.route != route(st):  # the route was corrected since it was prepared
+        check = size_check(st, target_route(st))
     return [await runner.run_one(check, st.ctx)]
 
 
@@ -309,12 +373,18 @@ NODES: tuple[Node, ...] = (
     Node("trust", run_trust, report=False),
     Node("dns", run_dns),
     Node("tcp", run_tcp, waits_for=("dns",)),
-    Node("route", run_route, waits_for=("dns",), then_waits=route_waits, report=False),
-    Node("handshake.default", run_default, ("route", "trust"), skip_when=skip_default, moot_when=no_route),
+    Node("route", run_route, then_waits=route_waits, report=False),
+    Node(
+        "handshake.default",
+        settled(run_default),
+        ("route", "trust"),
+        skip_when=skip_default,
+        moot_when=no_route,
+    ),
     *(
         Node(
             f"handshake.{v.name}",
-            run_fetch(v),
+            settled(run_fetch(v)),
             ("route",),
             skip_when=skip_variants,
             moot_when=moot_variants,
@@ -323,7 +393,7 @@ NODES: tuple[Node, ...] = (
     ),
     Node(
         "variants",
-        run_variants,
+        settled(run_variants),
         ("handshake.default",),
         skip_when=skip_variants,
         moot_when=moot_variants,
@@ -337,7 +407,7 @@ NODES: tuple[Node, ...] = (
         skip_when=skip_accepts,
         moot_when=no_tcp,
     ),
-    Node("mss", run_mss, ("route",), skip_when=skip_direct_only, moot_when=moot_mss),
+    Node("mss", settled(run_mss), ("route",), skip_when=skip_direct_only, moot_when=moot_mss),
     Node("syn-sample", run_syn_sample, ("handshake.default",), skip_when=skip_syn_sample, moot_when=no_tcp),
     Node(
         "confirm.early",
@@ -397,8 +467,12 @@ NODES: tuple[Node, ...] = (
         moot_when=moot_clock,
     ),
     Node(
-        "hello.size", run_size, ("route",), skip_when=dropped_without_route, moot_when=dropped_without_route
+        "hello.size",
+        settled(run_size),
+        ("route",),
+        skip_when=dropped_without_route,
+        moot_when=dropped_without_route,
     ),
-    Node("client", run_client, ("route",), skip_when=skip_client, moot_when=no_tcp),
+    Node("client", settled(run_client), ("route",), skip_when=skip_client, moot_when=no_tcp),
     Node("idle", run_idle, ("handshake.default",), skip_when=skip_idle, moot_when=no_tcp),
 )

@@ -3,6 +3,8 @@ later step is decided on (never those of steps running beside it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tlsdoctor.checks.handshake import (
     handshake_outcomes,
 )
@@ -10,6 +12,7 @@ from tlsdoctor.graph import DROP, Reason, State
 from tlsdoctor.inference.rules.helpers import SILENT_ENDS
 from tlsdoctor.model import CheckResult
 from tlsdoctor.net.route import Route
+from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome, PeerChain
 
 NO_ROUTE = "no route to the target: TCP never connected"
@@ -66,6 +69,22 @@ def dropped_without_route(st: State) -> Reason:
 
 
 no_tcp = dropped_without_route  # (the name the table reads best with)
+
+
+def unreached(results: Sequence[CheckResult], address: str) -> bool:
+    """A probe's own connect to ``address`` failed (a TCP connect, a raw hello's, a small-MSS one's):
+    the guessed first address did not answer it."""
+    from tlsdoctor.observations.hello import HelloEnd, HelloProbe
+    from tlsdoctor.observations.path import MssProbe
+
+    def failed(o: object) -> bool:
+        if isinstance(o, TcpConnect):
+            return o.outcome is not ConnectOutcome.CONNECTED
+        if isinstance(o, HelloProbe):
+            return o.end is HelloEnd.CONNECT_FAILED
+        return isinstance(o, MssProbe) and o.outcome == "connect-failed"
+
+    return any(getattr(o, "address", None) == address and failed(o) for r in results for o in r.observations)
 
 
 def target_route(st: State) -> Route:

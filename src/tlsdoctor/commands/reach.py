@@ -18,16 +18,21 @@ from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
 
 
-async def reach(ctx: Context, addresses: list[str], results: list[CheckResult]) -> Route | None:
-    """Phase 2: TCP to each address (or the CONNECT tunnel); the route later phases use."""
+async def reach(
+    ctx: Context, addresses: list[str], results: list[CheckResult], *, proxy_route: Route | None = None
+) -> Route | None:
+    """Phase 2: TCP to each address (or the CONNECT tunnel); the route later phases use.
+    ``proxy_route``: the route through the proxy the probes already use (its address resolved once)."""
     proxy = proxy_for(ctx.options.host, ctx.options.proxy, ctx.options.no_proxy)
     if proxy is not None:
-        proxy_address = await first_address(proxy.host, ctx.timeout)
-        route = Route(
-            address=addresses[0] if addresses else ctx.options.host,
-            proxy=proxy,
-            proxy_address=proxy_address or proxy.host,
-        )
+        route = proxy_route
+        if route is None or route.proxy is None:
+            proxy_address = await first_address(proxy.host, ctx.timeout)
+            route = Route(
+                address=addresses[0] if addresses else ctx.options.host,
+                proxy=proxy,
+                proxy_address=proxy_address or proxy.host,
+            )
         # The direct path too, concurrently: direct blocked + proxy passing is proxy-required.
         direct = [TcpCheck(a) for a in addresses]
         proxied, *_ = reached = await runner.run([ProxyCheck(route), *direct], ctx)

@@ -283,6 +283,7 @@ def running_relay(
     one_way_ms: float,
     jitter_ms: float = 0.0,
     listen_host: str = "127.0.0.1",
+    listen_port: int = 0,
     max_buffer: int = _DEFAULT_MAX_BUFFER,
     seed: int | None = None,
 ) -> Iterator[DelayRelay]:
@@ -293,6 +294,7 @@ def running_relay(
         one_way_ms=one_way_ms,
         jitter_ms=jitter_ms,
         listen_host=listen_host,
+        listen_port=listen_port,
         max_buffer=max_buffer,
         seed=seed,
     )
