@@ -99,7 +99,7 @@ from tlsdoctor.commands.playbook_reads import (
 )
 from tlsdoctor.commands.reach import reach, resolve
 from tlsdoctor.graph import DROP, Node, Reason, State
-from tlsdoctor.model import CheckResult
+from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.dns import first_address
 from tlsdoctor.net.proxy import proxy_for
 from tlsdoctor.net.route import Route
@@ -193,7 +193,7 @@ def settled(run: NodeRun) -> NodeRun:
             return results
         if unreached(results, tried.address):
             await st.wait("tcp")  # where did TCP get through?
-        elif not st.finished("tcp"):
+        elif not st.finished("tcp") or all(r.status is Status.PASS for r in results):
             return results  # it connected there (or failed later than a connect): the guess stands
         now = route(st)
         if now is None or now.address == tried.address:
