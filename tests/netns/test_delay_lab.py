@@ -22,11 +22,17 @@ ONE_WAY_MS = 60.0
 RTT_S = 2 * ONE_WAY_MS / 1000
 
 
-def ping_min_ms(lab: Lab) -> float:
-    r = lab.run_in("client", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", SERVER_IP], timeout=10)
-    found = re.search(rb"= ([\d.]+)/", r.stdout)
+def ping_ms(lab: Lab, count: int = 3) -> tuple[float, float]:
+    """(min, max) round trip of ``count`` pings from the client to the server."""
+    argv = ["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", SERVER_IP]
+    r = lab.run_in("client", argv, timeout=10 + count)
+    found = re.search(rb"= ([\d.]+)/[\d.]+/([\d.]+)/", r.stdout)
     assert r.returncode == 0 and found, r.stdout.decode(errors="replace")
-    return float(found.group(1))
+    return float(found.group(1)), float(found.group(2))
+
+
+def ping_min_ms(lab: Lab) -> float:
+    return ping_ms(lab)[0]
 
 
 def diagnose(lab: Lab) -> dict[str, Any]:
@@ -80,3 +86,13 @@ def test_a_fault_beside_the_delay_still_acts(lab: Lab) -> None:
     report = diagnose(lab)
     assert report["causes"][0]["id"] == "firewall-reset", [c["id"] for c in report["causes"][:3]]
     assert min(connect_ms(report)) >= 2 * ONE_WAY_MS * 0.98
+
+
+def test_jitter_spreads_round_trips_within_its_bounds(lab: Lab) -> None:
+    """Each packet waits one_way +- jitter (never reordered): round trips spread inside twice that."""
+    lab.set_fault("delay", one_way_ms=ONE_WAY_MS, jitter_ms=20.0)
+    low, high = ping_ms(lab, count=12)
+    assert 2 * (ONE_WAY_MS - 20.0) - 1 <= low < high <= 2 * (ONE_WAY_MS + 20.0) + 60, (low, high)
+    assert high - low >= 5, (low, high)  # spread, not a fixed delay
+    (one,) = tls_client(lab)
+    assert one["ok"], one
