@@ -22,15 +22,16 @@ from tlsdoctor.net.route import Route
 from tlsdoctor.observations.tls import AcceptScan
 from tlsdoctor.scan import extras
 from tlsdoctor.scan.enumerate import remove_chosen
-from tlsdoctor.scan.offers import VERSION_NAME, Offer, suite_name, suites_for
+from tlsdoctor.scan.offers import Offer, suites_for
 from tlsdoctor.scan.probe import ProbeResult
 from tlsdoctor.scan.prober import Prober, ScanTarget
-from tlsdoctor.scan.result import ScanData, group_name, scheme_name
+from tlsdoctor.scan.result import ScanData
 from tlsdoctor.scan.scanner import selected
 from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.extensions import SignatureAlgorithms, SupportedGroups, SupportedVersions
 from tlsdoctor.wire.handshake import ClientHello, parse_client_hello
 from tlsdoctor.wire.reader import DecodeError
+from tlsdoctor.wire.registry import group_name, scheme_name, suite_name, version_name
 
 V = ProtocolVersion
 ASKED = (V.TLS1_3, V.TLS1_2, V.TLS1_1, V.TLS1_0)
@@ -58,7 +59,7 @@ def offered(hello: ClientHello) -> tuple[tuple[str, ...], tuple[str, ...], tuple
     groups = hello.extension(0x000A)
     schemes = hello.extension(0x000D)
     return (
-        tuple(VERSION_NAME.get(V(int(v)), str(v)) for v in versions if int(v) in VERSION_NAME),
+        tuple(version_name(v) for v in versions if V(int(v)).known),
         tuple(suite_name(int(c)) for c in hello.cipher_suites),
         tuple(group_name(int(g)) for g in groups.groups) if isinstance(groups, SupportedGroups) else (),
         tuple(scheme_name(int(s)) for s in schemes.schemes)
@@ -100,7 +101,7 @@ class AcceptCheck:
         hello = client_hello(build_context(ctx, DEFAULT), ctx.servername)
         mine = offered(hello) if hello is not None else ((), (), (), ())
         obs = AcceptScan(
-            versions=tuple(VERSION_NAME[v] for v in ASKED if v in found.versions),
+            versions=tuple(version_name(v) for v in ASKED if v in found.versions),
             suites13=tuple(suite_name(c) for c in found.suites13),
             suites12=tuple(suite_name(c) for c in found.suites12),
             groups=tuple(group_name(g) for g in found.data.groups),
@@ -137,7 +138,7 @@ async def _ask(prober: Prober, found: _Found) -> None:
         if selected(result, v):
             found.versions[v] = result
         else:
-            found.ends.append((VERSION_NAME[v], result.end))
+            found.ends.append((version_name(v), result.end))
     if not found.versions:
         return
 

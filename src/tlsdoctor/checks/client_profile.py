@@ -23,7 +23,7 @@ from tlsdoctor.certs.analysis import validation
 from tlsdoctor.certs.info import key_description, load_der, signature_hash
 from tlsdoctor.certs.runtimes import RuntimeStore, java_cacerts_path, load_java_store, node_roots
 from tlsdoctor.certs.trust import load_ca_file
-from tlsdoctor.clientsim.judge import Leaf, ServerSupport, judge, untrusted, version_name
+from tlsdoctor.clientsim.judge import Leaf, ServerSupport, judge, untrusted
 from tlsdoctor.clientsim.profiles import ClientProfile, profiles, replay_hello
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
@@ -36,6 +36,7 @@ from tlsdoctor.observations.clientsim import ClientSimulation
 from tlsdoctor.scan.offers import Offer, build, suites_for
 from tlsdoctor.scan.probe import Opener, ProbeResult, run_probe
 from tlsdoctor.wire.codepoints import ProtocolVersion
+from tlsdoctor.wire.registry import version_name
 
 # Ends that mean the server read the hello and turned it down (not silence, not a failed connect).
 REFUSED_ENDS = ("alert", "closed", "reset")

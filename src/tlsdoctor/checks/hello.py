@@ -38,7 +38,7 @@ from tlsdoctor.net.tcp import tcp_info
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe, reproduced
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello
 from tlsdoctor.wire.http import build_request
-from tlsdoctor.wire.registry import group_info
+from tlsdoctor.wire.registry import group_name
 from tlsdoctor.wire.sniff import sniff
 from tlsdoctor.wire.variants import VARIANTS
 
@@ -169,13 +169,14 @@ async def run_probe(
         stream.close()
     sh = t.server_hello
     suite = int(sh.cipher_suite) if sh is not None and not sh.is_hrr else None
+    share = sh.key_share_group if suite is not None and sh is not None else None
     return dataclasses.replace(
         base,
         end=t.end,
         alert=t.alert,
         version=str(sh.selected_version) if sh is not None else None,
         cipher=sh.cipher_suite.name if suite is not None and sh is not None else None,
-        group=_share_group(sh.key_share_group) if suite is not None and sh is not None else None,
+        group=group_name(share) if share is not None else None,  # the Verified block's key exchange
         default_offers_cipher=None if suite is None else suite in default_suites(),
         bytes_received=t.bytes_received,
         elapsed_ms=t.elapsed_ms,
@@ -347,11 +348,3 @@ class HelloCheck:
             if isinstance(r, Exception):
                 raise r  # a bug in a probe: the runner reports the check as an error
         return [r for r in done if isinstance(r, HelloProbe)]
-
-
-def _share_group(code: int | None) -> str | None:
-    """The registry name of a key-share group (shown in a healthy report's Verified block)."""
-    if code is None:
-        return None
-    info = group_info(code)
-    return info.name if info else f"0x{code:04X}"

@@ -14,28 +14,13 @@ import enum
 from typing import NamedTuple
 
 from tlsdoctor.clientsim.profiles import ClientProfile
-from tlsdoctor.wire.codepoints import AlertDescription, ProtocolVersion
+from tlsdoctor.wire.codepoints import AlertDescription
 from tlsdoctor.wire.handshake import ServerHello
 from tlsdoctor.wire.records import Alert
-from tlsdoctor.wire.registry import GROUPS, suite_info
+from tlsdoctor.wire.registry import group_name, suite_name, version_name
 from tlsdoctor.wire.server_messages import ServerKeyExchange
 
-__all__ = ["Failure", "Leaf", "Negotiated", "Outcome", "ServerSupport", "judge", "version_name"]
-
-
-def version_name(code: int) -> str:
-    """ "TLSv1.2", "SSLv3", ... (the wire enum's own names; an unknown code by its number)."""
-    return str(ProtocolVersion(code))
-
-
-def group_name(code: int) -> str:
-    info = GROUPS.get(code)
-    return info.name if info else f"0x{code:04X}"
-
-
-def suite_name(code: int) -> str:
-    info = suite_info(code)
-    return info.iana_name if info else f"0x{code:04X}"
+__all__ = ["Failure", "Leaf", "Negotiated", "Outcome", "ServerSupport", "judge"]
 
 
 class Leaf(NamedTuple):

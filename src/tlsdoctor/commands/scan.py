@@ -361,7 +361,7 @@ def _judge(results: list[CheckResult]) -> tuple[Verdict, list[Cause]]:
 def scan_checks(data: ScanData, elapsed_s: float) -> list[CheckResult]:
     """The scan's findings as checks: one line each for ``checks[]`` and the human table."""
     from tlsdoctor.model import CheckResult, Status
-    from tlsdoctor.scan.result import group_name, scheme_name
+    from tlsdoctor.wire.registry import group_name, scheme_name
 
     supported = data.supported()
     out = [

@@ -20,6 +20,7 @@ from tlsdoctor.wire.handshake import huge_server_hello
 from tlsdoctor.wire.http import build_request
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
+from tlsdoctor.wire.registry import group_name
 from tlsdoctor.wire.sniff import looks_like_tls, sniff
 
 _ALERT_PREFIXES = ("SSLV3_ALERT_", "TLSV13_ALERT_", "TLSV1_ALERT_", "TLSV1_")
@@ -134,10 +135,7 @@ def negotiated_group(obj: ssl.SSLObject) -> str | None:
     code = _GROUPS.get(obj)
     if code is None:
         return None
-    from tlsdoctor.wire.registry import group_info
-
-    info = group_info(code)
-    return info.name if info is not None else f"0x{code:04x}"
+    return group_name(code)
 
 
 def received_types(obj: ssl.SSLObject) -> list[int] | None:

@@ -23,9 +23,10 @@ from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 from tlsdoctor.pcap.decode import address_text, endpoint_text
 from tlsdoctor.pcap.flows import Flow
 from tlsdoctor.pcap.stream import seq_diff
-from tlsdoctor.pcap.tlsside import ENCRYPTED_ALERT_LEN, SideAlert, suite_name, version_name
+from tlsdoctor.pcap.tlsside import ENCRYPTED_ALERT_LEN, SideAlert
 from tlsdoctor.wire.codepoints import AlertLevel
 from tlsdoctor.wire.handshake import ClientHello
+from tlsdoctor.wire.registry import group_name, suite_name, version_name
 
 # A TLS 1.3 alert sealed in a record (tlsside.py): no Finished is this short (its verify_data alone is
 # 32 or 48 bytes).
@@ -189,9 +190,9 @@ def observations(flow: Flow, result: FlowOutcome) -> list[Observation]:
         out.append(origin)
     post_quantum: tuple[str, ...] = ()
     if ch is not None:
-        from tlsdoctor.pcap.tlsside import _group_name, is_post_quantum
+        from tlsdoctor.pcap.tlsside import is_post_quantum
 
-        post_quantum = tuple(_group_name(g) for g in ch.supported_groups if is_post_quantum(int(g)))
+        post_quantum = tuple(group_name(g) for g in ch.supported_groups if is_post_quantum(int(g)))
     out.append(
         CapturedFlow(
             client=client,

@@ -35,6 +35,7 @@ from tlsdoctor.wire.conversation import (
 from tlsdoctor.wire.handshake import ClientHello, HandshakeReassembler, ServerHello, parse_client_hello
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import Alert, RecordBuffer, parse_alert
+from tlsdoctor.wire.registry import group_info, group_name, suite_name, version_name
 
 ENCRYPTED_ALERT_LEN = 19  # a TLS 1.3 alert sealed with a 16-byte AEAD tag (RFC 8446 §5.2)
 RECORD_BUDGET = 64 * 1024
@@ -298,7 +299,8 @@ class TlsSide:
                 case HelloRetryEvent(hello=hello):
                     self.hello_retry = hello
                     group = hello.key_share_group
-                    self._note(ts, "server", f"HelloRetryRequest (asks for group {_group_name(group)})")
+                    asked = group_name(group) if group is not None else "none"
+                    self._note(ts, "server", f"HelloRetryRequest (asks for group {asked})")
                     self._seen("HelloRetryRequest", ts)
                 case CertificatesEvent(certificates=certs):
                     self.certificates, self.certificates_ts = certs, ts
@@ -349,32 +351,11 @@ def _message_name(msg_type: int) -> str:
         return f"handshake message {msg_type}"
 
 
-def _group_name(group: object) -> str:
-    from tlsdoctor.wire.registry import group_info
-
-    code = int(group) if isinstance(group, int) else -1
-    info = group_info(code)
-    return info.name if info else f"0x{code:04x}"
-
-
 def is_post_quantum(code: int) -> bool:
     """An ML-KEM group, alone or hybrid (draft-ietf-tls-mlkem, draft-ietf-tls-ecdhe-mlkem), or the
     pre-standard Kyber drafts."""
-    from tlsdoctor.wire.registry import group_info
-
     info = group_info(code)
     return info is not None and (info.kind in ("mlkem", "hybrid") or "KYBER" in info.name.upper())
-
-
-def version_name(version: int) -> str:
-    return str(ProtocolVersion(version))
-
-
-def suite_name(code: int) -> str:
-    from tlsdoctor.wire.registry import suite_info
-
-    info = suite_info(code)
-    return info.iana_name if info else f"0x{code:04x}"
 
 
 def describe_client_hello(ch: ClientHello, size: int) -> str:
@@ -385,16 +366,16 @@ def describe_client_hello(ch: ClientHello, size: int) -> str:
     ]
     groups = [int(g) for g in ch.supported_groups if not is_grease(g)]
     shares = [int(g) for g in ch.key_share_groups if not is_grease(g)]
-    pq = [_group_name(g) for g in groups if is_post_quantum(g)]
+    pq = [group_name(g) for g in groups if is_post_quantum(g)]
     suites = [s for s in ch.cipher_suites if not is_grease(s)]
     sni = f"SNI {ch.server_name}" if ch.server_name else "no SNI"
     parts = [sni, f"{size} bytes", "versions " + " ".join(versions), f"{len(suites)} suites"]
     if groups:
         parts.append(
-            "groups " + " ".join(_group_name(g) for g in groups[:6]) + (" ..." if len(groups) > 6 else "")
+            "groups " + " ".join(group_name(g) for g in groups[:6]) + (" ..." if len(groups) > 6 else "")
         )
     if shares:
-        parts.append("key shares " + " ".join(_group_name(g) for g in shares))
+        parts.append("key shares " + " ".join(group_name(g) for g in shares))
     if pq:
         parts.append("post-quantum " + " ".join(pq))
     return "ClientHello (" + ", ".join(parts) + ")"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlsdoctor.scan.offers import DEFAULT_SHARES, TLS13_GROUPS, VERSION_NAME, suite_name
+from tlsdoctor.scan.offers import DEFAULT_SHARES, TLS13_GROUPS
 from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.handshake import huge_server_hello
+from tlsdoctor.wire.registry import suite_name, version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.offers import Offer
@@ -26,7 +27,7 @@ V = ProtocolVersion
 def violation(offer: Offer, result: ProbeResult) -> tuple[str, str] | None:
     """(id, what the server did) for the first rule ``result`` breaks, or None. The ids are the
     keys of scan/judge.py's table."""
-    name = VERSION_NAME.get(offer.version, str(offer.version))
+    name = version_name(offer.version)
     if result.hrr_again:
         return "hrr-loop", (
             f"answered the second {name} ClientHello with another HelloRetryRequest "
@@ -65,7 +66,7 @@ def violation(offer: Offer, result: ProbeResult) -> tuple[str, str] | None:
 def hello_violation(offer: Offer, hello: ServerHello) -> tuple[str, str] | None:
     """What is wrong with a ServerHello (or HRR) itself, given the offer: a suite or a version the
     client never offered. Checked as it arrives, so the probe stops reading there."""
-    name = VERSION_NAME.get(offer.version, str(offer.version))
+    name = version_name(offer.version)
     if int(hello.cipher_suite) not in offer.suites:
         return "unoffered-suite", (
             f"chose cipher suite {suite_name(int(hello.cipher_suite))} in answer to the {name} ClientHello "

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tlsdoctor.observations.cert import CertificateInfo
-from tlsdoctor.scan.offers import suite_name
-from tlsdoctor.scan.result import ScanData, group_name
-from tlsdoctor.wire.registry import GROUPS
+from tlsdoctor.scan.result import ScanData
+from tlsdoctor.wire.registry import GROUPS, group_name, suite_name
 
 PROFILES = ("modern", "intermediate", "old")  # strictest first
 VERSION_NAMES = {"TLSv1.0": "TLSv1"}  # our spelling -> Mozilla's (OpenSSL's)

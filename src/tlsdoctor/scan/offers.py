@@ -17,25 +17,16 @@ from tlsdoctor.wire.extensions import RawExtension
 from tlsdoctor.wire.hello import F5_RANGE, HelloSpec, build_client_hello, build_sslv2_client_hello
 from tlsdoctor.wire.keyshares import fixed_share
 from tlsdoctor.wire.records import MAX_PLAINTEXT
-from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag
+from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES, SUITES, SuiteFlag, version_name
 from tlsdoctor.wire.variants import SSL2_KINDS
 
 V = ProtocolVersion
 
-#: Contract names (contract/cli.md ``scan.protocols[].version``) in scan order, oldest first.
-VERSIONS: tuple[tuple[str, ProtocolVersion], ...] = (
-    ("SSLv2", V.SSL2), ("SSLv3", V.SSL3), ("TLSv1.0", V.TLS1_0), ("TLSv1.1", V.TLS1_1),
-    ("TLSv1.2", V.TLS1_2), ("TLSv1.3", V.TLS1_3),
-)  # fmt: skip
-VERSION_NAME = {v: name for name, v in VERSIONS}
-
-# SSLv2 cipher kinds (draft-hickman-netscape-ssl-00 App. C); they have no IANA TLS names.
-SSL2_NAMES = {
-    0x010080: "SSL_CK_RC4_128_WITH_MD5", 0x020080: "SSL_CK_RC4_128_EXPORT40_WITH_MD5",
-    0x030080: "SSL_CK_RC2_128_CBC_WITH_MD5", 0x040080: "SSL_CK_RC2_128_CBC_EXPORT40_WITH_MD5",
-    0x050080: "SSL_CK_IDEA_128_CBC_WITH_MD5", 0x060040: "SSL_CK_DES_64_CBC_WITH_MD5",
-    0x0700C0: "SSL_CK_DES_192_EDE3_CBC_WITH_MD5",
-}  # fmt: skip
+#: The versions a scan tests, oldest first, with their contract names (contract/cli.md
+#: ``scan.protocols[].version``, wire/registry.version_name).
+VERSIONS: tuple[tuple[str, ProtocolVersion], ...] = tuple(
+    (version_name(v), v) for v in (V.SSL2, V.SSL3, V.TLS1_0, V.TLS1_1, V.TLS1_2, V.TLS1_3)
+)
 
 # Groups a TLS <= 1.2 ECDHE ServerKeyExchange can name (RFC 8422 §5.4: named curves only).
 EC_KINDS = ("ec-prime", "ec-binary", "montgomery")
@@ -109,12 +100,6 @@ def suites_for(version: ProtocolVersion) -> tuple[int, ...]:
 def suites_with_auth(version: ProtocolVersion, auth: str) -> tuple[int, ...]:
     """The suites of ``version`` whose server authentication is ``auth`` (RSA, ECDSA)."""
     return tuple(c for c in suites_for(version) if SUITES[c].auth == auth)
-
-
-def suite_name(code: int) -> str:
-    """The IANA name, or the hex code point for an unassigned one."""
-    info = SUITES.get(code)
-    return info.iana_name if info else f"0x{code:04X}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,7 +258,7 @@ def _build(offer: Offer, pad: bool = True) -> bytes:
     shares = DEFAULT_SHARES if offer.shares is None else offer.shares
     key_shares = tuple(g for g in shares if g in groups) if tls13 else ()
     spec = HelloSpec(
-        name=f"scan-{VERSION_NAME.get(v, v)}",
+        name=f"scan-{version_name(v)}",
         client_version=V.TLS1_2 if tls13 else v,  # RFC 8446 §4.1.2: legacy_version 0x0303
         cipher_suites=offer.suites,
         groups=groups,

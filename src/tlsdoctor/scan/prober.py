@@ -15,12 +15,12 @@ from tlsdoctor.net.route import Dial, Route, open_stream
 from tlsdoctor.net.stream import Stream
 from tlsdoctor.scan.checks import hello_violation, violation
 from tlsdoctor.scan.gate import Gate
-from tlsdoctor.scan.offers import TLS13_GROUPS, VERSION_NAME, Offer, build
+from tlsdoctor.scan.offers import TLS13_GROUPS, Offer, build
 from tlsdoctor.scan.probe import Flight, ProbeResult, run_probe
 from tlsdoctor.scan.waves import Waves
-from tlsdoctor.wire.codepoints import ExtensionType, ProtocolVersion
+from tlsdoctor.wire.codepoints import ExtensionType
 from tlsdoctor.wire.handshake import ServerHello
-from tlsdoctor.wire.registry import SUITES
+from tlsdoctor.wire.registry import SUITES, version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.certs.trust import TrustAnchors
@@ -145,7 +145,7 @@ class Prober:
     ) -> ProbeResult:
         """One connection, one ClientHello (with our SNI), one deadline; nothing at all once the
         scan's deadline has passed or this version's probes go unanswered (``end`` says which)."""
-        part = part or f"{VERSION_NAME.get(offer.version, offer.version)} probes"
+        part = part or f"{version_name(offer.version)} probes"
         offer = dataclasses.replace(offer, sni=self.target.servername)
         hello = build(offer)
         wanted = self._flight(offer, flight, part)
@@ -156,7 +156,7 @@ class Prober:
                 self.skip(part, "not tested: the scan's deadline (--max-time) ran out")
                 return ProbeResult(end="deadline")
             if self.unanswered.get(offer.version, 0) >= SILENCE_LIMIT:
-                name = VERSION_NAME.get(offer.version, str(offer.version))
+                name = version_name(offer.version)
                 self.skip(part, f"not tested: the server stopped answering {name} hellos", silent=True)
                 return ProbeResult(end="silent")
             self.count += 1
@@ -228,7 +228,7 @@ def _family(hello: ServerHello) -> str:
 
 
 def _stall_text(version: int, hello: ServerHello) -> str:
-    name = VERSION_NAME.get(ProtocolVersion(version), str(version))
+    name = version_name(version)
     return (
         f"incomplete: at {name} with {_family(hello)} suites the server sent its ServerHello and then "
         "nothing (the rest of its flight, e.g. the certificate, was not seen)"

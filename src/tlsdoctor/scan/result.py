@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
-from tlsdoctor.scan.offers import SSL2_NAMES, suite_name
-from tlsdoctor.wire.registry import GROUPS, SIGNATURE_SCHEMES
+from tlsdoctor.wire.registry import group_name, scheme_name, ssl2_kind_name, suite_name
 
 if TYPE_CHECKING:
     from tlsdoctor.clientsim.judge import Outcome
@@ -110,19 +109,9 @@ class ScanData:
         return bool(self.untested)
 
 
-def group_name(code: int) -> str:
-    info = GROUPS.get(code)
-    return info.name if info else f"0x{code:04X}"
-
-
-def scheme_name(code: int) -> str:
-    info = SIGNATURE_SCHEMES.get(code)
-    return info.name if info else f"0x{code:04X}"
-
-
 def _suite_names(p: ProtocolResult) -> list[str]:
     if p.version == "SSLv2":
-        return [SSL2_NAMES.get(k, f"0x{k:06X}") for k in p.suites]
+        return [ssl2_kind_name(k) for k in p.suites]
     return [suite_name(c) for c in p.suites]
 
 

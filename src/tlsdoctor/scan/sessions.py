@@ -27,6 +27,7 @@ from tlsdoctor.observations.tls import HandshakeOutcome
 from tlsdoctor.scan.result import HttpAnswer
 from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.reader import DecodeError
+from tlsdoctor.wire.registry import version_name
 from tlsdoctor.wire.tickets import NewSessionTicket, parse_new_session_ticket
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ async def sessions(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]
     out: dict[str, Any] = {}
     if legacy is not None:
         ids, tickets = conns["id"], conns["ticket"]
-        out["tls12_version"] = VERSION_TEXT[legacy]
+        out["tls12_version"] = version_name(legacy)
         out["session_id"] = _issued_id(ids)
         out["session_id_resumption"] = reused.get("id", False if ids.result is not None else None)
         out["session_ticket"] = _has_ticket(tickets)
@@ -217,7 +218,6 @@ async def sessions(prober: Prober, supported: dict[ProtocolVersion, ProbeResult]
     data.sessions = out
 
 
-VERSION_TEXT = {V.TLS1_2: "TLSv1.2", V.TLS1_1: "TLSv1.1", V.TLS1_0: "TLSv1.0"}
 _OBSERVABLE = hasattr(ssl.SSLContext, "_msg_callback")  # tickets are read through OpenSSL's callback
 
 

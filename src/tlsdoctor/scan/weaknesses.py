@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tlsdoctor.observations.cert import WARNING_KINDS, ProblemKind
-from tlsdoctor.scan.result import ProtocolResult, ScanData, Weakness, group_name
-from tlsdoctor.wire.registry import GROUPS, SUITES, SuiteFlag
+from tlsdoctor.scan.result import ProtocolResult, ScanData, Weakness
+from tlsdoctor.wire.registry import GROUPS, SUITES, SuiteFlag, group_name
 
 MIN_DH_BITS = 2048  # RFC 9325 §4.1 (and Logjam, CVE-2015-4000)
 BROKEN_DH_BITS = 1024  # below this a DH prime is within reach of an academic attacker (Logjam §3.5)

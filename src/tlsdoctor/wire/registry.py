@@ -21,6 +21,7 @@ from .codepoints import NamedGroup, ProtocolVersion, SignatureScheme
 __all__ = [
     "GROUPS",
     "SIGNATURE_SCHEMES",
+    "SSL2_CIPHER_KINDS",
     "SUITES",
     "CipherSuite",
     "CipherSuiteInfo",
@@ -28,9 +29,14 @@ __all__ = [
     "SchemeInfo",
     "SuiteFlag",
     "group_info",
+    "group_name",
     "scheme_info",
+    "scheme_name",
+    "ssl2_kind_name",
     "suite_by_name",
     "suite_info",
+    "suite_name",
+    "version_name",
 ]
 
 V = ProtocolVersion
@@ -252,8 +258,7 @@ class CipherSuite(int):
 
     @property
     def name(self) -> str:
-        info = SUITES.get(int(self))
-        return info.iana_name if info else f"0x{int(self):04x}"
+        return suite_name(int(self))
 
     def __str__(self) -> str:
         return self.name
@@ -263,6 +268,53 @@ class CipherSuite(int):
 
     def __format__(self, spec: str) -> str:
         return self.name if not spec else int.__format__(int(self), spec)
+
+
+# SSLv2 cipher kinds (draft-hickman-netscape-ssl-00 App. C): 3-byte codes with no IANA TLS names.
+SSL2_CIPHER_KINDS: dict[int, str] = {
+    0x010080: "SSL_CK_RC4_128_WITH_MD5", 0x020080: "SSL_CK_RC4_128_EXPORT40_WITH_MD5",
+    0x030080: "SSL_CK_RC2_128_CBC_WITH_MD5", 0x040080: "SSL_CK_RC2_128_CBC_EXPORT40_WITH_MD5",
+    0x050080: "SSL_CK_IDEA_128_CBC_WITH_MD5", 0x060040: "SSL_CK_DES_64_CBC_WITH_MD5",
+    0x0700C0: "SSL_CK_DES_192_EDE3_CBC_WITH_MD5",
+}  # fmt: skip
+
+
+# The one way a code point is named in every report (scan, pcap, diagnose, client simulation): the
+# registry's name, else the number in hex as the open enums print it (codepoints.py), so that a name
+# read off the wire by one command never differs from the same code point named by another.
+
+
+def version_name(code: int) -> str:
+    """``"TLSv1.2"``, ``"SSLv3"``... (contract/cli.md ``scan.protocols[].version``): ProtocolVersion's
+    own spelling, which also names the TLS 1.3 drafts; an unknown version by its number."""
+    return str(ProtocolVersion(code)) if 0 <= code <= 0xFFFF else _hex(code)
+
+
+def suite_name(code: int) -> str:
+    """The IANA name (``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256``), or the code point in hex."""
+    info = SUITES.get(code)
+    return info.iana_name if info else _hex(code)
+
+
+def group_name(code: int) -> str:
+    """The IANA name (``x25519``, ``secp256r1``, ``X25519MLKEM768``), or the code point in hex."""
+    info = GROUPS.get(code)
+    return info.name if info else _hex(code)
+
+
+def scheme_name(code: int) -> str:
+    """The IANA name (``rsa_pss_rsae_sha256``), or the code point in hex."""
+    info = SIGNATURE_SCHEMES.get(code)
+    return info.name if info else _hex(code)
+
+
+def ssl2_kind_name(code: int) -> str:
+    """An SSLv2 cipher kind's name (``SSL_CK_RC4_128_WITH_MD5``), or its 3 bytes in hex."""
+    return SSL2_CIPHER_KINDS.get(code) or f"0x{code:06x}"
+
+
+def _hex(code: int) -> str:
+    return f"0x{code:04x}"
 
 
 def _check_enums() -> None:

@@ -92,3 +92,27 @@ def test_groups_and_enums_agree() -> None:
     assert GROUPS[0x11EC].name == "X25519MLKEM768" and GROUPS[0x11EC].client_share == 1184 + 32
     assert GROUPS[0x11EB].client_share == 65 + 1184 and GROUPS[0x11ED].client_share == 97 + 1568
     assert GROUPS[256].name == "ffdhe2048" and GROUPS[29].client_share == 32
+
+
+def test_one_name_per_code_point_for_every_report() -> None:
+    """scan, pcap, diagnose and the client simulation all name code points through these: a known
+    one by the registry, an unknown one in hex as the open enums print it, never two spellings."""
+    assert [registry.version_name(v) for v in (0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304)] == [
+        "SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+    ]  # fmt: skip
+    assert registry.version_name(0x7F17) == "TLSv1.3-draft23"
+    assert registry.version_name(0x0A0A) == str(ProtocolVersion(0x0A0A)) == "0x0a0a"  # GREASE
+    assert registry.suite_name(0xC02F) == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    assert registry.suite_name(0x1234) == str(CipherSuite(0x1234)) == "0x1234"
+    assert registry.group_name(0x001D) == "x25519" and registry.group_name(0x11EC) == "X25519MLKEM768"
+    assert registry.group_name(0xABCD) == str(NamedGroup(0xABCD)) == "0xabcd"
+    assert registry.scheme_name(0x0804) == "rsa_pss_rsae_sha256" and registry.scheme_name(0xFEFE) == "0xfefe"
+    assert registry.ssl2_kind_name(0x0700C0) == "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"
+    assert registry.ssl2_kind_name(0x0A0A0A) == "0x0a0a0a"
+
+
+def test_the_scan_names_its_versions_as_the_contract_does() -> None:
+    from tlsdoctor.scan.offers import VERSIONS
+
+    assert [name for name, _ in VERSIONS] == ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert all(name == registry.version_name(v) for name, v in VERSIONS)

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 from tlsdoctor.scan.extras import best_legacy
 from tlsdoctor.scan.offers import suites_for
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
-from tlsdoctor.scan.vulns.link import Link, client_hello, exchange, version_name
+from tlsdoctor.scan.vulns.link import Link, client_hello, exchange
 from tlsdoctor.wire.codepoints import AlertDescription, ContentType, ProtocolVersion
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import build_records, parse_alert
+from tlsdoctor.wire.registry import version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult

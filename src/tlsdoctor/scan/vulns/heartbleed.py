@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from tlsdoctor.scan.extras import best_legacy
 from tlsdoctor.scan.offers import suites_for
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
-from tlsdoctor.scan.vulns.link import Link, alert_of, client_hello, exchange, version_name
+from tlsdoctor.scan.vulns.link import Link, alert_of, client_hello, exchange
 from tlsdoctor.wire.codepoints import ContentType, ExtensionType, ProtocolVersion
 from tlsdoctor.wire.extensions import RawExtension
 from tlsdoctor.wire.records import build_alert, build_records
+from tlsdoctor.wire.registry import version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from tlsdoctor.scan.extras import best_legacy
 from tlsdoctor.scan.offers import Offer, suites_for
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
-from tlsdoctor.scan.vulns.link import PART, version_name
+from tlsdoctor.scan.vulns.link import PART
 from tlsdoctor.wire.codepoints import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
+from tlsdoctor.wire.registry import version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult

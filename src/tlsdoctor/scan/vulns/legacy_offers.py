@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsdoctor.scan.extras import LEGACY, best_legacy
-from tlsdoctor.scan.offers import SSL2_NAMES, Offer, suite_name, suites_for
+from tlsdoctor.scan.offers import Offer, suites_for
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
 from tlsdoctor.scan.vulns.hello_answers import _answer
-from tlsdoctor.scan.vulns.link import PART, version_name
+from tlsdoctor.scan.vulns.link import PART
 from tlsdoctor.wire.codepoints import ProtocolVersion
 from tlsdoctor.wire.reader import DecodeError, Reader
-from tlsdoctor.wire.registry import SUITES, SuiteFlag
+from tlsdoctor.wire.registry import SUITES, SuiteFlag, ssl2_kind_name, suite_name, version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult
@@ -84,7 +84,7 @@ async def _drown(prober: Prober) -> Vulnerability:
     )
     if hello is not None:
         kinds = (
-            ", ".join(SSL2_NAMES.get(k, f"0x{k:06X}") for k in hello.cipher_specs)
+            ", ".join(ssl2_kind_name(k) for k in hello.cipher_specs)
             or "no cipher kinds (CVE-2015-3197: still usable)"
         )
         return found(

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from tlsdoctor.net.stream import ReadEnd, Stream
-from tlsdoctor.scan.offers import ALL_SCHEMES, TLS12_GROUPS, VERSION_NAME
+from tlsdoctor.scan.offers import ALL_SCHEMES, TLS12_GROUPS
 from tlsdoctor.wire.codepoints import (
     CompressionMethod,
     ContentType,
@@ -46,10 +46,6 @@ V = ProtocolVersion
 T = TypeVar("T")
 PART = "vulnerabilities"  # the part of the scan these probes are (ScanData.untested)
 MAX_ITEMS = 256  # records / messages read on one connection; a server flight has < 10
-
-
-def version_name(version: int) -> str:
-    return VERSION_NAME.get(ProtocolVersion(version), f"0x{version:04X}")
 
 
 class Unreached(NamedTuple):

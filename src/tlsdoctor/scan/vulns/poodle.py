@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlsdoctor.scan.offers import Offer, suite_name, suites_for
+from tlsdoctor.scan.offers import Offer, suites_for
 from tlsdoctor.scan.vulns import session, tls12
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
 from tlsdoctor.scan.vulns.hello_answers import _answer
@@ -22,7 +22,7 @@ from tlsdoctor.wire.codepoints import AlertDescription, ContentType, ProtocolVer
 from tlsdoctor.wire.http import build_request
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import parse_alert
-from tlsdoctor.wire.registry import SUITES
+from tlsdoctor.wire.registry import SUITES, suite_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tlsdoctor.scan.extras import best_legacy
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
-from tlsdoctor.scan.vulns.link import Link, client_hello, exchange, reply, version_name
+from tlsdoctor.scan.vulns.link import Link, client_hello, exchange, reply
 from tlsdoctor.wire.codepoints import ContentType, HandshakeType, ProtocolVersion
 from tlsdoctor.wire.handshake import build_handshake
 from tlsdoctor.wire.records import build_records
-from tlsdoctor.wire.registry import SUITES, SuiteFlag
+from tlsdoctor.wire.registry import SUITES, SuiteFlag, version_name
 
 if TYPE_CHECKING:
     from tlsdoctor.scan.probe import ProbeResult

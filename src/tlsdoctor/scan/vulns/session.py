@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from tlsdoctor.scan.offers import suite_name
 from tlsdoctor.scan.vulns import tls12
 from tlsdoctor.scan.vulns.link import Link, alert_of, client_hello
 from tlsdoctor.wire.codepoints import ContentType, ExtensionType, HandshakeType
@@ -17,6 +16,7 @@ from tlsdoctor.wire.extensions import RawExtension
 from tlsdoctor.wire.handshake import HandshakeMessage, build_handshake
 from tlsdoctor.wire.reader import DecodeError, Reader
 from tlsdoctor.wire.records import Record, build_records
+from tlsdoctor.wire.registry import suite_name
 
 V12 = tls12.TLS12
 MAX_MESSAGES = 8  # after our Finished: NewSessionTicket, then ChangeCipherSpec

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tlsdoctor.scan.offers import suite_name
 from tlsdoctor.scan.result import ScanData
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
-from tlsdoctor.wire.registry import SUITES, CipherSuiteInfo, SuiteFlag
+from tlsdoctor.wire.registry import SUITES, CipherSuiteInfo, SuiteFlag, suite_name
 
 SHOWN = 4  # suites named in the evidence, then "and N more"
 BLOCK64 = ("3DES", "DES", "IDEA", "RC2")  # 64-bit block ciphers (Sweet32, CVE-2016-2183)
