@@ -123,8 +123,8 @@ async def _scan_with(
 
     from tlsdoctor.model import Report, Status, TargetInfo, Verdict
     from tlsdoctor.scan import judge
+    from tlsdoctor.scan.contract import to_contract
     from tlsdoctor.scan.prober import ScanTarget
-    from tlsdoctor.scan.result import to_contract
     from tlsdoctor.scan.scanner import scan
 
     opts = ctx.options

@@ -11,14 +11,12 @@ reading a capture at a few and at many tens of MB/s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from tlsdoctor.pcap.stream import seq_diff
+from tlsdoctor.pcap.stream import Direction, seq_diff
 
 if TYPE_CHECKING:
-    from tlsdoctor.pcap.flows import Flow
     from tlsdoctor.pcap.reader import Capture
-    from tlsdoctor.pcap.stream import Direction
 
 # link type -> offset of the IPv4 header, and where the ethertype is (-1: raw IP, none)
 IP_OFFSET = {1: (14, 12), 113: (16, 14), 276: (20, 0), 101: (0, -1), 228: (0, -1)}
@@ -32,12 +30,19 @@ def skim_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes | None:
     return src + dst + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
 
 
+class Clocked(Protocol):
+    """What the fast path touches of a flow (pcap/flows.py's Flow, which imports this module): the
+    time of its last packet, which its idle sweep reads."""
+
+    last_ts: float
+
+
 class Quiet:
     """One direction of a flow on the fast path."""
 
     __slots__ = ("direction", "flow")
 
-    def __init__(self, flow: Flow, direction: Direction) -> None:
+    def __init__(self, flow: Clocked, direction: Direction) -> None:
         self.flow = flow
         self.direction = direction
 

@@ -14,14 +14,12 @@ What a key-log decrypter needs (pcap/decrypt.py) is on the flow: ``client_tls.re
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from tlsdoctor.pcap.decode import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, IcmpError, Segment
+from tlsdoctor.pcap.fastpath import Quiet, skim_key
 from tlsdoctor.pcap.stream import Direction, seq_diff
 from tlsdoctor.pcap.tlsside import TlsSide
-
-if TYPE_CHECKING:
-    from tlsdoctor.pcap.fastpath import Quiet
 
 LINGER = 1.0
 SETTLE_AFTER = 3  # server records after the client's first encrypted one, before the fast path
@@ -275,8 +273,6 @@ class FlowTable:
         """Put both directions of a settled flow on the fast path. Its streams stop delivering too: a
         segment that still takes the full path (a FIN with data) must not reach a record parser that the
         skipped bytes put out of step."""
-        from tlsdoctor.pcap.fastpath import Quiet, skim_key
-
         flow.c2s.wants = flow.s2c.wants = False
         (caddr, cport), (saddr, sport) = flow.client, flow.server
         for key, direction in (

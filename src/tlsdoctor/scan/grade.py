@@ -9,7 +9,6 @@ Pure: ScanData in, Grade out.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import tomllib
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tlsdoctor.scan.findings import Finding, findings
-from tlsdoctor.scan.result import ScanData
+from tlsdoctor.scan.result import Cap, Grade, ScanData
 from tlsdoctor.wire.registry import GROUPS, SUITES, SuiteFlag
 
 ORDER = ("A+", "A", "B", "C", "D", "E", "F")  # best first; T stands outside the scale
@@ -31,41 +30,6 @@ RSA_EQUIVALENT = ((256, 15360), (192, 7680), (128, 3072), (112, 2048), (80, 1024
 def rules() -> dict[str, Any]:
     text = Path(__file__).with_name("grade.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Cap:
-    finding: str
-    grade: str
-    source: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Grade:
-    """The grade with its reasons: what each category scored, which caps applied, why not A+."""
-
-    grade: str
-    score: int
-    protocol: int
-    key_exchange: int
-    cipher: int
-    caps: tuple[Cap, ...] = ()
-    ignoring_trust: str = ""  # the grade if the chain were trusted (only when grade is T)
-    not_a_plus: tuple[str, ...] = ()  # why an A is not an A+
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "grade": self.grade,
-            "score": self.score,
-            "categories": {
-                "protocol": self.protocol,
-                "key_exchange": self.key_exchange,
-                "cipher": self.cipher,
-            },
-            "caps": [{"finding": c.finding, "grade": c.grade, "source": c.source} for c in self.caps],
-            "ignoring_trust": self.ignoring_trust or None,
-            "not_a_plus": list(self.not_a_plus),
-        }
 
 
 def _by_bounds(bits: int, bounds: Iterable[list[int]]) -> int:

@@ -9,14 +9,13 @@ certificates) is listed but does not decide. The strictest profile met wins. Pur
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from pathlib import Path
 from typing import Any
 
 from tlsdoctor.observations.cert import CertificateInfo
-from tlsdoctor.scan.result import ScanData
+from tlsdoctor.scan.result import ProfileFit, ScanData
 from tlsdoctor.wire.registry import GROUPS, group_name, suite_name
 
 PROFILES = ("modern", "intermediate", "old")  # strictest first
@@ -32,23 +31,6 @@ def guidelines() -> dict[str, Any]:
     text = Path(__file__).with_name("mozilla.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ProfileFit:
-    profile: str | None  # the strictest profile met, None when none is
-    deviations: dict[str, list[str]]  # profile -> what the server offers outside it
-    recommendations: list[str]  # of the profile met (or of "old" when none): not deciding
-
-    def to_dict(self) -> dict[str, Any]:
-        g = guidelines()
-        return {
-            "profile": self.profile,
-            "guidelines": g["version"],
-            "source": g["href"],
-            "deviations": self.deviations,
-            "recommendations": self.recommendations,
-        }
 
 
 def _leaves(data: ScanData) -> list[tuple[CertificateInfo, CertificateInfo | None]]:
@@ -146,4 +128,6 @@ def fit(data: ScanData) -> ProfileFit | None:
         return None
     found = {name: deviations(data, name) for name in PROFILES}
     met = next((name for name in PROFILES if not found[name]), None)
-    return ProfileFit(profile=met, deviations=found, recommendations=recommendations(data, met or "old"))
+    g = guidelines()
+    return ProfileFit(profile=met, deviations=found, recommendations=recommendations(data, met or "old"),
+                      guidelines=g["version"], source=g["href"])  # fmt: skip

@@ -1,5 +1,7 @@
-"""The scan's findings as frozen-ish data, and their one rendering into the contract's
-``"scan": {...}`` object (contract/cli.md). Code points stay integers until here."""
+"""The scan's findings as frozen-ish data: what every scan part fills in and the grade, the profile and
+the report read. The rendering into the contract's ``"scan": {...}`` object is scan/contract.py; code
+points stay integers until there. Nothing here imports another scan module, so every one of them can
+import these types (the grade and the profile fit included) without a circle."""
 
 from __future__ import annotations
 
@@ -8,12 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from tlsdoctor.observations.base import Observation
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem
-from tlsdoctor.wire.registry import group_name, scheme_name, ssl2_kind_name, suite_name
 
 if TYPE_CHECKING:
     from tlsdoctor.clientsim.judge import Outcome
-    from tlsdoctor.scan.grade import Grade
-    from tlsdoctor.scan.mozilla import ProfileFit
     from tlsdoctor.scan.vulns.base import Vulnerability
 
 
@@ -72,6 +71,64 @@ class HttpAnswer:
     error: str = ""
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Cap:
+    """A finding that caps the grade (scan/grade.toml's ``[[cap]]`` rows)."""
+
+    finding: str
+    grade: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Grade:
+    """The grade (scan/grade.py) with its reasons: what each category scored, which caps applied, why
+    not A+."""
+
+    grade: str
+    score: int
+    protocol: int
+    key_exchange: int
+    cipher: int
+    caps: tuple[Cap, ...] = ()
+    ignoring_trust: str = ""  # the grade if the chain were trusted (only when grade is T)
+    not_a_plus: tuple[str, ...] = ()  # why an A is not an A+
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "grade": self.grade,
+            "score": self.score,
+            "categories": {
+                "protocol": self.protocol,
+                "key_exchange": self.key_exchange,
+                "cipher": self.cipher,
+            },
+            "caps": [{"finding": c.finding, "grade": c.grade, "source": c.source} for c in self.caps],
+            "ignoring_trust": self.ignoring_trust or None,
+            "not_a_plus": list(self.not_a_plus),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileFit:
+    """Which of Mozilla's server-side TLS profiles the server meets (scan/mozilla.py)."""
+
+    profile: str | None  # the strictest profile met, None when none is
+    deviations: dict[str, list[str]]  # profile -> what the server offers outside it
+    recommendations: list[str]  # of the profile met (or of "old" when none): not deciding
+    guidelines: str  # the version of Mozilla's guidelines judged by (scan/mozilla.json)
+    source: str  # where they are published
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "guidelines": self.guidelines,
+            "source": self.source,
+            "deviations": self.deviations,
+            "recommendations": self.recommendations,
+        }
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class ScanData:
     protocols: list[ProtocolResult] = dataclasses.field(default_factory=list)
@@ -107,134 +164,3 @@ class ScanData:
     def partial(self) -> bool:
         """Some part of the scan was cut short (deadline, or a server that went silent)."""
         return bool(self.untested)
-
-
-def _suite_names(p: ProtocolResult) -> list[str]:
-    if p.version == "SSLv2":
-        return [ssl2_kind_name(k) for k in p.suites]
-    return [suite_name(c) for c in p.suites]
-
-
-def _certificate(c: CertificateResult) -> dict[str, Any]:
-    infos = c.infos()
-    leaf = infos[0] if infos else None
-    return {
-        "key_type": f"{leaf.key_type} {leaf.key_bits}" if leaf else c.key_type,
-        "offered": c.key_type,
-        "subject": leaf.subject if leaf else None,
-        "issuer": leaf.issuer if leaf else None,
-        "not_after": leaf.not_after.isoformat() if leaf else None,
-        "chain": [
-            {
-                "subject": i.subject,
-                "issuer": i.issuer,
-                "not_after": i.not_after.isoformat(),
-                "key": f"{i.key_type} {i.key_bits}",
-                "signature_hash": i.signature_hash,
-                "sha256": i.sha256,
-            }
-            for i in infos
-        ],
-        "problems": [{"problem": p.problem.value, "detail": p.detail} for p in c.problems()],
-        "certificates": list(c.details),  # as sent, in full (scan/certinfo.py)
-        "chain_built": _built(c),
-        "trust": _trust(c),
-    }
-
-
-def _trust(c: CertificateResult) -> list[dict[str, Any]]:
-    """The scan's own store first (the system's, or --ca-file), then every other one compared."""
-    from tlsdoctor.observations.cert import ChainValidation
-
-    own = next((o for o in c.observations if isinstance(o, ChainValidation)), None)
-    out: list[dict[str, Any]] = []
-    if own is not None:
-        name = "ca-file" if own.store.startswith("ca-file") else own.store.split("+", 1)[0]
-        out.append({"store": name, "source": own.store, "anchors": own.anchors, "trusted": own.valid,
-                    "error": own.error or None, "path": list(own.path)})  # fmt: skip
-    return out + [s for s in c.stores if not (own is not None and s["store"] == out[0]["store"])]
-
-
-def _built(c: CertificateResult) -> list[str]:
-    """The path as built from the leaf to its anchor (subjects), when the chain validates."""
-    from tlsdoctor.observations.cert import ChainValidation
-
-    valid = [o for o in c.observations if isinstance(o, ChainValidation) and o.valid]
-    return list(valid[0].path) if valid else []
-
-
-def _http(h: HttpAnswer | None) -> dict[str, Any] | None:
-    if h is None:
-        return None
-    hsts = None
-    if h.hsts_max_age is not None:
-        hsts = {"max_age": h.hsts_max_age, "include_subdomains": h.hsts_include_subdomains,
-                "preload": h.hsts_preload}  # fmt: skip
-    return {
-        "status": h.status,
-        "status_line": h.status_line,
-        "server": h.server,
-        "hsts": hsts,
-        "headers": dict(h.headers),
-        "error": h.error or None,
-    }
-
-
-def to_contract(data: ScanData) -> dict[str, Any]:
-    """The ``"scan"`` object of the JSON report."""
-    from tlsdoctor.scan.findings import counts, findings
-
-    found = findings(data)
-    return {
-        "grade": data.grade.grade if data.grade is not None else None,
-        "grading": data.grade.to_dict() if data.grade is not None else None,
-        "profile": data.profile.profile if data.profile is not None else None,
-        "profiles": data.profile.to_dict() if data.profile is not None else None,
-        "findings": [f.to_dict() for f in found],
-        "findings_by_severity": counts(found),
-        "protocols": [
-            {
-                "version": p.version,
-                "supported": p.supported,
-                "cipher_suites": _suite_names(p),
-                "server_order": p.server_order,
-                "suites_tested": p.tested,
-                "handshakes": p.handshakes,
-                "unusable": p.unusable or None,
-            }
-            for p in data.protocols
-        ],
-        "groups": [group_name(g) for g in data.groups],
-        "groups_tested": data.groups_tested,
-        "signature_schemes": [scheme_name(s) for s in data.schemes],
-        "certificates": [_certificate(c) for c in data.certificates],
-        "features": dict(data.features),
-        "weaknesses": [
-            {"id": w.id, "severity": w.severity, "summary": w.summary, "reference": w.reference}
-            for w in data.weaknesses
-        ],
-        "caa": data.caa,
-        "http": _http(data.http),
-        "sessions": dict(data.sessions),
-        "vulnerabilities": [v.to_dict() for v in data.vulnerabilities],
-        "handshakes": data.handshakes,
-        "notes": list(data.notes),
-        "partial": data.partial,
-        "untested": [{"part": part, "why": why} for part, why in data.untested.items()],
-        "violations": [{"id": vid, "evidence": text} for vid, text in data.violations.items()],
-        "round_trips": dict(data.round_trips),
-        "clients": [_client(o) for o in data.clients],
-    }
-
-
-def _client(o: Outcome) -> dict[str, Any]:
-    """One ``scan.clients`` entry: ``negotiated`` only when the client would connect; what the
-    server chose for a client that would then refuse it is ``server_chose``."""
-    chosen = o.negotiated.to_dict() if o.negotiated is not None else None
-    return {
-        "client": o.client,
-        "label": o.label,
-        "negotiated": chosen if o.connects else None,
-        "failure": o.failure,
-        "server_chose": None if o.connects else chosen,
-    }

@@ -11,7 +11,8 @@ from rich.console import Console
 
 from tlsdoctor.observations.cert import ChainValidation
 from tlsdoctor.report import scan_human
-from tlsdoctor.scan.result import CertificateResult, ProtocolResult, ScanData, to_contract
+from tlsdoctor.scan.contract import to_contract
+from tlsdoctor.scan.result import CertificateResult, ProtocolResult, ScanData
 from tlsdoctor.scan.weaknesses import find_weaknesses
 
 AT = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)

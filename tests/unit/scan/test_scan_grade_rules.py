@@ -15,10 +15,11 @@ from tlsdoctor.model import Cause, Verdict
 from tlsdoctor.observations.cert import CertificateInfo, CertificateProblem, ProblemKind
 from tlsdoctor.report import scan_human
 from tlsdoctor.scan import judge
+from tlsdoctor.scan.contract import to_contract
 from tlsdoctor.scan.findings import SEVERITIES, at_or_above, findings
 from tlsdoctor.scan.grade import rules
 from tlsdoctor.scan.mozilla import fit
-from tlsdoctor.scan.result import CertificateResult, HttpAnswer, ProtocolResult, ScanData, to_contract
+from tlsdoctor.scan.result import CertificateResult, HttpAnswer, ProtocolResult, ScanData
 from tlsdoctor.scan.vulns.base import Vulnerability, clean, found, unknown
 from tlsdoctor.scan.weaknesses import RULES, find_weaknesses
 

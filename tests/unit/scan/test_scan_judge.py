@@ -15,10 +15,11 @@ from rich.console import Console
 from tlsdoctor.model import Verdict
 from tlsdoctor.report import scan_human
 from tlsdoctor.scan.checks import certificate_shape, violation
+from tlsdoctor.scan.contract import to_contract
 from tlsdoctor.scan.judge import complete_enough, finding_checks, verdict
 from tlsdoctor.scan.offers import Offer
 from tlsdoctor.scan.probe import ProbeResult
-from tlsdoctor.scan.result import ProtocolResult, ScanData, to_contract
+from tlsdoctor.scan.result import ProtocolResult, ScanData
 from tlsdoctor.wire.codepoints import AlertDescription, AlertLevel, CompressionMethod, NamedGroup
 from tlsdoctor.wire.codepoints import ProtocolVersion as V
 from tlsdoctor.wire.extensions import Extension, KeyShareHRR, SupportedVersionsServer

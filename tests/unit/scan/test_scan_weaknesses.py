@@ -7,7 +7,8 @@ import io
 from rich.console import Console
 
 from tlsdoctor.report import scan_human
-from tlsdoctor.scan.result import ProtocolResult, ScanData, to_contract
+from tlsdoctor.scan.contract import to_contract
+from tlsdoctor.scan.result import ProtocolResult, ScanData
 from tlsdoctor.scan.weaknesses import find_weaknesses
 
 MODERN = ProtocolResult(version="TLSv1.2", supported=True, suites=[0xC02F, 0xC030], server_order=True)
