@@ -28,41 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "local"))
-
-from scan_servers import NGINX, free_port, stop, wait_listening
 
 from tlsdoctor.testing import LeafSpec, Pki
 from tlsdoctor.testing.delay import running_relay
+from tlsdoctor.testing.nginx import Site, running
 
 TLSDOCTOR = [sys.executable, "-m", "tlsdoctor"]
 CURL = shutil.which("curl")
-
-SERVER = """
-  server {{
-    listen 127.0.0.1:{port} ssl{default};
-    server_name {name};
-    ssl_certificate {cert}; ssl_certificate_key {key};
-{tls}
-    location / {{ return 200 "ok"; }}
-  }}"""
-CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
-  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-{servers}
-}}
-"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,24 +96,6 @@ CASES: tuple[Case, ...] = (
         (("localhost", "good", MODERN + " ssl_verify_client on; ssl_client_certificate {client_ca};", ""),),
     ),
 )
-
-
-@contextlib.contextmanager
-def nginx(directory: Path, servers: list[str]) -> Iterator[int]:
-    """nginx in the foreground with these server blocks (``{port}`` filled in); stopped by PID."""
-    assert NGINX is not None
-    port = free_port()
-    directory.mkdir(parents=True, exist_ok=True)
-    conf = directory / "nginx.conf"
-    blocks = "\n".join(s.replace("@PORT@", str(port)) for s in servers)
-    conf.write_text(CONF.format(dir=directory, servers=blocks))
-    cmd = [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, proc, "nginx")
-        yield port
-    finally:
-        stop(proc)
 
 
 # Bytecode caches, as a user's installed package has them (a session may set PYTHONDONTWRITEBYTECODE,
@@ -215,18 +170,12 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         healthy_port = 0
         for case in cases:
-            blocks = [
-                SERVER.format(
-                    port="@PORT@",
-                    default=default,
-                    name=name,
-                    cert=certs[label].chain_file,
-                    key=certs[label].key_file,
-                    tls="    " + tls.format(client_ca=client_ca),
-                )
+            sites = [
+                Site(cert=certs[label].chain_file, key=certs[label].key_file, name=name, listen=default,
+                     tls=tls.format(client_ca=client_ca))
                 for name, label, tls, default in case.servers
-            ]
-            port = stack.enter_context(nginx(base / case.name, blocks))
+            ]  # fmt: skip
+            port = stack.enter_context(running(base / case.name, *sites))
             relay = stack.enter_context(running_relay("127.0.0.1", port, one_way_ms=args.one_way_ms))
             target = f"{case.target}:{relay.port}"
             diagnose = [

@@ -25,7 +25,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,57 +35,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tlsdoctor.testing import LeafSpec, Pki, TlsServer
+from tlsdoctor.testing.nginx import Site, running
+from tlsdoctor.testing.processes import free_port, serving
 from tlsdoctor.testing.tcpfaults import RefusedServer, ResetAfterHelloServer
 
-NGINX_CONF = """
-daemon off; master_process off; worker_processes 1; pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off; ssl_session_cache off; ssl_session_tickets off;
-  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
-  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl backlog=4096;
-    ssl_certificate {chain}; ssl_certificate_key {key};
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
 SCRAPE_TIMEOUT_S = 2.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited ({proc.returncode})")
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"{what} did not listen on {port}")
-
-
-@contextlib.contextmanager
-def daemon(command: list[str], port: int, what: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port, proc, what)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def daemon(
+    command: list[str], port: int, what: str
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """A server under test, asked to stop with SIGTERM (the exporter drains) before it is killed."""
+    return serving(command, port, what, grace=10.0)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -200,14 +160,9 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         pki = stack.enter_context(Pki())
         files = pki.issue("bench", LeafSpec())
-        nginx_port = free_port()
-        (work / "nginx.conf").write_text(
-            NGINX_CONF.format(dir=work, port=nginx_port, chain=files.chain_file, key=files.key_file)
-        )
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        stack.enter_context(
-            daemon([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)], nginx_port, "nginx")
-        )
+        site = Site(cert=files.chain_file, key=files.key_file, name=None, listen=" backlog=4096")
+        no_resumption = "ssl_session_cache off; ssl_session_tickets off;"
+        nginx_port = stack.enter_context(running(work / "nginx", site, http=no_resumption, connections=4096))
         silent = stack.enter_context(silent_servers(10))
         (work / "exporter.yml").write_text(
             f"modules:\n  bench:\n    servername: localhost\n    ca_file: {files.ca_file}\n    timeout: 2\n"

@@ -36,6 +36,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_rtt as rtt  # bench/ is not a package: the servers and keys are scan_rtt's
 
+from tlsdoctor.testing.nginx import NGINX
+from tlsdoctor.testing.processes import free_port, serving
+
 ROOT = rtt.ROOT
 TLSDOCTOR = rtt.TLSDOCTOR
 SSLYZE = rtt.SSLYZE
@@ -235,11 +238,10 @@ def tlsdoctor_says(port: int, ca_file: Path | None) -> dict[str, dict[str, Any]]
 
 @contextmanager
 def s_server(work: Path) -> Iterator[int]:
-    port = rtt.free_port()
+    port = free_port()
     cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(work / "rsa.pem"), "-key",
            str(work / "rsa.key"), "-www", "-quiet", "-cipher", "ALL:@SECLEVEL=0"]  # fmt: skip
-    with rtt.process(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-        rtt.wait_port(port)
+    with serving(cmd, port, "openssl s_server"):
         yield port
 
 
@@ -278,7 +280,7 @@ def vulns_mode(out: Path) -> None:
 
 
 def main() -> int:
-    for tool in (rtt.NGINX, SSLYZE, TESTSSL, SSLSCAN, rtt.NMAP, "openssl", "/usr/bin/time"):
+    for tool in (NGINX or "nginx", SSLYZE, TESTSSL, SSLSCAN, rtt.NMAP, "openssl", "/usr/bin/time"):
         if not shutil.which(tool) and not Path(tool).exists():
             print(f"missing: {tool}", file=sys.stderr)
             return 2

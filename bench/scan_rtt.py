@@ -13,7 +13,7 @@ round trip) and is also scanned directly (loopback). Per target and path, RUNS r
 time. Prints every run, the medians, the ratios the issue asks for (scan <= 1/4 of sslyze and
 below nmap through the relay, <= 1/3 of sslyze on loopback), and tlsdoctor's own account of its
 critical path (scan.round_trips: sequential waves, next to the floor the answers force).
-Environment: RUNS, ONE_WAY_MS, SSLYZE, NMAP, NGINX, SKIP_NMAP=1, SKIP_LOOPBACK=1, BASELINE_SRC (another
+Environment: RUNS, ONE_WAY_MS, SSLYZE, NMAP, SKIP_NMAP=1, SKIP_LOOPBACK=1, BASELINE_SRC (another
 checkout's src/, scanned the same way as "baseline": before and after in one run).
 """
 
@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +33,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tlsdoctor.testing.nginx import NGINX, Site, running
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 TLSDOCTOR = os.environ.get("TLSDOCTOR", str(ROOT / ".venv" / "bin" / "tlsdoctor"))
 SSLYZE = os.environ.get("SSLYZE", "/work/venv-sslyze/bin/sslyze")
 NMAP = os.environ.get("NMAP", shutil.which("nmap") or "/usr/bin/nmap")
-NGINX = os.environ.get("NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
 RUNS = int(os.environ.get("RUNS", "3"))
 ONE_WAY_MS = float(os.environ.get("ONE_WAY_MS", "50"))
 BASELINE_SRC = os.environ.get("BASELINE_SRC", "")  # e.g. a main checkout's src/: "before" beside "after"
@@ -48,45 +48,6 @@ SERVERS = {
     "modern": ("TLSv1.2 TLSv1.3", "ECDHE+AESGCM:ECDHE+CHACHA20"),
     "legacy": ("TLSv1 TLSv1.1 TLSv1.2", "ALL:!aNULL:!eNULL:!PSK:!SRP:@SECLEVEL=0"),
 }
-NGINX_CONF = """daemon off;
-worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl http2;
-    server_name localhost;
-    ssl_certificate {w}/rsa.pem; ssl_certificate_key {w}/rsa.key;
-    ssl_certificate {w}/ec.pem; ssl_certificate_key {w}/ec.key;
-    ssl_dhparam {w}/dh.pem;
-    ssl_protocols {protocols};
-    ssl_ciphers '{ciphers}';
-    ssl_ecdh_curve X25519:prime256v1:secp384r1:secp521r1;
-    ssl_prefer_server_ciphers on;
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int) -> None:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def keys(work: Path) -> None:
@@ -118,15 +79,15 @@ def process(cmd: list[str], **kw: Any) -> Iterator[subprocess.Popen[str]]:
 
 @contextmanager
 def nginx(work: Path, name: str) -> Iterator[int]:
-    d = work / name
-    d.mkdir()
-    port = free_port()
+    """nginx as production runs it (a master, two workers), both keys() certificates, every curve."""
     protocols, ciphers = SERVERS[name]
-    conf = NGINX_CONF.format(d=d, w=work, port=port, protocols=protocols, ciphers=ciphers)
-    (d / "nginx.conf").write_text(conf)
-    cmd = [NGINX, "-c", str(d / "nginx.conf"), "-p", str(d), "-e", str(d / "error.log")]
-    with process(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-        wait_port(port)
+    tls = (
+        f"ssl_certificate {work}/ec.pem; ssl_certificate_key {work}/ec.key; ssl_dhparam {work}/dh.pem;\n"
+        f"    ssl_protocols {protocols}; ssl_ciphers '{ciphers}';\n"
+        "    ssl_ecdh_curve X25519:prime256v1:secp384r1:secp521r1; ssl_prefer_server_ciphers on;"
+    )
+    site = Site(cert=work / "rsa.pem", key=work / "rsa.key", tls=tls, listen=" http2")
+    with running(work / name, site, master=True, workers=2, connections=1024) as port:
         yield port
 
 
@@ -211,7 +172,7 @@ def report(
 
 
 def main() -> int:
-    for tool in (NGINX, SSLYZE, "openssl") + (() if os.environ.get("SKIP_NMAP") else (NMAP,)):
+    for tool in (NGINX or "nginx", SSLYZE, "openssl") + (() if os.environ.get("SKIP_NMAP") else (NMAP,)):
         if not shutil.which(tool) and not Path(tool).exists():
             print(f"missing: {tool}", file=sys.stderr)
             return 2

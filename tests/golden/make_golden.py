@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from tlsdoctor.testing.processes import free_port
 from tlsdoctor.wire.codepoints import ContentType, HandshakeType
 from tlsdoctor.wire.hello import build_client_hello
 from tlsdoctor.wire.records import RecordBuffer
@@ -60,12 +61,6 @@ def make_cert(tmp: Path) -> tuple[Path, Path]:
     )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def read_until_quiet(sock: socket.socket, quiet: float = 0.7) -> bytes:

@@ -1,50 +1,23 @@
-"""Real TLS servers for the scan tests: ``openssl s_server`` and Debian's nginx, started on
-127.0.0.1 with a temporary configuration and stopped by PID; the ground truth for a cipher
-string comes from ``openssl ciphers -s -v -stdname`` for the same string and version."""
+"""Real TLS servers for the scan tests: ``openssl s_server`` and Debian's nginx (tlsdoctor.testing.nginx)
+configured for a scan, started on 127.0.0.1 and stopped by PID; the ground truth for a cipher string
+comes from ``openssl ciphers -s -v -stdname`` for the same string and version."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tlsdoctor.testing import LeafSpec, Pki
+from tlsdoctor.testing.nginx import NGINX, Site, running
+from tlsdoctor.testing.processes import free_port, serving, talk
+
+__all__ = ["NGINX", "OPENSSL", "Certs", "ground_truth", "nginx", "resuming_with_early_data", "s_server"]
 
 OPENSSL = shutil.which("openssl")
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 VERSION_FLAG = {"TLSv1.0": "-tls1", "TLSv1.1": "-tls1_1", "TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kill our own server by its PID (never by name)."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=5)
-    if proc.stderr is not None:
-        proc.stderr.close()
 
 
 class Certs:
@@ -78,55 +51,29 @@ def s_server(certs: Certs, args: Sequence[str], *, ecdsa: bool = False) -> Itera
     if ecdsa:
         ec_cert, ec_key = certs.files["ECDSA"]
         cmd += ["-dcert", str(ec_cert), "-dkey", str(ec_key), "-dcert_chain", str(certs.extra["ECDSA"])]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, proc, "openssl s_server")
+    with serving(cmd, port, "openssl s_server"):
         yield port
-    finally:
-        stop(proc)
-
-
-NGINX_CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fcgi;
-  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl{listen};
-    server_name localhost;
-    ssl_certificate {cert}; ssl_certificate_key {key};
-{tls}
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
 
 
 @contextlib.contextmanager
-def run_nginx(directory: Path, cert: Path, key: Path, tls: str, *, listen: str = "") -> Iterator[int]:
-    """Debian's nginx in the foreground, one process, serving ``cert``/``key`` on a free port with
-    ``tls`` (nginx directives) in its server block; ``listen``: more listen options (`` http2``)."""
-    assert NGINX is not None
+def resuming_with_early_data(
+    directory: Path, cert: Path, key: Path, *args: str
+) -> Iterator[tuple[int, list[str]]]:
+    """``openssl s_server`` taking TLS 1.3 early data (``args``: more options, such as -cert_chain), once
+    an ``s_client`` has connected and saved its session: yields the port and the argv of an s_client that
+    resumes that session sending ``GET /early`` as 0-RTT data (RFC 8446 §4.2.10). Type into it with
+    tlsdoctor.testing.processes.talk; a line ``k`` makes it send a KeyUpdate."""
+    assert OPENSSL is not None
     port = free_port()
-    conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=directory, port=port, listen=listen, cert=cert, key=key, tls=tls))
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_listening(port, proc, "nginx")
-        yield port
-    finally:
-        stop(proc)
+    session, early = directory / "session.pem", directory / "early.txt"
+    early.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
+    client = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+    cmd = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+           "-early_data", "-tls1_3", "-naccept", "3", *args]  # fmt: skip
+    # stdin a pipe: s_server reads commands from it, and must not see end of input while it serves
+    with serving(cmd, port, "openssl s_server", stdin=subprocess.PIPE):  # the wait takes 1 of 3 accepts
+        talk([*client, "-sess_out", str(session)], b"first\n")
+        yield port, [*client, "-sess_in", str(session), "-early_data", str(early)]
 
 
 @contextlib.contextmanager
@@ -144,17 +91,17 @@ def nginx(
     """nginx (HTTP/2 on) with this TLS configuration (and ``directives`` in its server block, such as
     ``keepalive_timeout 1s;``)."""
     rsa_cert, rsa_key = certs.files["RSA"]
-    tls = ""
+    tls = []
     if ecdsa:
         ec_cert, ec_key = certs.files["ECDSA"]
-        tls = f"    ssl_certificate {ec_cert}; ssl_certificate_key {ec_key};\n"
+        tls.append(f"ssl_certificate {ec_cert}; ssl_certificate_key {ec_key};")
     if directives:
-        tls += f"    {directives}\n"
-    tls += (
-        f"    ssl_protocols {protocols};\n    ssl_ciphers '{ciphers}';\n    ssl_ecdh_curve {curves};\n"
-        f"    ssl_prefer_server_ciphers {'on' if prefer else 'off'};"
-    )
-    with run_nginx(directory, rsa_cert, rsa_key, tls, listen=" http2") as port:
+        tls.append(directives)
+    tls += [f"ssl_protocols {protocols};", f"ssl_ciphers '{ciphers}';", f"ssl_ecdh_curve {curves};",
+            f"ssl_prefer_server_ciphers {'on' if prefer else 'off'};"]  # fmt: skip
+    with running(
+        directory, Site(cert=rsa_cert, key=rsa_key, tls="\n    ".join(tls), listen=" http2")
+    ) as port:
         yield port
 
 

@@ -23,12 +23,14 @@ from typing import Any
 
 import pytest
 from real_clients import REAL_CLIENTS, installed
-from scan_servers import NGINX, OPENSSL, Certs, free_port, run_nginx, stop, wait_listening
+from scan_servers import NGINX, OPENSSL, Certs
 
 from tlsdoctor.commands.scan import run_scan
 from tlsdoctor.context import Context, Options
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.testing import LeafSpec, Pki
+from tlsdoctor.testing.nginx import Site, running
+from tlsdoctor.testing.processes import free_port, serving
 
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl binary not installed")
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not installed (apt-get install nginx-light)")
@@ -65,16 +67,10 @@ def s_server(chain: Path, key: Path, args: list[str]) -> Iterator[int]:
     cut = pem.index(b"-----BEGIN CERTIFICATE-----", 1)
     rest = chain.with_suffix(".rest.pem")
     rest.write_bytes(pem[cut:])
-    proc = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(chain), "-key", str(key),
-         "-cert_chain", str(rest), "-quiet", "-naccept", "100000", "-www", *args],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_listening(port, proc, "openssl s_server")
+    cmd = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(chain), "-key", str(key),
+           "-cert_chain", str(rest), "-quiet", "-naccept", "100000", "-www", *args]  # fmt: skip
+    with serving(cmd, port, "openssl s_server"):
         yield port
-    finally:
-        stop(proc)
 
 
 def scan(port: int, ca: Path) -> dict[str, Any]:
@@ -205,10 +201,9 @@ def test_nginx_with_a_1024_bit_dh_group_loses_the_openssl3_clients(
     (OpenSSL 3 at security level 2), Java 25 takes it; the simulation says the same."""
     (cert, key), ca = certs.files["RSA"], certs.ca_file
     tls = (
-        "    ssl_protocols TLSv1.2;\n    ssl_ciphers 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0';\n"
-        f"    ssl_dhparam {dh[1024]};"
+        f"ssl_protocols TLSv1.2; ssl_ciphers 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_dhparam {dh[1024]};"
     )
-    with run_nginx(tmp_path, cert, key, tls) as port:
+    with running(tmp_path, Site(cert=cert, key=key, tls=tls)) as port:
         sim = clients(scan(port, ca))
         real = {name: run(port, ca, tmp_path) for name, (_, run) in REAL_CLIENTS.items() if installed(name)}
     for name, (ok, _version, _suite) in real.items():

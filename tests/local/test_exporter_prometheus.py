@@ -7,10 +7,9 @@ each target's top ``tlsdoctor_cause`` and for the alerts firing, as a user's das
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +24,7 @@ from exporter_process import exporter
 
 from tlsdoctor.testing import FaultServer
 from tlsdoctor.testing.endpoints import running
+from tlsdoctor.testing.processes import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -42,42 +42,9 @@ EXPECTED = {**DIRECT, "expired": "cert-expired", "proxy-refused": "proxy-error"}
 CONVERGE_S = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{what} exited with status {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"{what} did not listen on port {port} within 20 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def daemon(command: list[str], port: int, what: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(port, proc, what)
-    except BaseException:
-        stop(proc)
-        raise
-    return proc
+def daemon(command: list[str], port: int, what: str) -> contextlib.AbstractContextManager[object]:
+    """A server the test needs (asked to stop with SIGTERM first); Prometheus can take seconds to bind."""
+    return serving(command, port, what, grace=10.0, timeout=20.0)
 
 
 def prometheus_config(
@@ -132,16 +99,13 @@ def endpoints(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
             f'ConnectPort 443\nPidFile "{tmp_path / "tinyproxy.pid"}"\n'
         )
         assert TINYPROXY is not None
-        proxy = daemon([TINYPROXY, "-d", "-c", str(conf)], proxy_port, "tinyproxy")
-        try:
+        with daemon([TINYPROXY, "-d", "-c", str(conf)], proxy_port, "tinyproxy"):
             healthy: FaultServer = servers["healthy"]
             targets = {name: f"127.0.0.1:{server.port}" for name, server in servers.items()}
             targets["proxy-refused"] = f"localhost:{healthy.port}"  # the healthy one, through the proxy
             (tmp_path / "proxy").write_text(f"http://127.0.0.1:{proxy_port}")
             assert healthy.ca_file is not None
             yield targets, healthy.ca_file
-        finally:
-            stop(proxy)
 
 
 def test_prometheus_scrapes_causes_and_fires_alerts(
@@ -188,36 +152,25 @@ def test_prometheus_scrapes_causes_and_fires_alerts(
 
     blackbox_port, prometheus_port = free_port(), free_port()
     assert BLACKBOX is not None and PROMETHEUS is not None
-    blackbox = daemon(
-        [BLACKBOX, f"--config.file={blackbox_config}", f"--web.listen-address=127.0.0.1:{blackbox_port}"],
-        blackbox_port,
-        "blackbox_exporter",
-    )
-    try:
-        with exporter(config=modules) as exporter_url:
-            config = tmp_path / "prometheus.yml"
-            exporter_address = exporter_url.removeprefix("http://")
-            config.write_text(
-                yaml.safe_dump(
-                    prometheus_config(targets, exporter_address, f"127.0.0.1:{blackbox_port}", rules)
-                )
-            )
-            prometheus = daemon(
-                [
-                    PROMETHEUS,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={tmp_path / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{prometheus_port}",
-                ],
-                prometheus_port,
-                "prometheus",
-            )
-            try:
-                converged(f"http://127.0.0.1:{prometheus_port}", targets)
-            finally:
-                stop(prometheus)
-    finally:
-        stop(blackbox)
+    blackbox = [
+        BLACKBOX,
+        f"--config.file={blackbox_config}",
+        f"--web.listen-address=127.0.0.1:{blackbox_port}",
+    ]
+    with daemon(blackbox, blackbox_port, "blackbox_exporter"), exporter(config=modules) as exporter_url:
+        config = tmp_path / "prometheus.yml"
+        exporter_address = exporter_url.removeprefix("http://")
+        config.write_text(
+            yaml.safe_dump(prometheus_config(targets, exporter_address, f"127.0.0.1:{blackbox_port}", rules))
+        )
+        prometheus = [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+        ]
+        with daemon(prometheus, prometheus_port, "prometheus"):
+            converged(f"http://127.0.0.1:{prometheus_port}", targets)
 
 
 def ready(base: str, deadline: float) -> None:

@@ -16,14 +16,13 @@ import socket
 import ssl
 import struct
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
+from scan_servers import NGINX, OPENSSL, resuming_with_early_data
 from variant_servers import OpensslPki, s_server
 
 from tlsdoctor.net.recorder import PacketRecorder, RecordedPacket
@@ -40,6 +39,8 @@ from tlsdoctor.pcap.decrypt import (
     Undecryptable,
 )
 from tlsdoctor.pcap.keylog import read_keylog
+from tlsdoctor.testing.nginx import Site, running
+from tlsdoctor.testing.processes import talk
 from tlsdoctor.wire.codepoints import AlertDescription, HandshakeType
 from tlsdoctor.wire.records import Record, RecordBuffer
 
@@ -264,10 +265,8 @@ def test_tls13_nginx_answers_a_missing_client_certificate_in_http(pki: OpensslPk
     """nginx's ssl_verify_client completes the handshake without a client certificate and answers 400
     "No required SSL certificate was sent": only the decrypted application bytes show why."""
     keylog = tmp_path / "keys.log"
-    tls = f"    ssl_protocols TLSv1.3;\n    ssl_verify_client on;\n    ssl_client_certificate {pki.ca_file};"
-    nginx_dir = tmp_path / "nginx"
-    nginx_dir.mkdir()
-    with run_nginx(nginx_dir, pki.cert, pki.key, tls) as port:
+    tls = f"ssl_protocols TLSv1.3; ssl_verify_client on; ssl_client_certificate {pki.ca_file};"
+    with running(tmp_path / "nginx", Site(cert=pki.cert, key=pki.key, tls=tls)) as port:
         packets = record(port, python_client(port, keylog, pki.ca_file))
     _dec, events = decrypt(packets, port, keylog)
     assert of(events, CertificateRequested)
@@ -355,45 +354,11 @@ def test_tls13_resumption_with_0rtt_data_and_a_key_update(pki: OpensslPki, tmp_p
     """s_client resumes with early data (sent before the ServerHello names the suite, under the early
     secret), then sends a KeyUpdate: data after it is under a secret the key log never held (RFC 8446
     §7.2 derives it), and still decrypts."""
-    assert OPENSSL is not None
-    port = free_port()
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki.cert), "-key", str(pki.key),
-         "-early_data", "-tls1_3", "-naccept", "3"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    session, early, keylog = tmp_path / "session.pem", tmp_path / "early.txt", tmp_path / "keys.log"
-    early.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
-    client = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
-
-    def talk(argv: list[str], *lines: bytes) -> None:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        assert proc.stdin is not None
-        for line in lines:  # one line per read: s_client takes a line starting with "k" as a command
-            time.sleep(0.5)
-            proc.stdin.write(line)
-            proc.stdin.flush()
-        time.sleep(0.5)
-        proc.stdin.close()
-        proc.wait(timeout=10)
-
-    try:
-        wait_listening(port, server, "openssl s_server")
-        talk([*client, "-sess_out", str(session)], b"first\n")
+    keylog = tmp_path / "keys.log"
+    with resuming_with_early_data(tmp_path, pki.cert, pki.key) as (port, resume):
         packets = record(
-            port,
-            lambda: talk(
-                [*client, "-sess_in", str(session), "-early_data", str(early), "-keylogfile", str(keylog)],
-                b"k\n",
-                b"after the update\n",
-            ),
+            port, lambda: talk([*resume, "-keylogfile", str(keylog)], b"k\n", b"after the update\n")
         )
-    finally:
-        stop(server)
-        assert server.stdin is not None
-        server.stdin.close()
     dec, events = decrypt(packets, port, keylog)
     assert dec.secrets is not None and dec.secrets.client_early is not None
     assert not of(events, Undecryptable), events

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tlsdoctor.testing import FaultServer
+from tlsdoctor.testing.processes import free_port
 
 TINYPROXY = shutil.which("tinyproxy") or (
     "/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None
@@ -21,12 +22,6 @@ TINYPROXY = shutil.which("tinyproxy") or (
 pytestmark = pytest.mark.skipif(
     TINYPROXY is None, reason="tinyproxy is not installed (apt-get install tinyproxy)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=["open", "auth"])

@@ -24,13 +24,15 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
+from scan_servers import NGINX, OPENSSL
 
 from tlsdoctor.commands.scan import run_scan
 from tlsdoctor.context import Context, Options
 from tlsdoctor.report.envelope import envelope
 from tlsdoctor.scan.caa import caa_lookup
+from tlsdoctor.testing.nginx import Site, running
 from tlsdoctor.testing.ocsp import ocsp_response, sample_scts, serverinfo_pem
+from tlsdoctor.testing.processes import free_port, serving
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 needs_tools = pytest.mark.skipif(NGINX is None or OPENSSL is None, reason="nginx and openssl are needed")
@@ -92,11 +94,11 @@ def fingerprint(pem: Path) -> str:
 @needs_tools
 def test_three_key_types_in_full(pki: Path, tmp_path: Path) -> None:
     extra = "".join(
-        f"    ssl_certificate {pki / f'{k}.pem'}; ssl_certificate_key {pki / f'{k}.key'};\n"
+        f"ssl_certificate {pki / f'{k}.pem'}; ssl_certificate_key {pki / f'{k}.key'}; "
         for k in ("ECDSA", "Ed25519")
     )
-    tls = extra + "    ssl_protocols TLSv1.2 TLSv1.3;"
-    with run_nginx(tmp_path, pki / "RSA.pem", pki / "RSA.key", tls) as port:
+    tls = extra + "ssl_protocols TLSv1.2 TLSv1.3;"
+    with running(tmp_path, Site(cert=pki / "RSA.pem", key=pki / "RSA.key", tls=tls)) as port:
         options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
                           ca_file=pki / "ca.pem")  # fmt: skip
         scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
@@ -142,7 +144,8 @@ def test_root_lists_kept_as_data_each_say_their_verdict_and_day(pki: Path, tmp_p
         **os.environ,
         "TLSDOCTOR_TRUST_STORES": f"corp={pki / 'ca.pem'}@2026-01-02{os.pathsep}lookalike={other / 'o.pem'}",
     }
-    with run_nginx(tmp_path, pki / "RSA.pem", pki / "RSA.key", "    ssl_protocols TLSv1.2 TLSv1.3;") as port:
+    site = Site(cert=pki / "RSA.pem", key=pki / "RSA.key", tls="ssl_protocols TLSv1.2 TLSv1.3;")
+    with running(tmp_path, site) as port:
         target = ["127.0.0.1", "--port", str(port), "--servername", "localhost", "--timeout", "3"]
         done = subprocess.run([*CLI, "scan", *target, "--json"], env=env, capture_output=True, timeout=60)
         human = subprocess.run([*CLI, "scan", *target], env=env, capture_output=True, text=True, timeout=60)
@@ -180,20 +183,14 @@ def test_scts_from_the_tls_extension_and_the_stapled_ocsp_response(pki: Path, tm
     (tmp_path / "ct.pem").write_bytes(serverinfo_pem(in_tls))
     assert OPENSSL is not None
     port = free_port()
-    proc = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
-         str(pki / "RSA.key"), "-status_file", str(tmp_path / "ocsp.der"),
-         "-serverinfo", str(tmp_path / "ct.pem"), "-quiet", "-naccept", "100000"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_listening(port, proc, "openssl s_server")
+    cmd = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
+           str(pki / "RSA.key"), "-status_file", str(tmp_path / "ocsp.der"),
+           "-serverinfo", str(tmp_path / "ct.pem"), "-quiet", "-naccept", "100000"]  # fmt: skip
+    with serving(cmd, port, "openssl s_server"):
         target = ["127.0.0.1", "--port", str(port), "--servername", "localhost", "--timeout", "3"]
         target += ["--ca-file", str(pki / "ca.pem")]
         done = subprocess.run([*CLI, "scan", *target, "--json"], capture_output=True, timeout=60)
         human = subprocess.run([*CLI, "scan", *target], capture_output=True, text=True, timeout=60)
-    finally:
-        stop(proc)
     assert done.returncode in (0, 1), done.stderr
     scan = json.loads(done.stdout)["scan"]
     assert scan["features"]["ocsp_stapling"] is True

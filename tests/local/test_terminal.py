@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scan_servers import OPENSSL, free_port, stop, wait_listening
+from scan_servers import OPENSSL
 
 from tlsdoctor.testing import FaultServer, start_endpoint
+from tlsdoctor.testing.processes import free_port, serving
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 
@@ -258,21 +259,15 @@ def test_verified_block_for_an_openssl_made_certificate_on_s_server(tmp_path: Pa
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     port = free_port()
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
-         "-www", "-quiet", "-naccept", "1000"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_listening(port, server, "openssl s_server")
+    cmd = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+           "-www", "-quiet", "-naccept", "1000"]  # fmt: skip
+    with serving(cmd, port, "openssl s_server"):
         env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
         proc = subprocess.run(
             [*CLI, "diagnose", f"127.0.0.1:{port}", "--servername", "www.openssl.test",
              "--ca-file", str(cert)],
             capture_output=True, env=env, timeout=60, check=False,
         )  # fmt: skip
-    finally:
-        stop(server)
     out = proc.stdout.decode()
     assert proc.returncode == 0, out
     verified = " ".join(" ".join(section(out, "Verified")).split())  # wrapped lines joined

@@ -15,7 +15,10 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening
+from scan_servers import NGINX, OPENSSL
+
+from tlsdoctor.testing.nginx import Site, running
+from tlsdoctor.testing.processes import free_port, serving
 
 __all__ = ["NGINX", "OPENSSL", "OpensslPki", "cases", "nginx", "s_server"]
 
@@ -118,19 +121,15 @@ def s_server(pki: OpensslPki, args: Sequence[str]) -> Iterator[int]:
         "100000",
         *args,
     ]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, proc, "openssl s_server")
+    with serving(cmd, port, "openssl s_server"):
         yield port
-    finally:
-        stop(proc)
 
 
 @contextlib.contextmanager
 def nginx(pki: OpensslPki, tls: str) -> Iterator[int]:
     """Debian's nginx in the foreground, one process, with ``tls`` (nginx directives) in its server."""
     directory = Path(tempfile.mkdtemp(prefix="nginx-", dir=pki.dir))
-    with run_nginx(directory, pki.cert, pki.key, tls) as port:
+    with running(directory, Site(cert=pki.cert, key=pki.key, tls=tls)) as port:
         yield port
 
 

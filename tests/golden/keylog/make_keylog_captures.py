@@ -28,7 +28,10 @@ HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE.parent / "pcap"), str(HERE.parent.parent / "local")]
 
 from make_captures import tcpdump  # noqa: E402
-from scan_servers import NGINX, OPENSSL, free_port, run_nginx, stop, wait_listening  # noqa: E402
+from scan_servers import OPENSSL, resuming_with_early_data  # noqa: E402
+
+from tlsdoctor.testing.nginx import NGINX, Site, running  # noqa: E402
+from tlsdoctor.testing.processes import free_port, serving, talk  # noqa: E402
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 CENTURY = "36500"
@@ -82,12 +85,8 @@ def s_server(cert: Path, key: Path, chain: Path, *args: str) -> Iterator[int]:
     port = free_port()
     argv = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
             "-cert_chain", str(chain), "-quiet", "-www", "-naccept", "2", *args]  # fmt: skip
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, proc, "openssl s_server")  # uses one of the -naccept connections
+    with serving(argv, port, "openssl s_server"):  # the wait uses one of the -naccept connections
         yield port
-    finally:
-        stop(proc)
 
 
 def python_client(port: int, keys: Path, cafile: Path | None) -> None:
@@ -120,42 +119,12 @@ def gnutls_client(port: int, keys: Path, cafile: Path | None) -> None:
 
 def resumed_with_early_data(good: tuple[Path, Path], inter: Path, tmp: Path) -> None:
     """s_client resumes a session with 0-RTT data (sent before the ServerHello), then a KeyUpdate."""
-    assert OPENSSL is not None
-    port = free_port()
-    cert, key = good
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
-         "-cert_chain", str(inter), "-early_data", "-tls1_3", "-naccept", "3"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    session, early = tmp / "session.pem", tmp / "early.txt"
-    early.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
-    client = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
-
-    def talk(argv: list[str], *lines: bytes) -> None:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        assert proc.stdin is not None
-        for line in lines:  # one line per read: s_client takes a line starting with "k" as a command
-            time.sleep(0.5)
-            proc.stdin.write(line)
-            proc.stdin.flush()
-        time.sleep(0.5)
-        proc.stdin.close()
-        proc.wait(timeout=10)
-
-    try:
-        wait_listening(port, server, "openssl s_server")
-        talk([*client, "-sess_out", str(session)], b"first\n")
-        resume = [*client, "-sess_in", str(session), "-early_data", str(early), "-keylogfile"]
+    with resuming_with_early_data(tmp, *good, "-cert_chain", str(inter)) as (port, resume):
         record(
-            "tls13-0rtt-resumed", port, lambda p, k: talk([*resume, str(k)], b"k\n", b"after the update\n")
+            "tls13-0rtt-resumed",
+            port,
+            lambda p, k: talk([*resume, "-keylogfile", str(k)], b"k\n", b"after the update\n"),
         )
-    finally:
-        stop(server)
-        assert server.stdin is not None
-        server.stdin.close()
 
 
 ONLY = set(sys.argv[1:])  # names to record again; none: all
@@ -194,12 +163,10 @@ def main() -> int:
             record("tls13-client-cert-required", port, lambda p, k: python_client(p, k, root))
         resumed_with_early_data(good, inter, Path(tmp))
         if NGINX is not None:
-            nginx_dir = Path(tmp) / "nginx"
-            nginx_dir.mkdir()
             chain = Path(tmp) / "chain.pem"
             chain.write_bytes(good[0].read_bytes() + inter.read_bytes())
-            tls = f"    ssl_protocols TLSv1.3;\n    ssl_verify_client on;\n    ssl_client_certificate {root};"
-            with run_nginx(nginx_dir, chain, good[1], tls) as port:
+            tls = f"ssl_protocols TLSv1.3; ssl_verify_client on; ssl_client_certificate {root};"
+            with running(Path(tmp) / "nginx", Site(cert=chain, key=good[1], tls=tls)) as port:
                 time.sleep(0.2)
                 record("tls13-nginx-client-cert-400", port, lambda p, k: python_client(p, k, root))
     return 0
