@@ -128,3 +128,25 @@ def test_near_miss_a_timeout_or_a_long_stall_is_still_run_again() -> None:
     )
     result = asyncio.run(watched(check))
     assert check.calls == 2 and result.status is Status.PASS
+
+
+@dataclasses.dataclass
+class Slow:
+    """A check that takes ``seconds`` and, like every check, leaves its duration to the runner."""
+
+    seconds: float
+    id: str = "slow"
+    layer: str = "client"
+
+    def budget(self, ctx: Context) -> float:
+        return 5.0
+
+    async def run(self, ctx: Context) -> CheckResult:
+        await asyncio.sleep(self.seconds)
+        return CheckResult(id=self.id, status=Status.PASS, summary="ok")
+
+
+def test_the_runner_stamps_how_long_a_check_took() -> None:
+    """The one place a check's duration_ms is measured (the checks do not time themselves)."""
+    (result,) = asyncio.run(runner.run([Slow(0.15)], CTX))
+    assert result.duration_ms >= 150

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -72,7 +71,6 @@ class ClientProfileCheck:
 
     async def run(self, ctx: Context) -> CheckResult:
         profile = profiles()[self.client]
-        start = time.monotonic()
         timeout = ctx.timeout * (2 if self.route.proxy else 1)
 
         async def opener(seconds: float) -> tuple[Stream | None, str]:
@@ -124,7 +122,6 @@ class ClientProfileCheck:
             id=self.id,
             status=Status.PASS if outcome.connects else Status.FAIL,
             summary=sim.describe(),
-            duration_ms=(time.monotonic() - start) * 1000,
             observations=(sim,),
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -105,7 +104,6 @@ class ClockCheck:
         return configured_servers(self.config_paths)
 
     async def run(self, ctx: Context) -> CheckResult:
-        start = time.monotonic()
         servers = self.servers(ctx)
         if not servers:
             return CheckResult(
@@ -120,7 +118,6 @@ class ClockCheck:
             status=status,
             summary=summary,
             observations=tuple(found),
-            duration_ms=(time.monotonic() - start) * 1000,
         )
 
 

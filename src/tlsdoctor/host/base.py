@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -77,12 +76,5 @@ class FactCheck:
         raise NotImplementedError
 
     async def run(self, ctx: Context) -> CheckResult:
-        start = time.monotonic()
         status, summary, found = await in_daemon_thread(self.collect, f"tlsdoctor-{self.id}")
-        return CheckResult(
-            id=self.id,
-            status=status,
-            summary=summary,
-            observations=tuple(found),
-            duration_ms=(time.monotonic() - start) * 1000,
-        )
+        return CheckResult(id=self.id, status=status, summary=summary, observations=tuple(found))
