@@ -6,7 +6,7 @@ certificate names, banners and status lines) and wrapped in ``Text``, so rich ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -14,20 +14,14 @@ from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
-from tlsdoctor.model import Cause, Report, Status, Verdict
+from tlsdoctor.model import Cause, Report, Verdict
 from tlsdoctor.report.blocks import hanging, shown
+from tlsdoctor.report.styles import STATUS_STYLE
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
     Verdict.FAULT: "bold red",
     Verdict.INCONCLUSIVE: "bold yellow",
-}
-_STATUS_STYLE = {
-    Status.PASS: "green",
-    Status.FAIL: "red",
-    Status.WARN: "yellow",
-    Status.SKIP: "dim",
-    Status.ERROR: "magenta",
 }
 
 
@@ -77,7 +71,7 @@ def checks_table(report: Report) -> Table:
     for c in report.checks:
         table.add_row(
             shown(c.id),
-            Text(c.status.value, style=_STATUS_STYLE[c.status]),
+            Text(c.status.value, style=STATUS_STYLE[c.status]),
             f"{c.duration_ms:.0f}",
             shown(c.summary),
         )
@@ -145,12 +139,16 @@ def renderables(report: Report, *, verbose: bool = False) -> Iterator[Renderable
 
 
 def render(report: Report, console: Console, *, verbose: bool = False) -> None:
-    """Print the report on a console (the CLI makes it: colour only on a terminal, NO_COLOR honoured).
+    """Print the report on a console (the CLI makes it: colour only on a terminal, NO_COLOR honoured)."""
+    print_parts(console, renderables(report, verbose=verbose))
 
-    rich pads table cells and padded blocks with spaces to the full width; on a terminal that is
-    invisible, in a file or a pipe it is 120 columns of trailing blanks on every line (and noise in
-    every diff). So each part is rendered to lines and written without its trailing blanks."""
-    for part in renderables(report, verbose=verbose):
+
+def print_parts(console: Console, parts: Iterable[RenderableType]) -> None:
+    """Print each part without trailing blanks. rich pads table cells and padded blocks with spaces to
+    the full width; on a terminal that is invisible, in a file or a pipe it is 120 columns of trailing
+    blanks on every line (and noise in every diff). So each part is rendered to lines and written
+    without its trailing blanks."""
+    for part in parts:
         lines = console.render_lines(part, console.options, pad=False)
         segments: list[Segment] = []
         for line in lines:

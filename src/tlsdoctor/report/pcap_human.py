@@ -9,17 +9,15 @@ that came off the wire (SNI, certificate names, banners) is escaped by ``blocks.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
 
-from rich.console import Console, RenderableType
-from rich.segment import Segment, Segments
+from rich.console import Console
 from rich.text import Text
 
 from tlsdoctor.model import Report, Verdict
 from tlsdoctor.pcap.analyse import FlowReport
 from tlsdoctor.report.blocks import shown
 from tlsdoctor.report.escape import escape_controls
-from tlsdoctor.report.human import renderables, without_trailing_blanks
+from tlsdoctor.report.human import print_parts, renderables
 
 _VERDICT_STYLE = {
     Verdict.HEALTHY: "bold green",
@@ -84,17 +82,6 @@ def _wrapped(out: Text, text: str, indent: int, width: int, lead: str = " ") -> 
     out.append(lead + lines[0])
     for line in lines[1:]:
         out.append("\n" + " " * indent + line)
-
-
-def print_parts(console: Console, parts: Iterable[RenderableType]) -> None:
-    """Render each part to lines and write them without trailing blanks (as report/human.py does)."""
-    for part in parts:
-        lines = console.render_lines(part, console.options, pad=False)
-        segments: list[Segment] = []
-        for line in lines:
-            segments.extend(without_trailing_blanks(line))
-            segments.append(Segment.line())
-        console.print(Segments(segments), soft_wrap=True, end="")
 
 
 def render_flow(flow: FlowReport, console: Console) -> None:

@@ -22,8 +22,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from tlsdoctor.model import CheckResult, Status
+from tlsdoctor.model import CheckResult
 from tlsdoctor.report.escape import escape_controls
+from tlsdoctor.report.styles import STATUS_STYLE
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -33,14 +34,6 @@ if TYPE_CHECKING:
 
 SHOWN_RUNNING = 8  # at most this many running checks listed (the rest counted)
 SHOWN_FINISHED = 6  # the last few finished checks, newest last
-
-_STATUS_STYLE = {
-    Status.PASS: "green",
-    Status.FAIL: "red",
-    Status.WARN: "yellow",
-    Status.SKIP: "dim",
-    Status.ERROR: "magenta",
-}
 
 
 class CheckProgress:
@@ -90,7 +83,7 @@ class CheckProgress:
         width = min(28, max([width, *(len(cid) for cid, _ in running[:SHOWN_RUNNING])]))
         for result in finished:
             line = Text(f"  {escape_controls(result.id):<{width}}  ")
-            line.append(f"{result.status.value:<7}", style=_STATUS_STYLE[result.status])
+            line.append(f"{result.status.value:<7}", style=STATUS_STYLE[result.status])
             line.append(f" {result.duration_ms:>6.0f} ms  {escape_controls(result.summary)}", style="dim")
             yield _one_line(line, options.max_width)
         for check_id, seconds in running[:SHOWN_RUNNING]:
