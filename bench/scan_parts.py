@@ -37,9 +37,9 @@ def part(target: str, servername: str | None) -> None:
     """The version wave and the cipher-suites phase of a scan, nothing else; protocols as JSON."""
     import asyncio
 
-    from tlsdoctor.scan.offers import suite_name
     from tlsdoctor.scan.prober import ScanTarget
     from tlsdoctor.scan.scanner import PHASES, scan
+    from tlsdoctor.wire.registry import suite_name
 
     host, _, port = target.rpartition(":")
     suites = tuple(p for p in PHASES if p[0] == "cipher-suites")

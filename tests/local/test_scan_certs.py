@@ -247,9 +247,8 @@ def test_nginx_staples_the_response_and_its_scts_are_read(pki: Path, tmp_path: P
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     in_ocsp = sample_scts(2, now, seed="nginx")
     (tmp_path / "ocsp.der").write_bytes(ocsp_response(leaf, ca, ca_key, now, single_scts=in_ocsp))
-    tls = "    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_stapling on;\n"
-    tls += f"    ssl_stapling_file {tmp_path / 'ocsp.der'};"
-    with run_nginx(tmp_path, pki / "ECDSA.pem", pki / "ECDSA.key", tls) as port:
+    tls = f"ssl_protocols TLSv1.2 TLSv1.3; ssl_stapling on; ssl_stapling_file {tmp_path / 'ocsp.der'};"
+    with running(tmp_path, Site(cert=pki / "ECDSA.pem", key=pki / "ECDSA.key", tls=tls)) as port:
         options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
                           ca_file=pki / "ca.pem")  # fmt: skip
         scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
