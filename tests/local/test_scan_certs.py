@@ -216,18 +216,13 @@ def test_a_broken_sct_extension_is_said_not_fatal(pki: Path, tmp_path: Path) -> 
     )
     assert OPENSSL is not None
     port = free_port()
-    proc = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
-         str(pki / "RSA.key"), "-serverinfo", str(tmp_path / "ct.pem"), "-quiet", "-naccept", "100000"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_listening(port, proc, "openssl s_server")
+    cmd = [OPENSSL, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki / "RSA.pem"), "-key",
+           str(pki / "RSA.key"), "-serverinfo", str(tmp_path / "ct.pem"), "-quiet",
+           "-naccept", "100000"]  # fmt: skip
+    with serving(cmd, port, "openssl s_server"):
         options = Options(host="127.0.0.1", port=port, servername="localhost", host_is_ip=True, timeout=3.0,
                           ca_file=pki / "ca.pem")  # fmt: skip
         scan: dict[str, Any] = envelope(asyncio.run(run_scan(Context(options=options))))["scan"]
-    finally:
-        stop(proc)
     leaf = scan["certificates"][0]["certificates"][0]
     assert leaf["scts"] == []
     assert (
