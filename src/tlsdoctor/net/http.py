@@ -25,7 +25,7 @@ from tlsdoctor.net.dns import ask_system
 from tlsdoctor.net.stream import ReadEnd, Stream
 from tlsdoctor.net.tcp import open_tcp
 from tlsdoctor.observations.cert import FetchOutcome
-from tlsdoctor.wire.http import ResponseHead, build_request, complete, parse_head
+from tlsdoctor.wire.http import ResponseHead, ResponseReader, build_request, parse_head
 
 MAX_BODY = 64 * 1024
 MAX_HEAD = 8 * 1024
@@ -76,12 +76,12 @@ async def read_answer(channel: Channel, *, within: float, cap: int, head_only: b
     """Read one response from ``channel`` for at most ``within`` seconds and ``cap`` bytes, until it is
     complete (``head_only``: the answer to a HEAD, whose head is all of it, RFC 9110 §9.3.2)."""
     deadline = time.monotonic() + within
-    data = bytearray()
+    reader = ResponseReader(head_only=head_only)
     while True:
-        if complete(bytes(data), head_only=head_only):
+        if reader.complete:
             end = AnswerEnd.COMPLETE
             break
-        if len(data) >= cap:
+        if len(reader.data) >= cap:
             end = AnswerEnd.CAP
             break
         left = deadline - time.monotonic()
@@ -90,13 +90,14 @@ async def read_answer(channel: Channel, *, within: float, cap: int, head_only: b
             break
         got, chunk = await channel.recv(limit=left)
         if got is ReadEnd.DATA:
-            data += chunk
+            reader.feed(chunk)
             continue
         end = _ENDS.get(got, AnswerEnd.CAP if got is ReadEnd.CAP else AnswerEnd.ERROR)
         break
-    kept = bytes(data[:cap])
+    kept = bytes(reader.data[:cap])
     failed = end in (AnswerEnd.RESET, AnswerEnd.ERROR)
-    return Answer(end, kept, parse_head(kept), channel.error if failed else "")
+    head = reader.head if reader.head is not None and reader.head.length <= cap else parse_head(kept)
+    return Answer(end, kept, head, channel.error if failed else "")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -86,45 +86,98 @@ def head_ended(data: bytes) -> bool:
 # Statuses whose answer has no body whatever its fields say (RFC 9112 §6.3 item 1).
 _NO_BODY = frozenset({204, 304})
 MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions; longer is not a sane peer
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class _Chunks:
+    """Where a walk through a chunked body (RFC 9112 §7.1) stands, so that each arrival resumes it:
+    a peer that sends a body in thousands of tiny pieces costs one pass, not one pass per piece."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at  # the next chunk-size line, or (in the trailers) where the blank-line search resumes
+        self.data_end: int | None = None  # the end of the chunk being received, with its CRLF
+        self.trailers = False
+
+    def advance(self, data: bytes | bytearray) -> bool | None:
+        """True: the last chunk and the trailer section are in. False: more is needed. None: not chunked
+        framing (a size that is not hex, or a size line without end)."""
+        while True:
+            if self.trailers:  # fields, then a blank line (§7.1.2); the search never looks back twice
+                found = data.find(b"\r\n\r\n", self.at)
+                if found >= 0:
+                    return True
+                self.at = max(self.at, len(data) - 3)
+                return False
+            if self.data_end is not None:
+                if len(data) < self.data_end:
+                    return False
+                self.at, self.data_end = self.data_end, None
+            line_end = data.find(b"\r\n", self.at, self.at + MAX_CHUNK_LINE)
+            if line_end < 0:
+                return None if len(data) - self.at >= MAX_CHUNK_LINE else False
+            size_text = bytes(data[self.at : line_end]).split(b";", 1)[0].strip()
+            if not size_text or len(size_text) > 16 or not _HEX.issuperset(size_text):
+                return None
+            size = int(size_text, 16)
+            if size == 0:
+                self.trailers, self.at = True, line_end  # "\r\n" + "\r\n" when there are no trailers
+                continue
+            self.data_end = line_end + 2 + size + 2  # the data and its CRLF
+
+
+class ResponseReader:
+    """One response as it arrives (sans-IO): :meth:`feed` says whether it is complete: the head, then
+    the body its framing says (RFC 9112 §6.3): none for a HEAD (``head_only``), a 1xx, 204 or 304; up to
+    the last chunk when chunked; ``Content-Length`` bytes. An answer framed by nothing but the end of
+    the connection is never complete here. Every byte is looked at a bounded number of times however
+    it is split, so a slow drip costs its deadline, not our CPU."""
+
+    def __init__(self, *, head_only: bool = False) -> None:
+        self.data = bytearray()
+        self.head: ResponseHead | None = None
+        self.complete = False
+        self._head_only = head_only
+        self._searched = 0  # where the search for the head's blank line resumes
+        self._length: int | None = None  # Content-Length, once the head is in
+        self._chunks: _Chunks | None = None
+        self._body_at = -1
+
+    def feed(self, chunk: bytes) -> bool:
+        self.data += chunk
+        if not self.complete:
+            self.complete = self._judge()
+        return self.complete
+
+    def _judge(self) -> bool:
+        if self._body_at < 0:
+            end = self.data.find(b"\r\n\r\n", max(0, self._searched - 3))
+            if end < 0:
+                self._searched = len(self.data)
+                return False
+            self._body_at = end + 4
+            self.head = parse_head(bytes(self.data[: self._body_at]))
+            if self._head_only or self.head is None:  # not HTTP: ends at its first blank line, or never
+                return self._head_only
+            if self.head.status < 200 or self.head.status in _NO_BODY:
+                return True
+            coding = (self.head.field(b"transfer-encoding") or b"").lower()
+            length = self.head.field(b"content-length") or b""
+            # chunked must be the last coding (RFC 9112 §6.1); any other: the body ends with the connection
+            if coding.rsplit(b",", 1)[-1].strip() == b"chunked":
+                self._chunks = _Chunks(self._body_at)
+            elif not coding and length.isdigit():
+                self._length = int(length)
+        if self._chunks is not None:
+            return self._chunks.advance(self.data) is True
+        return self._length is not None and len(self.data) - self._body_at >= self._length
 
 
 def complete(data: bytes, *, head_only: bool = False) -> bool:
-    """The whole answer is in: the head, then the body its framing says (RFC 9112 §6.3): none for a
-    HEAD (``head_only``), a 1xx, 204 or 304; up to the last chunk when chunked; ``Content-Length``
-    bytes. False while more is needed, and when only the connection's end can say (no framing)."""
-    if not head_ended(data):
-        return False
-    head = parse_head(data)
-    if head_only or head is None:  # not HTTP: the reader stops at its first blank line, or never
-        return head_only
-    if head.status < 200 or head.status in _NO_BODY:
-        return True
-    body = data[head.length :]
-    coding = (head.field(b"transfer-encoding") or b"").lower()
-    if coding:
-        # chunked must be the last coding (RFC 9112 §6.1); any other: the body ends with the connection
-        return coding.rsplit(b",", 1)[-1].strip() == b"chunked" and chunked_end(body) is True
-    length = head.field(b"content-length") or b""
-    return length.isdigit() and len(body) >= int(length)
+    """The whole answer is in ``data`` (:class:`ResponseReader`'s judgement, in one piece)."""
+    return ResponseReader(head_only=head_only).feed(data)
 
 
 def chunked_end(body: bytes) -> bool | None:
     """Whether a chunked body (RFC 9112 §7.1) has ended: its last chunk (size 0) and the trailer
     section's blank line are in. False: more is needed. None: not chunked framing (a malformed size)."""
-    at = 0
-    while True:
-        line_end = body.find(b"\r\n", at, at + MAX_CHUNK_LINE)
-        if line_end < 0:
-            return None if len(body) - at >= MAX_CHUNK_LINE else False
-        size_text = body[at:line_end].split(b";", 1)[0].strip()
-        if not size_text or len(size_text) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
-            return None
-        size = int(size_text, 16)
-        at = line_end + 2
-        if size == 0:  # the trailer section: fields, then a blank line (§7.1.2)
-            if body.startswith(b"\r\n", at):
-                return True
-            return b"\r\n\r\n" in body[at - 2 :]
-        at += size + 2  # the data and its CRLF
-        if at > len(body):
-            return False
+    return _Chunks(0).advance(body)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tlsdoctor.wire.http import build_request, chunked_end, complete, head_ended, host_field, parse_head
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tlsdoctor.wire.http import (
+    ResponseReader,
+    build_request,
+    chunked_end,
+    complete,
+    head_ended,
+    host_field,
+    parse_head,
+)
 
 
 def test_requests_as_each_prober_sends_them() -> None:
@@ -81,3 +92,37 @@ def test_answers_without_a_body() -> None:
         assert complete(b"HTTP/1.1 " + status + b"\r\nContent-Length: 10\r\n\r\n")
     assert not complete(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
     assert not complete(b"HTTP/1.0 200 OK\r\n\r\nbody until the close")
+
+
+@given(
+    sizes=st.lists(st.integers(1, 40), max_size=6),
+    trailers=st.lists(st.sampled_from([b"X-A: 1", b"Y: two"]), max_size=2),
+    cuts=st.lists(st.integers(1, 12), min_size=1, max_size=60),
+)
+def test_the_reader_completes_exactly_at_the_end_however_the_bytes_arrive(
+    sizes: list[int], trailers: list[bytes], cuts: list[int]
+) -> None:
+    """Fed in arbitrary pieces (a peer's segments), the reader says complete at the answer's last byte,
+    never before, and agrees with the one-piece judgement at every prefix."""
+    body = b"".join(b"%x\r\n%s\r\n" % (n, b"z" * n) for n in sizes)
+    whole = CHUNKED_HEAD + body + b"0\r\n" + b"".join(t + b"\r\n" for t in trailers) + b"\r\n"
+    reader = ResponseReader()
+    at, turn = 0, 0
+    while at < len(whole):
+        step = cuts[turn % len(cuts)]
+        turn += 1
+        piece = whole[at : at + step]
+        at += len(piece)
+        assert reader.feed(piece) == (at == len(whole)) == complete(whole[:at]), (at, whole)
+
+
+def test_a_dripped_answer_is_judged_once_per_byte_not_once_per_piece() -> None:
+    """12,000 chunks of one byte (a hostile drip of the AIA fetch's whole cap) stay incomplete and are
+    walked in one pass: the judgement of each piece resumes where the last stopped."""
+    reader = ResponseReader()
+    reader.feed(CHUNKED_HEAD)
+    for _ in range(12_000):
+        assert not reader.feed(b"1\r\na\r\n")
+    chunks = reader._chunks
+    assert chunks is not None and chunks.data_end is None and chunks.at == len(reader.data)
+    assert not reader.feed(b"0\r\n") and reader.feed(b"\r\n")
