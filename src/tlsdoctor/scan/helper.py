@@ -244,6 +244,10 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     the scan's server name), so that answer is ready when the probes end."""
     if "asyncio" in sys.modules:  # forked from inside the parent's running loop: not ours to run
         sys.modules["asyncio"].events._set_running_loop(None)
+    # A node run takes a few tenths of a second of wall time (its own process) and ``describe``
+    # waits for it: it starts first, not after the imports and the system store below, which
+    # under load put it last on the scan's critical path.
+    node = certinfo_node_thread()
     import importlib
     import select
     from pathlib import Path
@@ -256,7 +260,6 @@ def _serve(ctx: Context, ca_file: str | None, down: int, up: int) -> None:
     idle: list[Callable[[], object]] = [functools.partial(importlib.import_module, m) for m in WARM_UP]
     ready: dict[tuple[str, tuple[bytes, ...], str | None], Any] = {}  # answers computed ahead
     loaded: dict[str, Any] = {}  # the trust stores ``describe`` compares (scan/certinfo.py), read ahead
-    node = certinfo_node_thread()  # a node run takes most of a second: it starts now, beside the rest
 
     def load(name: str) -> None:
         from tlsdoctor.scan.certinfo import load_store
