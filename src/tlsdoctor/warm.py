@@ -6,10 +6,11 @@ certificate analysis and cryptography's X.509 code, the rule table, the report w
 trip. Imported in a thread started when the first probe goes out, they load while the main thread
 sleeps in the event loop waiting for the server's answer, so a long path hides them.
 
-Only modules with no import-time side effects are listed, and none of them imports another at
-module level in a cycle, so the import system's per-module locks make a concurrent first use wait
-for the thread rather than see a half-built module. A failure here is ignored: the module's real
-import, where it is used, raises it in its own words.
+The thread stops when the wait ends (Preload.stop). Only modules with no import-time side effects
+are listed, and none of them imports another at module level in a cycle, so the import system's
+per-module locks make a concurrent first use wait for the thread rather than see a half-built
+module. A failure here is ignored: the module's real import, where it is used, raises it in its
+own words.
 """
 
 from __future__ import annotations
@@ -20,19 +21,45 @@ import sys
 import threading
 from collections.abc import Sequence
 
+SWITCH_S = 0.0005
 
-def preload(modules: Sequence[str]) -> threading.Thread | None:
+
+class Preload:
+    """Modules importing in a daemon thread, until done or told to stop."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = modules
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._load, name="tlsdoctor-preload", daemon=True)
+
+    def start(self) -> Preload:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """The wait is over: the main thread has work now and needs the interpreter to itself (a
+        failed handshake's variants go out as one wave), so no further module starts loading here;
+        the one loading finishes, and whatever is left loads where it is used."""
+        self._stop.set()
+
+    def _load(self) -> None:
+        # While this thread holds the interpreter, the main thread waking for a packet waits for it to
+        # let go: at most the switch interval, 5 ms by default, per wake-up. A short interval while
+        # importing keeps the probes' own work (a wave of connects) from queueing behind the imports.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_S)
+        try:
+            for name in self.modules:
+                if self._stop.is_set():
+                    return
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
+        finally:
+            sys.setswitchinterval(interval)
+
+
+def preload(modules: Sequence[str]) -> Preload | None:
     """Import ``modules`` in a daemon thread; None when all are loaded already (a warm process: the
     exporter, a library caller, a second run)."""
     missing = [m for m in modules if m not in sys.modules]
-    if not missing:
-        return None
-    thread = threading.Thread(target=_load, args=(missing,), name="tlsdoctor-preload", daemon=True)
-    thread.start()
-    return thread
-
-
-def _load(modules: Sequence[str]) -> None:
-    for name in modules:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
+    return Preload(missing).start() if missing else None

@@ -226,8 +226,12 @@ AFTER_THE_ANSWER = (
 async def run_default(st: State) -> Sequence[CheckResult]:
     found = route(st)
     assert found is not None
-    preload(AFTER_THE_ANSWER)
-    return [await runner.run_one(HandshakeCheck(DEFAULT, found), st.ctx)]
+    warming = preload(AFTER_THE_ANSWER)
+    try:
+        return [await runner.run_one(HandshakeCheck(DEFAULT, found), st.ctx)]
+    finally:
+        if warming is not None:
+            warming.stop()
 
 
 def skip_default(st: State) -> Reason:
