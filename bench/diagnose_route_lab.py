@@ -1,6 +1,9 @@
 """diagnose over a long path where TCP's own round trips count: the network-namespace lab with its
 ``delay`` fault (every packet on the client's link held ONE_WAY_MS), through squid, and straight.
 
+The "two addresses" case gives the server a second address (DNAT to the first) and a dnsmasq of its own
+answering ``two.lab.test`` with both, asked with --resolver.
+
 Run by hand, as root:  python bench/diagnose_route_lab.py [--vs /path/to/other/checkout/src] [-n 7]
 Each case runs this checkout's tlsdoctor and, with --vs, another checkout's, in turn (A B A B ...), and
 prints the median wall time of each and the median of the pairwise ratios A/B, plus this checkout's
@@ -21,13 +24,38 @@ from tlsdoctor.testing.lab import NAME, SERVER_IP, Lab
 ONE_WAY_MS = 50.0
 CASES = {
     "direct": ([], None),
+    "two addresses": (["--resolver", "TWO_DNS"], None),
     "proxy": (["--proxy", "PROXY"], None),
     "proxy, direct dropped": (["--proxy", "PROXY"], ("block-direct", {"action": "drop"})),
 }
 
 
+SECOND_IP = "198.18.2.3"  # the server's second address: DNAT to the first, so nginx answers on both
+TWO_NAME = "two.lab.test"
+TWO_DNS_PORT = 5353
+
+
+def second_address(lab: Lab) -> str:
+    """A second address for the server and a resolver that answers TWO_NAME with both (a dnsmasq of
+    our own beside the lab's, on another port); returns the --resolver value."""
+    server = lab.ns.names["server"]
+    lab.ns.ip(server, "addr", "add", f"{SECOND_IP}/24", "dev", "s0")
+    dnat = ["-d", SECOND_IP, "-p", "tcp", "--dport", "443", "-j", "DNAT"]
+    dnat += ["--to-destination", f"{SERVER_IP}:443"]
+    lab.run_in("server", ["iptables", "-w", "5", "-t", "nat", "-A", "PREROUTING", *dnat], check=True)
+    hosts = lab.workdir / "two.hosts"
+    hosts.write_text(f"{SERVER_IP} {TWO_NAME}\n{SECOND_IP} {TWO_NAME}\n")
+    argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts"]
+    argv += ["--bind-interfaces", f"--listen-address={SERVER_IP}", f"--port={TWO_DNS_PORT}", "--user=root"]
+    argv += [f"--addn-hosts={hosts}", f"--pid-file={lab.workdir / 'two.pid'}"]
+    lab.spawn_in("server", argv)
+    time.sleep(0.5)
+    return f"{SERVER_IP}:{TWO_DNS_PORT}"
+
+
 def once(lab: Lab, src: str | None, extra: list[str]) -> tuple[float, dict[str, Any]]:
-    argv = [sys.executable, "-m", "tlsdoctor", "diagnose", f"{SERVER_IP}:443", "--servername", NAME]
+    target = TWO_NAME if "--resolver" in extra else SERVER_IP
+    argv = [sys.executable, "-m", "tlsdoctor", "diagnose", f"{target}:443", "--servername", NAME]
     argv += ["--ca-file", str(lab.ca_file), "--json", *extra]
     if src is not None:
         argv = ["env", f"PYTHONPATH={src}", *argv]
@@ -44,8 +72,11 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=7)
     args = parser.parse_args()
     with Lab.create(key_bits=2048) as lab:
+        two_dns = second_address(lab)
         for name, (extra, fault) in CASES.items():
-            extra = [lab.proxy_url("open") if a == "PROXY" else a for a in extra]
+            extra = [
+                lab.proxy_url("open") if a == "PROXY" else two_dns if a == "TWO_DNS" else a for a in extra
+            ]
             if fault is not None:
                 lab.set_fault(fault[0], **fault[1])
             elif "--proxy" in extra:
