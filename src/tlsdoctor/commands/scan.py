@@ -30,28 +30,11 @@ if TYPE_CHECKING:
 # A scan is client-CPU bound on loopback and Python start-up is a third of it, so what only the
 # end of a scan needs (the certificate check, cryptography's x509, the inference engine) runs in
 # the helper process (scan/helper.py; a thread where forking is not safe), forked as early as it
-# can be: after what both sides need (SHARED: imported once, not twice) and, from the command
-# line (:func:`scan_command`), before this process imports the codec and the probes, so that the
-# two processes' own imports run at once, on two cores. What only a failure needs (the TcpCheck
-# machinery: proxies, STARTTLS) is imported where used.
-
-# What both processes import, loaded before the fork so the helper inherits it: asyncio (the
-# helper's certificate check runs on a loop of its own), cryptography's core, the observations
-# the helper's answers carry and the cause table. Imported on each side after the fork, these
-# were ~100 of the helper's ~300 ms of CPU: on a machine with no idle core that is the scan's
-# time, and on one with an idle core the helper starts that much later but has that much less
-# to do (this process imports them first either way).
-SHARED = (
-    "asyncio",
-    "cryptography.hazmat.primitives.asymmetric.ec",
-    "cryptography.hazmat.primitives.ciphers",
-    "tomllib",
-    "tlsdoctor.model",
-    "tlsdoctor.observations.cert",
-    "tlsdoctor.observations.tcp",
-    "tlsdoctor.observations.tls",
-    "tlsdoctor.inference.causes",
-)
+# can be: after what both sides need (the model and its observations: imported once, not twice)
+# and, from the command line (:func:`scan_command`), before this process imports asyncio, the
+# codec and the probes, so that the two processes' imports run at once, on two cores, while the
+# probes find the machine's CPU free. What only a failure needs (the TcpCheck machinery: proxies,
+# STARTTLS) is imported where used.
 
 
 # --max-time's default, in --timeout's: a loopback scan takes a fraction of one timeout and a
@@ -89,10 +72,8 @@ async def run_scan(ctx: Context, *, max_time: float | None = None, fail_on: str 
 @contextlib.contextmanager
 def _helper(ctx: Context) -> Iterator[Helper | None]:
     """The helper process for this scan (None where it cannot fork), ended on the way out."""
-    import importlib
+    import tlsdoctor.model  # noqa: F401  (before the fork: both sides need it)
 
-    for name in SHARED:  # before the fork: both sides need them
-        importlib.import_module(name)
     helper = Helper.start(ctx, _ca_file(ctx))
     try:
         yield helper
