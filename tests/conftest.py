@@ -39,8 +39,15 @@ needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (CI runs as root
 @pytest.fixture
 def healthy() -> Iterator[FaultServer]:
     """The built-in healthy endpoint (tlsdoctor.testing), started for one test and stopped after it."""
-    server = start_endpoint("healthy")
-    try:
+    with start_endpoint("healthy") as server:
         yield server
-    finally:
-        server.stop()
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
+    """The built-in endpoint the test names (``parametrize("endpoint", [...], indirect=True)``), stopped
+    after it; the test fails when the server's own code raised (``unexpected``: a bug of the endpoint, which
+    would make whatever the test concluded about the client worthless)."""
+    with start_endpoint(request.param) as server:
+        yield server
+    assert server.unexpected == []

@@ -11,28 +11,18 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tlsdoctor.pcap.keylog import read_keylog
-from tlsdoctor.testing import FaultServer, start_endpoint
+from tlsdoctor.testing import FaultServer
 
 TCPDUMP = shutil.which("tcpdump")
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root to record packets (CI runs as root)")
-
-
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
-    server = start_endpoint(request.param)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def diagnose_args(server: FaultServer, *extra: str) -> list[str]:

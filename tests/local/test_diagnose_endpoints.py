@@ -9,22 +9,12 @@ import ipaddress
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tlsdoctor.commands.demo import DEMO
-from tlsdoctor.testing import ENDPOINTS, FaultServer, start_endpoint
-
-
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
-    server = start_endpoint(request.param)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tlsdoctor.testing import ENDPOINTS, FaultServer
 
 
 def diagnose(server: FaultServer, *extra: str, timeout: float = 2.0) -> tuple[int, dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,7 @@ from tlsdoctor.model import CheckResult, Report, Status, Verdict
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.hello import HelloEnd, HelloProbe
 from tlsdoctor.target import normalize_host
-from tlsdoctor.testing import FaultServer, start_endpoint
-
-
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
-    server = start_endpoint(request.param)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tlsdoctor.testing import FaultServer
 
 
 def context(server: FaultServer, timeout: float) -> Context:

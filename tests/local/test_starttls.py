@@ -9,22 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tlsdoctor.testing import FaultServer, start_endpoint
-
-
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
-    server = start_endpoint(request.param)
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert server.unexpected == []
+from tlsdoctor.testing import FaultServer
 
 
 def diagnose(server: FaultServer, *extra: str, timeout: float = 2.0) -> tuple[int, dict[str, Any]]:

@@ -51,13 +51,6 @@ def no_thread_left_behind() -> Iterator[None]:
     assert set(_server_threads()) - before == set()
 
 
-@pytest.fixture
-def endpoint(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
-    with start_endpoint(request.param) as server:
-        yield server
-        assert server.unexpected == []
-
-
 def at(name: str) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("endpoint", [name], indirect=True)
 
