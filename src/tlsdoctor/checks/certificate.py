@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import time
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -80,7 +79,6 @@ class CertificateCheck:
         return with_certs[0] if with_certs else None
 
     async def run(self, ctx: Context) -> CheckResult:
-        start = time.monotonic()
         peer = self.pick()
         if peer is None:
             return CheckResult(
@@ -126,7 +124,6 @@ class CertificateCheck:
             status=status,
             summary=summary,
             observations=tuple(obs),
-            duration_ms=(time.monotonic() - start) * 1000,
         )
 
     @property

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import time
 from pathlib import Path
 
 from tlsdoctor.certs.analysis import validation
@@ -98,7 +97,6 @@ class TrustStoresCheck:
         return 10.0
 
     async def run(self, ctx: Context) -> CheckResult:
-        start = time.monotonic()
         stores = other_stores(ctx)
         java = java_cacerts_path()
         (loaded, java_store), node = await asyncio.gather(  # files off the loop, node beside them
@@ -127,5 +125,4 @@ class TrustStoresCheck:
             status=Status.WARN if valid else Status.PASS,
             summary=summary,
             observations=tuple(found),
-            duration_ms=(time.monotonic() - start) * 1000,
         )

@@ -11,7 +11,6 @@ import contextlib
 import platform
 import shutil
 import ssl
-import time
 
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
@@ -88,7 +87,6 @@ class VersionCheck:
         return CURL_DEADLINE_S + 0.3
 
     async def run(self, ctx: Context) -> CheckResult:
-        start = time.monotonic()
         found = [
             LibraryVersion(
                 name="python", version=platform.python_version(), detail=platform.python_implementation()
@@ -107,5 +105,4 @@ class VersionCheck:
             status=Status.WARN if old else Status.PASS,
             summary=("an OpenSSL older than 1.1.1 has no TLS 1.3; " if old else "") + summary,
             observations=tuple(found),
-            duration_ms=(time.monotonic() - start) * 1000,
         )
