@@ -13,8 +13,8 @@ from tlsdoctor.errors import InputError
 from tlsdoctor.pcap import keylog as keylog_module
 from tlsdoctor.pcap.decrypt import DecryptState, FlowDecryptor, Side, Undecryptable
 from tlsdoctor.pcap.keylog import MAX_LINE, parse_keylog, read_keylog
-from tlsdoctor.pcap.keyschedule import cipher_for, hkdf_expand_label, tls12_prf
 from tlsdoctor.wire.codepoints import ContentType, ProtocolVersion
+from tlsdoctor.wire.keyschedule import cipher_for, hkdf_expand_label, tls12_prf
 from tlsdoctor.wire.records import Record
 
 CR = "a1" * 32

@@ -21,7 +21,9 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from tlsdoctor.pcap.keylog import KeyLog, SessionSecrets
-from tlsdoctor.pcap.keyschedule import (
+from tlsdoctor.wire.codepoints import ContentType, HandshakeType, ProtocolVersion
+from tlsdoctor.wire.handshake import HandshakeReassembler, parse_client_hello, parse_server_hello
+from tlsdoctor.wire.keyschedule import (
     Cipher,
     InvalidTag,
     RecordKey,
@@ -30,8 +32,6 @@ from tlsdoctor.pcap.keyschedule import (
     tls12_keys,
     tls13_key,
 )
-from tlsdoctor.wire.codepoints import ContentType, HandshakeType, ProtocolVersion
-from tlsdoctor.wire.handshake import HandshakeReassembler, parse_client_hello, parse_server_hello
 from tlsdoctor.wire.reader import DecodeError
 from tlsdoctor.wire.records import Alert, Record, parse_alert
 from tlsdoctor.wire.server_messages import CertificateRequest, parse_certificate, parse_certificate_request

@@ -26,8 +26,17 @@ from .registry import group_info
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
-__all__ = ["FIXED_SEED", "FIXED_SHARES", "expand", "fixed_share", "key_share_for"]
+__all__ = [
+    "FIXED_SEED",
+    "FIXED_SHARES",
+    "ecdhe_secret",
+    "expand",
+    "fixed_share",
+    "key_share_for",
+    "shared_secret",
+]
 
 #: A published seed for probes that need a valid share but no secret one: a scan never
 #: finishes a handshake, so every scan may send the same public keys (testssl.sh does too).
@@ -72,17 +81,68 @@ def _raw() -> tuple[serialization.Encoding, serialization.PublicFormat]:
     return serialization.Encoding.Raw, serialization.PublicFormat.Raw
 
 
+def _ec_scalar(group: int, seed: bytes) -> int:
+    """The private scalar behind :func:`_ec_point`: any scalar in [1, 2^(bits-1)] is below the group
+    order n of these curves."""
+    scalar = int.from_bytes(expand(seed, f"ec{group}", _CURVE_ORDER_BYTES[group] + 8), "big")
+    return scalar % (1 << (_CURVE_BITS[group] - 1)) + 1
+
+
 def _ec_point(group: int, seed: bytes) -> bytes:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    curve = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}[_CURVE_BITS[group]]
-    scalar = int.from_bytes(expand(seed, f"ec{group}", _CURVE_ORDER_BYTES[group] + 8), "big")
-    # any scalar in [1, 2^(bits-1)] is below the group order n of these curves
-    private = ec.derive_private_key(scalar % 2 ** (curve.key_size - 1) + 1, curve)
+    private = ec.derive_private_key(_ec_scalar(group, seed), _curve(group))
     return private.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
+
+
+def _curve(group: int) -> ec.EllipticCurve:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}[_CURVE_BITS[group]]
+
+
+def ecdhe_secret(group: int, private: bytes, peer_share: bytes) -> bytes:
+    """RFC 8446 §7.4.2: X25519/X448 give the raw function output (an all-zero one is refused), the
+    NIST curves the x-coordinate of the product. ``private``: the raw private key (X25519/X448)
+    or the big-endian scalar. Raises ValueError for a share that is not a point of the group."""
+    g = int(group)
+    if g == NamedGroup.X25519:
+        from cryptography.hazmat.primitives.asymmetric import x25519
+
+        key = x25519.X25519PrivateKey.from_private_bytes(private)
+        return key.exchange(x25519.X25519PublicKey.from_public_bytes(peer_share))
+    if g == NamedGroup.X448:
+        from cryptography.hazmat.primitives.asymmetric import x448
+
+        key448 = x448.X448PrivateKey.from_private_bytes(private)
+        return key448.exchange(x448.X448PublicKey.from_public_bytes(peer_share))
+    if g in _CURVE_BITS:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        curve = _curve(g)
+        ec_key = ec.derive_private_key(int.from_bytes(private, "big"), curve)
+        peer = ec.EllipticCurvePublicKey.from_encoded_point(curve, peer_share)
+        return ec_key.exchange(ec.ECDH(), peer)
+    raise ValueError(f"no ECDHE secret for group {NamedGroup(g)}")
+
+
+def shared_secret(group: int, seed: bytes, peer_share: bytes) -> bytes | None:
+    """The shared secret of our key share for ``group`` (the one :func:`key_share_for` sent for
+    ``seed``) with the server's share; None for groups whose secret this module cannot compute:
+    ML-KEM (a synthetic key has nothing to decapsulate with) and FFDHE (a random value below the
+    prime has no known exponent). Raises ValueError for a share that is not a point of the group."""
+    g = int(group)
+    if g == NamedGroup.X25519:
+        return ecdhe_secret(g, expand(seed, "x25519", 32), peer_share)
+    if g == NamedGroup.X448:
+        return ecdhe_secret(g, expand(seed, "x448", 56), peer_share)
+    if g in _CURVE_BITS:
+        size = _CURVE_ORDER_BYTES[g]
+        return ecdhe_secret(g, _ec_scalar(g, seed).to_bytes(size, "big"), peer_share)
+    return None
 
 
 def _mlkem_encapsulation_key(level: int, seed: bytes) -> bytes:

@@ -1,8 +1,11 @@
-"""Record keys from key-log secrets, and record decryption (pure: bytes in, bytes out).
+"""The TLS key schedules and record protection (pure: bytes in, bytes out), shared by the scan's
+TLS 1.3 probe (wire/flight13.py: its own hello's secrets) and pcap (pcap/decrypt.py: a key log's).
 
-TLS 1.3: each traffic secret gives a key and an IV by HKDF-Expand-Label (RFC 8446 §7.1, §7.3);
-a record is AEAD-opened with the IV XOR its sequence number as nonce and its 5-byte header as
-additional data (§5.2, §5.3), and the inner content type is the last non-zero byte (§5.4).
+TLS 1.3: an (EC)DHE shared secret gives the handshake secret and the handshake traffic secrets
+over the transcript hash (RFC 8446 §7.1); each traffic secret gives a key and an IV by
+HKDF-Expand-Label (§7.1, §7.3); a record is AEAD-opened with the IV XOR its sequence number as
+nonce and its 5-byte header as additional data (§5.2, §5.3), and the inner content type is the
+last non-zero byte (§5.4). HKDF (RFC 5869) is computed with the standard library's HMAC.
 TLS 1.2: the master secret gives the key block by the PRF (RFC 5246 §5, §6.3); only AEAD
 suites are supported: AES-GCM (RFC 5288: 4-byte salt + 8-byte explicit nonce), AES-CCM
 (RFC 6655, same layout) and ChaCha20-Poly1305 (RFC 7905: IV XOR sequence number), with the
@@ -18,18 +21,22 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from tlsdoctor.wire.registry import CipherSuiteInfo, suite_info
+from .registry import CipherSuiteInfo, suite_info
 
 __all__ = [
     "Cipher",
     "InvalidTag",
     "RecordKey",
     "cipher_for",
+    "derive_secret",
+    "finished_verify_data",
+    "handshake_traffic_secrets",
+    "hkdf_expand",
     "hkdf_expand_label",
+    "hkdf_extract",
+    "message_hash",
     "next_traffic_secret",
     "tls12_keys",
     "tls12_prf",
@@ -83,7 +90,19 @@ def cipher_for(suite: int) -> Cipher | None:
     return Cipher(info.iana_name, key_len, tag_len, make, salt, explicit, hash_name)
 
 
-_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
+def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
+    """RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); an empty salt is HashLen zero bytes."""
+    return hmac.digest(salt or bytes(hashlib.new(hash_name).digest_size), ikm, hash_name)
+
+
+def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i), the first ``length`` bytes."""
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.digest(prk, block + info + bytes([counter]), hash_name)
+        out += block
+        counter += 1
+    return out[:length]
 
 
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
@@ -91,7 +110,42 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: byte
     opaque label<7..255> = "tls13 " + Label, opaque context<0..255>."""
     full = b"tls13 " + label
     info = length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
-    return HKDFExpand(_HASHES[hash_name](), length, info).derive(secret)
+    return hkdf_expand(hash_name, secret, info, length)
+
+
+def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+    """RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages), given Transcript-Hash(Messages)."""
+    return hkdf_expand_label(hash_name, secret, label, transcript_hash, hashlib.new(hash_name).digest_size)
+
+
+def handshake_traffic_secrets(hash_name: str, shared_secret: bytes, hello_hash: bytes) -> tuple[bytes, bytes]:
+    """(client, server) handshake traffic secrets of a full handshake without PSK (RFC 8446 §7.1):
+    Early Secret = HKDF-Extract(0, 0); Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret,
+    "derived", ""), (EC)DHE); then "c hs traffic" and "s hs traffic" over Transcript-Hash(ClientHello
+    ..ServerHello) (``hello_hash``)."""
+    zeros = bytes(hashlib.new(hash_name).digest_size)
+    early = hkdf_extract(hash_name, zeros, zeros)
+    empty = hashlib.new(hash_name, b"").digest()
+    handshake = hkdf_extract(hash_name, derive_secret(hash_name, early, b"derived", empty), shared_secret)
+    return (
+        derive_secret(hash_name, handshake, b"c hs traffic", hello_hash),
+        derive_secret(hash_name, handshake, b"s hs traffic", hello_hash),
+    )
+
+
+def message_hash(hash_name: str, client_hello: bytes) -> bytes:
+    """RFC 8446 §4.4.1: after a HelloRetryRequest, the first ClientHello (a handshake message) stands
+    in the transcript as a synthetic message_hash message: type 254, length, Hash(ClientHello1)."""
+    digest = hashlib.new(hash_name, client_hello).digest()
+    return bytes([254, 0, 0, len(digest)]) + digest
+
+
+def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:
+    """RFC 8446 §4.4.4: HMAC(finished_key, Transcript-Hash(... CertificateVerify)), finished_key
+    = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length)."""
+    size = hashlib.new(hash_name).digest_size
+    finished_key = hkdf_expand_label(hash_name, base_key, b"finished", b"", size)
+    return hmac.digest(finished_key, transcript_hash, hash_name)
 
 
 def next_traffic_secret(cipher: Cipher, secret: bytes) -> bytes:
@@ -117,6 +171,13 @@ class RecordKey:
     def open13(self, seq: int, header: bytes, fragment: bytes) -> bytes:
         """TLSCiphertext -> TLSInnerPlaintext (RFC 8446 §5.2); raises InvalidTag."""
         return self._aead.decrypt(self._xor_nonce(seq), fragment, header)
+
+    def seal13(self, seq: int, content_type: int, content: bytes) -> bytes:
+        """TLSInnerPlaintext -> a whole TLSCiphertext record (RFC 8446 §5.2), for test servers that
+        speak TLS 1.3 to the probes."""
+        size = len(content) + 1 + self.cipher.tag_len
+        header = b"\x17\x03\x03" + size.to_bytes(2, "big")
+        return header + self._aead.encrypt(self._xor_nonce(seq), content + bytes([content_type]), header)
 
     def open12(self, seq: int, content_type: int, version: int, fragment: bytes) -> bytes:
         """GenericAEADCipher -> plaintext (RFC 5246 §6.2.3.3); raises InvalidTag."""
