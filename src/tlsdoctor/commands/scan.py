@@ -37,6 +37,24 @@ if TYPE_CHECKING:
 # STARTTLS) is imported where used.
 
 
+# What both processes import after the fork, loaded before it so the helper inherits it:
+# cryptography's core, the observations the helper's answers carry, the cause table. Imported on
+# each side, they were ~50 ms of the helper's CPU. Not asyncio, though both use it: with it
+# loaded this process would enter asyncio.run within milliseconds of the fork, and a Ctrl-C or
+# SIGTERM there falls into windows the CLI cannot cover (logging's at-fork hook swallows the
+# KeyboardInterrupt; asyncio.Runner resets its interrupt count after installing its handler).
+SHARED = (
+    "cryptography.hazmat.primitives.asymmetric.ec",
+    "cryptography.hazmat.primitives.ciphers",
+    "tomllib",
+    "tlsdoctor.model",
+    "tlsdoctor.observations.cert",
+    "tlsdoctor.observations.tcp",
+    "tlsdoctor.observations.tls",
+    "tlsdoctor.inference.causes",
+)
+
+
 # --max-time's default, in --timeout's: a loopback scan takes a fraction of one timeout and a
 # distant server a few (the removal chains are about ten round trips deep), so this cuts only a
 # server that stalls (contract/cli.md: "a few times --timeout").
@@ -72,8 +90,10 @@ async def run_scan(ctx: Context, *, max_time: float | None = None, fail_on: str 
 @contextlib.contextmanager
 def _helper(ctx: Context) -> Iterator[Helper | None]:
     """The helper process for this scan (None where it cannot fork), ended on the way out."""
-    import tlsdoctor.model  # noqa: F401  (before the fork: both sides need it)
+    import importlib
 
+    for name in SHARED:  # before the fork: both sides need them
+        importlib.import_module(name)
     helper = Helper.start(ctx, _ca_file(ctx))
     try:
         yield helper

@@ -71,15 +71,23 @@ class Helper:
             return None
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
+        # Ctrl-C and SIGTERM wait out the fork: os.fork() runs at-fork hooks (threading's in the
+        # child, logging's where it is loaded), and a KeyboardInterrupt raised inside one is only
+        # printed ("Exception ignored in ...") and then lost. Held pending here, a signal is
+        # delivered the moment each side restores the mask: in the child inside its try (it ends
+        # quietly), in the parent on its way back to the caller.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             for fd in (down_r, down_w, up_r, up_w):
                 os.close(fd)
             return None
         if pid == 0:  # the child: never returns into the caller's code
             code = 0
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 os.close(down_w)
                 os.close(up_r)
                 _serve(ctx, ca_file, down_r, up_w)
@@ -87,6 +95,7 @@ class Helper:
                 code = 1
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(down_r)
         os.close(up_w)
         return cls(pid, down_w, up_r)
