@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 
 # Only os, signal and sys: this module loads before anything else of the CLI, and every import here
 # (contextlib pulls collections and functools: ~5 ms on a busy CPU) widens the window in which a
@@ -65,6 +66,12 @@ def finish(prog: str) -> int:
     if owned:
         for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C now would only cut this short
             signal.signal(sig, signal.SIG_IGN)
+        # A coroutine made but not yet started when the signal landed (asyncio.run's argument) is the
+        # interruption itself: Python's warning about it at exit would only repeat the line below.
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+        # Likewise an object the signal left half-built (an event loop cut short in its constructor)
+        # complains when collected ("Exception ignored in ..."): the exit status already says why.
+        sys.unraisablehook = lambda _: None
     terminated = received == signal.SIGTERM
     try:  # noqa: SIM105 (contextlib: see the imports)
         print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr, flush=True)
