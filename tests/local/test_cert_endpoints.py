@@ -17,17 +17,7 @@ from tlsdoctor.clock import FixedClock
 from tlsdoctor.context import Context, Options
 from tlsdoctor.inference.engine import evaluate
 from tlsdoctor.inference.facts import Facts
-from tlsdoctor.inference.rules.cert import (
-    CERT_CHAIN_INCOMPLETE,
-    CERT_EXPIRED,
-    CERT_HOSTNAME_MISMATCH,
-    CERT_NOT_YET_VALID,
-    CERT_REVOKED,
-    CERT_UNTRUSTED,
-    CERT_WEAK,
-    CLIENT_CA_STORE,
-    TLS_INTERCEPTION,
-)
+from tlsdoctor.inference.rules import cert
 from tlsdoctor.inference.rules.clock import CLIENT_CLOCK_SKEW
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.route import Route
@@ -35,18 +25,7 @@ from tlsdoctor.observations.cert import ClockOffset
 from tlsdoctor.observations.tls import PeerChain
 from tlsdoctor.testing import running
 
-RULES = (
-    CERT_EXPIRED,
-    CERT_NOT_YET_VALID,
-    CERT_HOSTNAME_MISMATCH,
-    CERT_UNTRUSTED,
-    CERT_CHAIN_INCOMPLETE,
-    CERT_REVOKED,
-    CERT_WEAK,
-    TLS_INTERCEPTION,
-    CLIENT_CLOCK_SKEW,
-    CLIENT_CA_STORE,
-)
+RULES = (*cert.RULES, CLIENT_CLOCK_SKEW)  # as the cause table orders them
 NO_VERIFY = next(v for v in VARIANTS if v.name == "no-verify")
 
 

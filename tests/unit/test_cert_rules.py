@@ -10,6 +10,7 @@ import pytest
 
 from tlsdoctor.inference.engine import diagnose, evaluate
 from tlsdoctor.inference.facts import Facts
+from tlsdoctor.inference.rules import cert
 from tlsdoctor.inference.rules.base import Rule
 from tlsdoctor.inference.rules.cert import (
     CERT_CHAIN_INCOMPLETE,
@@ -41,18 +42,7 @@ from tlsdoctor.observations.tls import UNRELATED_VARIANT, HandshakeAttempt, Hand
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-RULES = (
-    CERT_EXPIRED,
-    CERT_NOT_YET_VALID,
-    CERT_HOSTNAME_MISMATCH,
-    CERT_UNTRUSTED,
-    CERT_CHAIN_INCOMPLETE,
-    CERT_REVOKED,
-    CERT_WEAK,
-    TLS_INTERCEPTION,
-    CLIENT_CLOCK_SKEW,
-    CLIENT_CA_STORE,
-)
+RULES = (*cert.RULES, CLIENT_CLOCK_SKEW)  # as the cause table orders them
 K = ProblemKind
 OK, VERIFY_FAILED = HandshakeOutcome.OK, HandshakeOutcome.VERIFY_FAILED
 

@@ -420,3 +420,14 @@ def client_or_profile_ca_store(facts: Facts) -> Match | None:
 
 
 CLIENT_CA_STORE = Rule(CauseId.CLIENT_CA_STORE, client_or_profile_ca_store)
+RULES = (
+    CERT_EXPIRED,
+    CERT_NOT_YET_VALID,
+    CERT_HOSTNAME_MISMATCH,
+    CERT_UNTRUSTED,
+    CERT_CHAIN_INCOMPLETE,
+    CERT_REVOKED,
+    CERT_WEAK,
+    TLS_INTERCEPTION,
+    CLIENT_CA_STORE,
+)
