@@ -22,29 +22,10 @@ from typing import Protocol
 
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
-from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
-from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
 TICK_S = 0.05  # the heartbeat's period: cheap (a diagnosis lasts seconds), fine enough for stalls
 NOTICE_S = 0.1  # a wake-up this late is a stall worth recording
 UNRELIABLE_S = 0.25  # stalls adding up to this (or 5 % of the timeout) during a check make it doubtful
-# A stall shorter than this cannot have made the peer end the conversation (no server times a handshake
-# out within a second), so a failure the peer decided (its RST, its alert, a refused connect, another
-# protocol, the certificate it sent) is its own answer, not our timing: it is kept without a re-run.
-PEER_DECIDES_WITHIN_S = 1.0
-_PEER_ENDINGS = frozenset(
-    {
-        HandshakeOutcome.RESET,
-        HandshakeOutcome.ALERT,
-        HandshakeOutcome.EOF,
-        HandshakeOutcome.NOT_TLS,
-        HandshakeOutcome.VERIFY_FAILED,
-        HandshakeOutcome.LOCAL_REJECT,
-        ConnectOutcome.REFUSED,
-        ConnectOutcome.RESET,
-    }
-)
-_FINE = frozenset({HandshakeOutcome.OK, ConnectOutcome.CONNECTED})
 
 
 class Check(Protocol):
@@ -159,7 +140,7 @@ async def _run_judged(check: Check, ctx: Context) -> CheckResult:
     if watch is None or result.status in (Status.PASS, Status.SKIP):
         return result
     first = watch.stalled(start, time.monotonic())
-    if first < unreliable_after(ctx) or (first < PEER_DECIDES_WITHIN_S and peer_decided(result)):
+    if first < unreliable_after(ctx) or stall_proof(result, first):
         return result
     from tlsdoctor.observations.path import LoopStall
 
@@ -173,12 +154,11 @@ async def _run_judged(check: Check, ctx: Context) -> CheckResult:
     return dataclasses.replace(again, observations=(*again.observations, note), duration_ms=spent)
 
 
-def peer_decided(result: CheckResult) -> bool:
-    """The result's connects and handshakes ended only in ways the peer chose (no timeout among them):
-    a short stall of ours cannot explain it."""
-    endings = [o.outcome for o in result.observations if isinstance(o, HandshakeAttempt | TcpConnect)]
-    failed = [e for e in endings if e not in _FINE]
-    return bool(failed) and all(e in _PEER_ENDINGS for e in failed)
+def stall_proof(result: CheckResult, stalled_s: float) -> bool:
+    """Nothing the failed result rests on could have come from a stall this long (each observation
+    says: Observation.stall_proof): the peer's reset or alert, the certificate it sent, a clock
+    offset of days. Kept as it is, neither re-run nor doubted; a timeout is never such a thing."""
+    return bool(result.observations) and all(o.stall_proof(stalled_s) for o in result.observations)
 
 
 async def _run_once(check: Check, ctx: Context) -> CheckResult:

@@ -19,6 +19,8 @@ from tlsdoctor.inference import engine
 from tlsdoctor.inference.causes import CauseId
 from tlsdoctor.inference.rules import Match, Rule
 from tlsdoctor.model import CheckResult, Evidence, Status, Verdict
+from tlsdoctor.observations.base import PEER_DECIDES_WITHIN_S, Observation
+from tlsdoctor.observations.cert import CertificateProblem, ClockOffset, ProblemKind
 from tlsdoctor.observations.path import LoopStall
 from tlsdoctor.observations.tls import HandshakeOutcome
 
@@ -32,6 +34,7 @@ class Blocking:
     blocked_runs: tuple[int, ...]
     block: float = 0.4
     ending: HandshakeOutcome | None = None  # the handshake's end reported with a failure
+    found: tuple[Observation, ...] = ()  # other observations reported with a failure
     calls: int = 0
     id: str = "probe"
     layer: str = "tcp"
@@ -47,7 +50,8 @@ class Blocking:
             time.sleep(self.block)
         await asyncio.sleep(0.12)  # the heartbeat wakes (late) while the check is still running
         status = Status.FAIL if blocked or not self.blocked_runs else Status.PASS
-        found = () if self.ending is None or status is Status.PASS else (hs("default", self.ending),)
+        found = () if self.ending is None else (hs("default", self.ending),)
+        found = () if status is Status.PASS else (*found, *self.found)
         return CheckResult(
             id=self.id, status=status, summary="timed out" if blocked else "ok", observations=found
         )
@@ -123,11 +127,24 @@ def test_near_miss_a_timeout_or_a_long_stall_is_still_run_again() -> None:
     assert check.calls == 2
     (stall,) = [o for o in result.observations if isinstance(o, LoopStall)]
     assert not stall.reliable
-    check = Blocking(
-        blocked_runs=(1,), block=runner.PEER_DECIDES_WITHIN_S + 0.2, ending=HandshakeOutcome.RESET
-    )
+    check = Blocking(blocked_runs=(1,), block=PEER_DECIDES_WITHIN_S + 0.2, ending=HandshakeOutcome.RESET)
     result = asyncio.run(watched(check))
     assert check.calls == 2 and result.status is Status.PASS
+
+
+def test_what_the_server_sent_and_a_clock_off_by_days_are_no_stall_of_ours() -> None:
+    """The certificate check's analysis runs in a thread and its GIL use shows as a loop stall (about
+    0.9 s under load with libfaketime): an expired chain, or a clock 400 days off, is still that."""
+    expired = CertificateProblem(problem=ProblemKind.EXPIRED, index=0, subject="CN=x", detail="expired")
+    days_off = ClockOffset(source="server Date", offset_s=-400 * 86400.0, rtt_ms=3.0)
+    for found in ((expired,), (days_off,)):
+        check = Blocking(blocked_runs=(1, 2), found=found)
+        result = asyncio.run(watched(check))
+        assert check.calls == 1 and result.status is Status.FAIL, found
+    # Near miss: an offset no larger than the stall may be the stall itself.
+    check = Blocking(blocked_runs=(1, 2), found=(ClockOffset(source="ntp", offset_s=0.5, rtt_ms=3.0),))
+    result = asyncio.run(watched(check))
+    assert check.calls == 2
 
 
 @dataclasses.dataclass

@@ -11,14 +11,14 @@ import dataclasses
 import time
 
 from tlsdoctor.checks.handshake import VARIANTS, build_context
-from tlsdoctor.checks.repeat import SLOW_CONNECT_MS, percentile
+from tlsdoctor.checks.repeat import percentile
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.route import Route, open_stream, with_preamble
 from tlsdoctor.net.tcp import open_tcp, tcp_info
 from tlsdoctor.net.tls import handshake
 from tlsdoctor.observations.path import PathStats, RampLevel, SynRetest, SynSample
-from tlsdoctor.observations.tcp import TcpConnect
+from tlsdoctor.observations.tcp import SLOW_CONNECT_MS, TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome
 
 LEVELS = (1, 4, 16)

@@ -11,11 +11,10 @@ from tlsdoctor.checks.handshake import DEFAULT, attempt
 from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult, Status
 from tlsdoctor.net.route import Route
-from tlsdoctor.observations.tcp import TcpConnect
+from tlsdoctor.observations.tcp import SLOW_CONNECT_MS, TcpConnect
 from tlsdoctor.observations.tls import HandshakeOutcome, RepeatStats
 
 CONCURRENCY = 4
-SLOW_CONNECT_MS = 900.0  # the first SYN retransmission comes after 1 s (RFC 6298 §2.1)
 
 
 def percentile(values: list[float], q: float) -> float:

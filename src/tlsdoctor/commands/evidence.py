@@ -10,7 +10,7 @@ from tlsdoctor.context import Context
 from tlsdoctor.model import CheckResult
 from tlsdoctor.net.route import Route
 from tlsdoctor.observations.path import MssProbe
-from tlsdoctor.observations.tcp import ConnectOutcome, TcpConnect
+from tlsdoctor.observations.tcp import SLOW_CONNECT_MS, ConnectOutcome, TcpConnect
 from tlsdoctor.observations.tls import HandshakeAttempt, HandshakeOutcome
 
 
@@ -84,7 +84,6 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
     connect: a retransmission timer, or a slow server: the repeat tells them apart), failures in the
     concurrency ramp, a failure that did not reproduce on re-runs.
     """
-    from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
     from tlsdoctor.observations.path import RampLevel, Reproduction, SynSample, TcpCounters
 
@@ -152,7 +151,6 @@ def first_loss_events(results: list[CheckResult]) -> int:
     """Loss events the first probes' own kernel counters showed, on connections that were answered: each
     is a lost segment as surely as one the automatic repeat counts (a silent connection's retransmissions
     are its silence, not evidence of random loss)."""
-    from tlsdoctor.checks.repeat import SLOW_CONNECT_MS
     from tlsdoctor.observations.hello import HelloProbe
     from tlsdoctor.observations.path import SynSample, TcpCounters
 

@@ -11,6 +11,11 @@ import dataclasses
 import enum
 from typing import Any, ClassVar
 
+# A stall shorter than this cannot have made the peer end the conversation (no server times a handshake
+# out within a second): what the peer decided within it (its RST, its alert, a refused connect, the
+# certificate it sent) is its own answer, not our timing.
+PEER_DECIDES_WITHIN_S = 1.0
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
@@ -21,6 +26,12 @@ class Observation:
     def describe(self) -> str:
         """One line a person can read, used as evidence in reports."""
         return self.kind
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        """Whether a stall of our own event loop lasting ``stalled_s`` seconds during the probe could
+        NOT have produced this (runner.py: a failed result made only of such observations is kept
+        as it is, not re-run or doubted). By default no: most observations time something."""
+        return False
 
     def to_data(self) -> dict[str, Any]:
         """Plain JSON-ready data: enums by value, bytes as hex, tuples as lists."""

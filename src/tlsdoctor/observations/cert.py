@@ -76,6 +76,9 @@ class CertificateInfo(Observation):
     sha256: str  # hex fingerprint of the DER
     is_anchor: bool = False  # the certificate is itself one of the trust anchors
 
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # read from the certificates the server sent: no clock of ours in it
+
     def describe(self) -> str:
         role = "leaf" if self.index == 0 else f"#{self.index}"
         return (
@@ -109,6 +112,9 @@ class CertificateProblem(Observation):
     identified_by: str = ""  # leaked-root: "fingerprint" (exact) or "subject" (a heuristic)
     objections: tuple[str, ...] = ()  # strict-profile: each objection, with the certificate it is about
 
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # read from the certificates the server sent: no clock of ours in it
+
     def describe(self) -> str:
         return f"certificate {self.problem.value}: {self.detail}"
 
@@ -127,6 +133,9 @@ class ChainValidation(Observation):
     error: str = ""
     path: tuple[str, ...] = ()  # subjects from leaf to anchor, when valid
     strict_error: str = ""  # what a strict RFC 5280 / CA-B verifier objects to ("" when it accepts)
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # read from the certificates the server sent: no clock of ours in it
 
     def describe(self) -> str:
         where = (
@@ -152,6 +161,9 @@ class TrustStoreInfo(Observation):
     cafile: str | None = None
     capath: str | None = None
     detail: str = ""
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # a file on this machine
 
     def describe(self) -> str:
         where = ", ".join(p for p in (self.cafile, self.capath) if p) or "no file or directory"
@@ -187,6 +199,9 @@ class IssuerFetch(Observation):
     subject: str = ""
     completes_chain: bool | None = None
     detail: str = ""
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        return self.outcome is not FetchOutcome.TIMEOUT  # only its deadline can be ours
 
     def describe(self) -> str:
         if self.outcome is not FetchOutcome.OK:
@@ -241,6 +256,11 @@ class ClockOffset(Observation):
     offset_s: float
     rtt_ms: float
     stratum: int | None = None
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        """Our stall can skew the measured offset by its own length (and the round trip's): an
+        offset well beyond that is the clock's, not ours."""
+        return abs(self.offset_s) > stalled_s + self.rtt_ms / 1000 + 1.0
 
     def describe(self) -> str:
         direction = "behind" if self.offset_s > 0 else "ahead of"

@@ -109,6 +109,9 @@ class TcpCounters(Observation):
     def lossy(self) -> bool:
         return bool(self.retransmits or self.reordered)
 
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # the kernel's own counts: it acknowledges and retransmits whatever our loop does
+
     def describe(self) -> str:
         return (
             f"TCP_INFO of the {self.probe} handshake's connection to {self.address}:{self.port}: "

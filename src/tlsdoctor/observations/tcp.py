@@ -6,7 +6,9 @@ import dataclasses
 import enum
 from typing import ClassVar
 
-from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.base import PEER_DECIDES_WITHIN_S, Observation
+
+SLOW_CONNECT_MS = 900.0  # the first SYN retransmission comes after 1 s (RFC 6298 §2.1)
 
 
 class ConnectOutcome(enum.StrEnum):
@@ -39,6 +41,15 @@ class TcpConnect(Observation):
     role: str = "target"  # "target", or "proxy" for the connect to the proxy itself
     icmp: str = ""  # the ICMP error that ended the connect ("host unreachable"), read with IP_RECVERR
     icmp_from: str | None = None  # the router (or host) that sent it
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        """Connected without a stall's worth of delay, or refused or reset by the peer within a
+        stall too short to matter; a connect that timed out, or took long (the rules read a
+        second-long connect as a retransmitted SYN), may be ours."""
+        if self.outcome is ConnectOutcome.CONNECTED:  # slow with or without the stall: the path's
+            return self.elapsed_ms < SLOW_CONNECT_MS or self.elapsed_ms - 1000 * stalled_s >= SLOW_CONNECT_MS
+        peer = self.outcome in (ConnectOutcome.REFUSED, ConnectOutcome.RESET)
+        return peer and stalled_s < PEER_DECIDES_WITHIN_S
 
     def describe(self) -> str:
         dest = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"

@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from typing import ClassVar
 
-from tlsdoctor.observations.base import Observation
+from tlsdoctor.observations.base import PEER_DECIDES_WITHIN_S, Observation
 
 
 class HandshakeOutcome(enum.StrEnum):
@@ -22,6 +22,19 @@ class HandshakeOutcome(enum.StrEnum):
     NOT_TLS = "not-tls"  # the server answered in another protocol
     CONNECT_FAILED = "connect-failed"  # TCP never connected
     ERROR = "error"
+
+
+# How the peer ends a handshake it will not complete; a stall of ours cannot cause any of them.
+_PEER_ENDINGS = frozenset(
+    {
+        HandshakeOutcome.ALERT,
+        HandshakeOutcome.EOF,
+        HandshakeOutcome.RESET,
+        HandshakeOutcome.NOT_TLS,
+        HandshakeOutcome.VERIFY_FAILED,
+        HandshakeOutcome.LOCAL_REJECT,
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +81,13 @@ class HandshakeAttempt(Observation):
     # as one of them far longer than the shortest round trip, whatever the TCP connect cost.
     turns_ms: tuple[float, ...] = ()
     gap_ms: float = 0.0
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        """Completed, or ended by the peer (an alert, a reset, a hang-up, another protocol, the
+        certificate it sent) within a stall too short to outlast its patience; a timeout never."""
+        if self.outcome is HandshakeOutcome.OK:
+            return True
+        return self.outcome in _PEER_ENDINGS and stalled_s < PEER_DECIDES_WITHIN_S
 
     def describe(self) -> str:
         sni = f"SNI {self.servername}" if self.servername else "no SNI"
@@ -123,6 +143,9 @@ class PeerChain(Observation):
     variant: str
     servername: str | None
     chain: tuple[bytes, ...]
+
+    def stall_proof(self, stalled_s: float) -> bool:
+        return True  # what the server sent, whenever we read it
 
     def describe(self) -> str:
         return f"server sent {len(self.chain)} certificate(s) [{self.variant}]"
