@@ -87,6 +87,7 @@ async def drive(
     listener stops, the transport ends (RST, silence, the byte cap; a FIN is the codec's ClosedEvent) or
     ``max_steps`` events and reads have passed. Never raises for network failures."""
     conv = conversation if conversation is not None else ClientConversation(max_buffer=stream.cap)
+    conv.sent(payload)
     sent = await stream.send(payload)
     if sent is not ReadEnd.DATA:
         return Ending(transport=sent, sending=True)
@@ -99,6 +100,7 @@ async def drive(
         if event is not NEED_DATA:
             step = listener.event(event)
             if isinstance(step, bytes):
+                conv.sent(step)
                 sent = await stream.send(step)
                 if sent is not ReadEnd.DATA:
                     return Ending(transport=sent, sending=True)

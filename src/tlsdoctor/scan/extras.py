@@ -2,8 +2,9 @@
 type, and the features (stapling, renegotiation, fallback SCSV, ALPN, tickets, compression).
 
 TLS 1.3 encrypts everything after ServerHello (RFC 8446 §4.3), so what only the encrypted
-flight shows (certificate, ALPN, stapled OCSP) is read from a TLS <= 1.2 handshake when the
-server has one, and from a stdlib TLS 1.3 handshake otherwise.
+flight shows (certificate, ALPN, stapled OCSP, SCTs) is read from a TLS <= 1.2 handshake when the
+server has one; otherwise one TLS 1.3 probe decrypts the flight with its own key share
+(wire/flight13.py), and the ALPN choice comes from stdlib TLS 1.3 handshakes.
 """
 
 from __future__ import annotations
@@ -200,12 +201,9 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
                 seen.add(r.certificates[0])
                 chains.append((label, r.certificates))
     elif V.TLS1_3 in supported:
-        from tlsdoctor.scan.tls13 import stdlib_chain
-
-        chain = await stdlib_chain(prober)
+        chain = await _tls13_flight(prober, data)
         if chain:
             chains.append(("any", chain))
-            data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")
     if not chains:
         return
     t = prober.target
@@ -237,21 +235,59 @@ async def certificates(prober: Prober, supported: dict[ProtocolVersion, ProbeRes
         data.certificates.append(CertificateResult(key_type=kind, chain=chain, observations=found))
 
 
-async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
-    """One TLS <= 1.2 probe asking for everything, the ALPN chain, and the fallback SCSV probe."""
-    f = data.features
-    f.update(
-        {
-            "ocsp_stapling": None,
-            "secure_renegotiation": None,
-            "fallback_scsv": None,
-            "alpn": None,
-            "session_tickets": None,
-            "compression": None,
-            "extended_master_secret": None,
-            "encrypt_then_mac": None,
-        }
+# The groups whose shared secret wire/keyshares.py computes: a TLS 1.3 probe that decrypts the
+# flight offers only these (its shares are X25519 and P-256; an HRR may ask for the others).
+DECRYPTABLE_GROUPS = (0x001D, 0x0017, 0x001E, 0x0018, 0x0019)
+
+
+async def _tls13_flight(prober: Prober, data: ScanData) -> tuple[bytes, ...]:
+    """A TLS 1.3-only server: one probe asks for stapling and SCTs and reads the encrypted flight
+    with its own key share (wire/flight13.py): the chain, the leaf entry's stapled OCSP response
+    and SCT list (RFC 8446 §4.4.2.1, where TLS <= 1.2 has them in clear). When the flight cannot
+    be read (a group whose secret this tool cannot compute, a record that does not decrypt or
+    parse) the note says why and a stdlib handshake still gets the chain."""
+    offer = Offer(
+        version=V.TLS1_3,
+        suites=suites_for(V.TLS1_3),
+        groups=DECRYPTABLE_GROUPS,
+        status_request=True,
+        sct=True,
     )
+    r = await prober.probe(offer, decrypt=True, retry_hrr=True, part="certificates")
+    if r.finished is not None and r.certificates:
+        data.features["ocsp_stapling"] = r.certificate_status  # asked, and the whole flight read
+        if r.ocsp_response or r.sct_list is not None:
+            data.delivered[r.certificates[0]] = (r.ocsp_response, r.sct_list)
+        data.notes.append("TLS 1.3 only: one chain, from the decrypted TLS 1.3 flight (key type not chosen)")
+        if not r.finished:
+            data.notes.append("the server's TLS 1.3 Finished does not match the transcript (RFC 8446 §4.4.4)")
+        return r.certificates
+    why = r.flight_problem or r.detail or f"the probe ended with {r.end}"
+    if r.server_hello is not None:
+        data.notes.append(f"TLS 1.3 flight not read ({why}): stapling and delivered SCTs unknown")
+    from tlsdoctor.scan.tls13 import stdlib_chain
+
+    chain = await stdlib_chain(prober)
+    if chain:
+        data.notes.append("TLS 1.3 only: one chain, from a stdlib handshake (key type not chosen)")
+    return chain
+
+
+async def features(prober: Prober, supported: dict[ProtocolVersion, ProbeResult], data: ScanData) -> None:
+    """One TLS <= 1.2 probe asking for everything, the ALPN chain, and the fallback SCSV probe.
+    (A TLS 1.3-only server's stapling is read with its certificate: :func:`_tls13_flight`.)"""
+    f = data.features
+    for name in (
+        "ocsp_stapling",
+        "secure_renegotiation",
+        "fallback_scsv",
+        "alpn",
+        "session_tickets",
+        "compression",
+        "extended_master_secret",
+        "encrypt_then_mac",
+    ):
+        f.setdefault(name, None)  # unknown until a probe says (the certificates phase may already have)
     v = best_legacy(supported)
     tasks = [_fallback(prober, supported, data)]
     if v is not None:
@@ -265,7 +301,7 @@ async def _tls13_features(prober: Prober, data: ScanData) -> None:
     """A TLS 1.3-only server: compression cannot exist (RFC 8446 §4.1.3: the method is 0), and
     the ALPN choice is encrypted, so its chain runs on stdlib handshakes (scan/tls13.py). The
     rest stays unknown: renegotiation, EMS and encrypt-then-MAC are TLS <= 1.2 mechanisms, and
-    the stapled OCSP response and the tickets travel encrypted too (not read here)."""
+    the tickets come after the client's Finished (the stapled OCSP response: :func:`_tls13_flight`)."""
     from tlsdoctor.scan.tls13 import AlpnAnswer, alpn_answer
 
     data.features["compression"] = "none"

@@ -16,22 +16,29 @@ from collections.abc import Awaitable, Callable
 
 from tlsdoctor.net.exchange import Next, drive
 from tlsdoctor.net.stream import ReadEnd, Stream
+from tlsdoctor.wire.codepoints import ExtensionType
 from tlsdoctor.wire.conversation import (
     AlertEvent,
     CertificatesEvent,
     CertificateStatusEvent,
+    ClientConversation,
     ClosedEvent,
     EncryptedEvent,
+    EncryptedExtensionsEvent,
     Event,
     HelloRetryEvent,
     NotTlsEvent,
     ProtocolErrorEvent,
+    ServerFinishedEvent,
     ServerHelloDoneEvent,
     ServerHelloEvent,
     ServerKeyExchangeEvent,
     SSLv2Event,
+    UnreadableFlightEvent,
 )
+from tlsdoctor.wire.extensions import Extension
 from tlsdoctor.wire.handshake import ServerHello, huge_server_hello
+from tlsdoctor.wire.keyshares import FIXED_SEED
 from tlsdoctor.wire.records import Alert
 from tlsdoctor.wire.server_messages import ServerKeyExchange
 
@@ -61,6 +68,11 @@ class ProbeResult:
     key_exchange: ServerKeyExchange | None = None
     certificate_status: bool = False  # RFC 6066 §8 CertificateStatus seen (stapled OCSP)
     ocsp_response: bytes = b""  # ... and the DER OCSPResponse it carried (wire/sct.py)
+    # TLS 1.3 flights read with the probe's own key share (``decrypt``, wire/flight13.py):
+    encrypted_extensions: tuple[Extension, ...] | None = None  # RFC 8446 §4.3.1
+    sct_list: bytes | None = None  # the leaf entry's signed_certificate_timestamp body (§4.4.2.1)
+    finished: bool | None = None  # the server's Finished came: True when it verified
+    flight_problem: str = ""  # why the encrypted flight could not be read
     sslv2: SSLv2Event | None = None
     detail: str = ""
     bytes_received: int = 0
@@ -83,17 +95,25 @@ class ProbeResult:
 
 
 async def run_probe(
-    open_stream: Opener, hello: bytes, timeout: float, *, flight: Flight = True, retry: Retry | None = None
+    open_stream: Opener,
+    hello: bytes,
+    timeout: float,
+    *,
+    flight: Flight = True,
+    retry: Retry | None = None,
+    decrypt: bool = False,
 ) -> ProbeResult:
     """Send ``hello`` and read until the server's flight ends (``flight``) or its ServerHello arrives.
     ``retry``: answer a HelloRetryRequest once with the hello it returns, to see whether the server
-    then agrees (a ServerHello) or asks again (RFC 8446 §4.1.4 forbids a second HRR)."""
+    then agrees (a ServerHello) or asks again (RFC 8446 §4.1.4 forbids a second HRR). ``decrypt``:
+    read a TLS 1.3 server's encrypted flight up to its Finished (the hello's key shares must be the
+    fixed ones, wire/keyshares.FIXED_SEED, as scan/offers.build makes them)."""
     start = time.monotonic()
     stream, why = await open_stream(timeout)
     if stream is None:
         return ProbeResult(end="connect", detail=why, elapsed_ms=(time.monotonic() - start) * 1000)
     try:
-        result = await _converse(stream, hello, flight, retry)
+        result = await _converse(stream, hello, flight, retry, decrypt)
         result.bytes_received = stream.received
         result.head = bytes(stream.head[:HEAD])
     finally:
@@ -102,9 +122,12 @@ async def run_probe(
     return result
 
 
-async def _converse(stream: Stream, hello: bytes, flight: Flight, retry: Retry | None) -> ProbeResult:
+async def _converse(
+    stream: Stream, hello: bytes, flight: Flight, retry: Retry | None, decrypt: bool
+) -> ProbeResult:
     fold = _Fold(flight, retry)
-    ending = await drive(stream, hello, fold, max_steps=MAX_EVENTS)
+    conversation = ClientConversation(max_buffer=stream.cap, flight_seed=FIXED_SEED if decrypt else None)
+    ending = await drive(stream, hello, fold, conversation, max_steps=MAX_EVENTS)
     result = fold.result
     if ending.steps:
         result.detail = f"more than {MAX_EVENTS} handshake events"
@@ -156,8 +179,19 @@ def _record(result: ProbeResult, event: object, flight: Flight) -> bool:
         case HelloRetryEvent(hello=hello):
             result.hrr, result.end = hello, "hrr"
             return True  # never a second ClientHello: an HRR loop cannot hold a probe
-        case CertificatesEvent(certificates=certs):
+        case CertificatesEvent(certificates=certs, entry_extensions=entries):
             result.certificates = certs
+            leaf = entries[0] if entries else ()
+            sct = next((e for e in leaf if e.ext_type == ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP), None)
+            result.sct_list = sct.body() if sct is not None else None
+        case EncryptedExtensionsEvent(extensions=extensions):
+            result.encrypted_extensions = extensions
+        case ServerFinishedEvent(verified=verified):
+            result.finished = verified
+            return True
+        case UnreadableFlightEvent(reason=reason):
+            result.flight_problem = reason
+            return True
         case ServerKeyExchangeEvent(key_exchange=ske):
             result.key_exchange = ske
         case CertificateStatusEvent(status=status):

@@ -141,10 +141,17 @@ class Prober:
         return stream, "" if stream is not None else obs[-1].describe()
 
     async def probe(
-        self, offer: Offer, *, flight: Flight = True, part: str = "", retry_hrr: bool = False
+        self,
+        offer: Offer,
+        *,
+        flight: Flight = True,
+        part: str = "",
+        retry_hrr: bool = False,
+        decrypt: bool = False,
     ) -> ProbeResult:
         """One connection, one ClientHello (with our SNI), one deadline; nothing at all once the
-        scan's deadline has passed or this version's probes go unanswered (``end`` says which)."""
+        scan's deadline has passed or this version's probes go unanswered (``end`` says which).
+        ``decrypt``: read a TLS 1.3 flight to its Finished (scan/probe.py run_probe)."""
         part = part or f"{version_name(offer.version)} probes"
         offer = dataclasses.replace(offer, sni=self.target.servername)
         hello = build(offer)
@@ -162,7 +169,9 @@ class Prober:
             self.count += 1
             wave = self.waves.begin()
             try:
-                result = await run_probe(self.open_stream, hello, timeout, flight=wanted, retry=retry)
+                result = await run_probe(
+                    self.open_stream, hello, timeout, flight=wanted, retry=retry, decrypt=decrypt
+                )
             finally:
                 self.waves.end(wave)
         self._note(offer, result, part, cut=timeout < self.target.timeout)

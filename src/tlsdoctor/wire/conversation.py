@@ -7,7 +7,9 @@ reading). Parsing happens lazily in ``next_event``, one event at a time, like h1
 ends the conversation with a :class:`ProtocolErrorEvent`, never with unbounded memory.
 
 What is a terminal event: :class:`NotTlsEvent`, :class:`EncryptedEvent`,
-:class:`SSLv2Event`, :class:`ProtocolErrorEvent`, :class:`ClosedEvent`.
+:class:`SSLv2Event`, :class:`ProtocolErrorEvent`, :class:`ClosedEvent`, and in a conversation that
+reads a TLS 1.3 server's encrypted flight (``flight_seed``, wire/flight13.py)
+:class:`ServerFinishedEvent` and :class:`UnreadableFlightEvent`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final, NamedTuple
 
-from .codepoints import ContentType, HandshakeType, ProtocolVersion
+from .codepoints import ContentType, ExtensionType, HandshakeType, ProtocolVersion
+from .extensions import Extension, parse_extensions
+from .flight13 import FlightReader, client_hellos, start
 from .handshake import MAX_HANDSHAKE_MESSAGE, HandshakeReassembler, ServerHello, parse_server_hello
-from .reader import DecodeError
+from .reader import DecodeError, Reader
 from .records import (
     RECORD_HEADER_LEN,
     Alert,
@@ -49,15 +53,18 @@ __all__ = [
     "ClientConversation",
     "ClosedEvent",
     "EncryptedEvent",
+    "EncryptedExtensionsEvent",
     "Event",
     "HandshakeMessageEvent",
     "HelloRetryEvent",
     "NotTlsEvent",
     "ProtocolErrorEvent",
     "SSLv2Event",
+    "ServerFinishedEvent",
     "ServerHelloDoneEvent",
     "ServerHelloEvent",
     "ServerKeyExchangeEvent",
+    "UnreadableFlightEvent",
 ]
 
 MAX_BUFFER = 256 * 1024
@@ -89,6 +96,8 @@ class HelloRetryEvent(NamedTuple):
 
 class CertificatesEvent(NamedTuple):
     certificates: tuple[bytes, ...]  # DER, in the order sent
+    # TLS 1.3: each CertificateEntry's extensions (RFC 8446 §4.4.2), in step with ``certificates``
+    entry_extensions: tuple[tuple[Extension, ...], ...] = ()
 
 
 class ServerKeyExchangeEvent(NamedTuple):
@@ -118,6 +127,25 @@ class HandshakeMessageEvent(NamedTuple):
 
 class AlertEvent(NamedTuple):
     alert: Alert
+
+
+class EncryptedExtensionsEvent(NamedTuple):
+    """RFC 8446 §4.3.1, decrypted: what a TLS 1.3 server answered to the hello's extensions."""
+
+    extensions: tuple[Extension, ...]
+
+
+class ServerFinishedEvent(NamedTuple):
+    """RFC 8446 §4.4.4, decrypted: the end of a TLS 1.3 server's first flight. ``verified``: its
+    verify_data matches the transcript (every message read is the server's). Terminal."""
+
+    verified: bool
+
+
+class UnreadableFlightEvent(NamedTuple):
+    """A TLS 1.3 flight this conversation was asked to read and cannot: why, in words. Terminal."""
+
+    reason: str
 
 
 class EncryptedEvent(NamedTuple):
@@ -157,14 +185,24 @@ class ClosedEvent(NamedTuple):
 Event = (
     ServerHelloEvent | HelloRetryEvent | CertificatesEvent | ServerKeyExchangeEvent | CertificateRequestEvent
     | ServerHelloDoneEvent | CertificateStatusEvent | HandshakeMessageEvent | AlertEvent | EncryptedEvent
-    | NotTlsEvent | SSLv2Event | ProtocolErrorEvent | ClosedEvent
+    | NotTlsEvent | SSLv2Event | ProtocolErrorEvent | ClosedEvent | EncryptedExtensionsEvent
+    | ServerFinishedEvent | UnreadableFlightEvent
 )  # fmt: skip
 
 
 class ClientConversation:
-    """Reads the server's side of a handshake started by a ClientHello we sent."""
+    """Reads the server's side of a handshake started by a ClientHello we sent. ``flight_seed``: the
+    seed our TLS 1.3 key shares were derived from (wire/keyshares.py); with it, a TLS 1.3 server's
+    encrypted flight is decrypted and read up to its Finished (wire/flight13.py), else it ends the
+    conversation as an :class:`EncryptedEvent`. Tell it what was sent (:meth:`sent`)."""
 
-    def __init__(self, max_buffer: int = MAX_BUFFER, max_message: int = MAX_HANDSHAKE_MESSAGE) -> None:
+    def __init__(
+        self,
+        max_buffer: int = MAX_BUFFER,
+        max_message: int = MAX_HANDSHAKE_MESSAGE,
+        *,
+        flight_seed: bytes | None = None,
+    ) -> None:
         self._records = RecordBuffer()
         self._handshake = HandshakeReassembler(max_message)
         self._max_buffer = max_buffer
@@ -176,6 +214,11 @@ class ClientConversation:
         self._bytes_received = 0
         self._hrr_seen = False
         self._message_record_version = ProtocolVersion.TLS1_2
+        self._seed = flight_seed
+        self._sent: list[bytes] = []  # the ClientHello messages sent (flight_seed only)
+        self._hrr: bytes | None = None
+        self._flight: FlightReader | str | None = None  # str: why the flight cannot be read
+        self._queued: list[Event] = []
 
     @property
     def done(self) -> bool:
@@ -188,6 +231,11 @@ class ClientConversation:
     @property
     def server_hello(self) -> ServerHello | None:
         return self._server_hello
+
+    def sent(self, data: bytes) -> None:
+        """Bytes we sent: the ClientHellos in them join the transcript a TLS 1.3 flight is keyed by."""
+        if self._seed is not None:
+            self._sent += client_hellos(data)
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the peer; ``b""`` means EOF."""
@@ -202,6 +250,8 @@ class ClientConversation:
         self._records.feed(data)
 
     def next_event(self) -> Event | _Sentinel:
+        if self._queued:
+            return self._queued.pop(0)
         if self._done:
             return DONE
         try:
@@ -258,7 +308,9 @@ class ClientConversation:
                 return None
             return self._finish(EncryptedEvent(content_type=ctype, length=len(record.fragment)))
         if ctype == ContentType.APPLICATION_DATA and self._server_hello is not None and tls13:
-            return self._finish(EncryptedEvent(content_type=ctype, length=len(record.fragment)))
+            if self._flight is None:
+                return self._finish(EncryptedEvent(content_type=ctype, length=len(record.fragment)))
+            return self._decrypt(record.version, record.fragment, record.offset)
         raise DecodeError(
             record.offset, "record.content_type", f"unexpected {ctype} record during the handshake"
         )
@@ -290,21 +342,73 @@ class ClientConversation:
         code = int.from_bytes(body[1:3], "big") if len(body) >= 3 else None
         return self._finish(SSLv2Event(msg_type=header.msg_type, error_code=code))
 
+    def _decrypt(self, version: int, fragment: bytes, offset: int) -> Event | None:
+        """One protected record of a TLS 1.3 flight (RFC 8446 §5.2): its handshake bytes join the
+        plaintext ones' reassembler, so the messages are parsed like a TLS 1.2 flight's."""
+        flight = self._flight
+        if isinstance(flight, str):
+            return self._finish(UnreadableFlightEvent(reason=flight))
+        assert flight is not None
+        opened = flight.open(ContentType.APPLICATION_DATA, version, fragment)
+        if opened is None:
+            reason = (
+                f"a {len(fragment)}-byte encrypted record does not decrypt with the server handshake key "
+                f"({flight.cipher_name}, {flight.group}): not the key the hellos give, or a corrupt record"
+            )
+            return self._finish(UnreadableFlightEvent(reason=reason))
+        ctype, content = opened
+        if ctype == ContentType.HANDSHAKE:
+            self._handshake.feed(content)
+            return None
+        if ctype == ContentType.ALERT:
+            return AlertEvent(alert=parse_alert(content, offset))
+        return self._finish(UnreadableFlightEvent(reason=f"a {ContentType(ctype)} record inside the flight"))
+
+    def _tls13_message(self, msg_type: HandshakeType, body: bytes, offset: int) -> Event | None:
+        """A decrypted message of the flight (None: not one with an event of its own)."""
+        flight = self._flight
+        assert isinstance(flight, FlightReader)
+        if msg_type == HandshakeType.FINISHED:
+            return self._finish(ServerFinishedEvent(verified=flight.finished(body)))
+        flight.add(msg_type, body)
+        if msg_type == HandshakeType.ENCRYPTED_EXTENSIONS:
+            r = Reader(body, base=offset)
+            extensions = parse_extensions(r, "other", "EncryptedExtensions.extensions")
+            r.expect_end("EncryptedExtensions")
+            return EncryptedExtensionsEvent(extensions=extensions)
+        if msg_type == HandshakeType.CERTIFICATE:
+            certs = parse_certificate(body, True, offset)
+            leaf = certs.entry_extensions[0] if certs.entry_extensions else ()
+            status = next((e for e in leaf if e.ext_type == ExtensionType.STATUS_REQUEST), None)
+            if status is not None:  # §4.4.2.1: the leaf's stapled OCSP response, a CertificateStatus
+                parsed = parse_certificate_status(status.body(), offset)
+                self._queued.append(CertificateStatusEvent(status=parsed))
+            return CertificatesEvent(certificates=certs.certificates, entry_extensions=certs.entry_extensions)
+        return None
+
     def _on_handshake(self, msg_type: HandshakeType, body: bytes, offset: int) -> Event:
         sh = self._server_hello
         if msg_type == HandshakeType.SERVER_HELLO:
             hello = parse_server_hello(body, offset)
             if hello.is_hrr:
                 self._hrr_seen = True
+                self._hrr = bytes([msg_type]) + len(body).to_bytes(3, "big") + body
                 return HelloRetryEvent(hello=hello)
             self._server_hello = hello
+            if self._seed is not None and hello.selected_version >= ProtocolVersion.TLS1_3:
+                message = bytes([msg_type]) + len(body).to_bytes(3, "big") + body
+                self._flight = start(self._sent, self._hrr, message, hello, self._seed)
             return ServerHelloEvent(hello=hello, record_version=self._message_record_version)
         if sh is None:
             raise DecodeError(offset, "handshake", f"{msg_type} before ServerHello")
         version = sh.selected_version
+        if isinstance(self._flight, FlightReader):
+            event = self._tls13_message(msg_type, body, offset)
+            if event is not None:
+                return event
         if msg_type == HandshakeType.CERTIFICATE:
             certs = parse_certificate(body, version >= ProtocolVersion.TLS1_3, offset)
-            return CertificatesEvent(certificates=certs.certificates)
+            return CertificatesEvent(certificates=certs.certificates, entry_extensions=certs.entry_extensions)
         if msg_type == HandshakeType.SERVER_KEY_EXCHANGE:
             ske = parse_server_key_exchange(body, sh.cipher_suite, version, offset)
             return ServerKeyExchangeEvent(key_exchange=ske)

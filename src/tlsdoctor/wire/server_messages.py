@@ -1,8 +1,8 @@
 """The server's flight after ServerHello: Certificate, ServerKeyExchange,
 CertificateRequest, ServerHelloDone (RFC 5246 §7.4.2-7.4.5, RFC 8446 §4.3.2, §4.4.2).
 
-In TLS 1.3 these are encrypted and a probe never sees them; the 1.3 forms are parsed
-anyway so that test servers and captures of decrypted traffic can use the same code.
+In TLS 1.3 these are encrypted: the scan's own TLS 1.3 probe (wire/flight13.py) and decrypted
+captures read the 1.3 forms with the same code.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ __all__ = [
 class CertificateMessage(NamedTuple):
     certificates: tuple[bytes, ...]  # DER, leaf first (as sent: order is the peer's)
     context: bytes | None = None  # TLS 1.3 certificate_request_context; None for TLS <= 1.2
+    # TLS 1.3: each CertificateEntry's extensions, in step with ``certificates`` (RFC 8446 §4.4.2:
+    # status_request carries the entry's stapled OCSP, signed_certificate_timestamp its SCT list)
+    entry_extensions: tuple[tuple[Extension, ...], ...] = ()
 
 
 def parse_certificate(body: bytes, tls13: bool, offset: int = 0) -> CertificateMessage:
@@ -39,13 +42,14 @@ def parse_certificate(body: bytes, tls13: bool, offset: int = 0) -> CertificateM
     r = Reader(body, base=offset)
     context = r.vector(1, "Certificate.certificate_request_context") if tls13 else None
     certs: list[bytes] = []
+    entries: list[tuple[Extension, ...]] = []
     with r.sub_vector(3, "Certificate.certificate_list"):
         while not r.at_end():
             certs.append(r.vector(3, "Certificate.cert_data", min_len=1))
             if tls13:
-                parse_extensions(r, "other", "CertificateEntry.extensions")
+                entries.append(parse_extensions(r, "other", "CertificateEntry.extensions"))
     r.expect_end("Certificate")
-    return CertificateMessage(tuple(certs), context)
+    return CertificateMessage(tuple(certs), context, tuple(entries))
 
 
 def encode_certificate(msg: CertificateMessage) -> bytes:
@@ -53,10 +57,13 @@ def encode_certificate(msg: CertificateMessage) -> bytes:
     if msg.context is not None:
         w.opaque(1, msg.context)
     with w.vector(3):
-        for der in msg.certificates:
+        for i, der in enumerate(msg.certificates):
             w.opaque(3, der)
             if msg.context is not None:
-                w.u16(0)  # no CertificateEntry extensions
+                exts = msg.entry_extensions[i] if i < len(msg.entry_extensions) else ()
+                with w.vector(2):
+                    for ext in exts:
+                        w.u16(ext.ext_type).opaque(2, ext.body())
     return w.getvalue()
 
 

@@ -141,7 +141,14 @@ def test_duplicate_extension_rejected() -> None:
 
 
 def test_tls13_certificate_form_round_trip() -> None:
-    msg = CertificateMessage((b"\x30\x01\x00", b"\x30\x00"), context=b"")
+    msg = CertificateMessage((b"\x30\x01\x00", b"\x30\x00"), context=b"", entry_extensions=((), ()))
+    assert parse_certificate(encode_certificate(msg), tls13=True) == msg
+    # RFC 8446 §4.4.2.1: the leaf entry's status_request and SCT extensions are kept, per entry
+    from tlsdoctor.wire.extensions import RawExtension
+
+    leaf = (RawExtension(ExtensionType.STATUS_REQUEST, b"\x01\x00\x00\x01\x30"),)
+    leaf += (RawExtension(ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP, b"\x00\x00"),)
+    msg = msg._replace(entry_extensions=(leaf, ()))
     assert parse_certificate(encode_certificate(msg), tls13=True) == msg
 
 
