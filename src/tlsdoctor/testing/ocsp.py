@@ -39,16 +39,22 @@ def sample_scts(n: int, at: dt.datetime, seed: str = "log") -> list[Sct]:
     ]
 
 
-def serverinfo_pem(scts: list[Sct]) -> bytes:
+# OpenSSL's SSL_EXT_* context bits (ssl.h) for a SERVERINFOV2 block: offered in the ClientHello,
+# answered in a TLS 1.2 ServerHello and in TLS 1.3's leaf CertificateEntry (RFC 8446 §4.4.2.1).
+_V2_CONTEXT = 0x0001 | 0x0040 | 0x0080 | 0x0100 | 0x1000
+
+
+def serverinfo_pem(scts: list[Sct], *, tls13: bool = False) -> bytes:
     """An ``openssl s_server -serverinfo`` file carrying the signed_certificate_timestamp extension
-    (type 18) with ``scts``: the extension type, its length, its body (SSL_CTX_use_serverinfo_file)."""
+    (type 18) with ``scts``: the extension type, its length, its body (SSL_CTX_use_serverinfo_file).
+    ``tls13``: the version 2 format, whose context bits also put it in a TLS 1.3 Certificate (a
+    version 1 file is TLS <= 1.2 only)."""
     body = encode_sct_list(scts)
     block = (18).to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
-    return (
-        b"-----BEGIN SERVERINFO FOR CT-----\n"
-        + base64.encodebytes(block)
-        + b"-----END SERVERINFO FOR CT-----\n"
-    )
+    name = b"SERVERINFO FOR CT"
+    if tls13:
+        block, name = _V2_CONTEXT.to_bytes(4, "big") + block, b"SERVERINFOV2 FOR CT"
+    return b"-----BEGIN " + name + b"-----\n" + base64.encodebytes(block) + b"-----END " + name + b"-----\n"
 
 
 def ocsp_response(
