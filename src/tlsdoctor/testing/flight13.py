@@ -54,12 +54,14 @@ def tls13_flight(
     leaf_extensions: tuple[Extension, ...] = (),
     fault: str = "",
     mangle: Callable[[bytes], bytes] | None = None,
+    private_key: bytes | None = None,
 ) -> bytes | None:
     """The bytes a TLS 1.3 server sends after the ClientHello in ``sent`` (its records): ServerHello,
     ChangeCipherSpec, then EncryptedExtensions, Certificate (``leaf_extensions`` in the leaf's entry),
     CertificateVerify (an unchecked placeholder signature) and Finished in handshake-key records.
     None when the hello offers no TLS 1.3 suite or no X25519 share. ``mangle``: replaces the
-    plaintext before it is encrypted (fuzzing what a client parses once it has decrypted)."""
+    plaintext before it is encrypted (fuzzing what a client parses once it has decrypted);
+    ``private_key``: the server's X25519 key (32 bytes) instead of a fresh one, for repeatable bytes."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import x25519
 
@@ -72,7 +74,10 @@ def tls13_flight(
     messages = client_hellos(sent)
     if cipher is None or suite is None or client_share is None or len(messages) != 1:
         return None
-    private = x25519.X25519PrivateKey.generate()
+    if private_key is not None:
+        private = x25519.X25519PrivateKey.from_private_bytes(private_key)
+    else:
+        private = x25519.X25519PrivateKey.generate()
     public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     secret = private.exchange(x25519.X25519PublicKey.from_public_bytes(client_share.key_exchange))
     extensions = (SupportedVersionsServer(V.TLS1_3), KeyShareServer(KeyShareEntry(NamedGroup.X25519, public)))
