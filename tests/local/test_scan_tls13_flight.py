@@ -102,19 +102,20 @@ def test_s_server_tls13_only_staple_and_scts_from_the_encrypted_certificate(
     assert [(s["log_id"], s["channel"]) for s in leaf["scts"]] == expected
     assert leaf["sct_problems"] == []
     assert any("decrypted TLS 1.3 flight" in n for n in scan["notes"])
-    assert "no-ocsp-stapling" not in [w["id"] for w in scan["weaknesses"]]
+    assert {"no-ocsp-stapling", "must-staple-unstapled"}.isdisjoint(w["id"] for w in scan["weaknesses"])
 
 
 @needs_tools
 def test_s_server_tls13_only_without_a_staple_says_so(pki: Path) -> None:
     """Near miss: the same server with no status file. Stapling is false (asked, and the whole flight
-    read), not unknown; no SCT is delivered; the finding is raised."""
+    read), not unknown; no SCT is delivered; both findings are raised (the leaf is must-staple)."""
     port = free_port()
     with serving(_s_server(port, pki), port, "openssl s_server"):
         scan = _scan(port, pki)
     assert scan["features"]["ocsp_stapling"] is False
     assert scan["certificates"][0]["certificates"][0]["scts"] == []
-    assert "no-ocsp-stapling" in [w["id"] for w in scan["weaknesses"]]
+    found = [w["id"] for w in scan["weaknesses"]]
+    assert "no-ocsp-stapling" in found and "must-staple-unstapled" in found  # the leaf demands it
 
 
 @needs_tools

@@ -35,7 +35,7 @@ class ProtocolResult:
 class CertificateResult:
     """The chain served for one key type, with the analysis ``diagnose`` makes."""
 
-    key_type: str  # the offer: RSA, ECDSA, Ed25519 (or "any" from a TLS 1.3 stdlib handshake)
+    key_type: str  # the offer: RSA, ECDSA, Ed25519 (or "any": a TLS 1.3-only server's one chain)
     chain: tuple[bytes, ...]
     observations: list[Observation]
     details: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # per cert as sent (certinfo)

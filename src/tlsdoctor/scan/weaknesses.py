@@ -116,6 +116,15 @@ def _cert_problems(data: ScanData) -> list[str]:
     ]
 
 
+def _must_staple_unstapled(data: ScanData) -> list[str]:
+    """A leaf that demands a stapled OCSP response (RFC 7633 TLS feature status_request) from a
+    server that staples none: Firefox refuses it (MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING)."""
+    if data.features.get("ocsp_stapling") is not False:
+        return []
+    leaves = [(c.key_type, c.details[0]) for c in data.certificates if c.details]
+    return [f"{kind}: {leaf.get('subject', '?')}" for kind, leaf in leaves if leaf.get("must_staple")]
+
+
 def _deprecated_groups(data: ScanData) -> list[str]:
     return [group_name(g) for g in data.groups if g in GROUPS and GROUPS[g].deprecated]
 
@@ -280,6 +289,13 @@ RULES: tuple[tuple[str, str, str, str, Callable[[ScanData], list[str]]], ...] = 
         "no OCSP stapling",
         "RFC 6066 §8; RFC 9325 §7.2",
         _feature_is("ocsp_stapling", False),
+    ),
+    (
+        "must-staple-unstapled",
+        "high",
+        "the certificate requires a stapled OCSP response (must-staple) and the server staples none",
+        "RFC 7633 §4.2.3; RFC 6066 §8",
+        _must_staple_unstapled,
     ),
     (
         "sha1-certificate",

@@ -90,3 +90,23 @@ def test_contract_shape_and_human_tables() -> None:
         console.print(part)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in text and "RFC 8996" in text and "X25519MLKEM768" in text
+
+
+def test_must_staple_without_a_staple() -> None:
+    """RFC 7633: a must-staple leaf from a server that staples nothing (Firefox refuses it); near
+    misses: the server staples, stapling unknown, a leaf without the feature."""
+    from tlsdoctor.scan.result import CertificateResult
+
+    def with_leaf(must_staple: bool, stapling: object) -> ScanData:
+        d = data(MODERN, ocsp_stapling=stapling)
+        leaf = {"subject": "CN=example.test", "must_staple": must_staple}
+        d.certificates.append(
+            CertificateResult(key_type="RSA", chain=(b"der",), observations=[], details=[leaf])
+        )
+        return d
+
+    found = {w.id: w for w in find_weaknesses(with_leaf(True, False))}
+    assert found["must-staple-unstapled"].severity == "high"
+    assert "RSA: CN=example.test" in found["must-staple-unstapled"].summary
+    for near in (with_leaf(True, True), with_leaf(True, None), with_leaf(False, False)):
+        assert "must-staple-unstapled" not in ids(near)
