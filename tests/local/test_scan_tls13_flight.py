@@ -173,3 +173,22 @@ def test_a_finished_that_does_not_verify_is_a_note_in_the_scan(pki: Path) -> Non
         scan = _scan(server.port, pki)
     assert scan["certificates"][0]["certificates"][0]["sha256"] == hashlib.sha256(der).hexdigest()
     assert any("Finished does not match the transcript" in n for n in scan["notes"])
+
+
+@needs_tools
+def test_a_hello_retry_request_is_answered_and_the_flight_still_read(pki: Path, tmp_path: Path) -> None:
+    """s_server with only P-384: the probe's shares (X25519, P-256) draw a HelloRetryRequest, the second
+    hello carries a P-384 share, and the flight decrypts under the transcript that starts with
+    message_hash (RFC 8446 §4.4.1): its Finished verifies and the staple is read."""
+    _staple(pki, tmp_path / "ocsp.der", 1, "hrr")
+    port = free_port()
+    extra = ("-groups", "P-384", "-status_file", str(tmp_path / "ocsp.der"))
+    with serving(_s_server(port, pki, *extra), port, "openssl s_server"):
+        target = ScanTarget(address="127.0.0.1", port=port, servername="localhost",
+                            verify_name="localhost", timeout=3.0)  # fmt: skip
+        offer = Offer(version=ProtocolVersion.TLS1_3, suites=suites_for(ProtocolVersion.TLS1_3),
+                      groups=(0x001D, 0x0017, 0x0018), status_request=True, sct=True)  # fmt: skip
+        result = asyncio.run(Prober(target).probe(offer, decrypt=True, retry_hrr=True))
+    assert result.retried is not None and int(result.retried.key_share_group or 0) == 0x0018
+    assert result.server_hello is not None and result.finished is True
+    assert result.certificate_status is True and result.ocsp_response
