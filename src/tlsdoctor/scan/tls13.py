@@ -1,6 +1,7 @@
-"""What a TLS 1.3-only server hides from a raw probe that a scan still needs: its certificate
-chain and its ALPN choice, both in the encrypted flight (RFC 8446 §4.3.1, §4.4.2). A stdlib
-handshake, unverified, reads them."""
+"""What a TLS 1.3-only server hides from a raw probe that a scan still needs: its ALPN choice, in
+the encrypted flight (RFC 8446 §4.3.1). A stdlib handshake, unverified, reads it, and the
+certificate chain when the certificates phase cannot decrypt the flight itself (scan/extras.py
+_tls13_flight: a group whose secret this tool cannot compute, a flight that does not read)."""
 
 from __future__ import annotations
 

@@ -93,6 +93,18 @@ def test_the_flight_is_read_to_a_verified_finished_with_the_leafs_staple_and_sct
         assert events[5] == ServerFinishedEvent(verified=True)
 
 
+def test_a_flight_over_several_records_is_read_in_sequence() -> None:
+    """A chain larger than one record (2^14 bytes, RFC 8446 §5.1): each record opens with the next
+    sequence number's nonce (§5.3), and a message split across records is reassembled."""
+    hello = _hello()
+    big = (b"\x30" + bytes(9000), b"\x30" + bytes(9000), b"\x30" + bytes(9000))
+    flight = tls13_flight(hello, parse_client_hello(hello[9:]), big, leaf_extensions=LEAF_EXTENSIONS)
+    assert flight is not None and flight.count(b"\x17\x03\x03") >= 2
+    events = _events(hello, flight)
+    certs = next(e for e in events if isinstance(e, CertificatesEvent))
+    assert certs.certificates == big and events[-1] == ServerFinishedEvent(verified=True)
+
+
 def test_without_the_seed_the_flight_stays_encrypted() -> None:
     """Near miss: a conversation not asked to decrypt ends at the first protected record, as before."""
     hello = _hello()
