@@ -83,6 +83,13 @@ async def watching() -> AsyncIterator[LoopWatch]:
         _WATCH.reset(token)
 
 
+def stalled_since(start: float) -> float:
+    """Seconds our event loop stalled from ``start`` (a time.monotonic() value) until now; 0 outside
+    :func:`watching`. A probe that times something subtracts it: that much of its time was ours."""
+    watch = _WATCH.get()
+    return 0.0 if watch is None else watch.stalled(start, time.monotonic())
+
+
 def unreliable_after(ctx: Context) -> float:
     """Seconds of stall during a check that make its (failed) result doubtful."""
     return max(UNRELIABLE_S, 0.05 * ctx.timeout)

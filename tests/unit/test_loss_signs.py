@@ -35,6 +35,9 @@ def test_a_retransmitted_flight_shows_whatever_the_connect_cost() -> None:
     # A segment lost inside the server's flight: the pause between its chunks, not a round trip.
     lost_segment = hs("default", H.OK, elapsed_ms=430.0, turns_ms=(105.0, 101.0), gap_ms=215.0)
     assert "pause inside the server's flight" in str(slow_round_trip(lost_segment))
+    # Our own loop stalled 250 ms during that handshake: it may have made the long round trip itself.
+    stalled = hs("default", H.OK, elapsed_ms=420.0, turns_ms=(312.0, 104.0), stalled_ms=250.0)
+    assert loss_signs(default_run(stalled, connect_ms=0.2)) == ()
     # Near miss: a server that thinks 120 ms longer on one leg than the other is within the allowance.
     assert slow_round_trip(hs("default", H.OK, turns_ms=(224.0, 104.0))) is None
 

@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 
+from tlsdoctor import runner
 from tlsdoctor.context import Context
 from tlsdoctor.errors import InputError
 from tlsdoctor.model import CheckResult, Status
@@ -231,7 +232,8 @@ async def attempt(
         return None, obs
     try:
         # The handshake gets its own full timeout, as a client's handshake timer would.
-        stream.deadline = time.monotonic() + ctx.timeout
+        began = time.monotonic()
+        stream.deadline = began + ctx.timeout
         servername = (variant.sni_name or ctx.servername) if variant.sni else None
         result = await handshake(
             stream,
@@ -244,6 +246,10 @@ async def attempt(
             http=variant.verify and not ctx.options.starttls,  # the default client asks one request
             alpn=alpn_offer(ctx, variant),
         )
+        if stalled := runner.stalled_since(began):
+            result = dataclasses.replace(
+                result, attempt=dataclasses.replace(result.attempt, stalled_ms=round(stalled * 1000, 1))
+            )
         if route.proxy is None:  # loss on this connection (diagnose: loss_signs); not the proxy's
             obs.append(counters(stream.sock, variant.name, route.address, ctx.options.port))
     finally:

@@ -63,9 +63,10 @@ def slow_round_trip(attempt: HandshakeAttempt) -> str | None:
     if len(attempt.turns_ms) < 2:
         return None
     shortest = min(attempt.turns_ms)
-    if attempt.gap_ms > shortest + SLOW_GAP_EXTRA_MS:
+    ours = attempt.stalled_ms  # our own loop's stall can lengthen any of them by as much
+    if attempt.gap_ms > shortest + SLOW_GAP_EXTRA_MS + ours:
         where, longest = "a pause inside the server's flight", attempt.gap_ms
-    elif max(attempt.turns_ms) > shortest + SLOW_HANDSHAKE_EXTRA_MS:
+    elif max(attempt.turns_ms) > shortest + SLOW_HANDSHAKE_EXTRA_MS + ours:
         where, longest = "one round trip", max(attempt.turns_ms)
     else:
         return None
@@ -130,7 +131,8 @@ def loss_signs(results: list[CheckResult]) -> tuple[str, ...]:
         elif (
             len(default.turns_ms) < 2
             and connect is not None
-            and default.elapsed_ms > SLOW_HANDSHAKE_FACTOR * connect + SLOW_HANDSHAKE_EXTRA_MS
+            and default.elapsed_ms
+            > SLOW_HANDSHAKE_FACTOR * connect + SLOW_HANDSHAKE_EXTRA_MS + default.stalled_ms
         ):
             signs.append(
                 f"the default handshake took {default.elapsed_ms:.0f} ms after a {connect:.0f} ms connect"

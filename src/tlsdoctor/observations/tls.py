@@ -81,6 +81,9 @@ class HandshakeAttempt(Observation):
     # as one of them far longer than the shortest round trip, whatever the TCP connect cost.
     turns_ms: tuple[float, ...] = ()
     gap_ms: float = 0.0
+    # How long our own event loop stalled during the handshake (runner.stalled_since): a round trip
+    # can look that much longer without any help from the network.
+    stalled_ms: float = 0.0
 
     def stall_proof(self, stalled_s: float) -> bool:
         """Completed, or ended by the peer (an alert, a reset, a hang-up, another protocol, the
