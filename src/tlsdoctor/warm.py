@@ -53,13 +53,17 @@ class Preload:
                 if self._stop.is_set():
                     return
                 with contextlib.suppress(Exception):
-                    importlib.import_module(name)
+                    module, _, call = name.partition(":")
+                    loaded = importlib.import_module(module)
+                    if call:
+                        getattr(loaded, call)()
         finally:
             sys.setswitchinterval(interval)
 
 
 def preload(modules: Sequence[str]) -> Preload | None:
     """Import ``modules`` in a daemon thread; None when all are loaded already (a warm process: the
-    exporter, a library caller, a second run)."""
-    missing = [m for m in modules if m not in sys.modules]
+    exporter, a library caller, a second run). ``"module:function"`` also calls that function, with
+    no argument, once the module is loaded: a cached load (the system trust store) done ahead."""
+    missing = [m for m in modules if m.partition(":")[0] not in sys.modules]
     return Preload(missing).start() if missing else None

@@ -210,6 +210,7 @@ def settled(run: NodeRun) -> NodeRun:
 # for that answer (warm.py), not after it, on the critical path.
 AFTER_THE_ANSWER = (
     "tlsdoctor.checks.certificate",
+    "tlsdoctor.certs.trust:load_system_store",  # parsed once per process (functools.cache): ~30 ms
     "tlsdoctor.checks.ramp",
     "tlsdoctor.checks.repeat",
     *(
