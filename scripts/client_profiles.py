@@ -188,7 +188,34 @@ except Exception:
     pass
 """
 
+# .NET's HttpClient, driven from Python through pythonnet on the .NET Core 3.1 runtime that PyPI's
+# dotnetcore2 package carries (--dotnet: a python with dotnetcore2 and pythonnet). On Linux .NET's
+# SslStream runs on the system's OpenSSL with .NET's own cipher and protocol defaults; 3.1 loads only
+# OpenSSL 1.0/1.1, which Debian 12 lacks, so --dotnet-openssl names a directory holding
+# libssl.so.1.1/libcrypto.so.1.1 (e.g. the OpenSSL 1.1.1 that psycopg2-binary 2.9.3's wheel bundles).
+DOTNET_CLIENT = """
+import os, sys
+import dotnetcore2
+from clr_loader import get_coreclr
+from pythonnet import set_runtime
+config = os.path.join(os.environ["TMPDIR_DOTNET"], "runtimeconfig.json")
+with open(config, "w") as f:
+    f.write('{"runtimeOptions": {"tfm": "netcoreapp3.1", "framework": '
+            '{"name": "Microsoft.NETCore.App", "version": "3.1.23"}}}')
+root = os.path.join(os.path.dirname(dotnetcore2.__file__), "bin")
+set_runtime(get_coreclr(runtime_config=config, dotnet_root=root))
+import clr
+clr.AddReference("System.Net.Http")
+from System.Net.Http import HttpClient
+try:
+    HttpClient().GetAsync("https://localhost:" + sys.argv[1] + "/").Wait()
+except Exception:
+    pass
+"""
+
 RECORDED_HOW = {  # how a recording was made, where the client is not simply run as installed
+    "dotnet-core31": "; .NET Core 3.1.23's HttpClient (PyPI dotnetcore2 3.1.23) through pythonnet, on "
+    "the OpenSSL 1.1.1l of psycopg2-binary 2.9.3's wheel: Debian 12 has no .NET and no OpenSSL 1.1",
     "python-openssl111": "; CPython 3.9's SSLContext options and cipher string (Modules/_ssl.c) applied "
     "through pyOpenSSL 20.0.1 to the OpenSSL 1.1.1l of cryptography 3.4.8's wheel: "
     "no Python here links 1.1.1",
@@ -240,6 +267,22 @@ RECORDED = {
         # OpenSSL 1.1.1's default security level 1: RSA and DH of 1024 bits, SHA-1 signatures still pass
         {"min_dh_bits": 1024, "min_rsa_bits": 1024},
     ),
+    "dotnet-core31": (
+        ".NET Core 3.1 HttpClient defaults on Linux (SslStream over OpenSSL 1.1.1)",
+        [
+            "env",
+            "LD_LIBRARY_PATH={dotnet_openssl}",
+            "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1",
+            "TMPDIR_DOTNET={tmp}",
+            "{dotnet}",
+            "-c",
+            DOTNET_CLIENT,
+            "{port}",
+        ],
+        "system",
+        # .NET on Linux leaves certificate and key policy to OpenSSL 1.1.1's default security level 1
+        {"min_dh_bits": 1024, "min_rsa_bits": 1024},
+    ),
     "gnutls": (
         "gnutls-cli {gnutlsver} defaults (Debian 12)",
         ["gnutls-cli", "--insecure", "--sni-hostname=example.com", "-p", "{port}", "127.0.0.1"],
@@ -247,6 +290,12 @@ RECORDED = {
         {"min_dh_bits": 2048, "min_rsa_bits": 2048, "requires_sha2": True},
     ),
 }
+
+
+def _fill(arg: str, places: dict[str, str]) -> str:
+    for key, value in places.items():
+        arg = arg.replace(key, value)
+    return arg
 
 
 def _version(command: list[str], pattern: str, *, stderr: bool = False) -> str:
@@ -259,7 +308,9 @@ def _version(command: list[str], pattern: str, *, stderr: bool = False) -> str:
     return m.group(1) if m else "?"
 
 
-def recorded_profiles(only: list[str], python111: str | None) -> list[dict[str, object]]:
+def recorded_profiles(
+    only: list[str], python111: str | None, dotnet: tuple[str, str] | None = None
+) -> list[dict[str, object]]:
     py111ver = "?"
     if python111:
         script = "from OpenSSL import SSL; print(SSL.SSLeay_version(SSL.SSLEAY_VERSION).decode())"
@@ -278,6 +329,12 @@ def recorded_profiles(only: list[str], python111: str | None) -> list[dict[str, 
     for name, (label, command, trust, policy) in RECORDED.items():
         if only and name not in only:
             continue
+        if "{dotnet}" in command:
+            if not dotnet:
+                print(f"skipped {name}: no --dotnet/--dotnet-openssl given", file=sys.stderr)
+                continue
+            places = {"{dotnet}": dotnet[0], "{dotnet_openssl}": dotnet[1], "{tmp}": str(source.parent)}
+            command = [_fill(a, places) for a in command]
         if command[0] == "{python111}":
             if not python111:
                 print(f"skipped {name}: no --python111 given", file=sys.stderr)
@@ -334,6 +391,8 @@ def main() -> None:
         "--record", nargs="*", metavar="NAME", help="record the clients installed here (all, or NAMEs)"
     )
     parser.add_argument("--python111", help="a python with pyOpenSSL over OpenSSL 1.1.1 (python-openssl111)")
+    parser.add_argument("--dotnet", help="a python with dotnetcore2 and pythonnet (dotnet-core31)")
+    parser.add_argument("--dotnet-openssl", help="a directory with libssl.so.1.1 and libcrypto.so.1.1")
     parser.add_argument("--keep-recorded", action="store_true", help="keep profiles.toml's recordings")
     args = parser.parse_args()
     profiles: list[dict[str, object]] = []
@@ -344,7 +403,8 @@ def main() -> None:
             sys.exit("--testssl needs --testssl-release (cited in every profile)")
         source = TESTSSL_SOURCE.format(release=args.testssl_release)
         profiles += ssllabs_profiles(args.testssl, TESTSSL_NEWER, source)
-    recorded = recorded_profiles(args.record, args.python111) if args.record is not None else []
+    dotnet = (args.dotnet, args.dotnet_openssl) if args.dotnet and args.dotnet_openssl else None
+    recorded = recorded_profiles(args.record, args.python111, dotnet) if args.record is not None else []
     if args.keep_recorded:  # the recordings already made, the new ones in their place or after them
         fresh = {str(p["name"]): p for p in recorded}
         kept = tomllib.loads(OUT.read_text())["profile"]
