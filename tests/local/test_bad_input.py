@@ -24,6 +24,7 @@ import pytest
 import tlsdoctor
 from tlsdoctor.report import envelope
 from tlsdoctor.testing import FaultServer
+from tlsdoctor.testing.processes import tinyproxy
 
 CLI = [sys.executable, "-m", "tlsdoctor"]
 SECRET = "s3cr3t-Pa55"
@@ -261,35 +262,8 @@ def auth_proxy(tmp_path: Path) -> Iterator[int]:
     """Debian's tinyproxy on loopback, demanding Basic credentials other than the ones we send."""
     if TINYPROXY is None:
         pytest.skip("tinyproxy is not installed (apt-get install tinyproxy)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(
-        f"Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
-        f'BasicAuth lab labpass\nPidFile "{tmp_path / "tp.pid"}"\n'
-    )
-    proc = subprocess.Popen(
-        [TINYPROXY, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("tinyproxy did not listen within 5 s")
-                time.sleep(0.05)
+    with tinyproxy(tmp_path, "BasicAuth lab labpass", program=TINYPROXY) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def assert_no_secret(*texts: str, user: str = "user", password: str = SECRET) -> None:

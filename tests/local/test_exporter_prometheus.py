@@ -24,7 +24,7 @@ from exporter_process import exporter
 
 from tlsdoctor.testing import FaultServer
 from tlsdoctor.testing.endpoints import running
-from tlsdoctor.testing.processes import free_port, serving
+from tlsdoctor.testing.processes import free_port, serving, tinyproxy
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -92,14 +92,8 @@ def query(base: str, promql: str) -> list[dict[str, Any]]:
 def endpoints(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     """name -> host:port of every endpoint, and the CA to trust; the proxy's target is the healthy one."""
     with running("healthy", "reset-after-hello", "silent", "expired") as servers:
-        proxy_port = free_port()
-        conf = tmp_path / "tinyproxy.conf"
-        conf.write_text(
-            f"Port {proxy_port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
-            f'ConnectPort 443\nPidFile "{tmp_path / "tinyproxy.pid"}"\n'
-        )
         assert TINYPROXY is not None
-        with daemon([TINYPROXY, "-d", "-c", str(conf)], proxy_port, "tinyproxy"):
+        with tinyproxy(tmp_path, "ConnectPort 443", program=TINYPROXY) as proxy_port:
             healthy: FaultServer = servers["healthy"]
             targets = {name: f"127.0.0.1:{server.port}" for name, server in servers.items()}
             targets["proxy-refused"] = f"localhost:{healthy.port}"  # the healthy one, through the proxy

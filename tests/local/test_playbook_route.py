@@ -14,7 +14,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pytest
 from tlsdoctor.testing import FaultServer, start_endpoint
 from tlsdoctor.testing.delay import running_relay
 from tlsdoctor.testing.dnsserver import DnsServer
+from tlsdoctor.testing.processes import tinyproxy
 
 ONE_WAY_MS = 50.0
 NAME = "two.route.test"
@@ -132,33 +132,13 @@ def test_through_a_proxy_the_probes_do_not_wait_for_the_proxy_check(
     """tinyproxy behind the relay (every CONNECT costs a round trip): the default handshake starts as the
     proxy check does, not after it and the direct connect end."""
     assert TINYPROXY is not None and healthy.ca_file is not None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(
-        f"Port {port}\nListen 127.0.0.1\nTimeout 10\nMaxClients 40\nAllow 127.0.0.1\nLogLevel Error\n"
-        f'PidFile "{tmp_path / "tp.pid"}"\n'
-    )
-    proc = subprocess.Popen(
-        [TINYPROXY, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "tinyproxy did not listen within 5 s"
-                time.sleep(0.05)
-        with running_relay("127.0.0.1", port, one_way_ms=ONE_WAY_MS) as relay:
-            target = [f"127.0.0.1:{healthy.port}", "--servername", "localhost"]
-            via = ["--proxy", f"http://127.0.0.1:{relay.port}", "--timeout", "3"]
-            report = run([*target, "--ca-file", str(healthy.ca_file), *via])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+    with (
+        tinyproxy(tmp_path, "MaxClients 40", program=TINYPROXY) as port,
+        running_relay("127.0.0.1", port, one_way_ms=ONE_WAY_MS) as relay,
+    ):
+        target = [f"127.0.0.1:{healthy.port}", "--servername", "localhost"]
+        via = ["--proxy", f"http://127.0.0.1:{relay.port}", "--timeout", "3"]
+        report = run([*target, "--ca-file", str(healthy.ca_file), *via])
     assert report["verdict"] == "healthy", report["causes"][:2]
     got = checks(report)
     default, proxy = got["handshake.default"], got["proxy"]

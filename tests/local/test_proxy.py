@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tlsdoctor.testing import FaultServer
-from tlsdoctor.testing.processes import free_port
+from tlsdoctor.testing.processes import tinyproxy
 
 TINYPROXY = shutil.which("tinyproxy") or (
     "/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None
@@ -26,41 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(params=["open", "auth"])
 def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    port = free_port()
-    conf = tmp_path / "tinyproxy.conf"
-    lines = [
-        f"Port {port}",
-        "Listen 127.0.0.1",
-        "Timeout 10",
-        "MaxClients 20",
-        "Allow 127.0.0.1",
-        "LogLevel Error",
-        f'PidFile "{tmp_path / "tp.pid"}"',
-    ]
-    if request.param == "auth":
-        lines.append("BasicAuth lab labpass")
-    conf.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen(
-        [str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("tinyproxy did not start listening within 5 s")
+    settings = ["MaxClients 20", *(["BasicAuth lab labpass"] if request.param == "auth" else [])]
+    with tinyproxy(tmp_path, *settings, program=str(TINYPROXY)) as port:
         yield request.param, f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def diagnose(server: FaultServer, proxy_url: str) -> tuple[int, dict[str, object]]:
@@ -104,27 +70,8 @@ def test_tunnel_through_real_proxy(proxy: tuple[str, str], healthy: FaultServer)
 
 def test_https_url_for_a_plain_http_proxy(tmp_path: Path, healthy: FaultServer) -> None:
     """``--proxy https://`` against a proxy that speaks plain HTTP: a common misconfiguration."""
-    port = free_port()
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(
-        f"Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\nLogLevel Error\n"
-        f'PidFile "{tmp_path / "tp.pid"}"\n'
-    )
-    proc = subprocess.Popen(
-        [str(TINYPROXY), "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with tinyproxy(tmp_path, program=str(TINYPROXY)) as port:
         status, report = diagnose(healthy, f"https://127.0.0.1:{port}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
     causes = report["causes"]
     assert isinstance(causes, list)
     assert causes[0]["id"] == "proxy-error", causes

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 HOST = "127.0.0.1"
 
@@ -82,6 +83,23 @@ def serving(
             yield proc
         finally:
             stop(proc, grace)
+
+
+@contextlib.contextmanager
+def tinyproxy(
+    directory: Path, *settings: str, program: str = "tinyproxy", timeout: float = 5.0
+) -> Iterator[int]:
+    """Debian's tinyproxy in the foreground on a free loopback port (yielded), until the block ends: the
+    settings every test shares (loopback only, errors only, a 10 s idle timeout, its pid file in
+    ``directory``) and ``settings`` lines of the test's own (``BasicAuth lab labpass``, ``ConnectPort
+    443``, ``MaxClients 40``). Stopped with SIGTERM first, as it expects."""
+    port = free_port()
+    conf = directory / "tinyproxy.conf"
+    lines = [f"Port {port}", "Listen 127.0.0.1", "Timeout 10", "Allow 127.0.0.1", "LogLevel Error"]
+    lines += [f'PidFile "{directory / "tinyproxy.pid"}"', *settings]
+    conf.write_text("\n".join(lines) + "\n")
+    with serving([program, "-d", "-c", str(conf)], port, "tinyproxy", grace=5.0, timeout=timeout):
+        yield port
 
 
 def talk(argv: Sequence[str], *lines: bytes, pause: float = 0.5, timeout: float = 10.0) -> None:
